@@ -1,0 +1,69 @@
+/**
+ * Every item's key in the one table (see lib/definitions/table.ts and README "Data model").
+ * Partitions: `USER#{userId}` holds a user's connections, devices and state, so one Query finds
+ * everything delivery needs about a recipient; `CONV#{conversationId}` holds the conversation, its
+ * members and its messages in `seq` order. Ids never contain `#` in the positions that would make a
+ * key ambiguous (user ids and clientMessageIds are validated against charsets without it; the other
+ * ids sit at the end of their key).
+ */
+import { createHash } from 'node:crypto';
+
+export interface ItemKey {
+  PK: string;
+  SK: string;
+}
+
+/** `type` attribute of every item; the stream filter (lib/definitions/stream.ts) matches on it. */
+export type ItemType =
+  | 'connection'
+  | 'device'
+  | 'userState'
+  | 'conversation'
+  | 'member'
+  | 'message'
+  | 'sendReceipt'
+  | 'pushToken'
+  | 'revokedToken';
+
+const SEQ_DIGITS = 12;
+
+export const CONNECTION_PREFIX = 'CONN#';
+export const DEVICE_PREFIX = 'DEVICE#';
+export const MEMBER_PREFIX = 'MEMBER#';
+export const MESSAGE_PREFIX = 'MSG#';
+
+export const userPartition = (userId: string): string => `USER#${userId}`;
+export const conversationPartition = (conversationId: string): string => `CONV#${conversationId}`;
+
+export const keys = {
+  connection: (userId: string, connectionId: string): ItemKey => ({
+    PK: userPartition(userId),
+    SK: `${CONNECTION_PREFIX}${connectionId}`,
+  }),
+  device: (userId: string, deviceId: string): ItemKey => ({
+    PK: userPartition(userId),
+    SK: `${DEVICE_PREFIX}${deviceId}`,
+  }),
+  userState: (userId: string): ItemKey => ({ PK: userPartition(userId), SK: 'STATE' }),
+  conversation: (conversationId: string): ItemKey => ({ PK: conversationPartition(conversationId), SK: 'META' }),
+  member: (conversationId: string, userId: string): ItemKey => ({
+    PK: conversationPartition(conversationId),
+    SK: `${MEMBER_PREFIX}${userId}`,
+  }),
+  /** Zero-padded so that the sort key orders messages by `seq`. */
+  message: (conversationId: string, seq: number): ItemKey => ({
+    PK: conversationPartition(conversationId),
+    SK: `${MESSAGE_PREFIX}${String(seq).padStart(SEQ_DIGITS, '0')}`,
+  }),
+  /** One per (sender, clientMessageId): its conditional put is what makes sendMessage idempotent. */
+  sendReceipt: (senderId: string, clientMessageId: string): ItemKey => ({
+    PK: `SENT#${senderId}#${clientMessageId}`,
+    SK: 'SENT',
+  }),
+  /** Which user/device currently holds a push token (hashed: tokens are long and sensitive). */
+  pushToken: (platform: string, token: string): ItemKey => ({
+    PK: `TOKEN#${platform}#${createHash('sha256').update(token).digest('base64url')}`,
+    SK: 'TOKEN',
+  }),
+  revokedToken: (jti: string): ItemKey => ({ PK: `JTI#${jti}`, SK: 'JTI' }),
+};

@@ -1,0 +1,71 @@
+/**
+ * Server → client frames of protocol.md, as types. Built by domain code, serialised by the adapters
+ * (route responses, PostToConnection). Timestamps are ISO 8601 UTC with milliseconds.
+ */
+import type { ErrorCode } from './errors.ts';
+
+export interface MessageFrame {
+  type: 'message';
+  conversationId: string;
+  messageId: string;
+  seq: number;
+  senderId: string;
+  content: string;
+  createdAt: string;
+  clientMessageId: string;
+}
+
+export interface SendAckFrame {
+  type: 'ack';
+  action: 'sendMessage';
+  clientMessageId: string;
+  conversationId: string;
+  messageId: string;
+  seq: number;
+  createdAt: string;
+  duplicate: boolean;
+}
+
+export interface ActionAckFrame {
+  type: 'ack';
+  action: 'registerDevice' | 'unregisterDevice';
+}
+
+export interface TypingFrame {
+  type: 'typing';
+  conversationId: string;
+  userId: string;
+  state: 'start' | 'stop';
+  expiresAt: string;
+}
+
+export interface ReadFrame {
+  type: 'read';
+  conversationId: string;
+  userId: string;
+  seq: number;
+  readAt: string;
+}
+
+export interface PongFrame {
+  type: 'pong';
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  action?: string;
+  clientMessageId?: string;
+  clientRequestId?: string;
+  retryAfterMs?: number;
+}
+
+export type ServerFrame =
+  | MessageFrame
+  | SendAckFrame
+  | ActionAckFrame
+  | TypingFrame
+  | ReadFrame
+  | PongFrame
+  | ErrorFrame;

@@ -1,0 +1,63 @@
+/** Parley's entities as the domain sees them, independent of how they are stored. */
+export type Platform = 'apns' | 'apns_sandbox' | 'fcm';
+export const PLATFORMS: readonly Platform[] = ['apns', 'apns_sandbox', 'fcm'];
+
+/** Who is calling, from the authorizer's context: no route reads the database to learn it. */
+export interface Caller {
+  userId: string;
+  /** Display name from the token's `name` claim, or the user id. */
+  name: string;
+  /** The app install, from the `deviceId` query parameter; undefined when the client gave none. */
+  deviceId: string | undefined;
+}
+
+export interface Connection {
+  connectionId: string;
+  userId: string;
+  deviceId: string | undefined;
+  connectedAt: string;
+}
+
+export interface Device {
+  userId: string;
+  deviceId: string;
+  platform: Platform;
+  token: string;
+  endpointArn: string;
+  registeredAt: string;
+}
+
+export interface UserState {
+  deactivated: boolean;
+  /** Epoch seconds: tokens issued before this are refused ("revoke all sessions"). */
+  sessionsRevokedAt: number | undefined;
+}
+
+export interface Conversation {
+  conversationId: string;
+  kind: 'direct' | 'group';
+  members: string[];
+  title: string | null;
+  createdAt: string;
+}
+
+export interface StoredMessage {
+  conversationId: string;
+  seq: number;
+  messageId: string;
+  senderId: string;
+  content: string;
+  createdAt: string;
+  clientMessageId: string;
+  /** The connection that sent it: delivery skips it (that connection got the `ack`). */
+  originConnectionId: string | undefined;
+}
+
+/** A member's read cursor and the newest `seq` sent to them by others (their unread = difference). */
+export interface MemberCursor {
+  conversationId: string;
+  userId: string;
+  readSeq: number;
+  readAt: string | undefined;
+  lastSeq: number;
+}

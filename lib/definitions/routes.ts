@@ -1,0 +1,39 @@
+/**
+ * The WebSocket route table, read by the CDK stack (one Lambda and one route per entry) and by the
+ * local API Gateway endpoint (which handler a frame goes to). A new action reaches both by being
+ * added here. API Gateway selects the route with `$request.body.action`.
+ */
+export interface RouteDefinition {
+  /** API Gateway route key: `$connect`, `$disconnect`, `$default` or a client `action`. */
+  readonly routeKey: string;
+  /** Module under functions/routes/ (without extension) exporting `handler`. */
+  readonly handler: string;
+  /**
+   * Two-way route: the handler's returned `body` is sent back to the calling connection (API
+   * Gateway route response `$default`), which saves a PostToConnection per reply.
+   */
+  readonly twoWay: boolean;
+  /** Stage throttling override for this route; routes without one use the stage default. */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+export const ROUTE_SELECTION_EXPRESSION = '$request.body.action';
+
+/** Stage-wide default route throttling (requests per second across all connections). */
+export const DEFAULT_ROUTE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
+
+export const ROUTES = [
+  { routeKey: '$connect', handler: 'connect', twoWay: false },
+  { routeKey: '$disconnect', handler: 'disconnect', twoWay: false },
+  { routeKey: '$default', handler: 'default', twoWay: true },
+  { routeKey: 'sendMessage', handler: 'send-message', twoWay: true },
+  // Typing indicators are chatty and cheap to lose: throttle them below messages.
+  { routeKey: 'typing', handler: 'typing', twoWay: true, throttle: { rateLimit: 200, burstLimit: 400 } },
+  { routeKey: 'markRead', handler: 'mark-read', twoWay: true },
+  { routeKey: 'registerDevice', handler: 'register-device', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
+  { routeKey: 'unregisterDevice', handler: 'unregister-device', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
+  { routeKey: 'ping', handler: 'ping', twoWay: true },
+] as const satisfies readonly RouteDefinition[];
+
+/** The REQUEST authorizer on `$connect`: module under functions/authorizer/. */
+export const AUTHORIZER = { handler: 'authorizer' } as const;

@@ -1,0 +1,42 @@
+/**
+ * How the table's stream drives the delivery Lambda. The CDK event source mapping and the local
+ * stream poller are both configured from this object.
+ */
+export interface StreamConsumerDefinition {
+  /** Module under functions/stream/ exporting `handler`. */
+  readonly handler: string;
+  readonly batchSize: number;
+  /** Seconds to gather a batch; 0 keeps local and deployed delivery immediate. */
+  readonly maxBatchingWindowSeconds: number;
+  readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  readonly reportBatchItemFailures: true;
+  readonly bisectBatchOnError: boolean;
+  /** Retries of a failing record before it goes to the on-failure queue. */
+  readonly retryAttempts: number;
+  /** Records older than this go to the on-failure queue instead of being retried. */
+  readonly maxRecordAgeSeconds: number;
+  readonly parallelizationFactor: number;
+  /**
+   * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
+   * messages, and member items whose read cursor was moved by `markRead` (the delivery Lambda's own
+   * unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out).
+   */
+  readonly filterPatterns: readonly Record<string, unknown>[];
+}
+
+export const DELIVERY_STREAM = {
+  handler: 'delivery',
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  startingPosition: 'LATEST',
+  reportBatchItemFailures: true,
+  bisectBatchOnError: true,
+  retryAttempts: 10,
+  maxRecordAgeSeconds: 3600,
+  // Per-shard parallelism; records of one partition key (one conversation) stay ordered.
+  parallelizationFactor: 4,
+  filterPatterns: [
+    { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message'] } } } },
+    { eventName: ['MODIFY'], dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } } },
+  ],
+} as const satisfies StreamConsumerDefinition;

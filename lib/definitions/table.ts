@@ -1,0 +1,49 @@
+/**
+ * The one DynamoDB table, described once. The CDK stack (lib/) and the local stack (local/) both
+ * build their table from this object, so keys, indexes, TTL and stream view cannot drift apart.
+ * The item layout that lives in these keys is documented in README.md ("Data model") and built in
+ * functions/adapters/keys.ts.
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Non-key attributes copied into the index (projection INCLUDE). */
+  readonly include: readonly string[];
+}
+
+export interface TableDefinition {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly globalIndexes: readonly GlobalIndexDefinition[];
+  /** Epoch-seconds attribute DynamoDB's TTL deletes items by. */
+  readonly timeToLiveAttribute: string;
+  /** The delivery Lambda compares old and new member items (read cursors), so it needs both images. */
+  readonly streamView: 'NEW_AND_OLD_IMAGES';
+}
+
+export const TABLE = {
+  partitionKey: { name: 'PK', type: 'S' },
+  sortKey: { name: 'SK', type: 'S' },
+  globalIndexes: [
+    {
+      // Sparse: only member items with unread messages carry `unreadOwner`, so the push badge
+      // (a user's total unread count) reads just the conversations that have something unread.
+      indexName: 'unread',
+      partitionKey: { name: 'unreadOwner', type: 'S' },
+      sortKey: { name: 'PK', type: 'S' },
+      include: ['lastSeq', 'readSeq'],
+    },
+  ],
+  timeToLiveAttribute: 'expiresAt',
+  streamView: 'NEW_AND_OLD_IMAGES',
+} as const satisfies TableDefinition;
+
+export const UNREAD_INDEX = TABLE.globalIndexes[0].indexName;

@@ -1,0 +1,21 @@
+/**
+ * Runs before each integration test file: a table of its own (so files never see each other's
+ * items), created from the shared definition, and the configuration handler modules read at import.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import 'aws-sdk-client-mock-vitest/extend';
+import { createTable } from '../../local/create-table.ts';
+
+const tableName = `parley-it-${randomUUID().slice(0, 8)}`;
+process.env.TABLE_NAME = tableName;
+process.env.WS_CALLBACK_URL ??= 'https://abc123.execute-api.eu-west-1.amazonaws.com/test';
+process.env.PUSH_APP_ARN_APNS = 'arn:aws:sns:us-east-1:123456789012:app/APNS/parley';
+process.env.PUSH_APP_ARN_APNS_SANDBOX = 'arn:aws:sns:us-east-1:123456789012:app/APNS_SANDBOX/parley';
+process.env.PUSH_APP_ARN_FCM = 'arn:aws:sns:us-east-1:123456789012:app/GCM/parley';
+process.env.JWT_SECRET = 'integration-test-secret-long-enough-for-hs256';
+process.env.LOG_LEVEL = 'error';
+
+const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
+await createTable(client, tableName);
+client.destroy();
