@@ -45,7 +45,10 @@ export const keys = {
     SK: `${DEVICE_PREFIX}${deviceId}`,
   }),
   userState: (userId: string): ItemKey => ({ PK: userPartition(userId), SK: 'STATE' }),
-  conversation: (conversationId: string): ItemKey => ({ PK: conversationPartition(conversationId), SK: 'META' }),
+  conversation: (conversationId: string): ItemKey => ({
+    PK: conversationPartition(conversationId),
+    SK: 'META',
+  }),
   member: (conversationId: string, userId: string): ItemKey => ({
     PK: conversationPartition(conversationId),
     SK: `${MEMBER_PREFIX}${userId}`,

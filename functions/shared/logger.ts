@@ -9,7 +9,8 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 type Keys = Record<string, unknown>;
 
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const threshold = LEVELS[(process.env.LOG_LEVEL?.toLowerCase() as Level | undefined) ?? 'info'] ?? LEVELS.info;
+const threshold =
+  LEVELS[(process.env.LOG_LEVEL?.toLowerCase() as Level | undefined) ?? 'info'] ?? LEVELS.info;
 const invocation = new AsyncLocalStorage<Keys>();
 
 function write(level: Level, message: string, extra?: Keys): void {

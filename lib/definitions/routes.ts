@@ -30,8 +30,18 @@ export const ROUTES = [
   // Typing indicators are chatty and cheap to lose: throttle them below messages.
   { routeKey: 'typing', handler: 'typing', twoWay: true, throttle: { rateLimit: 200, burstLimit: 400 } },
   { routeKey: 'markRead', handler: 'mark-read', twoWay: true },
-  { routeKey: 'registerDevice', handler: 'register-device', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
-  { routeKey: 'unregisterDevice', handler: 'unregister-device', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
+  {
+    routeKey: 'registerDevice',
+    handler: 'register-device',
+    twoWay: true,
+    throttle: { rateLimit: 50, burstLimit: 100 },
+  },
+  {
+    routeKey: 'unregisterDevice',
+    handler: 'unregister-device',
+    twoWay: true,
+    throttle: { rateLimit: 50, burstLimit: 100 },
+  },
   { routeKey: 'ping', handler: 'ping', twoWay: true },
 ] as const satisfies readonly RouteDefinition[];
 

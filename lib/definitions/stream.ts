@@ -37,6 +37,9 @@ export const DELIVERY_STREAM = {
   parallelizationFactor: 4,
   filterPatterns: [
     { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message'] } } } },
-    { eventName: ['MODIFY'], dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } } },
+    {
+      eventName: ['MODIFY'],
+      dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
+    },
   ],
 } as const satisfies StreamConsumerDefinition;

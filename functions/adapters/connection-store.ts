@@ -1,0 +1,33 @@
+/** Connection items: `USER#{userId}` / `CONN#{connectionId}`, one per open WebSocket. */
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Connection } from '../domain/model.ts';
+import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { keys } from './keys.ts';
+
+/**
+ * API Gateway closes every connection after 2 hours; the TTL sits an hour past that, so a connection
+ * whose `$disconnect` never ran (crash, throttling) is removed by DynamoDB even if no 410 ever finds it.
+ */
+export const CONNECTION_TTL_SECONDS = 3 * 60 * 60;
+
+export async function saveConnection(connection: Connection, now: Date): Promise<void> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.connection(connection.userId, connection.connectionId),
+        type: 'connection',
+        connectionId: connection.connectionId,
+        userId: connection.userId,
+        deviceId: connection.deviceId,
+        connectedAt: connection.connectedAt,
+        expiresAt: Math.floor(now.getTime() / 1000) + CONNECTION_TTL_SECONDS,
+      },
+    }),
+  );
+}
+
+/** Idempotent: deleting a connection that is already gone is not an error. */
+export async function deleteConnection(userId: string, connectionId: string): Promise<void> {
+  await dynamo.send(new DeleteCommand({ TableName: TABLE_NAME, Key: keys.connection(userId, connectionId) }));
+}

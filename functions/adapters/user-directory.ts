@@ -1,0 +1,78 @@
+/**
+ * Everything about a user that delivery needs lives in one partition (`USER#{userId}`): open
+ * connections, registered devices and the user's state. One Query reads it all, so delivery costs grow
+ * with the recipients' connections and devices, never with the size of the table.
+ */
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Connection, Device, Platform, UserState } from '../domain/model.ts';
+import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { CONNECTION_PREFIX, DEVICE_PREFIX, keys, userPartition } from './keys.ts';
+
+export interface UserDirectoryEntry {
+  userId: string;
+  connections: Connection[];
+  devices: Device[];
+  state: UserState;
+}
+
+type Item = Record<string, unknown>;
+
+const ACTIVE_USER: UserState = { deactivated: false, sessionsRevokedAt: undefined };
+
+export function toUserState(item: Item | undefined): UserState {
+  if (item === undefined) return ACTIVE_USER;
+  return {
+    deactivated: item.deactivated === true,
+    sessionsRevokedAt: typeof item.sessionsRevokedAt === 'number' ? item.sessionsRevokedAt : undefined,
+  };
+}
+
+export async function getUserState(userId: string): Promise<UserState> {
+  const { Item } = await dynamo.send(new GetCommand({ TableName: TABLE_NAME, Key: keys.userState(userId) }));
+  return toUserState(Item);
+}
+
+export async function loadUser(userId: string): Promise<UserDirectoryEntry> {
+  const entry: UserDirectoryEntry = { userId, connections: [], devices: [], state: ACTIVE_USER };
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': userPartition(userId) },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) addItem(entry, item);
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return entry;
+}
+
+export function loadUsers(userIds: readonly string[]): Promise<UserDirectoryEntry[]> {
+  return Promise.all(userIds.map(loadUser));
+}
+
+function addItem(entry: UserDirectoryEntry, item: Item): void {
+  const sk = String(item.SK);
+  if (sk.startsWith(CONNECTION_PREFIX)) {
+    entry.connections.push({
+      connectionId: String(item.connectionId),
+      userId: entry.userId,
+      deviceId: typeof item.deviceId === 'string' ? item.deviceId : undefined,
+      connectedAt: String(item.connectedAt),
+    });
+  } else if (sk.startsWith(DEVICE_PREFIX)) {
+    entry.devices.push({
+      userId: entry.userId,
+      deviceId: String(item.deviceId),
+      platform: item.platform as Platform,
+      token: String(item.token),
+      endpointArn: String(item.endpointArn),
+      registeredAt: String(item.registeredAt),
+    });
+  } else if (sk === 'STATE') {
+    entry.state = toUserState(item);
+  }
+}

@@ -1,0 +1,39 @@
+import { advanceReadCursor, getMember } from '../adapters/member-store.ts';
+import { lastSeq } from '../adapters/message-store.ts';
+import { requireMembership } from './conversations.ts';
+import { BadRequestError, InternalError } from './errors.ts';
+import type { ReadFrame } from './frames.ts';
+import type { Caller } from './model.ts';
+
+export interface MarkReadInput {
+  caller: Caller;
+  conversationId: string;
+  seq: number;
+  now: Date;
+}
+
+/**
+ * Moves the caller's read cursor forward. When it moves, the stored change reaches every member's
+ * connections (the caller's included) through the stream, so nothing is returned here; when it does
+ * not (already read that far), the caller still gets the `read` frame with the cursor as it stands.
+ */
+export async function markRead(input: MarkReadInput): Promise<ReadFrame | undefined> {
+  const { caller, conversationId, seq } = input;
+  const member = await getMember(conversationId, caller.userId);
+  if (member === undefined) {
+    // Tell a missing conversation (not_found) from someone else's (forbidden).
+    await requireMembership(conversationId, caller.userId);
+    throw new InternalError('member item missing for a listed member');
+  }
+  const last = await lastSeq(conversationId);
+  if (seq > last) throw new BadRequestError(`seq: beyond the conversation's last seq (${last})`);
+  const result = await advanceReadCursor(member, seq, input.now.toISOString());
+  if (result.moved) return undefined;
+  return {
+    type: 'read',
+    conversationId,
+    userId: caller.userId,
+    seq: result.cursor.readSeq,
+    readAt: result.cursor.readAt ?? input.now.toISOString(),
+  };
+}

@@ -1,0 +1,43 @@
+import { commitMessage } from '../adapters/message-store.ts';
+import { normalizeContent } from './content.ts';
+import { type ConversationTarget, resolveForSending } from './conversations.ts';
+import type { SendAckFrame } from './frames.ts';
+import { newMessageId } from './ids.ts';
+import type { Caller } from './model.ts';
+
+export interface SendMessageInput extends ConversationTarget {
+  caller: Caller;
+  connectionId: string;
+  clientMessageId: string;
+  content: string;
+  now: Date;
+}
+
+/**
+ * Commits the message exactly once with the conversation's next `seq` and answers the `ack`. It never
+ * posts the message: the table's stream delivers what is stored (architecture.md).
+ */
+export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame> {
+  const content = normalizeContent(input.content);
+  const conversation = await resolveForSending(input, input.caller.userId, input.now);
+  const { message, duplicate } = await commitMessage({
+    conversationId: conversation.conversationId,
+    messageId: newMessageId(),
+    senderId: input.caller.userId,
+    senderName: input.caller.name,
+    content,
+    createdAt: input.now.toISOString(),
+    clientMessageId: input.clientMessageId,
+    originConnectionId: input.connectionId,
+  });
+  return {
+    type: 'ack',
+    action: 'sendMessage',
+    clientMessageId: message.clientMessageId,
+    conversationId: message.conversationId,
+    messageId: message.messageId,
+    seq: message.seq,
+    createdAt: message.createdAt,
+    duplicate,
+  };
+}

@@ -1,0 +1,36 @@
+import { loadUsers } from '../adapters/user-directory.ts';
+import { type ConversationTarget, resolveExisting } from './conversations.ts';
+import { sendToConnections } from './fanout.ts';
+import type { TypingFrame } from './frames.ts';
+import type { Caller } from './model.ts';
+
+/** A `start` lapses by itself after this long unless repeated (protocol.md). */
+export const TYPING_LAPSE_MS = 5_000;
+
+export interface TypingInput extends ConversationTarget {
+  caller: Caller;
+  state: 'start' | 'stop';
+  now: Date;
+}
+
+/**
+ * Typing is ephemeral, so it is never stored: the handler posts it itself to every connection of the
+ * other members (not the typer's own devices). A lost indicator is harmless, so post failures are
+ * logged and dropped rather than retried.
+ */
+export async function sendTyping(input: TypingInput): Promise<void> {
+  const conversation = await resolveExisting(input, input.caller.userId);
+  const others = conversation.members.filter((member) => member !== input.caller.userId);
+  const frame: TypingFrame = {
+    type: 'typing',
+    conversationId: conversation.conversationId,
+    userId: input.caller.userId,
+    state: input.state,
+    expiresAt: new Date(input.now.getTime() + TYPING_LAPSE_MS).toISOString(),
+  };
+  const recipients = await loadUsers(others);
+  await sendToConnections(
+    recipients.flatMap((recipient) => recipient.connections),
+    frame,
+  );
+}

@@ -1,0 +1,7 @@
+import { sendMessage } from '../domain/send-message.ts';
+import { sendMessageFrame } from '../shared/frame-schemas.ts';
+import { defineRoute } from '../shared/ws-route.ts';
+
+export const handler = defineRoute('sendMessage', sendMessageFrame, ({ frame, caller, connectionId }) =>
+  sendMessage({ ...frame, caller, connectionId, now: new Date() }),
+);

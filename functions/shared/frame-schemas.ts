@@ -1,0 +1,60 @@
+/**
+ * Client → server frames of protocol.md as zod schemas (zod/mini: it tree-shakes to a few KB, which
+ * matters against the 400 KB bundle budget). Unknown extra fields are ignored so that newer clients
+ * keep working against this server.
+ */
+import * as z from 'zod/mini';
+
+/** `sub` charset of protocol.md. */
+export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]+$/;
+
+export const userId = z.string().check(z.minLength(1), z.maxLength(64), z.regex(USER_ID));
+export const conversationId = z.string().check(z.minLength(1), z.maxLength(128));
+export const clientMessageId = z.string().check(z.minLength(1), z.maxLength(64), z.regex(CLIENT_MESSAGE_ID));
+/** Content rules (trimmed length) are the domain's: see functions/domain/content.ts. */
+export const content = z.string();
+export const seq = z.int().check(z.minimum(1));
+
+const hasOneTarget = (frame: { conversationId?: string; to?: string }): boolean =>
+  (frame.conversationId === undefined) !== (frame.to === undefined);
+
+/** `conversationId` or `to`: exactly one of them. */
+function conversationTarget<T extends z.core.$ZodShape>(shape: T) {
+  return z.object({ ...shape, conversationId: z.optional(conversationId), to: z.optional(userId) }).check(
+    z.refine((frame) => hasOneTarget(frame as { conversationId?: string; to?: string }), {
+      message: 'give either conversationId or to',
+    }),
+  );
+}
+
+export const sendMessageFrame = conversationTarget({
+  action: z.literal('sendMessage'),
+  clientMessageId,
+  content,
+});
+
+export const typingFrame = conversationTarget({
+  action: z.literal('typing'),
+  state: z.enum(['start', 'stop']),
+});
+
+export const markReadFrame = z.object({
+  action: z.literal('markRead'),
+  conversationId,
+  seq,
+});
+
+export const registerDeviceFrame = z.object({
+  action: z.literal('registerDevice'),
+  platform: z.enum(['apns', 'apns_sandbox', 'fcm']),
+  // APNs tokens are 64 hex chars and FCM tokens about 160; 4096 leaves room without inviting abuse.
+  token: z.string().check(z.minLength(1), z.maxLength(4096)),
+});
+
+export const actionOnlyFrame = z.object({ action: z.string() });
+
+export type SendMessageFrame = z.infer<typeof sendMessageFrame>;
+export type TypingFrameIn = z.infer<typeof typingFrame>;
+export type MarkReadFrame = z.infer<typeof markReadFrame>;
+export type RegisterDeviceFrame = z.infer<typeof registerDeviceFrame>;

@@ -1,0 +1,56 @@
+/**
+ * The API Gateway WebSocket event as Parley's routes receive it: the standard request context plus
+ * the authorizer's context, which carries the caller's identity to every route of the connection.
+ */
+import type {
+  APIGatewayEventWebsocketRequestContextV2,
+  APIGatewayProxyWebsocketEventV2WithRequestContext,
+} from 'aws-lambda';
+import { InternalError } from '../domain/errors.ts';
+import type { Caller } from '../domain/model.ts';
+
+export interface AuthorizerContext {
+  principalId?: string;
+  userId?: string;
+  name?: string;
+  deviceId?: string;
+}
+
+export type WebSocketEvent = APIGatewayProxyWebsocketEventV2WithRequestContext<
+  APIGatewayEventWebsocketRequestContextV2 & { authorizer?: AuthorizerContext }
+> & {
+  /** Sent by API Gateway on CONNECT only. */
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+};
+
+/** What API Gateway expects back from a WebSocket integration. `body` goes to the caller on two-way routes. */
+export interface RouteResponse {
+  statusCode: number;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The caller, from the authorizer's context. Missing identity means the API is misconfigured (a
+ * route reachable without the authorizer): fail loudly rather than guess.
+ */
+export function callerOf(event: WebSocketEvent): Caller {
+  const context = event.requestContext.authorizer;
+  const userId = context?.userId;
+  if (typeof userId !== 'string' || userId === '') {
+    throw new InternalError('No authorizer context on the event: is the $connect authorizer configured?');
+  }
+  const name = typeof context?.name === 'string' && context.name !== '' ? context.name : userId;
+  const deviceId =
+    typeof context?.deviceId === 'string' && context.deviceId !== '' ? context.deviceId : undefined;
+  return { userId, name, deviceId };
+}
+
+export function headerOf(event: WebSocketEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
