@@ -1,0 +1,44 @@
+/**
+ * Lambda entry of the `$connect` REQUEST authorizer. API Gateway semantics: an `Unauthorized` error is a
+ * 401, a Deny policy a 403, any other error a 500. The Allow policy's context carries who is calling to
+ * every route (`requestContext.authorizer`), so no route reads the database to learn it.
+ */
+import { logger, withLogKeys } from '../shared/logger.ts';
+import { authorize } from './authorize.ts';
+import { readAuthConfig } from './config.ts';
+import type { ConnectAuthorizerResult, WebSocketConnectAuthorizerEvent } from './event.ts';
+import { createVerifier } from './verifier.ts';
+
+const verify = createVerifier(readAuthConfig());
+
+export function handler(event: WebSocketConnectAuthorizerEvent): Promise<ConnectAuthorizerResult> {
+  const { connectionId, requestId } = event.requestContext;
+  return withLogKeys({ connectionId, requestId, route: '$connect' }, async () => {
+    const decision = await authorize(event, verify).catch((error: unknown) => {
+      logger.error('authorizer failed', { error });
+      throw error;
+    });
+    if (decision.outcome === 'refuse') {
+      const { reason, userId, tokenSource, detail } = decision;
+      logger.info('connection refused', { status: 401, reason, userId, tokenSource, detail });
+      throw new Error('Unauthorized');
+    }
+    const { userId, name, deviceId } = decision.identity;
+    if (decision.outcome === 'deny') {
+      logger.info('connection refused', { status: 403, reason: 'deactivated', userId });
+      return policy(userId, 'Deny', event.methodArn);
+    }
+    logger.info('connection authorized', { userId, deviceId, tokenSource: decision.tokenSource });
+    return { ...policy(userId, 'Allow', event.methodArn), context: { userId, name, deviceId } };
+  });
+}
+
+function policy(userId: string, effect: 'Allow' | 'Deny', methodArn: string): ConnectAuthorizerResult {
+  return {
+    principalId: userId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: methodArn }],
+    },
+  };
+}
