@@ -1,0 +1,104 @@
+/**
+ * The delivery side of the unread bookkeeping on member items (`CONV#{id}` / `MEMBER#{userId}`), and the
+ * sparse `unread` index it feeds: `lastSeq` is the newest seq sent to the member by others, and
+ * `unreadOwner` (the index's partition key) is present only while the member has something unread.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { UNREAD_INDEX } from '../../lib/definitions/table.ts';
+import type { UnreadEntry } from '../domain/badge.ts';
+import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { conversationPartition, keys } from './keys.ts';
+
+type Item = Record<string, unknown>;
+
+const numberOf = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
+function toEntry(conversationId: string, item: Item): UnreadEntry {
+  return { conversationId, lastSeq: numberOf(item.lastSeq), readSeq: numberOf(item.readSeq) };
+}
+
+/**
+ * Records that message `seq` was sent to `userId`, and returns the member's cursor as it now stands,
+ * or undefined when the member item does not exist. Idempotent: the condition `lastSeq < :seq` makes a
+ * replayed record (stream retries) a no-op whose failed check still returns the current item, and an
+ * older record arriving late can never move `lastSeq` backwards.
+ */
+export async function recordDelivered(
+  conversationId: string,
+  userId: string,
+  seq: number,
+): Promise<UnreadEntry | undefined> {
+  const key = keys.member(conversationId, userId);
+  // `readSeq < :seq`: a member who already read this far (on another device, or after a sync that
+  // ran before this delivery) must not be put back into the unread index.
+  const markUnread = await conditionalUpdate(conversationId, {
+    TableName: TABLE_NAME,
+    Key: key,
+    UpdateExpression: 'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery',
+    ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
+    ExpressionAttributeValues: { ':seq': seq, ':userId': userId, ':delivery': 'delivery' },
+    ReturnValues: 'ALL_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
+  if (markUnread.updated || markUnread.entry === undefined || markUnread.entry.lastSeq >= seq) {
+    return markUnread.entry;
+  }
+  // Read ahead: only `lastSeq` moves, so it stays "the newest seq sent to this member".
+  const moveLast = await conditionalUpdate(conversationId, {
+    TableName: TABLE_NAME,
+    Key: key,
+    UpdateExpression: 'SET lastSeq = :seq, changedBy = :delivery',
+    ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
+    ExpressionAttributeValues: { ':seq': seq, ':delivery': 'delivery' },
+    ReturnValues: 'ALL_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
+  return moveLast.entry;
+}
+
+async function conditionalUpdate(
+  conversationId: string,
+  input: UpdateCommandInput,
+): Promise<{ updated: boolean; entry: UnreadEntry | undefined }> {
+  try {
+    const { Attributes } = await dynamo.send(new UpdateCommand(input));
+    return {
+      updated: true,
+      entry: Attributes === undefined ? undefined : toEntry(conversationId, Attributes),
+    };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return {
+      updated: false,
+      entry: error.Item === undefined ? undefined : toEntry(conversationId, unmarshall(error.Item)),
+    };
+  }
+}
+
+/**
+ * The user's conversations with something unread, from the sparse `unread` index: its size is the
+ * number of such conversations, never the size of the table. Index reads are eventually consistent.
+ */
+export async function listUnread(userId: string): Promise<UnreadEntry[]> {
+  const entries: UnreadEntry[] = [];
+  const prefix = conversationPartition('');
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        IndexName: UNREAD_INDEX,
+        KeyConditionExpression: 'unreadOwner = :owner',
+        ExpressionAttributeValues: { ':owner': userId },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      entries.push(toEntry(String(item.PK).slice(prefix.length), item));
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return entries;
+}

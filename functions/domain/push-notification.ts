@@ -1,0 +1,74 @@
+/**
+ * The mobile push for a message, as SNS expects it with `MessageStructure: 'json'`: one string per
+ * platform key (`APNS`, `APNS_SANDBOX`, `GCM` for FCM HTTP v1), each itself a JSON document, plus
+ * `default` for any other transport.
+ */
+import type { Platform, StoredMessage } from './model.ts';
+
+export interface PushNotification {
+  title: string;
+  body: string;
+  badge: number;
+  conversationId: string;
+  messageId: string;
+  seq: number;
+}
+
+const BODY_CODE_POINTS = 100;
+
+/** `senderName` may be missing on items written before display names were stored. */
+export function buildPushNotification(
+  message: StoredMessage,
+  senderName: string | undefined,
+  badge: number,
+): PushNotification {
+  return {
+    title: senderName === undefined || senderName === '' ? message.senderId : senderName,
+    // Code points, not UTF-16 units: never cut an emoji or other astral character in half.
+    body: Array.from(message.content).slice(0, BODY_CODE_POINTS).join(''),
+    badge,
+    conversationId: message.conversationId,
+    messageId: message.messageId,
+    seq: message.seq,
+  };
+}
+
+const PLATFORM_KEYS: Readonly<Record<Platform, string>> = {
+  apns: 'APNS',
+  apns_sandbox: 'APNS_SANDBOX',
+  fcm: 'GCM',
+};
+
+/** The `Message` of an SNS Publish with `MessageStructure: 'json'`. */
+export function snsPushMessage(platform: Platform, push: PushNotification): string {
+  const payload = platform === 'fcm' ? fcmPayload(push) : apnsPayload(push);
+  return JSON.stringify({ default: push.body, [PLATFORM_KEYS[platform]]: JSON.stringify(payload) });
+}
+
+function apnsPayload(push: PushNotification): Record<string, unknown> {
+  return {
+    aps: {
+      alert: { title: push.title, body: push.body },
+      badge: push.badge,
+      sound: 'default',
+      // Groups the conversation's notifications together in Notification Center.
+      'thread-id': push.conversationId,
+    },
+    conversationId: push.conversationId,
+    messageId: push.messageId,
+    seq: push.seq,
+  };
+}
+
+/** FCM v1 `data` values must all be strings. */
+function fcmPayload(push: PushNotification): Record<string, unknown> {
+  return {
+    fcmV1Message: {
+      message: {
+        notification: { title: push.title, body: push.body },
+        data: { conversationId: push.conversationId, messageId: push.messageId, seq: String(push.seq) },
+        android: { notification: { notification_count: push.badge } },
+      },
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * What a DynamoDB stream record means for delivery. The event source mapping's filter should only let
+ * committed messages and read cursors moved by markRead through; anything else that arrives anyway is
+ * skipped, never failed, so one odd record cannot block its shard.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { ReadFrame } from '../domain/frames.ts';
+import type { StoredMessage } from '../domain/model.ts';
+
+export type DeliveryEvent =
+  | { kind: 'message'; message: StoredMessage; senderName: string | undefined }
+  | { kind: 'read'; read: ReadFrame }
+  | { kind: 'skip'; reason: string; malformed: boolean };
+
+type Item = Record<string, unknown>;
+type StreamImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
+
+// aws-lambda's stream AttributeValue and the SDK's describe the same wire shape with different types.
+const toItem = (image: StreamImage | undefined): Item | undefined =>
+  image === undefined ? undefined : unmarshall(image as Record<string, AttributeValue>);
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const count = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+
+const skip = (reason: string): DeliveryEvent => ({ kind: 'skip', reason, malformed: false });
+const malformed = (reason: string): DeliveryEvent => ({ kind: 'skip', reason, malformed: true });
+
+export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
+  const newItem = toItem(record.dynamodb?.NewImage);
+  if (newItem === undefined) return skip(`${record.eventName ?? 'unknown'} without a new image`);
+  if (record.eventName === 'INSERT' && newItem.type === 'message') return toMessageEvent(newItem);
+  if (record.eventName === 'MODIFY' && newItem.type === 'member') {
+    return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
+  }
+  return skip(`${record.eventName ?? 'unknown'} of a ${String(newItem.type)} item`);
+}
+
+function toMessageEvent(item: Item): DeliveryEvent {
+  const conversationId = text(item.conversationId);
+  const seq = count(item.seq);
+  const messageId = text(item.messageId);
+  const senderId = text(item.senderId);
+  const content = text(item.content);
+  const createdAt = text(item.createdAt);
+  const clientMessageId = text(item.clientMessageId);
+  if (
+    conversationId === undefined ||
+    seq === undefined ||
+    messageId === undefined ||
+    senderId === undefined ||
+    content === undefined ||
+    createdAt === undefined ||
+    clientMessageId === undefined
+  ) {
+    return malformed('message item lacks a field of the message frame');
+  }
+  return {
+    kind: 'message',
+    message: {
+      conversationId,
+      seq,
+      messageId,
+      senderId,
+      content,
+      createdAt,
+      clientMessageId,
+      originConnectionId: text(item.originConnectionId),
+    },
+    senderName: text(item.senderName),
+  };
+}
+
+/** Only a cursor that moved forward is news: markRead never moves it back, replays never move it. */
+function toReadEvent(item: Item, old: Item | undefined): DeliveryEvent {
+  if (item.changedBy !== 'read') return skip(`member change by ${String(item.changedBy)}`);
+  const conversationId = text(item.conversationId);
+  const userId = text(item.userId);
+  const readSeq = count(item.readSeq);
+  const readAt = text(item.readAt);
+  if (conversationId === undefined || userId === undefined || readSeq === undefined || readAt === undefined) {
+    return malformed('member item lacks a field of the read frame');
+  }
+  if (readSeq <= (count(old?.readSeq) ?? 0)) return skip('read cursor did not move forward');
+  return { kind: 'read', read: { type: 'read', conversationId, userId, seq: readSeq, readAt } };
+}
