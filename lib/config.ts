@@ -1,0 +1,173 @@
+/**
+ * Deployment configuration, read from CDK context (`cdk.json`, `cdk.context.json` or
+ * `npx cdk deploy -c key=value`). Context rather than CloudFormation parameters because every value
+ * shapes the template itself: which environment variables exist, which SNS ARNs the push IAM
+ * statements are scoped to, whether a JWT secret is created. Each value is validated at synth time so
+ * a typo fails `cdk synth`, not the first connection in production.
+ */
+import type { Node } from 'constructs';
+
+/** The three SNS mobile push platforms Parley supports, as the protocol names them. */
+export type PushPlatform = 'apns' | 'apns_sandbox' | 'fcm';
+
+export interface PushApplication {
+  readonly platform: PushPlatform;
+  /** `arn:aws:sns:{region}:{account}:app/{APNS|APNS_SANDBOX|GCM}/{name}` */
+  readonly applicationArn: string;
+  /** The handler's environment variable that carries the ARN. */
+  readonly envName: string;
+}
+
+export type JwtConfig =
+  /** HS256 with a secret in Secrets Manager: an existing one (`secretId`), or one the stack generates. */
+  | {
+      readonly kind: 'secret';
+      readonly secretId?: string;
+      readonly issuer?: string;
+      readonly audience?: string;
+    }
+  /** RS256/ES256 against an identity provider's JWKS (Cognito, Auth0, ...). */
+  | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+
+export interface ParleyConfig {
+  readonly stageName: string;
+  readonly jwt: JwtConfig;
+  /** Only the platforms that were configured; the others are left out of environment and IAM. */
+  readonly push: readonly PushApplication[];
+  readonly logRetentionDays: number;
+  readonly logLevel?: string;
+  /** Subscribed to the alarm topic when given. */
+  readonly alarmEmail?: string;
+  /** Set API Gateway's account-wide CloudWatch role (needed once per account and region for WebSocket logs). */
+  readonly manageApiGatewayAccountRole: boolean;
+}
+
+/** The context keys, in one place for the README and the tests. */
+export const CONTEXT_KEYS = {
+  stageName: 'stageName',
+  jwtSecretId: 'jwtSecretId',
+  jwksUrl: 'jwksUrl',
+  jwtIssuer: 'jwtIssuer',
+  jwtAudience: 'jwtAudience',
+  pushAppArnApns: 'pushAppArnApns',
+  pushAppArnApnsSandbox: 'pushAppArnApnsSandbox',
+  pushAppArnFcm: 'pushAppArnFcm',
+  logRetentionDays: 'logRetentionDays',
+  logLevel: 'logLevel',
+  alarmEmail: 'alarmEmail',
+  apiGatewayAccountRole: 'apiGatewayAccountRole',
+} as const;
+
+const PUSH_SLOTS = [
+  { platform: 'apns', key: CONTEXT_KEYS.pushAppArnApns, snsPlatform: 'APNS', envName: 'PUSH_APP_ARN_APNS' },
+  {
+    platform: 'apns_sandbox',
+    key: CONTEXT_KEYS.pushAppArnApnsSandbox,
+    snsPlatform: 'APNS_SANDBOX',
+    envName: 'PUSH_APP_ARN_APNS_SANDBOX',
+  },
+  // SNS still calls Firebase Cloud Messaging "GCM" in its ARNs.
+  { platform: 'fcm', key: CONTEXT_KEYS.pushAppArnFcm, snsPlatform: 'GCM', envName: 'PUSH_APP_ARN_FCM' },
+] as const;
+
+/** Every push environment variable name, set or not, so tests can assert none leaks to other functions. */
+export const PUSH_ENV_NAMES = PUSH_SLOTS.map((slot) => slot.envName);
+
+const PLATFORM_APP_ARN =
+  /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:app\/(APNS|APNS_SANDBOX|GCM)\/[A-Za-z0-9_.-]{1,256}$/;
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+/** The retention values CloudWatch Logs accepts. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function readConfig(node: Node): ParleyConfig {
+  const text = (key: string): string | undefined => {
+    const value: unknown = node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`Context "${key}" must be a string, got ${JSON.stringify(value)}`);
+    }
+    return String(value).trim();
+  };
+
+  const stageName = text(CONTEXT_KEYS.stageName) ?? 'prod';
+  if (!STAGE_NAME.test(stageName)) throw new ConfigError(`Context "stageName" must match ${STAGE_NAME}`);
+
+  const logRetentionDays = Number(text(CONTEXT_KEYS.logRetentionDays) ?? 30);
+  if (!RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new ConfigError(`Context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}`);
+  }
+
+  const logLevel = text(CONTEXT_KEYS.logLevel)?.toLowerCase();
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`Context "logLevel" must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const alarmEmail = text(CONTEXT_KEYS.alarmEmail);
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new ConfigError('Context "alarmEmail" must be an e-mail address');
+  }
+
+  return {
+    stageName,
+    jwt: readJwt(text),
+    push: readPush(text),
+    logRetentionDays,
+    ...(logLevel === undefined ? {} : { logLevel }),
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    manageApiGatewayAccountRole: text(CONTEXT_KEYS.apiGatewayAccountRole) !== 'false',
+  };
+}
+
+function readJwt(text: (key: string) => string | undefined): JwtConfig {
+  const secretId = text(CONTEXT_KEYS.jwtSecretId);
+  const jwksUrl = text(CONTEXT_KEYS.jwksUrl);
+  const issuer = text(CONTEXT_KEYS.jwtIssuer);
+  const audience = text(CONTEXT_KEYS.jwtAudience);
+  if (jwksUrl === undefined) {
+    return {
+      kind: 'secret',
+      ...(secretId && { secretId }),
+      ...(issuer && { issuer }),
+      ...(audience && { audience }),
+    };
+  }
+  if (secretId !== undefined) {
+    throw new ConfigError('Give either "jwtSecretId" (HS256) or "jwksUrl" (RS256/ES256), not both');
+  }
+  if (!/^https:\/\/[^\s/]+/.test(jwksUrl)) throw new ConfigError('Context "jwksUrl" must be an https:// URL');
+  // A JWKS-verified token without issuer and audience checks would accept any token that provider
+  // signs for any application.
+  if (issuer === undefined || audience === undefined) {
+    throw new ConfigError('With "jwksUrl", "jwtIssuer" and "jwtAudience" are required');
+  }
+  return { kind: 'jwks', jwksUrl, issuer, audience };
+}
+
+function readPush(text: (key: string) => string | undefined): PushApplication[] {
+  const apps: PushApplication[] = [];
+  for (const slot of PUSH_SLOTS) {
+    const arn = text(slot.key);
+    if (arn === undefined) continue;
+    const match = PLATFORM_APP_ARN.exec(arn);
+    if (!match || match[1] !== slot.snsPlatform) {
+      throw new ConfigError(
+        `Context "${slot.key}" must be an SNS platform application ARN of platform ${slot.snsPlatform} ` +
+          `(arn:aws:sns:{region}:{account}:app/${slot.snsPlatform}/{name}), got "${arn}"`,
+      );
+    }
+    apps.push({ platform: slot.platform, applicationArn: arn, envName: slot.envName });
+  }
+  return apps;
+}
+
+/** Endpoints SNS creates under an application: `...:app/APNS/name` → `...:endpoint/APNS/name/*`. */
+export function endpointArnPattern(applicationArn: string): string {
+  return `${applicationArn.replace(':app/', ':endpoint/')}/*`;
+}

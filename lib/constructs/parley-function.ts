@@ -1,0 +1,177 @@
+/**
+ * Every Parley Lambda: one handler file bundled by esbuild into a minified ESM file with a source map,
+ * on the current Node.js runtime on arm64 (cheaper per GB-second than x86 for the same work), with
+ * X-Ray tracing and its own log group with a retention. Permissions and configuration are added
+ * through intent methods that set the environment variable and the IAM statement together, so a
+ * function never holds a permission without the configuration that uses it, or the reverse.
+ */
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { endpointArnPattern, type PushApplication } from '../config.ts';
+import type { FunctionPermissions, PushAction } from '../permissions.ts';
+import type { ChatTable } from './chat-table.ts';
+
+/** The repository root: esbuild's working directory and where package-lock.json pins dependencies. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * `require` for the CommonJS dependencies esbuild inlines into the ESM bundle (some SDK v3 internals
+ * still `require` Node built-ins, which a plain ES module cannot do).
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __parleyCreateRequire } from 'node:module'; const require = __parleyCreateRequire(import.meta.url);";
+
+export interface ParleyFunctionProps {
+  /** Absolute path of the handler module; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly logRetention: logs.RetentionDays;
+  /** @default 256 MB: the handlers wait on DynamoDB and API Gateway, they do not compute. */
+  readonly memorySize?: number;
+  /** @default 10 seconds, well inside API Gateway's 29-second integration timeout. */
+  readonly timeout?: Duration;
+  /** `LOG_LEVEL` for functions/shared/logger.ts. @default - the logger's own default (info) */
+  readonly logLevel?: string;
+  /** The AWS Parameters and Secrets Lambda Extension layer. @default - none */
+  readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
+}
+
+export class ParleyFunction extends NodejsFunction {
+  private readonly hasSecretsExtension: boolean;
+
+  constructor(scope: Construct, id: string, props: ParleyFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
+    // Its own role rather than the default one with AWSLambdaBasicExecutionRole, which may write to
+    // any log group in the account: this one writes to its own log group only.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      // Platform lines (START/REPORT) in JSON too; the handlers' own lines are JSON already.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.logLevel === undefined ? {} : { LOG_LEVEL: props.logLevel }),
+      },
+      ...(props.paramsAndSecrets && { paramsAndSecrets: props.paramsAndSecrets }),
+      bundling: {
+        // The project's own esbuild (a devDependency): no Docker, same output on every machine.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        // ES module entry points first, so esbuild can tree-shake the SDK's modular clients.
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        logLevel: LogLevel.WARNING,
+        // AWS SDK v3 is bundled, not taken from the runtime (NodejsFunction's default marks
+        // `@aws-sdk/*` external). The bundle then runs the exact versions package-lock.json pins and
+        // the tests ran against, whatever SDK the Lambda runtime ships this month; tree-shaken and
+        // minified, a handler stays within architecture.md's 400 KB budget (a bare DynamoDB client is
+        // ~330 KB), and loading one small file starts faster than resolving the runtime's full SDK
+        // packages from disk.
+        externalModules: [],
+      },
+    });
+    this.hasSecretsExtension = props.paramsAndSecrets !== undefined;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and, for the stream consumer, ' +
+        'dynamodb:ListStreams accept no resource-level scoping; every other statement names its resources.',
+    });
+  }
+
+  /** `TABLE_NAME`, and exactly the DynamoDB actions (and index queries) the handler sends. */
+  useTable(table: ChatTable, permissions: Pick<FunctionPermissions, 'table' | 'indexes'>): void {
+    this.addEnvironment('TABLE_NAME', table.tableName);
+    table.grantActions(this, permissions.table);
+    table.grantIndexQuery(this, permissions.indexes ?? []);
+  }
+
+  /** `WS_CALLBACK_URL`, and `execute-api:ManageConnections` on that stage's connections only. */
+  postToConnections(stage: WebSocketStage): void {
+    this.addEnvironment('WS_CALLBACK_URL', stage.callbackUrl);
+    stage.grantManagementApiAccess(this);
+    const stack = Stack.of(stage);
+    const apiLogicalId = stack.resolve(
+      stack.getLogicalId(stage.api.node.defaultChild as CfnElement),
+    ) as string;
+    this.acknowledgeWildcard(
+      `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/*/@connections/*`,
+      'Connection ids exist only at run time; the grant is already limited to this API stage’s @connections.',
+    );
+  }
+
+  /**
+   * `PUSH_APP_ARN_*` for the configured platforms, and the SNS calls `actions` on those platform
+   * applications (CreatePlatformEndpoint) and on the endpoints SNS creates under them (the rest).
+   * A platform that is not configured gets neither; its handler answers `bad_request`.
+   */
+  sendPush(applications: readonly PushApplication[], actions: readonly PushAction[]): void {
+    for (const app of applications) this.addEnvironment(app.envName, app.applicationArn);
+    if (applications.length === 0) return;
+    const onApplications = actions.filter((action) => action === 'CreatePlatformEndpoint');
+    const onEndpoints = actions.filter((action) => action !== 'CreatePlatformEndpoint');
+    if (onApplications.length > 0) {
+      this.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: onApplications.map((action) => `sns:${action}`),
+          resources: applications.map((app) => app.applicationArn),
+        }),
+      );
+    }
+    if (onEndpoints.length > 0) {
+      this.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: onEndpoints.map((action) => `sns:${action}`),
+          resources: applications.map((app) => endpointArnPattern(app.applicationArn)),
+        }),
+      );
+      for (const app of applications) {
+        this.acknowledgeWildcard(
+          endpointArnPattern(app.applicationArn),
+          'SNS creates endpoint ARNs at run time; the grant covers only endpoints of this platform application.',
+        );
+      }
+    }
+  }
+
+  /**
+   * `JWT_SECRET_ID` names the secret; the handler reads the value at run time through the Parameters
+   * and Secrets extension, so the secret itself never sits in the function's configuration.
+   */
+  readJwtSecret(secret: ISecret, secretId: string = secret.secretArn): void {
+    if (!this.hasSecretsExtension) {
+      throw new Error(`${this.node.path} reads a secret but has no Parameters and Secrets extension`);
+    }
+    this.addEnvironment('JWT_SECRET_ID', secretId);
+    secret.grantRead(this);
+  }
+
+  private acknowledgeWildcard(resource: string, reason: string): void {
+    Validations.of(this.role ?? this).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Parley in one stack: the table, one Lambda per route plus the authorizer and the stream consumer,
+ * the WebSocket API, delivery from the table's stream, mobile push permissions and operations.
+ * Environment-agnostic (no lookups), so `cdk synth` runs offline; configuration comes from context
+ * (lib/config.ts). Routes, table and stream settings are the shared objects from lib/definitions/.
+ */
+import { join } from 'node:path';
+import { Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { type ParleyConfig, readConfig } from './config.ts';
+import { ChatTable } from './constructs/chat-table.ts';
+import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
+import { Operations } from './constructs/operations.ts';
+import { ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
+import { ParleyWebSocketApi } from './constructs/websocket-api.ts';
+import {
+  AUTHORIZER,
+  DEFAULT_ROUTE_THROTTLE,
+  ROUTE_SELECTION_EXPRESSION,
+  ROUTES,
+} from './definitions/routes.ts';
+import { DELIVERY_STREAM } from './definitions/stream.ts';
+import { TABLE } from './definitions/table.ts';
+import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from './permissions.ts';
+
+export interface ParleyStackProps extends StackProps {
+  /** Folder holding routes/, authorizer/ and stream/ handler modules. @default functions/ of this repository */
+  readonly functionsDir?: string;
+}
+
+export class ParleyStack extends Stack {
+  readonly config: ParleyConfig;
+  readonly table: ChatTable;
+  readonly functions: Readonly<Record<FunctionName, ParleyFunction>>;
+  readonly webSocket: ParleyWebSocketApi;
+  readonly delivery: DeliveryPipeline;
+  readonly operations: Operations;
+  /** The HS256 secret, when tokens are verified with one. */
+  readonly jwtSecret?: secretsmanager.ISecret;
+
+  constructor(scope: Construct, id: string, props: ParleyStackProps = {}) {
+    super(scope, id, props);
+    const config = readConfig(this.node);
+    this.config = config;
+    const functionsDir = props.functionsDir ?? join(PROJECT_ROOT, 'functions');
+    const common = {
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      ...(config.logLevel !== undefined && { logLevel: config.logLevel }),
+    };
+
+    this.table = new ChatTable(this, 'Chat', { definition: TABLE });
+
+    const routeFunctions: Record<string, ParleyFunction> = {};
+    for (const route of ROUTES) {
+      routeFunctions[route.handler] = new ParleyFunction(this, `route-${route.handler}`, {
+        ...common,
+        entry: join(functionsDir, 'routes', `${route.handler}.ts`),
+        description: `Parley WebSocket route ${route.routeKey}`,
+      });
+    }
+    const authorizer = new ParleyFunction(this, AUTHORIZER.handler, {
+      ...common,
+      entry: join(functionsDir, 'authorizer', `${AUTHORIZER.handler}.ts`),
+      description: 'Parley $connect authorizer: verifies the JWT, refuses revoked and deactivated users',
+      ...(config.jwt.kind === 'secret' && {
+        // Reads the HS256 secret over localhost and caches it, so a cold start costs one
+        // GetSecretValue and a warm invocation none.
+        paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
+          lambda.ParamsAndSecretsVersions.V1_0_103,
+          {
+            cacheEnabled: true,
+            secretsManagerTtl: Duration.minutes(5),
+            logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+          },
+        ),
+      }),
+    });
+    const delivery = new ParleyFunction(this, DELIVERY_STREAM.handler, {
+      ...common,
+      entry: join(functionsDir, 'stream', `${DELIVERY_STREAM.handler}.ts`),
+      description: 'Parley delivery: table stream to open connections and mobile push',
+      // A batch fans out to every recipient's connections and devices: more memory is more CPU and
+      // network for those parallel calls, and the timeout leaves room for SDK retries.
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+    });
+    this.functions = {
+      ...routeFunctions,
+      [AUTHORIZER.handler]: authorizer,
+      [DELIVERY_STREAM.handler]: delivery,
+    } as Record<FunctionName, ParleyFunction>;
+
+    this.webSocket = new ParleyWebSocketApi(this, 'WebSocket', {
+      routes: ROUTES,
+      routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+      handlers: routeFunctions,
+      authorizer,
+      stageName: config.stageName,
+      defaultThrottle: DEFAULT_ROUTE_THROTTLE,
+      logRetention: common.logRetention,
+      manageAccountRole: config.manageApiGatewayAccountRole,
+    });
+
+    for (const [name, fn] of Object.entries(this.functions)) {
+      this.grantPermissions(fn, FUNCTION_PERMISSIONS[name as FunctionName]);
+    }
+    this.jwtSecret = this.configureJwt(authorizer);
+
+    this.delivery = new DeliveryPipeline(this, 'Delivery', {
+      definition: DELIVERY_STREAM,
+      table: this.table,
+      consumer: delivery,
+    });
+
+    this.operations = new Operations(this, 'Operations', {
+      functions: this.functions,
+      streamConsumer: delivery,
+      onFailureQueue: this.delivery.onFailureQueue,
+      stage: this.webSocket.stage,
+      table: this.table,
+      ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
+    });
+
+    this.addOutputs();
+  }
+
+  private grantPermissions(fn: ParleyFunction, permissions: FunctionPermissions): void {
+    fn.useTable(this.table, permissions);
+    if (permissions.postToConnections) fn.postToConnections(this.webSocket.stage);
+    if (permissions.push) fn.sendPush(this.config.push, permissions.push);
+  }
+
+  private configureJwt(authorizer: ParleyFunction): secretsmanager.ISecret | undefined {
+    const jwt = this.config.jwt;
+    if (jwt.issuer !== undefined) authorizer.addEnvironment('JWT_ISSUER', jwt.issuer);
+    if (jwt.audience !== undefined) authorizer.addEnvironment('JWT_AUDIENCE', jwt.audience);
+    if (jwt.kind === 'jwks') {
+      authorizer.addEnvironment('JWKS_URL', jwt.jwksUrl);
+      return undefined;
+    }
+    const secret =
+      jwt.secretId === undefined
+        ? this.generateJwtSecret()
+        : jwt.secretId.startsWith('arn:')
+          ? secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', jwt.secretId)
+          : secretsmanager.Secret.fromSecretNameV2(this, 'JwtSecret', jwt.secretId);
+    authorizer.readJwtSecret(secret, jwt.secretId ?? secret.secretArn);
+    return secret;
+  }
+
+  /** Without configuration the stack makes its own HS256 secret, so a first deploy works as it is. */
+  private generateJwtSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'JwtSecret', {
+      description: 'Parley HS256 signing secret for client tokens',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating an HS256 signing secret invalidates every outstanding token at once; it is an operator ' +
+        'decision (docs/deploy.md), and the authorizer picks a new value up within the extension cache TTL.',
+    });
+    return secret;
+  }
+
+  private addOutputs(): void {
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('WebSocketUrl', this.webSocket.stage.url, 'Clients connect here: wss://...?token={JWT}');
+    output('TableName', this.table.tableName, 'The Parley table (admin tool: users, revocations)');
+    output(
+      'ManagementApiUrl',
+      this.webSocket.stage.callbackUrl,
+      'The @connections endpoint (admin tool: closes a deactivated user’s connections)',
+    );
+    output('Region', Aws.REGION, 'Region of the table and the API (admin tool)');
+    output(
+      'OnFailureQueueUrl',
+      this.delivery.onFailureQueue.queueUrl,
+      'Stream records that exhausted retries',
+    );
+    output('AlarmTopicArn', this.operations.alarmTopic.topicArn, 'Subscribe to receive alarms');
+    output('DashboardName', this.operations.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.jwtSecret) {
+      output(
+        'JwtSecretArn',
+        this.jwtSecret.secretArn,
+        'HS256 secret your token issuer signs with (value not shown)',
+      );
+    }
+  }
+}

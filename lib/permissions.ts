@@ -1,0 +1,68 @@
+/**
+ * What each Lambda may do, in one declarative table: the DynamoDB actions it sends (no Scan, no
+ * wildcards), whether it queries the `unread` index, whether it posts to connections, and which SNS
+ * calls it makes. The stack grants exactly this and sets environment variables from it (a function
+ * that does not post to connections gets no callback URL). Keyed by handler module, and typed
+ * against the route table, so a new route does not compile until its permissions are written here.
+ *
+ * TransactWriteItems and TransactGetItems have no IAM action of their own: IAM checks the per-item
+ * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
+ */
+import type { AUTHORIZER, ROUTES } from './definitions/routes.ts';
+import type { DELIVERY_STREAM } from './definitions/stream.ts';
+import { UNREAD_INDEX } from './definitions/table.ts';
+
+export type DynamoAction =
+  | 'BatchGetItem'
+  | 'GetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'ConditionCheckItem'
+  | 'BatchWriteItem';
+
+/** CreatePlatformEndpoint is scoped to the platform applications, the others to their endpoints. */
+export type PushAction =
+  | 'CreatePlatformEndpoint'
+  | 'SetEndpointAttributes'
+  | 'GetEndpointAttributes'
+  | 'DeleteEndpoint'
+  | 'Publish';
+
+export interface FunctionPermissions {
+  readonly table: readonly DynamoAction[];
+  /** Global secondary indexes the function queries (the table's key actions apply to them). */
+  readonly indexes?: readonly string[];
+  /** `execute-api:ManageConnections` on the stage, and `WS_CALLBACK_URL`. */
+  readonly postToConnections?: boolean;
+  /** SNS mobile push calls; any of them also gives the function the `PUSH_APP_ARN_*` variables. */
+  readonly push?: readonly PushAction[];
+}
+
+export type RouteHandler = (typeof ROUTES)[number]['handler'];
+export type FunctionName = RouteHandler | typeof AUTHORIZER.handler | typeof DELIVERY_STREAM.handler;
+
+export const FUNCTION_PERMISSIONS = {
+  // Reads the user's state and revoked `jti` items in one BatchGetItem.
+  authorizer: { table: ['BatchGetItem', 'GetItem'] },
+  connect: { table: ['PutItem'] },
+  disconnect: { table: ['DeleteItem'] },
+  default: { table: [] },
+  'send-message': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'] },
+  // Typing is ephemeral: the handler delivers it itself (architecture.md), deleting gone connections.
+  typing: { table: ['GetItem', 'Query', 'DeleteItem'], postToConnections: true },
+  'mark-read': { table: ['GetItem', 'Query', 'UpdateItem'] },
+  'register-device': {
+    table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'],
+    push: ['CreatePlatformEndpoint', 'SetEndpointAttributes', 'GetEndpointAttributes', 'DeleteEndpoint'],
+  },
+  'unregister-device': { table: ['GetItem', 'DeleteItem'], push: ['DeleteEndpoint'] },
+  ping: { table: [] },
+  delivery: {
+    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
+    indexes: [UNREAD_INDEX],
+    postToConnections: true,
+    push: ['Publish', 'DeleteEndpoint', 'GetEndpointAttributes', 'SetEndpointAttributes'],
+  },
+} as const satisfies Record<FunctionName, FunctionPermissions>;
