@@ -1,5 +1,5 @@
 /** Token minting for the authorizer tests: every claim is explicit so a test can drop or skew any of them. */
-import { base64url, type CryptoKey, type JWTPayload, SignJWT } from 'jose';
+import { base64url, CompactSign, type CryptoKey, type JWTPayload, SignJWT } from 'jose';
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -26,6 +26,13 @@ export function unitSecret(): string {
 export function signHs256(payload: JWTPayload, secret: string | Uint8Array = unitSecret()): Promise<string> {
   const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
   return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(key);
+}
+
+/** Signs any JSON text as the payload: SignJWT would refuse claims of the wrong type before signing. */
+export function signHs256Raw(payloadJson: string): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(payloadJson))
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(unitSecret()));
 }
 
 export function signWithKey(
