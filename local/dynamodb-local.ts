@@ -20,6 +20,11 @@ export interface DynamoDbLocalOptions {
   readonly persistDir?: string;
   /** How long to wait for the emulator to answer. */
   readonly readyTimeoutMs?: number;
+  /**
+   * One database for all credentials and regions. Without it DynamoDB Local keeps a separate database
+   * per access key and region, so a tool with other credentials would see no tables.
+   */
+  readonly sharedDb?: boolean;
 }
 
 /** Dummy credentials: DynamoDB Local accepts any, but the SDK insists on some. */
@@ -60,7 +65,12 @@ export async function freePort(): Promise<number> {
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJava();
   const port = options.port || (await freePort());
-  const child = spawn({ port, path: options.persistDir ?? null, stdio: 'pipe' });
+  const child = spawn({
+    port,
+    path: options.persistDir ?? null,
+    sharedDb: options.sharedDb ?? false,
+    stdio: 'pipe',
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

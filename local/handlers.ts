@@ -1,0 +1,70 @@
+/**
+ * The handlers the local stack invokes, loaded from the shared definitions exactly as the CDK stack
+ * wires them: one module per route, the `$connect` authorizer and the stream consumer. The local stack
+ * imports handlers; handlers never import the local stack. Tests may pass their own `LocalHandlers`.
+ */
+import { join } from 'node:path';
+import type {
+  APIGatewayAuthorizerResult,
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
+import { AUTHORIZER, ROUTES } from '../lib/definitions/routes.ts';
+import { DELIVERY_STREAM } from '../lib/definitions/stream.ts';
+import type { WebSocketAuthorizerEvent, WebSocketEvent } from './gateway/events.ts';
+
+export interface RouteResult {
+  statusCode?: number;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (event: WebSocketEvent, context: Context) => Promise<RouteResult | undefined>;
+export type AuthorizerHandler = (
+  event: WebSocketAuthorizerEvent,
+  context: Context,
+) => Promise<APIGatewayAuthorizerResult>;
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | undefined>;
+
+export interface LocalHandlers {
+  readonly authorizer: AuthorizerHandler;
+  /** By API Gateway route key (`$connect`, `sendMessage`, …). */
+  readonly routes: ReadonlyMap<string, RouteHandler>;
+  readonly delivery: StreamHandler;
+}
+
+const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
+
+/**
+ * Imports every handler module named in the definitions. Call only after `process.env` holds the
+ * configuration: handler modules read it at import time.
+ */
+export async function loadHandlers(): Promise<LocalHandlers> {
+  const routes = new Map<string, RouteHandler>();
+  for (const route of ROUTES) {
+    routes.set(route.routeKey, await importHandler<RouteHandler>('routes', route.handler));
+  }
+  return {
+    authorizer: await importHandler<AuthorizerHandler>('authorizer', AUTHORIZER.handler),
+    routes,
+    delivery: await importHandler<StreamHandler>('stream', DELIVERY_STREAM.handler),
+  };
+}
+
+async function importHandler<H>(folder: string, name: string): Promise<H> {
+  const path = join(FUNCTIONS_DIR, folder, `${name}.ts`);
+  let module: { handler?: unknown };
+  try {
+    module = await import(path);
+  } catch (error) {
+    throw new Error(`Could not load handler module ${path}`, { cause: error });
+  }
+  if (typeof module.handler !== 'function') {
+    throw new Error(`Handler module ${path} does not export a \`handler\` function`);
+  }
+  return module.handler as H;
+}

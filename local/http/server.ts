@@ -1,0 +1,75 @@
+/**
+ * The local stack's one port: WebSocket upgrades go to the API Gateway endpoint, `/@connections/…` to
+ * the management API, `/_local/…` to the local-only endpoints.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ConnectionRegistry } from '../gateway/connections.ts';
+import { handleManagementRequest, isManagementPath } from '../gateway/management-api.ts';
+import type { WebSocketEndpoint } from '../gateway/websocket-endpoint.ts';
+import { localLog } from '../log.ts';
+import { json, LOCAL_PREFIX, type LocalRoutes } from './local-routes.ts';
+
+export interface LocalServerParts {
+  readonly registry: ConnectionRegistry;
+  readonly localRoutes: LocalRoutes;
+  /** Set once the handlers are loaded; until then upgrades are refused with 503. */
+  endpoint: WebSocketEndpoint | undefined;
+}
+
+export function createLocalServer(parts: LocalServerParts): Server {
+  const server = createServer((request, response) => {
+    handle(parts, request, response).catch((error: unknown) => {
+      localLog.error(`${request.method} ${request.url} failed: ${String(error)}`);
+      if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ message: 'Internal server error' }));
+    });
+  });
+  server.on('upgrade', (request, socket, head) => {
+    if (parts.endpoint === undefined) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    parts.endpoint.handleUpgrade(request, socket, head);
+  });
+  return server;
+}
+
+async function handle(
+  parts: LocalServerParts,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const method = request.method ?? 'GET';
+  if (isManagementPath(url.pathname)) {
+    return handleManagementRequest(parts.registry, request, response, url.pathname);
+  }
+  if (url.pathname.startsWith(LOCAL_PREFIX)) {
+    const body = await readAll(request);
+    const match = parts.localRoutes.match(method, url.pathname);
+    const reply =
+      match === undefined
+        ? json(404, { message: `No local endpoint ${url.pathname}` })
+        : match === 'method'
+          ? json(405, { message: `${method} not allowed on ${url.pathname}` })
+          : await match.handler({
+              method,
+              params: match.params,
+              query: url.searchParams,
+              headers: request.headers,
+              body,
+            });
+    response.writeHead(reply.statusCode, reply.headers).end(reply.body);
+    return;
+  }
+  await readAll(request);
+  response
+    .writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
+    .end("Parley's local API Gateway: open a WebSocket here (see docs/local-stack.md).\n");
+}
+
+async function readAll(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,217 @@
+/**
+ * The whole local stack in one process: DynamoDB Local with the shared table definition, the handlers
+ * (configured through the same environment variables Lambda would give them, with local endpoints),
+ * the API Gateway WebSocket endpoint and management API, the stream poller and the push recorder,
+ * all on one port. `stop()` undoes everything, JVM included.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../lib/definitions/routes.ts';
+import { DELIVERY_STREAM } from '../lib/definitions/stream.ts';
+import { TABLE } from '../lib/definitions/table.ts';
+import { createTable } from './create-table.ts';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
+import { ConnectionRegistry } from './gateway/connections.ts';
+import type { ApiIdentity } from './gateway/events.ts';
+import { createWebSocketEndpoint, type WebSocketEndpoint } from './gateway/websocket-endpoint.ts';
+import { type LocalHandlers, loadHandlers } from './handlers.ts';
+import { LocalRoutes } from './http/local-routes.ts';
+import { createLocalServer } from './http/server.ts';
+import { lambdaContext } from './lambda-context.ts';
+import { localLog } from './log.ts';
+import { FakeSns } from './push/fake-sns.ts';
+import { addPushRoutes, SNS_PATH } from './push/push-routes.ts';
+import { StreamPoller } from './stream/stream-poller.ts';
+
+export interface LocalStackOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly host: string;
+  readonly dynamoDbPort: number;
+  /** Keep DynamoDB data in this folder; in memory when undefined. */
+  readonly persistDir: string | undefined;
+  readonly idleTimeoutMs: number;
+  readonly maxConnectionMs: number;
+  /** Handlers to use instead of the project's (tests of the gateway itself). */
+  readonly handlers?: LocalHandlers;
+}
+
+export interface LocalStack {
+  /** `ws://localhost:{port}` */
+  readonly url: string;
+  /** `http://localhost:{port}`: management API and `/_local/` endpoints. */
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly dynamoDbEndpoint: string;
+  readonly tableName: string;
+  /** Where features add their local-only endpoints. */
+  readonly localRoutes: LocalRoutes;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAME = 'parley-local';
+export const LOCAL_API = {
+  apiId: 'local',
+  stage: 'local',
+  region: LOCAL_REGION,
+  accountId: '000000000000',
+} as const;
+const PUSH_APPS = { APNS: 'APNS', APNS_SANDBOX: 'APNS_SANDBOX', FCM: 'GCM' } as const;
+/** Lambda's timeout for the delivery function in the stack. */
+const DELIVERY_TIMEOUT_MS = 60_000;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const cleanup: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of cleanup.reverse().splice(0)) await step();
+  };
+  try {
+    const db = await startDynamoDbLocal({
+      port: options.dynamoDbPort,
+      persistDir: options.persistDir,
+      sharedDb: true,
+    });
+    cleanup.push(() => db.stop());
+    const streamArn = await prepareTable(db);
+
+    const registry = new ConnectionRegistry();
+    const localRoutes = new LocalRoutes();
+    const sns = new FakeSns();
+    addPushRoutes(localRoutes, sns);
+    const parts: {
+      registry: ConnectionRegistry;
+      localRoutes: LocalRoutes;
+      endpoint: WebSocketEndpoint | undefined;
+    } = {
+      registry,
+      localRoutes,
+      endpoint: undefined,
+    };
+    const server = createLocalServer(parts);
+    const port = await listen(server, options.port, options.host);
+    cleanup.push(() => closeServer(server));
+    const httpUrl = `http://localhost:${port}`;
+
+    configureHandlerEnvironment(db, `http://127.0.0.1:${port}`);
+    const handlers = options.handlers ?? (await loadHandlers());
+    const endpoint = createWebSocketEndpoint({
+      api: { ...LOCAL_API, domainName: `localhost:${port}` } satisfies ApiIdentity,
+      registry,
+      routes: ROUTES,
+      routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+      handlers,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+    });
+    parts.endpoint = endpoint;
+    cleanup.push(() => endpoint.shutdown());
+
+    const streams = new DynamoDBStreamsClient({
+      endpoint: db.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const poller = new StreamPoller({
+      client: streams,
+      streamArn,
+      region: LOCAL_REGION,
+      partitionKey: TABLE.partitionKey.name,
+      settings: DELIVERY_STREAM,
+      invoke: async (records) => {
+        const started = Date.now();
+        const response = await handlers.delivery(
+          { Records: records },
+          lambdaContext('delivery', DELIVERY_TIMEOUT_MS),
+        );
+        const failed = response?.batchItemFailures?.length ?? 0;
+        localLog.info(
+          `delivery batch of ${records.length}${failed ? `, ${failed} failed` : ''} (${Date.now() - started} ms)`,
+        );
+        return response;
+      },
+    });
+    await poller.start();
+    // Registered before the gateway's shutdown step, so it runs after it: $disconnect writes still stream.
+    cleanup.splice(cleanup.length - 1, 0, async () => {
+      await poller.stop();
+      streams.destroy();
+    });
+
+    return {
+      url: `ws://localhost:${port}`,
+      httpUrl,
+      port,
+      dynamoDbEndpoint: db.endpoint,
+      tableName: LOCAL_TABLE_NAME,
+      localRoutes,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The table from the shared definition (kept when a persisted database already has it); its stream ARN. */
+async function prepareTable(db: DynamoDbLocal): Promise<string> {
+  const client = new DynamoDBClient({
+    endpoint: db.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    await createTable(client, LOCAL_TABLE_NAME).catch((error: unknown) => {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    });
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: LOCAL_TABLE_NAME }));
+    if (Table?.LatestStreamArn === undefined) throw new Error(`Table ${LOCAL_TABLE_NAME} has no stream`);
+    return Table.LatestStreamArn;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * What Lambda's environment would hold, pointed at local endpoints. Handler modules read it at import
+ * time, so this runs before the first handler import. Values the user set (JWT settings, log level)
+ * are kept.
+ */
+function configureHandlerEnvironment(db: DynamoDbLocal, callbackUrl: string): void {
+  const env = process.env;
+  env.TABLE_NAME = LOCAL_TABLE_NAME;
+  env.DYNAMODB_ENDPOINT = db.endpoint;
+  env.WS_CALLBACK_URL = callbackUrl;
+  env.SNS_ENDPOINT = `${callbackUrl}${SNS_PATH}`;
+  env.AWS_REGION = LOCAL_REGION;
+  env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+  env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  for (const [variable, platform] of Object.entries(PUSH_APPS)) {
+    env[`PUSH_APP_ARN_${variable}`] =
+      `arn:aws:sns:${LOCAL_REGION}:${LOCAL_API.accountId}:app/${platform}/parley-local`;
+  }
+  env.JWT_SECRET ||= DEFAULT_JWT_SECRET;
+  env.LOG_LEVEL ||= 'info';
+}
+
+export const DEFAULT_JWT_SECRET = 'parley-local-secret';
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * Reads the table's DynamoDB stream the way the Lambda event source mapping does: DescribeStream for the
+ * shards, a shard's children only after the shard itself is read to its end and delivered (parents
+ * before children), GetRecords in a tight loop so local delivery feels instant, event filtering, and
+ * per shard up to `parallelizationFactor` ordered lanes keyed by partition key.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  type Shard,
+  type ShardIteratorType,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { localLog } from '../log.ts';
+import { BatchLane, type BatchSettings, type InvokeBatch, type LaneEvents } from './batch-lane.ts';
+import { compileFilters, type FilterPattern, type RecordFilter } from './filter-patterns.ts';
+import { toLambdaRecord } from './lambda-records.ts';
+
+export interface StreamConsumerSettings extends BatchSettings {
+  readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  readonly parallelizationFactor: number;
+  readonly filterPatterns: readonly FilterPattern[];
+}
+
+export interface StreamPollerOptions {
+  readonly client: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  readonly region: string;
+  /** The table's partition key attribute: records with one value share a lane and stay ordered. */
+  readonly partitionKey: string;
+  readonly settings: StreamConsumerSettings;
+  readonly invoke: InvokeBatch;
+  /** Wait between empty GetRecords calls on one shard. */
+  readonly pollIntervalMs?: number;
+  /** How often DescribeStream looks for new shards. */
+  readonly shardRefreshMs?: number;
+  readonly retryDelayMs?: (attempt: number) => number;
+  readonly events?: Partial<LaneEvents>;
+}
+
+interface ShardState {
+  readonly shard: Shard;
+  status: 'waiting' | 'reading' | 'done';
+}
+
+/** Records fetched but not yet delivered, per shard, before GetRecords pauses. */
+const MAX_QUEUED = 1_000;
+
+export class StreamPoller {
+  readonly #options: StreamPollerOptions;
+  readonly #filter: RecordFilter;
+  readonly #shards = new Map<string, ShardState>();
+  readonly #readers = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  #refresher: Promise<void> | undefined;
+
+  constructor(options: StreamPollerOptions) {
+    this.#options = options;
+    this.#filter = compileFilters(options.settings.filterPatterns);
+  }
+
+  /** Resolves once every current shard has its iterator: records written after this are delivered. */
+  async start(): Promise<void> {
+    const shards = await this.#describe();
+    const latest = this.#options.settings.startingPosition === 'LATEST';
+    const openAtStart = new Set(
+      shards.filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined),
+    );
+    const iterators = new Map<string, string | undefined>();
+    for (const shard of shards) {
+      const id = shard.ShardId ?? '';
+      // LATEST: only new records count, so shards already closed have nothing to deliver.
+      const skip = latest && !openAtStart.has(shard);
+      this.#shards.set(id, { shard, status: skip ? 'done' : 'waiting' });
+      if (latest && !skip) iterators.set(id, await this.#iterator(id, 'LATEST'));
+    }
+    this.#startReadyShards(iterators);
+    this.#refresher = this.#refreshLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#refresher;
+    while (this.#readers.size > 0) await Promise.allSettled([...this.#readers]);
+  }
+
+  get #signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  async #refreshLoop(): Promise<void> {
+    while (!this.#signal.aborted) {
+      await sleep(this.#options.shardRefreshMs ?? 1_000, undefined, { signal: this.#signal }).catch(
+        () => undefined,
+      );
+      if (this.#signal.aborted) return;
+      try {
+        for (const shard of await this.#describe()) {
+          const id = shard.ShardId ?? '';
+          if (!this.#shards.has(id)) this.#shards.set(id, { shard, status: 'waiting' });
+        }
+        this.#startReadyShards(new Map());
+      } catch (error) {
+        localLog.warn(`stream: DescribeStream failed: ${String(error)}`);
+      }
+    }
+  }
+
+  /** Starts every waiting shard whose parent is read and delivered (or unknown: trimmed away). */
+  #startReadyShards(iterators: Map<string, string | undefined>): void {
+    for (const [id, state] of this.#shards) {
+      if (state.status !== 'waiting') continue;
+      const parent = state.shard.ParentShardId;
+      const parentState = parent === undefined ? undefined : this.#shards.get(parent);
+      if (parentState !== undefined && parentState.status !== 'done') continue;
+      state.status = 'reading';
+      const reader = this.#read(state, iterators.get(id)).catch((error: unknown) => {
+        localLog.error(`stream: shard ${id} reader stopped: ${String(error)}`);
+      });
+      this.#readers.add(reader);
+      reader.finally(() => this.#readers.delete(reader));
+    }
+  }
+
+  async #read(state: ShardState, startIterator: string | undefined): Promise<void> {
+    const id = state.shard.ShardId ?? '';
+    const lanes = Array.from({ length: Math.max(1, this.#options.settings.parallelizationFactor) }, () =>
+      this.#lane(id),
+    );
+    let iterator: string | undefined = startIterator ?? (await this.#iterator(id, 'TRIM_HORIZON'));
+    let lastSequenceNumber: string | undefined;
+    while (iterator !== undefined && !this.#signal.aborted) {
+      let response: GetRecordsCommandOutput;
+      try {
+        response = await this.#options.client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: 1_000 }),
+        );
+      } catch (error) {
+        if (
+          (error as Error).name === 'ExpiredIteratorException' ||
+          (error as Error).name === 'TrimmedDataAccessException'
+        ) {
+          iterator = await this.#iterator(
+            id,
+            lastSequenceNumber ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON',
+            lastSequenceNumber,
+          );
+          continue;
+        }
+        localLog.warn(`stream: GetRecords on ${id} failed: ${String(error)}`);
+        await this.#pause(500);
+        continue;
+      }
+      const records = response.Records ?? [];
+      lastSequenceNumber = records.at(-1)?.dynamodb?.SequenceNumber ?? lastSequenceNumber;
+      for (const record of records) {
+        const converted = toLambdaRecord(record, this.#options.streamArn, this.#options.region);
+        if (!this.#filter(converted)) continue;
+        lanes[laneOf(converted, this.#options.partitionKey, lanes.length)]?.push([converted]);
+      }
+      iterator = response.NextShardIterator;
+      while (lanes.reduce((sum, lane) => sum + lane.queued, 0) > MAX_QUEUED && !this.#signal.aborted) {
+        await Promise.race(lanes.map((lane) => lane.idle()));
+      }
+      if (records.length === 0 && iterator !== undefined)
+        await this.#pause(this.#options.pollIntervalMs ?? 25);
+    }
+    await Promise.all(lanes.map((lane) => lane.idle()));
+    if (this.#signal.aborted) return;
+    // The shard is closed and fully delivered: its children may start.
+    state.status = 'done';
+    this.#startReadyShards(new Map());
+  }
+
+  #lane(shardId: string): BatchLane {
+    const events = this.#options.events;
+    return new BatchLane({
+      settings: this.#options.settings,
+      invoke: this.#options.invoke,
+      signal: this.#signal,
+      retryDelayMs: this.#options.retryDelayMs ?? ((attempt) => Math.min(100 * 2 ** (attempt - 1), 2_000)),
+      events: {
+        delivered: events?.delivered ?? (() => undefined),
+        failed:
+          events?.failed ??
+          ((records, error) =>
+            localLog.warn(`delivery: batch of ${records.length} on ${shardId} failed: ${error}`)),
+        discarded:
+          events?.discarded ??
+          ((records, why) => {
+            // Where AWS would send the batch to the on-failure queue: make it impossible to miss.
+            for (const record of records) {
+              localLog.error(
+                `delivery: DISCARDED record ${record.dynamodb?.SequenceNumber} keys ${JSON.stringify(record.dynamodb?.Keys)} (${why})`,
+              );
+            }
+          }),
+      },
+    });
+  }
+
+  async #iterator(
+    shardId: string,
+    type: ShardIteratorType,
+    sequenceNumber?: string,
+  ): Promise<string | undefined> {
+    const response = await this.#options.client.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.#options.streamArn,
+        ShardId: shardId,
+        ShardIteratorType: type,
+        SequenceNumber: sequenceNumber,
+      }),
+    );
+    return response.ShardIterator;
+  }
+
+  async #describe(): Promise<Shard[]> {
+    const shards: Shard[] = [];
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const response = await this.#options.client.send(
+        new DescribeStreamCommand({
+          StreamArn: this.#options.streamArn,
+          ExclusiveStartShardId: exclusiveStartShardId,
+        }),
+      );
+      shards.push(...(response.StreamDescription?.Shards ?? []));
+      exclusiveStartShardId = response.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId !== undefined);
+    return shards;
+  }
+
+  async #pause(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.#signal }).catch(() => undefined);
+  }
+}
+
+/** Records of one partition key always share a lane, so they stay in order. */
+function laneOf(record: DynamoDBRecord, partitionKey: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  const key = JSON.stringify(record.dynamodb?.Keys?.[partitionKey] ?? '');
+  return createHash('md5').update(key).digest().readUInt32BE(0) % lanes;
+}
