@@ -26,10 +26,7 @@ import { DELIVERY_STREAM } from './definitions/stream.ts';
 import { TABLE } from './definitions/table.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from './permissions.ts';
 
-export interface ParleyStackProps extends StackProps {
-  /** Folder holding routes/, authorizer/ and stream/ handler modules. @default functions/ of this repository */
-  readonly functionsDir?: string;
-}
+const FUNCTIONS_DIR = join(PROJECT_ROOT, 'functions');
 
 export class ParleyStack extends Stack {
   readonly config: ParleyConfig;
@@ -41,11 +38,10 @@ export class ParleyStack extends Stack {
   /** The HS256 secret, when tokens are verified with one. */
   readonly jwtSecret?: secretsmanager.ISecret;
 
-  constructor(scope: Construct, id: string, props: ParleyStackProps = {}) {
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
     const config = readConfig(this.node);
     this.config = config;
-    const functionsDir = props.functionsDir ?? join(PROJECT_ROOT, 'functions');
     const common = {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       ...(config.logLevel !== undefined && { logLevel: config.logLevel }),
@@ -57,13 +53,13 @@ export class ParleyStack extends Stack {
     for (const route of ROUTES) {
       routeFunctions[route.handler] = new ParleyFunction(this, `route-${route.handler}`, {
         ...common,
-        entry: join(functionsDir, 'routes', `${route.handler}.ts`),
+        entry: join(FUNCTIONS_DIR, 'routes', `${route.handler}.ts`),
         description: `Parley WebSocket route ${route.routeKey}`,
       });
     }
     const authorizer = new ParleyFunction(this, AUTHORIZER.handler, {
       ...common,
-      entry: join(functionsDir, 'authorizer', `${AUTHORIZER.handler}.ts`),
+      entry: join(FUNCTIONS_DIR, 'authorizer', `${AUTHORIZER.handler}.ts`),
       description: 'Parley $connect authorizer: verifies the JWT, refuses revoked and deactivated users',
       ...(config.jwt.kind === 'secret' && {
         // Reads the HS256 secret over localhost and caches it, so a cold start costs one
@@ -80,7 +76,7 @@ export class ParleyStack extends Stack {
     });
     const delivery = new ParleyFunction(this, DELIVERY_STREAM.handler, {
       ...common,
-      entry: join(functionsDir, 'stream', `${DELIVERY_STREAM.handler}.ts`),
+      entry: join(FUNCTIONS_DIR, 'stream', `${DELIVERY_STREAM.handler}.ts`),
       description: 'Parley delivery: table stream to open connections and mobile push',
       // A batch fans out to every recipient's connections and devices: more memory is more CPU and
       // network for those parallel calls, and the timeout leaves room for SDK retries.
