@@ -14,7 +14,7 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 /** An unknown `kid` refetches the JWKS at most this often, so junk tokens cannot hammer the issuer. */
 export const JWKS_COOLDOWN_MS = 30_000;
 /** Keys are refreshed this often even when every `kid` is known, so revoked signing keys age out. */
-export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 /** Well inside API Gateway's authorizer budget. */
 const JWKS_TIMEOUT_MS = 3_000;
 

@@ -8,6 +8,7 @@ import { base64url } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_TOKEN_CHARS } from '../../../functions/authorizer/authorize.ts';
 import { handler } from '../../../functions/authorizer/authorizer.ts';
+import { CLOCK_TOLERANCE_SECONDS } from '../../../functions/authorizer/verifier.ts';
 import { connectEvent, METHOD_ARN } from './events.ts';
 import { claims, nowSeconds, signHs256, unsignedToken } from './tokens.ts';
 
@@ -107,7 +108,7 @@ describe('accepted tokens', () => {
   });
 
   it('accepts a token that expired less than the clock tolerance ago', async () => {
-    const token = await signHs256(claims({ exp: nowSeconds() - 10 }));
+    const token = await signHs256(claims({ exp: nowSeconds() - CLOCK_TOLERANCE_SECONDS + 20 }));
 
     await expect(handler(connectEvent({ query: { token } }))).resolves.toMatchObject({
       principalId: 'alice',
@@ -226,7 +227,7 @@ describe('refused with 401', () => {
   });
 
   it('refuses a token expired beyond the clock tolerance', async () => {
-    const token = await signHs256(claims({ exp: nowSeconds() - 120 }));
+    const token = await signHs256(claims({ exp: nowSeconds() - CLOCK_TOLERANCE_SECONDS - 90 }));
 
     await expectUnauthorized(handler(connectEvent({ query: { token } })));
   });
