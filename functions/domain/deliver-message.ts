@@ -41,54 +41,69 @@ export async function deliverMessage(
   message: StoredMessage,
   senderName: string | undefined,
 ): Promise<MessageDeliveryOutcome> {
-  const audience = (await loadAudience(message.conversationId)).filter(isReachable);
-  const recipients = audience.filter((entry) => entry.userId !== message.senderId);
-  const frame = toMessageFrame(message);
-
-  const [fanouts, cursors] = await Promise.all([
-    Promise.all(
-      audience.map((entry) =>
-        sendToConnections(
-          entry.connections.filter((connection) => connection.connectionId !== message.originConnectionId),
-          frame,
-        ),
-      ),
-    ),
+  const members = await loadAudience(message.conversationId);
+  // Unread counts are kept for every recipient, deactivated ones too: they are right on reactivation.
+  const recipients = members.filter((entry) => entry.userId !== message.senderId);
+  const [fanout, cursors] = await Promise.all([
+    postToMembers(members.filter(isReachable), message),
     Promise.all(
       recipients.map((entry) => recordDelivered(message.conversationId, entry.userId, message.seq)),
     ),
   ]);
 
-  const outcome: MessageDeliveryOutcome = { sent: 0, gone: 0, pushed: 0, devicesRemoved: 0 };
-  const failures: unknown[] = [];
-  const sentTo = new Map<string, number>();
-  audience.forEach((entry, index) => {
-    const fanout = fanouts[index];
-    if (fanout === undefined) return;
-    outcome.sent += fanout.sent;
-    outcome.gone += fanout.gone;
-    failures.push(...fanout.failures);
-    sentTo.set(entry.userId, fanout.sent);
-  });
-  if (failures.length > 0) {
-    throw new AggregateError(failures, `${failures.length} connection(s) could not be posted to`);
-  }
-
   const offline: { recipient: UserDirectoryEntry; cursor: UnreadEntry | undefined }[] = [];
   recipients.forEach((recipient, index) => {
     const cursor = cursors[index];
     // Connections that answered 410 count as closed; a member who already read this far needs no push.
+    const online = (fanout.sentTo.get(recipient.userId) ?? 0) > 0;
     const readAlready = cursor !== undefined && cursor.readSeq >= message.seq;
-    if ((sentTo.get(recipient.userId) ?? 0) === 0 && recipient.devices.length > 0 && !readAlready) {
+    if (isReachable(recipient) && !online && !readAlready && recipient.devices.length > 0) {
       offline.push({ recipient, cursor });
     }
   });
   const pushes = await Promise.all(
     offline.map(({ recipient, cursor }) => notifyOffline(recipient, cursor, message, senderName)),
   );
-  for (const push of pushes) {
-    outcome.pushed += push.pushed;
-    outcome.devicesRemoved += push.devicesRemoved;
+  return {
+    sent: fanout.sent,
+    gone: fanout.gone,
+    pushed: pushes.reduce((total, push) => total + push.pushed, 0),
+    devicesRemoved: pushes.reduce((total, push) => total + push.devicesRemoved, 0),
+  };
+}
+
+interface MemberFanout {
+  sent: number;
+  gone: number;
+  /** Frames that reached each member's connections. */
+  sentTo: Map<string, number>;
+}
+
+/** Every connection of every member but the sending one; throws unless all were sent or gone. */
+async function postToMembers(
+  members: readonly UserDirectoryEntry[],
+  message: StoredMessage,
+): Promise<MemberFanout> {
+  const frame = toMessageFrame(message);
+  const results = await Promise.all(
+    members.map((entry) =>
+      sendToConnections(
+        entry.connections.filter((connection) => connection.connectionId !== message.originConnectionId),
+        frame,
+      ),
+    ),
+  );
+  const fanout: MemberFanout = { sent: 0, gone: 0, sentTo: new Map() };
+  const failures: unknown[] = [];
+  results.forEach((result, index) => {
+    fanout.sent += result.sent;
+    fanout.gone += result.gone;
+    failures.push(...result.failures);
+    const member = members[index];
+    if (member !== undefined) fanout.sentTo.set(member.userId, result.sent);
+  });
+  if (failures.length > 0) {
+    throw new AggregateError(failures, `${failures.length} connection(s) could not be posted to`);
   }
-  return outcome;
+  return fanout;
 }

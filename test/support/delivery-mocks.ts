@@ -1,0 +1,91 @@
+/**
+ * What the delivery Lambda reads, answered by aws-sdk-client-mock: the conversation item, each user's
+ * partition (connections, devices, state) and the frames it posted to connections.
+ */
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsStub } from 'aws-sdk-client-mock';
+
+// biome-ignore lint/suspicious/noExplicitAny: the stubs' client types differ per test file.
+type Stub = AwsStub<any, any, any>;
+
+export interface TestDevice {
+  deviceId: string;
+  platform: 'apns' | 'apns_sandbox' | 'fcm';
+  token: string;
+  endpointArn: string;
+}
+
+export interface TestUser {
+  connections?: string[];
+  devices?: TestDevice[];
+  deactivated?: boolean;
+}
+
+export function mockConversation(
+  ddb: Stub,
+  conversationId: string,
+  members: string[],
+  kind = 'direct',
+): void {
+  ddb.on(GetCommand, { Key: { PK: `CONV#${conversationId}`, SK: 'META' } }).resolves({
+    Item: {
+      PK: `CONV#${conversationId}`,
+      SK: 'META',
+      type: 'conversation',
+      conversationId,
+      kind,
+      members,
+      title: null,
+      createdAt: '2026-11-20T08:00:00.000Z',
+    },
+  });
+}
+
+/** Each user's `USER#{id}` partition, as the one Query of user-directory.ts reads it. */
+export function mockUsers(ddb: Stub, users: Record<string, TestUser>): void {
+  for (const [userId, user] of Object.entries(users)) {
+    const pk = `USER#${userId}`;
+    const items: Record<string, unknown>[] = [];
+    for (const connectionId of user.connections ?? []) {
+      items.push({
+        PK: pk,
+        SK: `CONN#${connectionId}`,
+        type: 'connection',
+        connectionId,
+        userId,
+        connectedAt: '2026-11-23T10:00:00.000Z',
+        expiresAt: 1795267800,
+      });
+    }
+    for (const device of user.devices ?? []) {
+      items.push({
+        PK: pk,
+        SK: `DEVICE#${device.deviceId}`,
+        type: 'device',
+        userId,
+        ...device,
+        registeredAt: '2026-11-01T12:00:00.000Z',
+      });
+    }
+    if (user.deactivated !== undefined) {
+      items.push({ PK: pk, SK: 'STATE', type: 'userState', deactivated: user.deactivated });
+    }
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': pk } }).resolves({ Items: items });
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** Every PostToConnection, in order, with its payload parsed. */
+export function postedCalls(api: Stub): { connectionId: string; frame: Record<string, unknown> }[] {
+  return api.commandCalls(PostToConnectionCommand).map((call) => {
+    const input = call.args[0].input as { ConnectionId: string; Data: Uint8Array };
+    return { connectionId: input.ConnectionId, frame: JSON.parse(decoder.decode(input.Data)) };
+  });
+}
+
+/** The frame posted to each connection (the last one, if several). */
+export function postedFrames(api: Stub): Map<string, Record<string, unknown>> {
+  return new Map(postedCalls(api).map(({ connectionId, frame }) => [connectionId, frame]));
+}

@@ -1,0 +1,271 @@
+/**
+ * Delivery of committed messages over WebSockets: who gets the frame, what a 410 or another failure
+ * does to the batch, and the unread bookkeeping on the recipients' member items.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  LimitExceededException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../../functions/stream/delivery.ts';
+import { mockConversation, mockUsers, postedCalls, postedFrames } from '../../support/delivery-mocks.ts';
+import { deliveryModify, messageInsert, streamEvent } from '../../support/stream-events.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const api = mockClient(ApiGatewayManagementApiClient);
+const sns = mockClient(SNSClient);
+
+const ORIGIN = 'CfQ3bfF3DoECJqQ=';
+const ALICE_TABLET = 'CfQ3cAb1DoECJwA=';
+const BOB_PHONE = 'CfQ3dXy2DoECKbQ=';
+const BOB_LAPTOP = 'CfQ3eKp4DoECLcA=';
+const BOB_DEVICE = {
+  deviceId: 'iphone-bob',
+  platform: 'apns',
+  token: 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90',
+  endpointArn: 'arn:aws:sns:eu-west-1:123456789012:endpoint/APNS/parley/3f1d2c4b-5a69-4e7f-8d0c-1b2a3c4d5e6f',
+} as const;
+
+const EXPECTED_FRAME = {
+  type: 'message',
+  conversationId: 'd_alice_bob',
+  messageId: '01JDB4T4XKQ7M2W9R3N5P8HZ6F',
+  seq: 7,
+  senderId: 'alice',
+  content: 'Are we still on for lunch at noon? I booked the table by the window.',
+  createdAt: '2026-11-23T10:30:05.123Z',
+  clientMessageId: '6f1c2e0a-4b7d-4e59-9a38-2d5f8c1b7e90',
+};
+
+const memberAfterUpdate = (seq: number, readSeq = 5) => ({
+  PK: 'CONV#d_alice_bob',
+  SK: 'MEMBER#bob',
+  type: 'member',
+  conversationId: 'd_alice_bob',
+  userId: 'bob',
+  readSeq,
+  lastSeq: seq,
+  unreadOwner: 'bob',
+  changedBy: 'delivery',
+});
+
+const conditionFailed = (item: Record<string, unknown> | undefined) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: { httpStatusCode: 400 },
+    Item: item === undefined ? undefined : marshall(item, { removeUndefinedValues: true }),
+  });
+
+describe('delivery of a committed message', () => {
+  beforeEach(() => {
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob']);
+    mockUsers(ddb, {
+      alice: { connections: [ORIGIN, ALICE_TABLET] },
+      bob: { connections: [BOB_PHONE, BOB_LAPTOP], devices: [BOB_DEVICE] },
+    });
+    ddb.on(UpdateCommand).resolves({ Attributes: memberAfterUpdate(7) });
+    ddb.on(DeleteCommand).resolves({});
+    api.on(PostToConnectionCommand).resolves({});
+  });
+
+  afterEach(() => {
+    ddb.reset();
+    api.reset();
+    sns.reset();
+  });
+
+  it('posts the message frame to every connection of every member except the sending one', async () => {
+    // WHEN
+    const result = await handler(streamEvent(messageInsert()));
+
+    // THEN the sender's other device and both of bob's connections get exactly the protocol's fields
+    expect(result).toEqual({ batchItemFailures: [] });
+    const frames = postedFrames(api);
+    expect([...frames.keys()].sort()).toEqual([ALICE_TABLET, BOB_PHONE, BOB_LAPTOP].sort());
+    for (const frame of frames.values()) expect(frame).toEqual(EXPECTED_FRAME);
+    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+  });
+
+  it('reads the conversation once and each member partition once, and never scans', async () => {
+    await handler(streamEvent(messageInsert()));
+
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(GetCommand, {
+      TableName: 'parley-test',
+      Key: { PK: 'CONV#d_alice_bob', SK: 'META' },
+    });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: { ':pk': 'USER#alice' },
+    });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'USER#bob' } });
+  });
+
+  it('records the delivery on the recipient member item only, conditionally, for replays and read-ahead', async () => {
+    await handler(streamEvent(messageInsert()));
+
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'parley-test',
+      Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
+      UpdateExpression: 'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery',
+      ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
+      ExpressionAttributeValues: { ':seq': 7, ':userId': 'bob', ':delivery': 'delivery' },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('treats a replayed record (lastSeq already there) as done and delivers it again', async () => {
+    // GIVEN the record was processed before: the member item already has lastSeq 7
+    ddb.on(UpdateCommand).rejects(conditionFailed(memberAfterUpdate(7)));
+
+    // WHEN
+    const result = await handler(streamEvent(messageInsert()));
+
+    // THEN no failure, no second write, and the frame goes out again (at-least-once)
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+  });
+
+  it('moves only lastSeq when the recipient already read past the message, and sends no push', async () => {
+    // GIVEN bob is offline and read up to 7 on another device (after a sync) before this delivery ran
+    mockUsers(ddb, { bob: { devices: [BOB_DEVICE] } });
+    const readAhead = { ...memberAfterUpdate(6, 7), unreadOwner: undefined };
+    ddb
+      .on(UpdateCommand, {
+        ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
+      })
+      .rejects(conditionFailed(readAhead));
+    ddb
+      .on(UpdateCommand, { ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq' })
+      .resolves({ Attributes: { ...readAhead, lastSeq: 7 } });
+
+    // WHEN
+    const result = await handler(streamEvent(messageInsert()));
+
+    // THEN unreadOwner is not set again, and bob gets no push for what he has read
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, {
+      TableName: 'parley-test',
+      Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
+      UpdateExpression: 'SET lastSeq = :seq, changedBy = :delivery',
+      ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
+      ExpressionAttributeValues: { ':seq': 7, ':delivery': 'delivery' },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('does not fail when the member item is missing (nothing to count unread on)', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed(undefined));
+
+    const result = await handler(streamEvent(messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('deletes exactly the connection that answered 410 and still delivers to the others', async () => {
+    // GIVEN bob's laptop closed without $disconnect
+    api
+      .on(PostToConnectionCommand, { ConnectionId: BOB_LAPTOP })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+
+    // WHEN
+    const result = await handler(streamEvent(messageInsert()));
+
+    // THEN
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      TableName: 'parley-test',
+      Key: { PK: 'USER#bob', SK: `CONN#${BOB_LAPTOP}` },
+    });
+    expect(api).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: BOB_PHONE });
+    expect(api).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: ALICE_TABLET });
+    // bob is still online on his phone: no push
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('reports the first failing record by sequence number and leaves the records after it alone', async () => {
+    // GIVEN three messages in one batch; posting seq 8 is throttled by API Gateway
+    const first = messageInsert({ seq: 7 }, '4421584500000000017450439091');
+    const failing = messageInsert(
+      { seq: 8, messageId: '01JDB4V0000000000000000008' },
+      '4421584500000000017450439200',
+    );
+    const later = messageInsert(
+      { seq: 9, messageId: '01JDB4V0000000000000000009' },
+      '4421584500000000017450439300',
+    );
+    api.on(PostToConnectionCommand).callsFake((input: { Data: Uint8Array }) => {
+      const frame = JSON.parse(new TextDecoder().decode(input.Data)) as { seq: number };
+      if (frame.seq === 8) {
+        throw new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+      }
+      return {};
+    });
+
+    // WHEN
+    const result = await handler(streamEvent(first, failing, later));
+
+    // THEN Lambda retries from seq 8; seq 9 was not delivered (it would be delivered twice otherwise)
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584500000000017450439200' }] });
+    const seqsPosted = postedCalls(api).map(({ frame }) => frame.seq);
+    expect(seqsPosted).not.toContain(9);
+    expect(seqsPosted.filter((seq) => seq === 7)).toHaveLength(3);
+    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: { ':seq': 9 } });
+  });
+
+  it('fails the record when the conversation is not visible yet, so that a retry finds it', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const result = await handler(streamEvent(messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584500000000017450439091' }] });
+    expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
+  });
+
+  it('fails the record when the unread bookkeeping write fails (throttled)', async () => {
+    ddb.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+
+    const result = await handler(streamEvent(messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584500000000017450439091' }] });
+  });
+
+  it('skips records the stream filter should have excluded, and goes on with the batch', async () => {
+    // GIVEN the delivery Lambda's own bookkeeping (changedBy delivery) and a message after it
+    const result = await handler(streamEvent(deliveryModify(), messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+  });
+
+  it('skips a message item without the fields of the frame rather than blocking the shard', async () => {
+    const broken = messageInsert();
+    delete broken.dynamodb?.NewImage?.content;
+
+    const result = await handler(streamEvent(broken));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+});

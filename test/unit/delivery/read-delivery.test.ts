@@ -1,0 +1,103 @@
+/** Delivery of moved read cursors: the `read` frame to every member's connections, the reader's too. */
+import {
+  ApiGatewayManagementApiClient,
+  ForbiddenException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../../functions/stream/delivery.ts';
+import { mockConversation, mockUsers, postedFrames } from '../../support/delivery-mocks.ts';
+import { deliveryModify, readModify, streamEvent } from '../../support/stream-events.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const api = mockClient(ApiGatewayManagementApiClient);
+const sns = mockClient(SNSClient);
+
+const ALICE_PHONE = 'CfQ3bfF3DoECJqQ=';
+const BOB_PHONE = 'CfQ3dXy2DoECKbQ=';
+const BOB_LAPTOP = 'CfQ3eKp4DoECLcA=';
+const CAROL_PHONE = 'CfQ3fRt5DoECMdQ=';
+
+describe('delivery of a moved read cursor', () => {
+  beforeEach(() => {
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob']);
+    mockUsers(ddb, { alice: { connections: [ALICE_PHONE] }, bob: { connections: [BOB_PHONE, BOB_LAPTOP] } });
+    api.on(PostToConnectionCommand).resolves({});
+  });
+
+  afterEach(() => {
+    ddb.reset();
+    api.reset();
+    sns.reset();
+  });
+
+  it("posts the read frame to every connection of every member, the reader's own included", async () => {
+    // WHEN bob's markRead moved his cursor from 5 to 7 (markRead answered nothing itself)
+    const result = await handler(streamEvent(readModify()));
+
+    // THEN
+    expect(result).toEqual({ batchItemFailures: [] });
+    const frames = postedFrames(api);
+    expect([...frames.keys()].sort()).toEqual([ALICE_PHONE, BOB_PHONE, BOB_LAPTOP].sort());
+    for (const frame of frames.values()) {
+      expect(frame).toEqual({
+        type: 'read',
+        conversationId: 'd_alice_bob',
+        userId: 'bob',
+        seq: 7,
+        readAt: '2026-11-23T10:30:12.456Z',
+      });
+    }
+    // a read changes no unread bookkeeping of the delivery Lambda and sends no push
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(sns).not.toHaveReceivedAnyCommand();
+  });
+
+  it('reaches every member of a group except deactivated ones', async () => {
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob', 'carol', 'dave'], 'group');
+    mockUsers(ddb, {
+      carol: { connections: [CAROL_PHONE] },
+      dave: { connections: ['CfQ3gSu6DoECNeA='], deactivated: true },
+    });
+
+    await handler(streamEvent(readModify()));
+
+    expect([...postedFrames(api).keys()].sort()).toEqual(
+      [ALICE_PHONE, BOB_PHONE, BOB_LAPTOP, CAROL_PHONE].sort(),
+    );
+  });
+
+  it("skips the delivery Lambda's own member updates", async () => {
+    const result = await handler(streamEvent(deliveryModify()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(api).not.toHaveReceivedAnyCommand();
+  });
+
+  it('skips a read change whose cursor did not move forward', async () => {
+    const result = await handler(streamEvent(readModify({ readSeq: 5 }, { readSeq: 5 })));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(api).not.toHaveReceivedAnyCommand();
+  });
+
+  it('delivers the first read of a member whose old image has no cursor yet', async () => {
+    await handler(streamEvent(readModify({ readSeq: 1 }, { readSeq: undefined })));
+
+    expect(postedFrames(api).get(BOB_PHONE)).toMatchObject({ type: 'read', seq: 1 });
+  });
+
+  it('reports the record when a post fails for a reason other than 410', async () => {
+    api
+      .on(PostToConnectionCommand, { ConnectionId: ALICE_PHONE })
+      .rejects(new ForbiddenException({ message: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
+
+    const result = await handler(streamEvent(readModify()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584600000000017450440125' }] });
+  });
+});
