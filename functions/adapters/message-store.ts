@@ -14,6 +14,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { logger } from '../shared/logger.ts';
 import { conversationPartition, keys, MESSAGE_PREFIX } from './keys.ts';
 
 type Item = Record<string, unknown>;
@@ -36,11 +37,14 @@ export interface CommitResult {
 }
 
 /**
- * Attempts before giving up with `internal` (the client retries with the same clientMessageId). Each
- * lost race means another message was committed, so this bounds the wait by the conversation's write
- * rate, not by luck.
+ * How long a send keeps trying before it answers `internal` (the client then retries with the same
+ * clientMessageId). Every lost race means another message of the conversation was committed, so only
+ * a conversation written faster than it can commit ever reaches this. Well inside API Gateway's 29 s
+ * integration timeout and the send Lambda's timeout.
  */
-const MAX_ATTEMPTS = 60;
+const COMMIT_DEADLINE_MS = 8_000;
+/** Upper bound of the jittered back-off between attempts under contention. */
+const MAX_BACKOFF_MS = 4_000;
 
 /** The highest committed `seq` of a conversation, 0 when it has none. Strongly consistent. */
 export async function lastSeq(conversationId: string): Promise<number> {
@@ -60,22 +64,27 @@ export async function lastSeq(conversationId: string): Promise<number> {
 }
 
 export async function commitMessage(message: NewMessage): Promise<CommitResult> {
+  const deadline = Date.now() + COMMIT_DEADLINE_MS;
   let seq = (await lastSeq(message.conversationId)) + 1;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  for (let lost = 0; ; lost++) {
     const outcome = await tryCommit(message, seq);
     if (outcome.kind === 'committed')
       return { message: { ...receiptFields(message), seq }, duplicate: false };
     if (outcome.kind === 'duplicate') return { message: outcome.original, duplicate: true };
-    if (outcome.kind === 'seq-taken') {
-      // Our `seq` exists, so the next one may be attempted without a gap. Under heavy contention,
-      // jump to the current top instead of climbing one by one.
-      seq = attempt % 4 === 0 ? Math.max(seq + 1, (await lastSeq(message.conversationId)) + 1) : seq + 1;
-    } else {
-      // A concurrent transaction on the same items: back off with jitter and retry the same seq.
-      await sleep(Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+    logger.debug('commit attempt lost', { outcome: outcome.kind, seq, lost });
+    if (Date.now() > deadline) {
+      throw new InternalError('the conversation is too busy right now; retry with the same clientMessageId');
     }
+    if (outcome.kind === 'seq-taken' && lost === 0) {
+      // Our `seq` exists, so the next one may be attempted at once without risking a gap.
+      seq += 1;
+      continue;
+    }
+    // Contention: many writers are after the same `seq`. Spread them out (full jitter, growing with
+    // each loss) and aim at the current top rather than climbing one `seq` at a time.
+    await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(lost, 8)));
+    if (outcome.kind === 'seq-taken') seq = Math.max(seq + 1, (await lastSeq(message.conversationId)) + 1);
   }
-  throw new InternalError('the conversation is too busy right now; retry with the same clientMessageId');
 }
 
 type Outcome =

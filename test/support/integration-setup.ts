@@ -14,7 +14,7 @@ process.env.PUSH_APP_ARN_APNS = 'arn:aws:sns:us-east-1:123456789012:app/APNS/par
 process.env.PUSH_APP_ARN_APNS_SANDBOX = 'arn:aws:sns:us-east-1:123456789012:app/APNS_SANDBOX/parley';
 process.env.PUSH_APP_ARN_FCM = 'arn:aws:sns:us-east-1:123456789012:app/GCM/parley';
 process.env.JWT_SECRET = 'integration-test-secret-long-enough-for-hs256';
-process.env.LOG_LEVEL = 'error';
+process.env.LOG_LEVEL ??= 'error';
 
 const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
 await createTable(client, tableName);

@@ -1,0 +1,100 @@
+/**
+ * Guarantees 1 and 2 of architecture.md against DynamoDB Local: idempotent send under concurrent
+ * retries, and gapless `seq` under concurrent senders.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { SendAckFrame } from '../../functions/domain/frames.ts';
+import { directConversationId } from '../../functions/domain/ids.ts';
+import { handler as sendMessage } from '../../functions/routes/send-message.ts';
+import { seedGroupConversation, seedUserState, storedMessages } from '../support/seed.ts';
+import { lambdaContext, messageEvent } from '../support/ws-events.ts';
+
+async function send(frame: Record<string, unknown>, userId: string): Promise<SendAckFrame> {
+  const response = await sendMessage(
+    messageEvent({ action: 'sendMessage', ...frame }, { userId }),
+    lambdaContext,
+  );
+  return JSON.parse(response.body ?? '{}') as SendAckFrame;
+}
+
+/**
+ * A client as protocol.md describes it: on `internal` it retries with the same clientMessageId.
+ * Under extreme contention the server gives up after a deadline rather than holding the connection.
+ */
+async function sendUntilAnswered(frame: Record<string, unknown>, userId: string): Promise<SendAckFrame> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await send(frame, userId);
+    if ((answer as { code?: string }).code !== 'internal' || attempt === 20) return answer;
+  }
+}
+
+describe('sendMessage idempotency', () => {
+  it('stores one message for 100 concurrent sends of one clientMessageId, with one duplicate:false ack', async () => {
+    // GIVEN a new direct conversation target and one clientMessageId
+    const clientMessageId = randomUUID();
+    const frame = { to: 'bob', clientMessageId, content: 'hello once' };
+
+    // WHEN alice's client sends it 100 times at once (retries racing the first attempt)
+    const acks = await Promise.all(Array.from({ length: 100 }, () => send(frame, 'alice')));
+
+    // THEN every answer is an ack for the same message, exactly one of them not a duplicate
+    expect(acks.every((ack) => ack.type === 'ack')).toBe(true);
+    expect(acks.filter((ack) => !ack.duplicate)).toHaveLength(1);
+    expect(new Set(acks.map((ack) => ack.messageId)).size).toBe(1);
+    expect(new Set(acks.map((ack) => `${ack.seq}|${ack.createdAt}|${ack.conversationId}`)).size).toBe(1);
+    // AND the table holds exactly one message
+    const stored = await storedMessages(directConversationId('alice', 'bob'));
+    expect(stored.filter((item) => item.clientMessageId === clientMessageId)).toHaveLength(1);
+  });
+
+  it('answers a late retry with the first commit as a duplicate', async () => {
+    const frame = { to: 'carol', clientMessageId: randomUUID(), content: 'late retry' };
+    const first = await send(frame, 'alice');
+    await send({ to: 'carol', clientMessageId: randomUUID(), content: 'something else' }, 'alice');
+
+    const retry = await send(frame, 'alice');
+
+    expect(first.duplicate).toBe(false);
+    expect(retry).toEqual({ ...first, duplicate: true });
+  });
+
+  it('refuses a direct message to a deactivated user and stores nothing', async () => {
+    await seedUserState('mallory', { deactivated: true });
+
+    const answer = await send({ to: 'mallory', clientMessageId: randomUUID(), content: 'hi' }, 'alice');
+
+    expect(answer).toMatchObject({ type: 'error', code: 'forbidden', action: 'sendMessage' });
+    expect(await storedMessages(directConversationId('alice', 'mallory'))).toEqual([]);
+  });
+});
+
+describe('sendMessage ordering', () => {
+  it('gives 200 concurrent sends from 4 senders the seqs 1..200, none missing or repeated', async () => {
+    // GIVEN a group of four
+    const conversationId = `group-${randomUUID()}`;
+    const senders = ['ann', 'ben', 'cat', 'dan'];
+    await seedGroupConversation(conversationId, senders);
+
+    // WHEN each sends 50 messages, all 200 at once
+    const acks = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        sendUntilAnswered(
+          { conversationId, clientMessageId: `m-${i}`, content: `message ${i}` },
+          senders[i % 4] ?? 'ann',
+        ),
+      ),
+    );
+
+    // THEN all were committed, with seq 1..200 in both the acks and the table
+    expect(acks.filter((ack) => ack.type !== 'ack')).toEqual([]);
+    const seqs = (list: { seq?: unknown }[]) => list.map((item) => Number(item.seq)).sort((a, b) => a - b);
+    const expected = Array.from({ length: 200 }, (_, i) => i + 1);
+    expect(seqs(acks)).toEqual(expected);
+    const stored = await storedMessages(conversationId);
+    expect(seqs(stored)).toEqual(expected);
+    // AND each stored message is the one its ack names
+    const bySeq = new Map(stored.map((item) => [Number(item.seq), item]));
+    for (const ack of acks) expect(bySeq.get(ack.seq)?.messageId).toBe(ack.messageId);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * API Gateway WebSocket events for route tests, made from the real-shaped fixtures in test/fixtures/
+ * with only the fields a test cares about changed.
+ */
+import type { Context } from 'aws-lambda';
+import type { WebSocketEvent } from '../../functions/shared/websocket-event.ts';
+import { loadFixture } from './fixtures.ts';
+
+export interface Who {
+  userId?: string;
+  name?: string;
+  deviceId?: string;
+  connectionId?: string;
+}
+
+function identify(event: WebSocketEvent, who: Who): WebSocketEvent {
+  const userId = who.userId ?? 'alice';
+  event.requestContext.authorizer = {
+    principalId: userId,
+    userId,
+    name: who.name ?? userId,
+    deviceId: who.deviceId ?? '',
+  };
+  if (who.connectionId !== undefined) event.requestContext.connectionId = who.connectionId;
+  return event;
+}
+
+/** A MESSAGE event whose body is `frame` (serialised unless already a string). */
+export function messageEvent(frame: unknown, who: Who = {}): WebSocketEvent {
+  const event = loadFixture<WebSocketEvent>('message-event');
+  const body = typeof frame === 'string' ? frame : JSON.stringify(frame);
+  const action = (frame as { action?: unknown } | null)?.action;
+  event.requestContext.routeKey = typeof action === 'string' ? action : '$default';
+  event.body = body;
+  return identify(event, who);
+}
+
+export function connectEvent(who: Who = {}): WebSocketEvent {
+  return identify(loadFixture<WebSocketEvent>('connect-event'), who);
+}
+
+export function disconnectEvent(who: Who = {}): WebSocketEvent {
+  return identify(loadFixture<WebSocketEvent>('disconnect-event'), who);
+}
+
+export const lambdaContext = {
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+  functionName: 'parley-test',
+} as unknown as Context;
