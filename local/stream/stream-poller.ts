@@ -158,11 +158,14 @@ export class StreamPoller {
       }
       const records = response.Records ?? [];
       lastSequenceNumber = records.at(-1)?.dynamodb?.SequenceNumber ?? lastSequenceNumber;
+      // One push per lane and page, so a page's records travel together in one batch.
+      const pages = lanes.map((): DynamoDBRecord[] => []);
       for (const record of records) {
         const converted = toLambdaRecord(record, this.#options.streamArn, this.#options.region);
-        if (!this.#filter(converted)) continue;
-        lanes[laneOf(converted, this.#options.partitionKey, lanes.length)]?.push([converted]);
+        if (this.#filter(converted))
+          pages[laneOf(converted, this.#options.partitionKey, lanes.length)]?.push(converted);
       }
+      pages.forEach((page, i) => page.length > 0 && lanes[i]?.push(page));
       iterator = response.NextShardIterator;
       while (lanes.reduce((sum, lane) => sum + lane.queued, 0) > MAX_QUEUED && !this.#signal.aborted) {
         await Promise.race(lanes.map((lane) => lane.idle()));

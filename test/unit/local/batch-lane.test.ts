@@ -1,0 +1,121 @@
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { BatchLane, type BatchSettings } from '../../../local/stream/batch-lane.ts';
+
+const settings: BatchSettings = {
+  batchSize: 100,
+  bisectBatchOnError: true,
+  retryAttempts: 2,
+  maxRecordAgeSeconds: 3600,
+};
+
+function records(count: number, createdAt = Math.floor(Date.now() / 1000)): DynamoDBRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    eventID: `e${i + 1}`,
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      ApproximateCreationDateTime: createdAt,
+      Keys: { PK: { S: 'CONV#c1' }, SK: { S: `MSG#${i + 1}` } },
+      SequenceNumber: String(100 + i + 1),
+    },
+  }));
+}
+
+/** Runs a lane over `input` with `handler`, returning each batch's sequence numbers and what was discarded. */
+async function run(
+  input: DynamoDBRecord[],
+  handler: (batch: DynamoDBRecord[], call: number) => DynamoDBBatchResponse | undefined,
+  laneSettings = settings,
+) {
+  const calls: string[][] = [];
+  const discarded: string[] = [];
+  const lane = new BatchLane({
+    settings: laneSettings,
+    invoke: async (batch) => {
+      calls.push(batch.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+      return handler(batch, calls.length);
+    },
+    events: {
+      delivered: () => undefined,
+      failed: () => undefined,
+      discarded: (dropped) => discarded.push(...dropped.map((r) => r.dynamodb?.SequenceNumber ?? '')),
+    },
+    retryDelayMs: () => 0,
+    signal: new AbortController().signal,
+  });
+  lane.push(input);
+  await lane.idle();
+  return { calls, discarded };
+}
+
+describe('BatchLane', () => {
+  it('retries from the failed record only when a batch reports one failure', async () => {
+    const { calls, discarded } = await run(records(5), (_batch, call) =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: '103' }] } : { batchItemFailures: [] },
+    );
+    expect(calls).toEqual([
+      ['101', '102', '103', '104', '105'],
+      ['103', '104', '105'],
+    ]);
+    expect(discarded).toEqual([]);
+  });
+
+  it('retries from the lowest failed sequence number when several fail', async () => {
+    const { calls } = await run(records(4), (_batch, call) =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: '104' }, { itemIdentifier: '102' }] } : undefined,
+    );
+    expect(calls[1]).toEqual(['102', '103', '104']);
+  });
+
+  it('bisects a batch whose handler throws until the bad record is alone, then discards it after the retries', async () => {
+    const { calls, discarded } = await run(records(4), (batch) => {
+      if (batch.some((r) => r.dynamodb?.SequenceNumber === '103')) throw new Error('bad record');
+      return undefined;
+    });
+    expect(calls).toEqual([
+      ['101', '102', '103', '104'],
+      ['101', '102'],
+      ['103', '104'],
+      ['103'],
+      ['103'],
+      ['103'],
+      ['104'],
+    ]);
+    expect(discarded).toEqual(['103']);
+  });
+
+  it('retries a whole batch without bisecting when bisecting is off', async () => {
+    const { calls, discarded } = await run(
+      records(2),
+      () => {
+        throw new Error('down');
+      },
+      { ...settings, bisectBatchOnError: false, retryAttempts: 1 },
+    );
+    expect(calls).toEqual([
+      ['101', '102'],
+      ['101', '102'],
+    ]);
+    expect(discarded).toEqual(['101', '102']);
+  });
+
+  it('treats an unknown item identifier as a failure of the whole batch', async () => {
+    const { calls } = await run(records(2), (_batch, call) =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: 'nope' }] } : undefined,
+    );
+    expect(calls).toEqual([['101', '102'], ['101'], ['102']]);
+  });
+
+  it('discards records older than the maximum record age without invoking', async () => {
+    const old = records(2, Math.floor(Date.now() / 1000) - 7200);
+    const { calls, discarded } = await run(old, () => undefined);
+    expect(calls).toEqual([]);
+    expect(discarded).toEqual(['101', '102']);
+  });
+
+  it('invokes with at most batchSize records', async () => {
+    const { calls } = await run(records(5), () => undefined, { ...settings, batchSize: 2 });
+    expect(calls.map((batch) => batch.length)).toEqual([2, 2, 1]);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { DELIVERY_STREAM } from '../../../lib/definitions/stream.ts';
+import { compileFilters } from '../../../local/stream/filter-patterns.ts';
+
+const record = (eventName: string, newImage: Record<string, unknown>) => ({
+  eventName,
+  eventSource: 'aws:dynamodb',
+  dynamodb: { Keys: { PK: { S: 'CONV#c1' } }, NewImage: newImage },
+});
+
+describe('stream filter patterns (the delivery stream definition)', () => {
+  const filter = compileFilters(DELIVERY_STREAM.filterPatterns);
+
+  it('lets a committed message through', () => {
+    expect(filter(record('INSERT', { type: { S: 'message' } }))).toBe(true);
+  });
+
+  it('lets a member item moved by markRead through', () => {
+    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'read' } }))).toBe(true);
+  });
+
+  it("filters out the delivery Lambda's own member updates and other item types", () => {
+    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'delivery' } }))).toBe(false);
+    expect(filter(record('MODIFY', { type: { S: 'member' } }))).toBe(false);
+    expect(filter(record('INSERT', { type: { S: 'connection' } }))).toBe(false);
+    expect(filter(record('REMOVE', { type: { S: 'message' } }))).toBe(false);
+    expect(filter({ eventName: 'INSERT' })).toBe(false);
+  });
+});
+
+describe('compileFilters', () => {
+  it('matches any of the listed values, and list fields by any element', () => {
+    const filter = compileFilters([{ a: ['x', 2, true, null], b: { c: ['y'] } }]);
+    expect(filter({ a: 2, b: { c: 'y' } })).toBe(true);
+    expect(filter({ a: null, b: { c: ['z', 'y'] } })).toBe(true);
+    expect(filter({ a: 'other', b: { c: 'y' } })).toBe(false);
+    expect(filter({ a: 'x', b: 'y' })).toBe(false);
+  });
+
+  it('lets everything through without patterns', () => {
+    expect(compileFilters([])({ anything: 1 })).toBe(true);
+  });
+
+  it('refuses content filters it does not implement instead of mismatching them', () => {
+    expect(() => compileFilters([{ a: [{ prefix: 'x' }] }])).toThrow(/only exact values/);
+    expect(() => compileFilters([{ a: 'x' }])).toThrow(/list of values or an object/);
+  });
+});

@@ -1,0 +1,212 @@
+import {
+  type _Record,
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DELIVERY_STREAM } from '../../../lib/definitions/stream.ts';
+import { setLocalLogSink } from '../../../local/log.ts';
+import { StreamPoller } from '../../../local/stream/stream-poller.ts';
+
+const STREAM_ARN =
+  'arn:aws:dynamodb:us-east-1:000000000000:table/parley-local/stream/2026-01-01T00:00:00.000';
+const streams = mockClient(DynamoDBStreamsClient);
+setLocalLogSink(() => undefined);
+
+afterEach(() => {
+  streams.reset();
+});
+
+function messageRecord(sequenceNumber: string, conversation = 'c1'): _Record {
+  return {
+    eventID: `id-${sequenceNumber}`,
+    eventName: 'INSERT',
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'us-east-1',
+    dynamodb: {
+      ApproximateCreationDateTime: new Date(),
+      Keys: { PK: { S: `CONV#${conversation}` }, SK: { S: `MSG#${sequenceNumber}` } },
+      NewImage: {
+        PK: { S: `CONV#${conversation}` },
+        SK: { S: `MSG#${sequenceNumber}` },
+        type: { S: 'message' },
+        blob: { B: new Uint8Array([1, 2, 3]) },
+      },
+      SequenceNumber: sequenceNumber,
+      SizeBytes: 42,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+
+function poller(
+  startingPosition: 'LATEST' | 'TRIM_HORIZON',
+  invoke: (records: DynamoDBRecord[]) => Promise<void>,
+) {
+  return new StreamPoller({
+    client: new DynamoDBStreamsClient({ region: 'us-east-1' }),
+    streamArn: STREAM_ARN,
+    region: 'us-east-1',
+    partitionKey: 'PK',
+    settings: { ...DELIVERY_STREAM, startingPosition },
+    invoke: async (records) => {
+      await invoke(records);
+      return { batchItemFailures: [] };
+    },
+    pollIntervalMs: 1,
+    shardRefreshMs: 5,
+    retryDelayMs: () => 0,
+  });
+}
+
+describe('StreamPoller', () => {
+  it('delivers a parent shard completely before reading its child, whatever order DescribeStream lists them in', async () => {
+    const log: string[] = [];
+    streams.on(DescribeStreamCommand).resolves({
+      StreamDescription: {
+        Shards: [
+          {
+            ShardId: 'child',
+            ParentShardId: 'parent',
+            SequenceNumberRange: { StartingSequenceNumber: '200' },
+          },
+          {
+            ShardId: 'parent',
+            SequenceNumberRange: { StartingSequenceNumber: '100', EndingSequenceNumber: '199' },
+          },
+        ],
+      },
+    });
+    streams.on(GetShardIteratorCommand).callsFake((input: { ShardId: string; ShardIteratorType: string }) => {
+      log.push(`iterator ${input.ShardId} ${input.ShardIteratorType}`);
+      return { ShardIterator: `it-${input.ShardId}` };
+    });
+    streams
+      .on(GetRecordsCommand, { ShardIterator: 'it-parent' })
+      .resolves({ Records: [messageRecord('101'), messageRecord('102')], NextShardIterator: undefined })
+      .on(GetRecordsCommand, { ShardIterator: 'it-child' })
+      .resolves({ Records: [messageRecord('201')], NextShardIterator: 'it-child-idle' })
+      .on(GetRecordsCommand, { ShardIterator: 'it-child-idle' })
+      .resolves({ Records: [], NextShardIterator: 'it-child-idle' });
+
+    let childDelivered: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      childDelivered = resolve;
+    });
+    const subject = poller('TRIM_HORIZON', async (records) => {
+      const sequenceNumbers = records.map((r) => r.dynamodb?.SequenceNumber).join(',');
+      log.push(`delivered ${sequenceNumbers}`);
+      if (sequenceNumbers === '201') childDelivered();
+    });
+    await subject.start();
+    await done;
+    await subject.stop();
+
+    expect(log).toEqual([
+      'iterator parent TRIM_HORIZON',
+      'delivered 101,102',
+      'iterator child TRIM_HORIZON',
+      'delivered 201',
+    ]);
+  });
+
+  it('starts open shards at LATEST and reads a child discovered later from its beginning', async () => {
+    const iterators: string[] = [];
+    streams
+      .on(DescribeStreamCommand)
+      .resolvesOnce({
+        StreamDescription: {
+          Shards: [{ ShardId: 'old', SequenceNumberRange: { StartingSequenceNumber: '100' } }],
+        },
+      })
+      .resolves({
+        StreamDescription: {
+          Shards: [
+            {
+              ShardId: 'old',
+              SequenceNumberRange: { StartingSequenceNumber: '100', EndingSequenceNumber: '199' },
+            },
+            { ShardId: 'new', ParentShardId: 'old', SequenceNumberRange: { StartingSequenceNumber: '200' } },
+          ],
+        },
+      });
+    streams.on(GetShardIteratorCommand).callsFake((input: { ShardId: string; ShardIteratorType: string }) => {
+      iterators.push(`${input.ShardId} ${input.ShardIteratorType}`);
+      return { ShardIterator: `it-${input.ShardId}` };
+    });
+    streams
+      .on(GetRecordsCommand, { ShardIterator: 'it-old' })
+      .resolves({ Records: [messageRecord('150')], NextShardIterator: undefined })
+      .on(GetRecordsCommand, { ShardIterator: 'it-new' })
+      .resolves({ Records: [messageRecord('250')], NextShardIterator: 'it-new-idle' })
+      .on(GetRecordsCommand, { ShardIterator: 'it-new-idle' })
+      .resolves({ Records: [], NextShardIterator: 'it-new-idle' });
+
+    const delivered: DynamoDBRecord[] = [];
+    let sawChild: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      sawChild = resolve;
+    });
+    const subject = poller('LATEST', async (records) => {
+      delivered.push(...records);
+      if (records.some((r) => r.dynamodb?.SequenceNumber === '250')) sawChild();
+    });
+    await subject.start();
+    await done;
+    await subject.stop();
+
+    expect(iterators).toEqual(['old LATEST', 'new TRIM_HORIZON']);
+    expect(delivered.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['150', '250']);
+  });
+
+  it('hands the handler Lambda-format records: eventSourceARN, epoch seconds, base64 binaries', async () => {
+    streams.on(DescribeStreamCommand).resolves({
+      StreamDescription: { Shards: [{ ShardId: 's', SequenceNumberRange: { StartingSequenceNumber: '1' } }] },
+    });
+    streams.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-s' });
+    const source = messageRecord('7');
+    streams
+      .on(GetRecordsCommand, { ShardIterator: 'it-s' })
+      .resolves({ Records: [source], NextShardIterator: 'it-s-idle' })
+      .on(GetRecordsCommand, { ShardIterator: 'it-s-idle' })
+      .resolves({ Records: [], NextShardIterator: 'it-s-idle' });
+    let received: DynamoDBRecord[] = [];
+    let got: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      got = resolve;
+    });
+    const subject = poller('TRIM_HORIZON', async (records) => {
+      received = records;
+      got();
+    });
+    await subject.start();
+    await done;
+    await subject.stop();
+
+    expect(received).toEqual([
+      {
+        eventID: 'id-7',
+        eventName: 'INSERT',
+        eventVersion: '1.1',
+        eventSource: 'aws:dynamodb',
+        awsRegion: 'us-east-1',
+        eventSourceARN: STREAM_ARN,
+        dynamodb: {
+          ApproximateCreationDateTime: Math.floor(
+            (source.dynamodb?.ApproximateCreationDateTime?.getTime() ?? 0) / 1000,
+          ),
+          Keys: { PK: { S: 'CONV#c1' }, SK: { S: 'MSG#7' } },
+          NewImage: { PK: { S: 'CONV#c1' }, SK: { S: 'MSG#7' }, type: { S: 'message' }, blob: { B: 'AQID' } },
+          SequenceNumber: '7',
+          SizeBytes: 42,
+          StreamViewType: 'NEW_AND_OLD_IMAGES',
+        },
+      },
+    ]);
+  });
+});
