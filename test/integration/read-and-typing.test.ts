@@ -119,13 +119,14 @@ describe('typing from a member', () => {
         managementApi.commandCalls(PostToConnectionCommand)[0]?.args[0].input.Data as Uint8Array,
       ),
     );
-    // The fixture's requestTimeEpoch is 1795257005123: a start lapses 5 s after it was received.
+    // A start lapses 5 s after API Gateway received it (the fixture's requestTimeEpoch).
+    const receivedAt = messageEvent({}).requestContext.requestTimeEpoch;
     expect(frame).toEqual({
       type: 'typing',
       conversationId,
       userId: 'wes',
       state: 'start',
-      expiresAt: new Date(1795257005123 + 5000).toISOString(),
+      expiresAt: new Date(receivedAt + 5000).toISOString(),
     });
   });
 });
