@@ -5,6 +5,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { type ItemKey, keys } from '../../functions/adapters/keys.ts';
 import { loadFixture } from './fixtures.ts';
 
 type Item = Record<string, unknown>;
@@ -15,37 +16,45 @@ export const streamEvent = (...records: DynamoDBRecord[]): DynamoDBStreamEvent =
 function edit(
   name: string,
   sequenceNumber: string | undefined,
+  keyOf: (item: Item) => ItemKey,
   newImage: Item,
   oldImage?: Item,
 ): DynamoDBRecord {
   const record = loadFixture<DynamoDBRecord>(name);
   const stream = record.dynamodb ?? {};
-  const current = unmarshall((stream.NewImage ?? {}) as Record<string, AttributeValue>);
-  stream.NewImage = marshall({ ...current, ...newImage }, { removeUndefinedValues: true }) as Image;
+  const merged = { ...unmarshall((stream.NewImage ?? {}) as Record<string, AttributeValue>), ...newImage };
+  // The keys always follow the item's ids, as DynamoDB's would.
+  const key = keyOf(merged);
+  stream.Keys = marshall(key) as Image;
+  stream.NewImage = marshall({ ...merged, ...key }, { removeUndefinedValues: true }) as Image;
   if (oldImage !== undefined) {
     const old = unmarshall((stream.OldImage ?? {}) as Record<string, AttributeValue>);
-    stream.OldImage = marshall({ ...old, ...oldImage }, { removeUndefinedValues: true }) as Image;
+    stream.OldImage = marshall({ ...old, ...oldImage, ...key }, { removeUndefinedValues: true }) as Image;
   }
   if (sequenceNumber !== undefined) stream.SequenceNumber = sequenceNumber;
   record.dynamodb = stream;
   return record;
 }
 
-/** The INSERT of message `seq` 7 from alice (phone connection `CfQ3bfF3DoECJqQ=`) to bob. */
+/** The INSERT of message `seq` 7 from alice (phone connection `CfQ3bfF3DoECJqQ=`) to bob, or of `fields`. */
 export function messageInsert(fields: Item = {}, sequenceNumber?: string): DynamoDBRecord {
-  const record = edit('stream-message-insert', sequenceNumber, fields);
-  const seq = fields.seq;
-  if (typeof seq === 'number' && record.dynamodb?.Keys !== undefined) {
-    const sk = `MSG#${String(seq).padStart(12, '0')}`;
-    record.dynamodb.Keys.SK = { S: sk };
-    if (record.dynamodb.NewImage !== undefined) record.dynamodb.NewImage.SK = { S: sk };
-  }
-  return record;
+  return edit(
+    'stream-message-insert',
+    sequenceNumber,
+    (item) => keys.message(String(item.conversationId), Number(item.seq)),
+    fields,
+  );
 }
 
 /** bob's markRead moving his cursor from 5 to 7. */
 export function readModify(fields: Item = {}, oldFields: Item = {}, sequenceNumber?: string): DynamoDBRecord {
-  return edit('stream-member-read-modify', sequenceNumber, fields, oldFields);
+  return edit(
+    'stream-member-read-modify',
+    sequenceNumber,
+    (item) => keys.member(String(item.conversationId), String(item.userId)),
+    fields,
+    oldFields,
+  );
 }
 
 /** The delivery Lambda's own unread bookkeeping on bob's member item (the filter should drop it). */
