@@ -302,14 +302,12 @@ describe('registerDevice', () => {
   });
 
   it('answers internal when SNS fails, without internals, and stores nothing', async () => {
-    sns
-      .on(CreatePlatformEndpointCommand)
-      .rejects(
-        new InternalErrorException({
-          message: 'Internal failure arn:aws:sns:...',
-          $metadata: { httpStatusCode: 500 },
-        }),
-      );
+    sns.on(CreatePlatformEndpointCommand).rejects(
+      new InternalErrorException({
+        message: 'Internal failure arn:aws:sns:...',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
 
     const response = await handler(register(), context());
 
