@@ -71,7 +71,7 @@ const PUSH_SLOTS = [
 ] as const;
 
 /** Every push environment variable name, set or not, so tests can assert none leaks to other functions. */
-export const PUSH_ENV_NAMES = PUSH_SLOTS.map((slot) => slot.envName);
+export const PUSH_ENV_NAMES: readonly string[] = PUSH_SLOTS.map((slot) => slot.envName);
 
 const PLATFORM_APP_ARN =
   /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:app\/(APNS|APNS_SANDBOX|GCM)\/[A-Za-z0-9_.-]{1,256}$/;
