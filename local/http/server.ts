@@ -46,7 +46,8 @@ async function handle(
   }
   if (url.pathname.startsWith(LOCAL_PREFIX)) {
     const body = await readAll(request);
-    const match = parts.localRoutes.match(method, url.pathname);
+    // The SNS client (AWS Query protocol) posts to its endpoint path plus `/`.
+    const match = parts.localRoutes.match(method, url.pathname.replace(/(.)\/$/, '$1'));
     const reply =
       match === undefined
         ? json(404, { message: `No local endpoint ${url.pathname}` })

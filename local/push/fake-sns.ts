@@ -127,11 +127,13 @@ export class FakeSns {
     const customUserData = params.get('CustomUserData');
     if (customUserData !== undefined) attributes.CustomUserData = customUserData;
 
-    // Idempotent like SNS: the same token and attributes give the same endpoint; a different
-    // CustomUserData for a known token is refused, and the caller updates the endpoint instead.
+    // Idempotent like SNS: the same token and attributes give the same endpoint; different attributes
+    // for a known token (another CustomUserData, or Enabled after a rejection) are refused with the
+    // existing endpoint's ARN in the message, and the caller updates that endpoint instead.
     for (const endpoint of this.#endpoints.values()) {
       if (endpoint.applicationArn !== applicationArn || endpoint.attributes.Token !== token) continue;
-      if ((endpoint.attributes.CustomUserData ?? '') !== (attributes.CustomUserData ?? '')) {
+      const differs = Object.entries(attributes).some(([key, value]) => endpoint.attributes[key] !== value);
+      if (differs || (endpoint.attributes.CustomUserData ?? '') !== (attributes.CustomUserData ?? '')) {
         throw new QueryError(
           'InvalidParameter',
           `Invalid parameter: Token Reason: Endpoint ${endpoint.arn} already exists with the same Token, but different attributes.`,
