@@ -165,7 +165,9 @@ export class StreamPoller {
         if (this.#filter(converted))
           pages[laneOf(converted, this.#options.partitionKey, lanes.length)]?.push(converted);
       }
-      pages.forEach((page, i) => page.length > 0 && lanes[i]?.push(page));
+      for (const [i, page] of pages.entries()) {
+        if (page.length > 0) lanes[i]?.push(page);
+      }
       iterator = response.NextShardIterator;
       while (lanes.reduce((sum, lane) => sum + lane.queued, 0) > MAX_QUEUED && !this.#signal.aborted) {
         await Promise.race(lanes.map((lane) => lane.idle()));
