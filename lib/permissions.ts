@@ -3,7 +3,8 @@
  * wildcards), whether it queries the `unread` index, whether it posts to connections, and which SNS
  * calls it makes. The stack grants exactly this and sets environment variables from it (a function
  * that does not post to connections gets no callback URL). Keyed by handler module, and typed
- * against the route table, so a new route does not compile until its permissions are written here.
+ * against the route table, so a new route does not compile until its permissions are written here;
+ * test/cdk/permissions-match-handlers.test.ts fails when a handler's AWS calls and this table differ.
  *
  * TransactWriteItems and TransactGetItems have no IAM action of their own: IAM checks the per-item
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
@@ -45,24 +46,27 @@ export type FunctionName = RouteHandler | typeof AUTHORIZER.handler | typeof DEL
 
 export const FUNCTION_PERMISSIONS = {
   // Reads the user's state and revoked `jti` items in one BatchGetItem.
-  authorizer: { table: ['BatchGetItem', 'GetItem'] },
+  authorizer: { table: ['BatchGetItem'] },
   connect: { table: ['PutItem'] },
   disconnect: { table: ['DeleteItem'] },
   default: { table: [] },
-  'send-message': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'] },
+  // Its TransactWriteItems holds Puts only (message, send receipt; conversation and members when a
+  // direct conversation starts).
+  'send-message': { table: ['GetItem', 'Query', 'PutItem'] },
   // Typing is ephemeral: the handler delivers it itself (architecture.md), deleting gone connections.
   typing: { table: ['GetItem', 'Query', 'DeleteItem'], postToConnections: true },
   'mark-read': { table: ['GetItem', 'Query', 'UpdateItem'] },
   'register-device': {
-    table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'],
-    push: ['CreatePlatformEndpoint', 'SetEndpointAttributes', 'GetEndpointAttributes', 'DeleteEndpoint'],
+    table: ['PutItem', 'DeleteItem'],
+    push: ['CreatePlatformEndpoint', 'SetEndpointAttributes', 'DeleteEndpoint'],
   },
-  'unregister-device': { table: ['GetItem', 'DeleteItem'], push: ['DeleteEndpoint'] },
+  'unregister-device': { table: ['DeleteItem'], push: ['DeleteEndpoint'] },
   ping: { table: [] },
   delivery: {
     table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
     indexes: [UNREAD_INDEX],
     postToConnections: true,
-    push: ['Publish', 'DeleteEndpoint', 'GetEndpointAttributes', 'SetEndpointAttributes'],
+    // Publish, and DeleteEndpoint for a device whose token the platform rejects.
+    push: ['Publish', 'DeleteEndpoint'],
   },
 } as const satisfies Record<FunctionName, FunctionPermissions>;

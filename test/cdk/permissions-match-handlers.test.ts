@@ -1,0 +1,133 @@
+/**
+ * lib/permissions.ts must say what the handlers actually do: a call without its grant fails in
+ * production with AccessDenied, a grant without a call is privilege nobody needs. Each handler is
+ * bundled the way the stack bundles it (tree-shaken, so only reachable code counts, but not minified)
+ * and the AWS SDK commands constructed in the project's own code are mapped to IAM actions.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUTHORIZER, ROUTES } from '../../lib/definitions/routes.ts';
+import { DELIVERY_STREAM } from '../../lib/definitions/stream.ts';
+import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const ENTRIES: Record<FunctionName, string> = {
+  ...(Object.fromEntries(
+    ROUTES.map((route) => [route.handler, `functions/routes/${route.handler}.ts`]),
+  ) as Record<(typeof ROUTES)[number]['handler'], string>),
+  [AUTHORIZER.handler]: `functions/authorizer/${AUTHORIZER.handler}.ts`,
+  [DELIVERY_STREAM.handler]: `functions/stream/${DELIVERY_STREAM.handler}.ts`,
+};
+
+/** lib-dynamodb and client-dynamodb command names → the IAM action AWS checks. */
+const DYNAMODB: Record<string, string> = {
+  Get: 'GetItem',
+  GetItem: 'GetItem',
+  Put: 'PutItem',
+  PutItem: 'PutItem',
+  Update: 'UpdateItem',
+  UpdateItem: 'UpdateItem',
+  Delete: 'DeleteItem',
+  DeleteItem: 'DeleteItem',
+  Query: 'Query',
+  Scan: 'Scan',
+  BatchGet: 'BatchGetItem',
+  BatchGetItem: 'BatchGetItem',
+  BatchWrite: 'BatchWriteItem',
+  BatchWriteItem: 'BatchWriteItem',
+  TransactGet: 'GetItem',
+  TransactGetItems: 'GetItem',
+};
+/** TransactWriteItems has no IAM action: each item's own action is checked. */
+const TRANSACT_ITEMS: Record<string, string> = {
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  ConditionCheck: 'ConditionCheckItem',
+};
+const MANAGEMENT_API = ['PostToConnection', 'DeleteConnection', 'GetConnection'];
+const SNS = [
+  'CreatePlatformEndpoint',
+  'SetEndpointAttributes',
+  'GetEndpointAttributes',
+  'DeleteEndpoint',
+  'Publish',
+];
+
+interface Used {
+  table: string[];
+  queriesIndex: boolean;
+  postToConnections: boolean;
+  push: string[];
+  unknown: string[];
+}
+
+async function usedBy(entry: string): Promise<Used> {
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
+    absWorkingDir: ROOT,
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]?.text ?? '';
+  // esbuild marks where each input file's code starts; keep the project's own handler code.
+  const ours = code.split(/\n(?=\/\/ )/).filter((section) => section.startsWith('// functions/'));
+  const table = new Set<string>();
+  const push = new Set<string>();
+  const unknown = new Set<string>();
+  let postToConnections = false;
+  let queriesIndex = false;
+  for (const section of ours) {
+    for (const [, name = ''] of section.matchAll(/new (\w+?)Command\d*\(/g)) {
+      if (name === 'TransactWrite' || name === 'TransactWriteItems') {
+        for (const [, kind = ''] of section.matchAll(/\b(Put|Update|Delete|ConditionCheck)\s*:/g)) {
+          table.add(TRANSACT_ITEMS[kind] as string);
+        }
+      } else if (DYNAMODB[name]) table.add(DYNAMODB[name]);
+      else if (MANAGEMENT_API.includes(name)) postToConnections = true;
+      else if (SNS.includes(name)) push.add(name);
+      else unknown.add(name);
+    }
+    if (/IndexName\s*:/.test(section)) queriesIndex = true;
+  }
+  return {
+    table: [...table].sort(),
+    queriesIndex,
+    postToConnections,
+    push: [...push].sort(),
+    unknown: [...unknown],
+  };
+}
+
+describe('permissions match what each handler sends', () => {
+  const used = new Map<FunctionName, Used>();
+  beforeAll(async () => {
+    for (const [name, entry] of Object.entries(ENTRIES) as [FunctionName, string][]) {
+      used.set(name, await usedBy(entry));
+    }
+  });
+
+  it('covers every function the stack deploys', () => {
+    expect(Object.keys(ENTRIES).sort()).toEqual(Object.keys(FUNCTION_PERMISSIONS).sort());
+  });
+
+  it.each(Object.keys(ENTRIES) as FunctionName[])('%s', (name) => {
+    // GIVEN what lib/permissions.ts grants
+    const granted: FunctionPermissions = FUNCTION_PERMISSIONS[name];
+    // WHEN compared with the AWS calls in the handler's reachable code
+    const actual = used.get(name);
+    // THEN they are the same, call for call
+    expect(actual?.unknown, 'AWS commands this test cannot map to IAM actions').toEqual([]);
+    expect(actual?.table, 'DynamoDB actions').toEqual([...granted.table].sort());
+    expect(actual?.queriesIndex, 'queries an index').toBe((granted.indexes ?? []).length > 0);
+    expect(actual?.postToConnections, 'posts to connections').toBe(granted.postToConnections === true);
+    expect(actual?.push, 'SNS actions').toEqual([...(granted.push ?? [])].sort());
+  });
+});
