@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZER, ROUTES } from '../../lib/definitions/routes.ts';
 import { DELIVERY_STREAM } from '../../lib/definitions/stream.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
+import { environmentOf, type Synthesized, synthesize } from './parley-app.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -58,6 +59,8 @@ const SNS = [
 ];
 
 interface Used {
+  /** Variables read with `requiredEnv`: the module throws at cold start without them. */
+  requiredEnv: string[];
   table: string[];
   queriesIndex: boolean;
   postToConnections: boolean;
@@ -82,6 +85,7 @@ async function usedBy(entry: string): Promise<Used> {
   const table = new Set<string>();
   const push = new Set<string>();
   const unknown = new Set<string>();
+  const requiredEnv = new Set<string>();
   let postToConnections = false;
   let queriesIndex = false;
   for (const section of ours) {
@@ -108,7 +112,13 @@ async function usedBy(entry: string): Promise<Used> {
 
 describe('permissions match what each handler sends', () => {
   const used = new Map<FunctionName, Used>();
+  let parley: Synthesized;
   beforeAll(async () => {
+    parley = synthesize({
+      pushAppArnApns: 'arn:aws:sns:eu-west-1:123456789012:app/APNS/parley',
+      jwtIssuer: 'https://issuer.example',
+      jwtAudience: 'parley',
+    });
     for (const [name, entry] of Object.entries(ENTRIES) as [FunctionName, string][]) {
       used.set(name, await usedBy(entry));
     }
@@ -129,5 +139,16 @@ describe('permissions match what each handler sends', () => {
     expect(actual?.queriesIndex, 'queries an index').toBe((granted.indexes ?? []).length > 0);
     expect(actual?.postToConnections, 'posts to connections').toBe(granted.postToConnections === true);
     expect(actual?.push, 'SNS actions').toEqual([...(granted.push ?? [])].sort());
+  });
+
+  it.each(
+    Object.keys(ENTRIES) as FunctionName[],
+  )('%s gets every variable it requires at cold start', (name) => {
+    const environment = environmentOf(parley, parley.stack.functions[name]);
+    // AWS_* variables (region, session token) come from the Lambda runtime itself.
+    const missing = (used.get(name)?.requiredEnv ?? []).filter(
+      (variable) => !variable.startsWith('AWS_') && !(variable in environment),
+    );
+    expect(missing).toEqual([]);
   });
 });
