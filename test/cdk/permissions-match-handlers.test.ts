@@ -100,8 +100,12 @@ async function usedBy(entry: string): Promise<Used> {
       else unknown.add(name);
     }
     if (/IndexName\s*:/.test(section)) queriesIndex = true;
+    for (const [, variable = ''] of section.matchAll(/requiredEnv\(\s*["']([A-Z0-9_]+)["']\s*\)/g)) {
+      requiredEnv.add(variable);
+    }
   }
   return {
+    requiredEnv: [...requiredEnv].sort(),
     table: [...table].sort(),
     queriesIndex,
     postToConnections,
@@ -122,6 +126,14 @@ describe('permissions match what each handler sends', () => {
     for (const [name, entry] of Object.entries(ENTRIES) as [FunctionName, string][]) {
       used.set(name, await usedBy(entry));
     }
+  });
+
+  it('reads the handlers it checks (typing sends, posts and requires its configuration)', () => {
+    expect(used.get('typing')).toMatchObject({
+      requiredEnv: expect.arrayContaining(['TABLE_NAME', 'WS_CALLBACK_URL']),
+      table: expect.arrayContaining(['Query']),
+      postToConnections: true,
+    });
   });
 
   it('covers every function the stack deploys', () => {
@@ -146,9 +158,8 @@ describe('permissions match what each handler sends', () => {
   )('%s gets every variable it requires at cold start', (name) => {
     const environment = environmentOf(parley, parley.stack.functions[name]);
     // AWS_* variables (region, session token) come from the Lambda runtime itself.
-    const missing = (used.get(name)?.requiredEnv ?? []).filter(
-      (variable) => !variable.startsWith('AWS_') && !(variable in environment),
-    );
+    const required = used.get(name)?.requiredEnv ?? [];
+    const missing = required.filter((variable) => !variable.startsWith('AWS_') && !(variable in environment));
     expect(missing).toEqual([]);
   });
 });
