@@ -1,0 +1,175 @@
+/**
+ * What the route tests share: the mocked DynamoDB and management API clients (one pair per test file,
+ * vitest isolates modules per file), the items the routes read, the errors DynamoDB answers with, and
+ * readers for what the handlers sent.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  type AttributeValue,
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { expect } from 'vitest';
+import type { RouteResponse } from '../../../functions/shared/websocket-event.ts';
+
+export const ddb = mockClient(DynamoDBDocumentClient);
+export const api = mockClient(ApiGatewayManagementApiClient);
+
+export const TABLE = 'parley-test';
+/** The connection of the fixture events (test/fixtures/message-event.json). */
+export const CONNECTION_ID = 'CfQ3bfF3DoECJqQ=';
+/** `requestTimeEpoch` of test/fixtures/message-event.json: when API Gateway received the frame. */
+export const RECEIVED_AT_EPOCH = 1795429805123;
+
+/** The error codes of protocol.md, and nothing else. */
+export const PROTOCOL_ERROR_CODES = [
+  'bad_request',
+  'unknown_action',
+  'too_large',
+  'forbidden',
+  'not_found',
+  'rate_limited',
+  'internal',
+] as const;
+
+/** How many write commands (of any kind) the DynamoDB mock received. */
+export function writesSent(): number {
+  return (
+    ddb.commandCalls(PutCommand).length +
+    ddb.commandCalls(UpdateCommand).length +
+    ddb.commandCalls(DeleteCommand).length +
+    ddb.commandCalls(TransactWriteCommand).length +
+    ddb.commandCalls(BatchWriteCommand).length
+  );
+}
+
+export function expectNothingWritten(): void {
+  expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+  expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
+}
+
+/** Every command the DynamoDB mock received, in order, as `[command name, input]`. */
+export function sentToDynamo(): [string, unknown][] {
+  return ddb.calls().map((call) => {
+    const command = call.args[0] as { constructor: { name: string }; input: unknown };
+    return [command.constructor.name, command.input];
+  });
+}
+
+/** The frame a two-way route answered with; fails when the response is not a 200 with a JSON body. */
+export function frameOf(response: RouteResponse): Record<string, unknown> {
+  expect(response.statusCode).toBe(200);
+  expect(response.body).toBeTypeOf('string');
+  return JSON.parse(response.body ?? 'null') as Record<string, unknown>;
+}
+
+/** The connections posted to and the frames they got, in call order. */
+export function posted(): { connectionId: string | undefined; frame: unknown }[] {
+  const decoder = new TextDecoder();
+  return api.commandCalls(PostToConnectionCommand).map((call) => {
+    const { ConnectionId, Data } = call.args[0].input;
+    // The handler posts UTF-8 bytes of one JSON object.
+    if (!(Data instanceof Uint8Array)) throw new Error(`posted ${typeof Data}, not bytes`);
+    return { connectionId: ConnectionId, frame: JSON.parse(decoder.decode(Data)) };
+  });
+}
+
+export function conversationItem(
+  conversationId: string,
+  members: string[],
+  kind: 'direct' | 'group' = 'group',
+): Record<string, unknown> {
+  return {
+    PK: `CONV#${conversationId}`,
+    SK: 'META',
+    type: 'conversation',
+    conversationId,
+    kind,
+    members,
+    title: kind === 'group' ? 'Lunch crew' : null,
+    createdAt: '2026-11-20T08:00:00.000Z',
+    createdBy: members[0],
+  };
+}
+
+/** The conversation's `META` item as the (eventually consistent) GetItem of conversation-store.ts reads it. */
+export function givenConversation(
+  conversationId: string,
+  members: string[],
+  kind: 'direct' | 'group' = 'group',
+): void {
+  ddb
+    .on(GetCommand, { Key: { PK: `CONV#${conversationId}`, SK: 'META' } })
+    .resolves({ Item: conversationItem(conversationId, members, kind) });
+}
+
+/** The newest message's `seq`, as the consistent Query of message-store.ts reads it. */
+export function givenLastSeq(conversationId: string, seq: number): void {
+  ddb
+    .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `CONV#${conversationId}`, ':msg': 'MSG#' } })
+    .resolves({ Items: seq === 0 ? [] : [{ seq }] });
+}
+
+/** `USER#{id}` partitions: each user's open connections. */
+export function givenConnections(users: Record<string, string[]>): void {
+  for (const [userId, connectionIds] of Object.entries(users)) {
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `USER#${userId}` } }).resolves({
+      Items: connectionIds.map((connectionId) => ({
+        PK: `USER#${userId}`,
+        SK: `CONN#${connectionId}`,
+        type: 'connection',
+        connectionId,
+        userId,
+        connectedAt: '2026-11-23T10:00:00.000Z',
+        expiresAt: 1795440600,
+      })),
+    });
+  }
+}
+
+/** A cancelled TransactWriteItems, one reason per item in order, as DynamoDB reports it. */
+export function cancelled(...reasons: CancellationReason[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons
+      .map((reason) => reason.Code)
+      .join(', ')}]`,
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: reasons,
+  });
+}
+
+export const NONE: CancellationReason = { Code: 'None' };
+export const CONDITION_FAILED: CancellationReason = {
+  Code: 'ConditionalCheckFailed',
+  Message: 'The conditional request failed',
+};
+export const CONFLICT: CancellationReason = {
+  Code: 'TransactionConflict',
+  Message: 'Transaction is ongoing for the item',
+};
+
+export function conditionFailed(item?: Record<string, AttributeValue>): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: { httpStatusCode: 400 },
+    ...(item === undefined ? {} : { Item: item }),
+  });
+}

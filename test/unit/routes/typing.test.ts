@@ -1,0 +1,267 @@
+/**
+ * typing: ephemeral, never stored. The handler posts the indicator itself to every connection of the
+ * other members (never the typer's own), removes connections that answer 410, drops other failures,
+ * and answers nothing unless the frame is refused.
+ */
+import {
+  ForbiddenException,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { directConversationId } from '../../../functions/domain/ids.ts';
+import { handler } from '../../../functions/routes/typing.ts';
+import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import {
+  api,
+  ddb,
+  expectNothingWritten,
+  frameOf,
+  givenConnections,
+  givenConversation,
+  posted,
+  RECEIVED_AT_EPOCH,
+  sentToDynamo,
+  TABLE,
+} from './route-mocks.ts';
+
+const GROUP = 'grp-lunch';
+const DM = directConversationId('alice', 'bob');
+/** The fixture's requestTimeEpoch (2026-11-23T10:30:05.123Z) plus the 5 s lapse. */
+const EXPIRES_AT = '2026-11-23T10:30:10.123Z';
+const ALICE = { name: 'Alice Martin', deviceId: 'iphone-7f3a' };
+
+const typing = (fields: Record<string, unknown>) =>
+  messageEvent({ action: 'typing', state: 'start', ...fields }, ALICE);
+
+const userPartitionQuery = (userId: string) => ({
+  TableName: TABLE,
+  KeyConditionExpression: 'PK = :pk',
+  ExpressionAttributeValues: { ':pk': `USER#${userId}` },
+});
+
+const typingFrame = (conversationId: string, state: 'start' | 'stop' = 'start') => ({
+  type: 'typing',
+  conversationId,
+  userId: 'alice',
+  state,
+  expiresAt: EXPIRES_AT,
+});
+
+const errorFrame = (code: string, message: unknown) => ({ type: 'error', code, message, action: 'typing' });
+
+const byConnection = (a: { connectionId?: string }, b: { connectionId?: string }) =>
+  String(a.connectionId).localeCompare(String(b.connectionId));
+
+describe('typing', () => {
+  beforeEach(() => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(DeleteCommand).resolves({});
+    api.on(PostToConnectionCommand).resolves({});
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+    ddb.reset();
+    api.reset();
+  });
+
+  it("posts to every connection of the other members, not the typer's, and answers nothing", async () => {
+    // GIVEN
+    givenConversation(GROUP, ['alice', 'bob', 'carol']);
+    givenConnections({
+      alice: ['alice-tablet'],
+      bob: ['bob-phone', 'bob-laptop'],
+      carol: ['carol-phone'],
+    });
+
+    // WHEN
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    // THEN
+    expect(response).toEqual({ statusCode: 200 });
+    expect(sentToDynamo()).toEqual([
+      ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${GROUP}`, SK: 'META' } }],
+      ['QueryCommand', userPartitionQuery('bob')],
+      ['QueryCommand', userPartitionQuery('carol')],
+    ]);
+    expect(posted().sort(byConnection)).toEqual([
+      { connectionId: 'bob-laptop', frame: typingFrame(GROUP) },
+      { connectionId: 'bob-phone', frame: typingFrame(GROUP) },
+      { connectionId: 'carol-phone', frame: typingFrame(GROUP) },
+    ]);
+  });
+
+  it('uses the direct conversation for the `to` form', async () => {
+    // GIVEN
+    givenConversation(DM, ['alice', 'bob'], 'direct');
+    givenConnections({ bob: ['bob-phone'] });
+
+    // WHEN
+    const response = await handler(typing({ to: 'bob', state: 'stop' }), lambdaContext);
+
+    // THEN
+    expect(response).toEqual({ statusCode: 200 });
+    expect(sentToDynamo()).toEqual([
+      ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
+      ['QueryCommand', userPartitionQuery('bob')],
+    ]);
+    expect(posted()).toEqual([{ connectionId: 'bob-phone', frame: typingFrame(DM, 'stop') }]);
+  });
+
+  it('takes expiresAt from when API Gateway received the frame, not from the Lambda clock', async () => {
+    // GIVEN the Lambda runs a minute after the frame arrived
+    vi.useFakeTimers();
+    vi.setSystemTime(RECEIVED_AT_EPOCH + 60_000);
+    givenConversation(GROUP, ['alice', 'bob']);
+    givenConnections({ bob: ['bob-phone'] });
+
+    try {
+      // WHEN
+      await handler(typing({ conversationId: GROUP }), lambdaContext);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // THEN
+    expect(posted()).toEqual([{ connectionId: 'bob-phone', frame: typingFrame(GROUP) }]);
+  });
+
+  it('reads every page of a member partition', async () => {
+    // GIVEN bob's partition spans two pages
+    givenConversation(GROUP, ['alice', 'bob']);
+    const lastKey = { PK: 'USER#bob', SK: 'CONN#bob-phone' };
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'USER#bob' } })
+      .resolvesOnce({
+        Items: [{ PK: 'USER#bob', SK: 'CONN#bob-phone', connectionId: 'bob-phone', userId: 'bob' }],
+        LastEvaluatedKey: lastKey,
+      })
+      .resolves({
+        Items: [{ PK: 'USER#bob', SK: 'CONN#bob-laptop', connectionId: 'bob-laptop', userId: 'bob' }],
+      });
+
+    // WHEN
+    await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    // THEN
+    expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 2, {
+      ...userPartitionQuery('bob'),
+      ExclusiveStartKey: lastKey,
+    });
+    expect(
+      posted()
+        .map((post) => post.connectionId)
+        .sort(),
+    ).toEqual(['bob-laptop', 'bob-phone']);
+  });
+
+  it('answers nothing and posts nothing when no other member is connected', async () => {
+    givenConversation(GROUP, ['alice', 'bob']);
+
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    expect(response).toEqual({ statusCode: 200 });
+    expect(api).not.toHaveReceivedAnyCommand();
+  });
+
+  it('deletes exactly the connection that answered 410, and still posts to the others', async () => {
+    // GIVEN
+    givenConversation(GROUP, ['alice', 'bob']);
+    givenConnections({ bob: ['bob-stale', 'bob-phone'] });
+    api
+      .on(PostToConnectionCommand, { ConnectionId: 'bob-stale' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+
+    // WHEN
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    // THEN
+    expect(response).toEqual({ statusCode: 200 });
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(DeleteCommand, {
+      TableName: TABLE,
+      Key: { PK: 'USER#bob', SK: 'CONN#bob-stale' },
+    });
+    expect(
+      posted()
+        .map((post) => post.connectionId)
+        .sort(),
+    ).toEqual(['bob-phone', 'bob-stale']);
+  });
+
+  it('drops other post failures: the typer gets no error and nothing is deleted', async () => {
+    // GIVEN
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    givenConversation(GROUP, ['alice', 'bob', 'carol']);
+    givenConnections({ bob: ['bob-phone'], carol: ['carol-phone'] });
+    api
+      .on(PostToConnectionCommand, { ConnectionId: 'bob-phone' })
+      .rejects(new ForbiddenException({ message: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
+
+    // WHEN
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    // THEN
+    expect(response).toEqual({ statusCode: 200 });
+    expect(api).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: 'carol-phone' });
+    expectNothingWritten();
+  });
+
+  it('answers forbidden to a non-member without reading partitions or posting', async () => {
+    givenConversation(GROUP, ['bob', 'carol']);
+    givenConnections({ bob: ['bob-phone'] });
+
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    expect(frameOf(response)).toEqual(errorFrame('forbidden', 'not a member of this conversation'));
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    expect(api).not.toHaveReceivedAnyCommand();
+    expectNothingWritten();
+  });
+
+  it('answers not_found for a conversation that does not exist', async () => {
+    const response = await handler(typing({ conversationId: 'grp-nope' }), lambdaContext);
+
+    expect(frameOf(response)).toEqual(errorFrame('not_found', 'conversation not found'));
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    expect(api).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers not_found for `to` a user one has never written to (typing creates nothing)', async () => {
+    const response = await handler(typing({ to: 'bob' }), lambdaContext);
+
+    expect(frameOf(response)).toEqual(errorFrame('not_found', 'conversation not found'));
+    expect(sentToDynamo()).toEqual([
+      ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
+    ]);
+    expect(api).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers forbidden to typing to oneself, without reading anything', async () => {
+    const response = await handler(typing({ to: 'alice' }), lambdaContext);
+
+    expect(frameOf(response)).toEqual(errorFrame('forbidden', 'you cannot address yourself'));
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown state', { conversationId: GROUP, state: 'paused' }, 'bad_request'],
+    ['no state', { conversationId: GROUP, state: undefined }, 'bad_request'],
+    ['a state that is not a string', { conversationId: GROUP, state: true }, 'bad_request'],
+    ['both to and conversationId', { conversationId: GROUP, to: 'bob' }, 'bad_request'],
+    ['neither to nor conversationId', {}, 'bad_request'],
+    ['a conversationId of 129 characters', { conversationId: 'c'.repeat(129) }, 'too_large'],
+    ['a body that is not JSON', 'typing...', 'bad_request'],
+  ])('answers %s with %s, reading and posting nothing', async (_case, fields, code) => {
+    const event =
+      typeof fields === 'string' ? messageEvent(fields, ALICE) : typing(fields as Record<string, unknown>);
+
+    const response = await handler(event, lambdaContext);
+
+    expect(frameOf(response)).toEqual(errorFrame(code, expect.any(String)));
+    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(api).not.toHaveReceivedAnyCommand();
+  });
+});
