@@ -3,6 +3,7 @@
  * protocol.md "Connecting"; they also keep ids safe inside DynamoDB keys (no `#`).
  */
 import type { JWTPayload } from 'jose';
+import { isDeviceId, isUserId } from '../domain/identifiers.ts';
 import { Refusal } from './refusal.ts';
 
 export interface TokenIdentity {
@@ -16,17 +17,15 @@ export interface TokenIdentity {
   issuedAt: number | undefined;
 }
 
-const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
-const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_NAME_CHARS = 100;
 /** Far above any issuer's ids, far below DynamoDB's key size limit. */
 const MAX_JTI_CHARS = 256;
 
 export function toIdentity(claims: JWTPayload, deviceIdParameter: string | undefined): TokenIdentity {
   const { sub, jti, iat } = claims;
-  if (typeof sub !== 'string' || !USER_ID.test(sub)) throw new Refusal('bad_subject');
+  if (typeof sub !== 'string' || !isUserId(sub)) throw new Refusal('bad_subject');
   const userId = sub;
-  if (deviceIdParameter !== undefined && !DEVICE_ID.test(deviceIdParameter)) {
+  if (deviceIdParameter !== undefined && !isDeviceId(deviceIdParameter)) {
     throw new Refusal('bad_device_id', userId);
   }
   if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_CHARS)) {

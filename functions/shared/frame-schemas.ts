@@ -4,12 +4,11 @@
  * keep working against this server.
  */
 import * as z from 'zod/mini';
+import { MAX_ID_LENGTH, USER_ID_CHARS } from '../domain/identifiers.ts';
 
-/** `sub` charset of protocol.md. */
-export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]+$/;
 
-export const userId = z.string().check(z.minLength(1), z.maxLength(64), z.regex(USER_ID));
+export const userId = z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH), z.regex(USER_ID_CHARS));
 export const conversationId = z.string().check(z.minLength(1), z.maxLength(128));
 export const clientMessageId = z.string().check(z.minLength(1), z.maxLength(64), z.regex(CLIENT_MESSAGE_ID));
 /** Content rules (trimmed length) are the domain's: see functions/domain/content.ts. */

@@ -62,8 +62,11 @@ function validate<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S>
   const describe = issues
     .map((issue) => `${issue.path.join('.') || 'frame'}: ${issueText(issue.code, issue.message)}`)
     .join('; ');
-  // too_large only when every problem is a length limit; a missing or mistyped field is bad_request.
-  if (issues.every((issue) => issue.code === 'too_big')) throw new TooLargeError(describe);
+  // too_large only when every problem is a field over its length limit; a missing or mistyped field,
+  // or a number out of range, is bad_request.
+  const overLength = (issue: (typeof issues)[number]) =>
+    issue.code === 'too_big' && (issue.origin === 'string' || issue.origin === 'array');
+  if (issues.every(overLength)) throw new TooLargeError(describe);
   throw new BadRequestError(describe);
 }
 
