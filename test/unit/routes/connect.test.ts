@@ -10,11 +10,11 @@ import { connectEvent, lambdaContext } from '../../support/ws-events.ts';
 import { CONNECTION_ID, ddb, sentToDynamo, TABLE } from './route-mocks.ts';
 
 /** The Lambda's clock: a little after API Gateway accepted the upgrade. */
-const NOW = new Date('2026-11-21T10:30:00.480Z');
+const NOW = new Date('2026-11-23T10:30:00.480Z');
 /** `requestContext.connectedAt` of test/fixtures/connect-event.json. */
-const CONNECTED_AT = '2026-11-21T10:30:00.000Z';
-/** NOW in whole epoch seconds (1795257000) plus three hours: API Gateway's 2-hour limit and an hour. */
-const EXPIRES_AT = 1795267800;
+const CONNECTED_AT = '2026-11-23T10:30:00.000Z';
+/** NOW in whole epoch seconds (1795429800) plus three hours: API Gateway's 2-hour limit and an hour. */
+const EXPIRES_AT = 1795440600;
 
 const connectionItem = (deviceId?: string) => ({
   PK: 'USER#alice',
