@@ -97,24 +97,21 @@ describe('accepted tokens', () => {
   it.each([
     ['RS256', () => rsa, 'rsa-1'],
     ['ES256', () => ec, 'ec-1'],
-  ] as const)(
-    'allows a %s token from the configured issuer for the configured audience',
-    async (alg, key, kid) => {
-      // Prepare
-      const handler = await loadHandler();
-      const token = await signWithKey(issuedClaims(), key().privateKey, { alg, kid });
+  ] as const)('allows a %s token from the configured issuer for the configured audience', async (alg, key, kid) => {
+    // Prepare
+    const handler = await loadHandler();
+    const token = await signWithKey(issuedClaims(), key().privateKey, { alg, kid });
 
-      // Act
-      const result = await handler(queryEvent(token));
+    // Act
+    const result = await handler(queryEvent(token));
 
-      // Assess
-      expect(result).toMatchObject({
-        principalId: 'alice',
-        context: { userId: 'alice', name: 'Alice Example' },
-      });
-      expect(jwksRequests).toBe(1);
-    },
-  );
+    // Assess
+    expect(result).toMatchObject({
+      principalId: 'alice',
+      context: { userId: 'alice', name: 'Alice Example' },
+    });
+    expect(jwksRequests).toBe(1);
+  });
 
   it('fetches the key set once for many tokens', async () => {
     const handler = await loadHandler();

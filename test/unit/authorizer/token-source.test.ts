@@ -49,12 +49,15 @@ describe('findToken', () => {
     });
   });
 
-  it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearer a b', 'Bearerh.h.h'])(
-    'takes no token from Authorization: %s',
-    (value) => {
-      expect(findToken(connectEvent({ headers: { Authorization: value } }))).toBeUndefined();
-    },
-  );
+  it.each([
+    'Basic dXNlcjpwYXNz',
+    'Bearer',
+    'Bearer ',
+    'Bearer a b',
+    'Bearerh.h.h',
+  ])('takes no token from Authorization: %s', (value) => {
+    expect(findToken(connectEvent({ headers: { Authorization: value } }))).toBeUndefined();
+  });
 
   it.each([
     ['one header line', 'parley, s.s.s', 's.s.s'],
@@ -74,12 +77,14 @@ describe('findToken', () => {
     expect(findToken(event)).toEqual({ token: 's.s.s', source: 'subprotocol' });
   });
 
-  it.each(['parley', 'parley, ', 'chat, s.s.s', 's.s.s, parley'])(
-    'takes no token from subprotocols %j',
-    (value) => {
-      expect(findToken(connectEvent({ headers: { 'Sec-WebSocket-Protocol': value } }))).toBeUndefined();
-    },
-  );
+  it.each([
+    'parley',
+    'parley, ',
+    'chat, s.s.s',
+    's.s.s, parley',
+  ])('takes no token from subprotocols %j', (value) => {
+    expect(findToken(connectEvent({ headers: { 'Sec-WebSocket-Protocol': value } }))).toBeUndefined();
+  });
 
   it('prefers the query over the header over the subprotocol', () => {
     const all = { 'Sec-WebSocket-Protocol': 'parley, s.s.s', Authorization: 'Bearer h.h.h' };
