@@ -17,7 +17,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { handler } from '../../../functions/routes/register-device.ts';
-import { context, messageEvent, withoutDeviceId } from '../../support/route-events.ts';
+import { lambdaContext, messageEvent, type Who } from '../../support/ws-events.ts';
+
+/** The caller of the fixture: alice ("Alice Martin") on her iPhone. */
+const ALICE_PHONE: Who = { userId: 'alice', name: 'Alice Martin', deviceId: 'iphone-7f3a' };
+const withoutDeviceId = (event: ReturnType<typeof messageEvent>) => {
+  if (event.requestContext.authorizer !== undefined) event.requestContext.authorizer.deviceId = '';
+  return event;
+};
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
@@ -45,7 +52,7 @@ const DEVICE_ITEM = {
 };
 
 const register = (body: unknown = { action: 'registerDevice', platform: 'apns', token: TOKEN }) =>
-  messageEvent('registerDevice', body);
+  messageEvent(body, ALICE_PHONE);
 
 const errorReply = (code: string, message: string) => ({
   statusCode: 200,
@@ -69,7 +76,7 @@ describe('registerDevice', () => {
 
   it('creates the endpoint, writes the device item and the token claim, and acknowledges', async () => {
     // WHEN
-    const response = await handler(register(), context());
+    const response = await handler(register(), lambdaContext);
 
     // THEN
     expect(response).toEqual(ACK);
@@ -108,7 +115,7 @@ describe('registerDevice', () => {
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
 
     // WHEN
-    const response = await route.handler(register(), context());
+    const response = await route.handler(register(), lambdaContext);
 
     // THEN
     const logged = stdout.mock.calls.map(([line]) => String(line)).join('');
@@ -127,8 +134,8 @@ describe('registerDevice', () => {
     });
 
     // WHEN
-    const first = await handler(register(), context());
-    const second = await handler(register(), context());
+    const first = await handler(register(), lambdaContext);
+    const second = await handler(register(), lambdaContext);
 
     // THEN
     expect(first).toEqual(ACK);
@@ -149,7 +156,7 @@ describe('registerDevice', () => {
     );
 
     // WHEN
-    const response = await handler(register(), context());
+    const response = await handler(register(), lambdaContext);
 
     // THEN
     expect(response).toEqual(ACK);
@@ -167,7 +174,7 @@ describe('registerDevice', () => {
     });
 
     // WHEN
-    const response = await handler(register(), context());
+    const response = await handler(register(), lambdaContext);
 
     // THEN carol's device goes (only while it still points at this token); the shared endpoint stays
     expect(response).toEqual(ACK);
@@ -191,7 +198,7 @@ describe('registerDevice', () => {
         new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
       );
 
-    expect(await handler(register(), context())).toEqual(ACK);
+    expect(await handler(register(), lambdaContext)).toEqual(ACK);
   });
 
   it('releases the old token claim and deletes the old endpoint when the token rotated', async () => {
@@ -201,7 +208,7 @@ describe('registerDevice', () => {
     });
 
     // WHEN
-    const response = await handler(register(), context());
+    const response = await handler(register(), lambdaContext);
 
     // THEN
     expect(response).toEqual(ACK);
@@ -227,12 +234,12 @@ describe('registerDevice', () => {
       }),
     );
 
-    expect(await handler(register(), context())).toEqual(ACK);
+    expect(await handler(register(), lambdaContext)).toEqual(ACK);
     expect(sns).not.toHaveReceivedCommand(DeleteEndpointCommand);
   });
 
   it('needs a deviceId on the connection', async () => {
-    const response = await handler(withoutDeviceId(register()), context());
+    const response = await handler(withoutDeviceId(register()), lambdaContext);
 
     expect(response).toEqual(
       errorReply(
@@ -252,7 +259,7 @@ describe('registerDevice', () => {
 
     const response = await route.handler(
       register({ action: 'registerDevice', platform: 'apns_sandbox', token: TOKEN }),
-      context(),
+      lambdaContext,
     );
 
     expect(response).toEqual(errorReply('bad_request', 'platform not configured: apns_sandbox'));
@@ -278,7 +285,7 @@ describe('registerDevice', () => {
     ['a body that is not JSON', '{"action":"registerDevice",', 'bad_request'],
     ['a JSON array', '[]', 'bad_request'],
   ])('answers %s with %s and stores nothing', async (_case, body, code) => {
-    const response = await handler(register(body), context());
+    const response = await handler(register(body), lambdaContext);
 
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body ?? '')).toMatchObject({ type: 'error', code, action: 'registerDevice' });
@@ -295,7 +302,7 @@ describe('registerDevice', () => {
       }),
     );
 
-    const response = await handler(register(), context());
+    const response = await handler(register(), lambdaContext);
 
     expect(response).toEqual(errorReply('bad_request', 'token: refused by the push platform'));
     expect(ddb).not.toHaveReceivedAnyCommand();
@@ -309,7 +316,7 @@ describe('registerDevice', () => {
       }),
     );
 
-    const response = await handler(register(), context());
+    const response = await handler(register(), lambdaContext);
 
     expect(response).toEqual(errorReply('internal', 'the server failed; retry'));
     expect(ddb).not.toHaveReceivedAnyCommand();

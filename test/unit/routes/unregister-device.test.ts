@@ -7,7 +7,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { handler } from '../../../functions/routes/unregister-device.ts';
-import { context, messageEvent, withoutDeviceId } from '../../support/route-events.ts';
+import { lambdaContext, messageEvent, type Who } from '../../support/ws-events.ts';
+
+/** The caller of the fixture: alice ("Alice Martin") on her iPhone. */
+const ALICE_PHONE: Who = { userId: 'alice', name: 'Alice Martin', deviceId: 'iphone-7f3a' };
+const withoutDeviceId = (event: ReturnType<typeof messageEvent>) => {
+  if (event.requestContext.authorizer !== undefined) event.requestContext.authorizer.deviceId = '';
+  return event;
+};
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
@@ -19,7 +26,7 @@ const ACK = { statusCode: 200, body: JSON.stringify({ type: 'ack', action: 'unre
 const DEVICE_KEY = { PK: 'USER#alice', SK: 'DEVICE#iphone-7f3a' };
 const CLAIM_KEY = keys.pushToken('apns', TOKEN);
 
-const unregister = () => messageEvent('unregisterDevice', { action: 'unregisterDevice' });
+const unregister = () => messageEvent({ action: 'unregisterDevice' }, ALICE_PHONE);
 
 describe('unregisterDevice', () => {
   beforeEach(() => {
@@ -45,7 +52,7 @@ describe('unregisterDevice', () => {
   });
 
   it("deletes the connection's device, its token claim and its endpoint, and acknowledges", async () => {
-    const response = await handler(unregister(), context());
+    const response = await handler(unregister(), lambdaContext);
 
     expect(response).toEqual(ACK);
     expect(ddb).toHaveReceivedNthCommandWith(DeleteCommand, 1, {
@@ -66,7 +73,7 @@ describe('unregisterDevice', () => {
   it('acknowledges a device that is not registered, touching nothing else', async () => {
     ddb.on(DeleteCommand, { Key: DEVICE_KEY }).resolves({});
 
-    const response = await handler(unregister(), context());
+    const response = await handler(unregister(), lambdaContext);
 
     expect(response).toEqual(ACK);
     expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
@@ -82,7 +89,7 @@ describe('unregisterDevice', () => {
       }),
     );
 
-    expect(await handler(unregister(), context())).toEqual(ACK);
+    expect(await handler(unregister(), lambdaContext)).toEqual(ACK);
     expect(sns).not.toHaveReceivedCommand(DeleteEndpointCommand);
   });
 
@@ -93,12 +100,12 @@ describe('unregisterDevice', () => {
         new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
       );
 
-    expect(await handler(unregister(), context())).toEqual(ACK);
+    expect(await handler(unregister(), lambdaContext)).toEqual(ACK);
     expect(sns).toHaveReceivedCommandExactlyOnceWith(DeleteEndpointCommand, { EndpointArn: ENDPOINT });
   });
 
   it('needs a deviceId on the connection', async () => {
-    const response = await handler(withoutDeviceId(unregister()), context());
+    const response = await handler(withoutDeviceId(unregister()), lambdaContext);
 
     expect(response).toEqual({
       statusCode: 200,
@@ -113,7 +120,7 @@ describe('unregisterDevice', () => {
   });
 
   it('answers bad_request to a body that is not a JSON object', async () => {
-    const response = await handler(messageEvent('unregisterDevice', 'unregister please'), context());
+    const response = await handler(messageEvent('unregister please', ALICE_PHONE), lambdaContext);
 
     expect(JSON.parse(response.body ?? '')).toMatchObject({ type: 'error', code: 'bad_request' });
     expect(ddb).not.toHaveReceivedAnyCommand();
@@ -122,7 +129,7 @@ describe('unregisterDevice', () => {
   it('answers internal when the table fails', async () => {
     ddb.on(DeleteCommand, { Key: DEVICE_KEY }).rejects(new Error('socket hang up'));
 
-    const response = await handler(unregister(), context());
+    const response = await handler(unregister(), lambdaContext);
 
     expect(JSON.parse(response.body ?? '')).toEqual({
       type: 'error',
