@@ -1,4 +1,4 @@
-/** The CDK app `cdk synth` / `cdk deploy` runs (cdk.json). Configuration: lib/config.ts, docs/deploy.md. */
+/** The CDK app `cdk synth` / `cdk deploy` runs (cdk.json). Configuration: lib/config.ts, README.md (Deploy). */
 import { App } from 'aws-cdk-lib';
 import { buildParley } from '../lib/app.ts';
 

@@ -66,7 +66,7 @@ async function handle(
   await readAll(request);
   response
     .writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
-    .end("Parley's local API Gateway: open a WebSocket here (see docs/local-stack.md).\n");
+    .end("Parley's local API Gateway: open a WebSocket here (see README.md, The local stack).\n");
 }
 
 async function readAll(request: IncomingMessage): Promise<Buffer> {
