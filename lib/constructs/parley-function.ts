@@ -14,6 +14,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { HANDLER_BUNDLING } from '../bundling.ts';
 import { endpointArnPattern, type PushApplication } from '../config.ts';
 import type { FunctionPermissions, PushAction } from '../permissions.ts';
 import type { ChatTable } from './chat-table.ts';
@@ -21,12 +22,8 @@ import type { ChatTable } from './chat-table.ts';
 /** The repository root: esbuild's working directory and where package-lock.json pins dependencies. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/**
- * `require` for the CommonJS dependencies esbuild inlines into the ESM bundle (some SDK v3 internals
- * still `require` Node built-ins, which a plain ES module cannot do).
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __parleyCreateRequire } from 'node:module'; const require = __parleyCreateRequire(import.meta.url);";
+/** NodejsFunction's names for the bundle formats lib/bundling.ts speaks of. */
+const OUTPUT_FORMATS = { esm: OutputFormat.ESM } as const;
 
 export interface ParleyFunctionProps {
   /** Absolute path of the handler module; it exports `handler`. */
@@ -77,22 +74,14 @@ export class ParleyFunction extends NodejsFunction {
       bundling: {
         // The project's own esbuild (a devDependency): no Docker, same output on every machine.
         forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        // ES module entry points first, so esbuild can tree-shake the SDK's modular clients.
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        // ESM, node24, mainFields module,main, the require banner, minified, source maps without
+        // sources, and the AWS SDK bundled rather than external: the settings the benchmark builds
+        // with too, shared in lib/bundling.ts (where each one is explained).
+        ...HANDLER_BUNDLING,
+        format: OUTPUT_FORMATS[HANDLER_BUNDLING.format],
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        externalModules: [...HANDLER_BUNDLING.externalModules],
         logLevel: LogLevel.WARNING,
-        // AWS SDK v3 is bundled, not taken from the runtime (NodejsFunction's default marks
-        // `@aws-sdk/*` external). The bundle then runs the exact versions package-lock.json pins and
-        // the tests ran against, whatever SDK the Lambda runtime ships this month; tree-shaken and
-        // minified, a handler stays within architecture.md's 400 KB budget (a bare DynamoDB client is
-        // ~330 KB), and loading one small file starts faster than resolving the runtime's full SDK
-        // packages from disk.
-        externalModules: [],
       },
     });
     this.hasSecretsExtension = props.paramsAndSecrets !== undefined;

@@ -1,0 +1,78 @@
+/**
+ * How every Parley handler is bundled, in one place: the CDK stack (lib/constructs/parley-function.ts)
+ * hands these settings to NodejsFunction, and the benchmark (bench/) gives the same ones to esbuild
+ * directly, so the bundle sizes and cold starts it measures are those of what gets deployed.
+ * No CDK import here: the benchmark loads this module without loading aws-cdk-lib.
+ */
+import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+import { AUTHORIZER, ROUTES } from './definitions/routes.ts';
+import { DELIVERY_STREAM } from './definitions/stream.ts';
+
+/**
+ * `require` for the CommonJS dependencies esbuild inlines into the ESM bundle (some SDK v3 internals
+ * still `require` Node built-ins, which a plain ES module cannot do).
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __parleyCreateRequire } from 'node:module'; const require = __parleyCreateRequire(import.meta.url);";
+
+export const HANDLER_BUNDLING = {
+  format: 'esm',
+  target: 'node24',
+  // ES module entry points first, so esbuild can tree-shake the SDK's modular clients.
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // AWS SDK v3 is bundled, not taken from the runtime (NodejsFunction's default marks
+  // `@aws-sdk/*` external). The bundle then runs the exact versions package-lock.json pins and
+  // the tests ran against, whatever SDK the Lambda runtime ships this month; tree-shaken and
+  // minified, a handler stays within architecture.md's 400 KB budget (a bare DynamoDB client is
+  // ~330 KB), and loading one small file starts faster than resolving the runtime's full SDK
+  // packages from disk.
+  externalModules: [],
+} as const;
+
+/** NodejsFunction names the ESM bundle `index.mjs`. */
+export const BUNDLE_FILE_NAME = 'index.mjs';
+
+export interface HandlerEntry {
+  /** The function's name in lib/permissions.ts (the handler module's file name). */
+  readonly name: string;
+  /** Path of the handler module, relative to the repository root. */
+  readonly entry: string;
+}
+
+/** Every Lambda the stack deploys, from the shared definitions: the routes, the authorizer, delivery. */
+export const HANDLER_ENTRIES: readonly HandlerEntry[] = [
+  ...ROUTES.map((route) => ({
+    name: route.handler,
+    entry: join('functions', 'routes', `${route.handler}.ts`),
+  })),
+  { name: AUTHORIZER.handler, entry: join('functions', 'authorizer', `${AUTHORIZER.handler}.ts`) },
+  { name: DELIVERY_STREAM.handler, entry: join('functions', 'stream', `${DELIVERY_STREAM.handler}.ts`) },
+];
+
+/**
+ * The esbuild options NodejsFunction derives from HANDLER_BUNDLING (its `--bundle --platform=node`
+ * command line), for building a handler without CDK.
+ */
+export function esbuildOptions(entry: string, projectRoot: string, outdir: string): BuildOptions {
+  return {
+    entryPoints: [join(projectRoot, entry)],
+    absWorkingDir: projectRoot,
+    outfile: join(outdir, BUNDLE_FILE_NAME),
+    bundle: true,
+    platform: 'node',
+    format: HANDLER_BUNDLING.format,
+    target: HANDLER_BUNDLING.target,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    banner: { js: HANDLER_BUNDLING.banner },
+    minify: HANDLER_BUNDLING.minify,
+    sourcemap: HANDLER_BUNDLING.sourceMap,
+    sourcesContent: HANDLER_BUNDLING.sourcesContent,
+    external: [...HANDLER_BUNDLING.externalModules],
+    logLevel: 'warning',
+  };
+}
