@@ -1,0 +1,257 @@
+/**
+ * DynamoDB request units per new 1:1 message (architecture.md "Budgets"): the real sendMessage and
+ * delivery handlers, in this process, against DynamoDB Local, with only API Gateway's management API
+ * stubbed. Alice and Bob already share a direct conversation (made by a first message, not counted);
+ * Bob is online on one device; Alice sends a new message and the delivery handler processes the stream
+ * record that write produced. Every DynamoDB call is printed with what Local reported and what AWS
+ * bills (bench/billing.ts). A retried send, a markRead (with its stream delivery) and a typing are
+ * counted too, for information.
+ */
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { TABLE } from '../lib/definitions/table.ts';
+import { createTable } from '../local/create-table.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { RULES, type RuleId } from './billing.ts';
+import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
+import { startManagementApiStub } from './management-api-stub.ts';
+import { findStreamRecord } from './stream-records.ts';
+import { heading, textTable } from './text-table.ts';
+
+export const BUDGET = { writeUnits: 8, readUnits: 4 } as const;
+
+/** What one new 1:1 message costs: sendMessage plus the delivery of its stream record. */
+export interface UnitsResult {
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  readonly localWriteUnits: number;
+  readonly localReadUnits: number;
+  readonly withinBudget: boolean;
+}
+
+const TABLE_NAME = 'parley-bench';
+const ALICE = { userId: 'alice', name: 'Alice', connectionId: 'aliceConnId0=', deviceId: 'alice-phone' };
+const BOB = { userId: 'bob', name: 'Bob', connectionId: 'bobConnId000=', deviceId: 'bob-phone' };
+/** A typical chat line (118 characters): the message item stays well under 1 KB, as most do. */
+const CONTENT =
+  'Running ten minutes late, the train is stuck outside the station. Order me the usual and I will be there by half past.';
+const COUNTED = ['sendMessage', 'delivery'] as const;
+const INFORMATIVE = ['duplicate sendMessage (retry)', 'markRead', 'markRead delivery', 'typing'] as const;
+
+export async function measureRequestUnits(): Promise<UnitsResult> {
+  const db = await startDynamoDbLocal();
+  const stub = await startManagementApiStub();
+  const aws = { endpoint: db.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const probe = new DynamoDBClient(aws);
+  const streams = new DynamoDBStreamsClient(aws);
+  try {
+    await createTable(probe, TABLE_NAME);
+    const { Table } = await probe.send(new DescribeTableCommand({ TableName: TABLE_NAME }));
+    const streamArn = Table?.LatestStreamArn;
+    if (streamArn === undefined) throw new Error(`${TABLE_NAME} has no stream`);
+    const calls = await runScenario(db.endpoint, stub, probe, (match) =>
+      findStreamRecord(streams, streamArn, LOCAL_REGION, match),
+    );
+    return report(calls);
+  } finally {
+    probe.destroy();
+    streams.destroy();
+    await stub.close();
+    await db.stop();
+  }
+}
+
+type FindRecord = (match: (record: DynamoDBRecord) => boolean) => Promise<DynamoDBRecord>;
+
+async function runScenario(
+  endpoint: string,
+  stub: Awaited<ReturnType<typeof startManagementApiStub>>,
+  probe: DynamoDBClient,
+  findRecord: FindRecord,
+): Promise<Map<string, RecordedCall[]>> {
+  // What Lambda's environment would hold; handler modules read it when first imported, below.
+  Object.assign(process.env, {
+    TABLE_NAME,
+    DYNAMODB_ENDPOINT: endpoint,
+    WS_CALLBACK_URL: stub.url,
+    SNS_ENDPOINT: stub.url,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    LOG_LEVEL: 'error',
+  });
+  const { dynamo } = await import('../functions/shared/clients/dynamodb.ts');
+  const { handler: connect } = await import('../functions/routes/connect.ts');
+  const { handler: sendMessage } = await import('../functions/routes/send-message.ts');
+  const { handler: markRead } = await import('../functions/routes/mark-read.ts');
+  const { handler: typing } = await import('../functions/routes/typing.ts');
+  const { handler: delivery } = await import('../functions/stream/delivery.ts');
+  const { connectEvent, messageEvent, lambdaContext } = await import('../test/support/ws-events.ts');
+
+  const recorder = new CapacityRecorder(dynamo, probe, {
+    keyNames: [TABLE.partitionKey.name, TABLE.sortKey.name],
+    indexes: TABLE.globalIndexes,
+  });
+  const route = async (handler: typeof sendMessage, who: typeof ALICE, frame: Record<string, unknown>) => {
+    const response = await handler(messageEvent(frame, who), lambdaContext);
+    const body =
+      response.body === undefined ? undefined : (JSON.parse(response.body) as Record<string, unknown>);
+    if (body?.type === 'error') throw new Error(`${String(frame.action)} answered ${response.body}`);
+    return body;
+  };
+  const deliver = async (match: (record: DynamoDBRecord) => boolean) => {
+    const record = await findRecord(match);
+    return async () => {
+      const result = await delivery({ Records: [record] });
+      if (result.batchItemFailures.length > 0) throw new Error('delivery reported a failure');
+    };
+  };
+  const messageInsert = (seq: number) => (record: DynamoDBRecord) =>
+    record.eventName === 'INSERT' &&
+    record.dynamodb?.NewImage?.type?.S === 'message' &&
+    record.dynamodb.NewImage.seq?.N === String(seq);
+
+  // Not counted: both online, and the direct conversation made by a first message, delivered.
+  for (const user of [ALICE, BOB]) {
+    await connect(connectEvent(user), lambdaContext);
+    stub.open(user.connectionId);
+  }
+  const first = await route(sendMessage, ALICE, {
+    action: 'sendMessage',
+    to: BOB.userId,
+    clientMessageId: 'bench-1',
+    content: CONTENT,
+  });
+  const conversationId = String(first?.conversationId);
+  await (await deliver(messageInsert(1)))();
+
+  const frame = { action: 'sendMessage', conversationId, clientMessageId: 'bench-2', content: CONTENT };
+  const ack = await recorder.during('sendMessage', () => route(sendMessage, ALICE, frame));
+  if (ack?.seq !== 2 || ack.duplicate !== false) throw new Error(`unexpected ack ${JSON.stringify(ack)}`);
+  await recorder.during('delivery', await deliver(messageInsert(2)));
+  const reachedBob = stub.posted.some(
+    (post) => post.connectionId === BOB.connectionId && post.frame.type === 'message' && post.frame.seq === 2,
+  );
+  if (!reachedBob) throw new Error('the message was not posted to Bob’s connection');
+
+  const retry = await recorder.during('duplicate sendMessage (retry)', () =>
+    route(sendMessage, ALICE, frame),
+  );
+  if (retry?.duplicate !== true)
+    throw new Error(`the retry was not answered as a duplicate: ${JSON.stringify(retry)}`);
+  await recorder.during('markRead', () =>
+    route(markRead, BOB, { action: 'markRead', conversationId, seq: 2 }),
+  );
+  await recorder.during(
+    'markRead delivery',
+    await deliver(
+      (record) =>
+        record.eventName === 'MODIFY' &&
+        record.dynamodb?.NewImage?.changedBy?.S === 'read' &&
+        record.dynamodb.NewImage.readSeq?.N === '2',
+    ),
+  );
+  await recorder.during('typing', () =>
+    route(typing, ALICE, { action: 'typing', conversationId, state: 'start' }),
+  );
+  dynamo.destroy();
+  return new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, recorder.callsOf(phase)]));
+}
+
+const units = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+
+interface Totals {
+  readUnits: number;
+  writeUnits: number;
+  localRead: number;
+  localWrite: number;
+}
+
+function totalsOf(calls: readonly RecordedCall[]): Totals {
+  const totals: Totals = { readUnits: 0, writeUnits: 0, localRead: 0, localWrite: 0 };
+  for (const call of calls) {
+    if (call.billed.kind === 'read') {
+      totals.readUnits += call.billed.read.units;
+      totals.localRead += call.localUnits ?? 0;
+    } else {
+      totals.writeUnits += call.billed.write.units;
+      totals.localWrite += call.localUnits ?? 0;
+    }
+  }
+  return totals;
+}
+
+function callRow(call: RecordedCall, index: number): string[] {
+  const billed = call.billed;
+  const aws =
+    billed.kind === 'read'
+      ? `${units(billed.read.units)} RRU`
+      : billed.write.indexWrites.length === 0
+        ? `${billed.write.units} WRU`
+        : `${billed.write.tableUnits}+${billed.write.units - billed.write.tableUnits} WRU`;
+  const rules = billed.kind === 'read' ? billed.read.rules : billed.write.rules;
+  return [
+    String(index + 1),
+    call.outcome === 'ok' ? call.operation : `${call.operation} (${call.outcome})`,
+    call.target,
+    call.consistent === undefined ? '' : call.consistent ? 'strong' : 'eventual',
+    call.sizes,
+    call.localUnits === undefined
+      ? 'none'
+      : `${units(call.localUnits)} ${billed.kind === 'read' ? 'RCU' : 'WCU'}`,
+    aws,
+    rules.join(' '),
+  ];
+}
+
+function phaseTable(phase: string, calls: readonly RecordedCall[]): string {
+  const totals = totalsOf(calls);
+  const table = textTable(
+    ['#', 'call', 'table / index', 'read', 'item bytes (before→after)', 'Local', 'AWS bills', 'rules'],
+    calls.map(callRow),
+    ['right', 'left', 'left', 'left', 'left', 'right', 'right', 'left'],
+  );
+  return (
+    `\n${phase}: ${calls.length} DynamoDB call(s)\n${table}\n` +
+    `  AWS: ${units(totals.writeUnits)} WRU, ${units(totals.readUnits)} RRU` +
+    `   (DynamoDB Local reported ${units(totals.localWrite)} WCU, ${units(totals.localRead)} RCU)\n`
+  );
+}
+
+function report(calls: Map<string, RecordedCall[]>): UnitsResult {
+  const all = [...calls.values()].flat();
+  const used = new Set<RuleId>(
+    all.flatMap((call) => (call.billed.kind === 'read' ? call.billed.read.rules : call.billed.write.rules)),
+  );
+  const counted = totalsOf(COUNTED.flatMap((phase) => calls.get(phase) ?? []));
+  const withinBudget = counted.writeUnits <= BUDGET.writeUnits && counted.readUnits <= BUDGET.readUnits;
+  const verdict = (value: number, budget: number) => (value <= budget ? 'PASS' : 'OVER');
+  const out = [
+    heading('DynamoDB request units per new 1:1 message'),
+    'Alice → Bob in their existing direct conversation (its first message not counted), Bob online on one',
+    `connection, content ${CONTENT.length} characters. Real handlers in-process, DynamoDB Local ${TABLE_NAME},`,
+    'the delivery handler fed the INSERT record read from the table stream. Authorizer not included.',
+    'Bob has not read the first message, so delivery updates his entry in the unread index; had he read',
+    'it, the entry would be put instead, at the same 1 WRU.',
+    ...COUNTED.map((phase) => phaseTable(phase, calls.get(phase) ?? [])),
+    '\nPer new 1:1 message (sendMessage + delivery), as AWS bills it:',
+    `  write: ${units(counted.writeUnits)} WRU (budget ${BUDGET.writeUnits}) ${verdict(counted.writeUnits, BUDGET.writeUnits)}` +
+      `   DynamoDB Local reported ${units(counted.localWrite)} WCU`,
+    `  read:  ${units(counted.readUnits)} RRU (budget ${BUDGET.readUnits}) ${verdict(counted.readUnits, BUDGET.readUnits)}` +
+      `   DynamoDB Local reported ${units(counted.localRead)} RCU`,
+    '\nInformative (not part of the budget):',
+    ...INFORMATIVE.map((phase) => phaseTable(phase, calls.get(phase) ?? [])),
+    '\nAWS billing rules applied (DynamoDB Local’s ConsumedCapacity is shown only for comparison):',
+    ...[...used].sort().map((id) => `  ${id}  ${RULES[id]}`),
+    '  Item sizes: attribute name bytes + value bytes (numbers: 1 byte per 2 significant digits + 1).',
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  return {
+    writeUnits: counted.writeUnits,
+    readUnits: counted.readUnits,
+    localWriteUnits: counted.localWrite,
+    localReadUnits: counted.localRead,
+    withinBudget,
+  };
+}
