@@ -6,8 +6,7 @@
  */
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
-import { AUTHORIZER, ROUTES } from './definitions/routes.ts';
-import { DELIVERY_STREAM } from './definitions/stream.ts';
+import { HANDLER_MODULES } from './definitions/handlers.ts';
 
 /**
  * `require` for the CommonJS dependencies esbuild inlines into the ESM bundle (some SDK v3 internals
@@ -45,14 +44,12 @@ export interface HandlerEntry {
 }
 
 /** Every Lambda the stack deploys, from the shared definitions: the routes, the authorizer, delivery. */
-export const HANDLER_ENTRIES: readonly HandlerEntry[] = [
-  ...ROUTES.map((route) => ({
-    name: route.handler,
-    entry: join('functions', 'routes', `${route.handler}.ts`),
-  })),
-  { name: AUTHORIZER.handler, entry: join('functions', 'authorizer', `${AUTHORIZER.handler}.ts`) },
-  { name: DELIVERY_STREAM.handler, entry: join('functions', 'stream', `${DELIVERY_STREAM.handler}.ts`) },
-];
+export const HANDLER_ENTRIES: readonly HandlerEntry[] = Object.entries(HANDLER_MODULES).map(
+  ([name, entry]) => ({
+    name,
+    entry,
+  }),
+);
 
 /**
  * The esbuild options NodejsFunction derives from HANDLER_BUNDLING (its `--bundle --platform=node`

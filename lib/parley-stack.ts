@@ -16,6 +16,7 @@ import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
 import { Operations } from './constructs/operations.ts';
 import { ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
 import { ParleyWebSocketApi } from './constructs/websocket-api.ts';
+import { HANDLER_MODULES } from './definitions/handlers.ts';
 import {
   AUTHORIZER,
   DEFAULT_ROUTE_THROTTLE,
@@ -25,8 +26,6 @@ import {
 import { DELIVERY_STREAM } from './definitions/stream.ts';
 import { TABLE } from './definitions/table.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from './permissions.ts';
-
-const FUNCTIONS_DIR = join(PROJECT_ROOT, 'functions');
 
 export class ParleyStack extends Stack {
   readonly config: ParleyConfig;
@@ -53,13 +52,13 @@ export class ParleyStack extends Stack {
     for (const route of ROUTES) {
       routeFunctions[route.handler] = new ParleyFunction(this, `route-${route.handler}`, {
         ...common,
-        entry: join(FUNCTIONS_DIR, 'routes', `${route.handler}.ts`),
+        entry: join(PROJECT_ROOT, HANDLER_MODULES[route.handler]),
         description: `Parley WebSocket route ${route.routeKey}`,
       });
     }
     const authorizer = new ParleyFunction(this, AUTHORIZER.handler, {
       ...common,
-      entry: join(FUNCTIONS_DIR, 'authorizer', `${AUTHORIZER.handler}.ts`),
+      entry: join(PROJECT_ROOT, HANDLER_MODULES[AUTHORIZER.handler]),
       description: 'Parley $connect authorizer: verifies the JWT, refuses revoked and deactivated users',
       ...(config.jwt.kind === 'secret' && {
         // Reads the HS256 secret over localhost and caches it, so a cold start costs one
@@ -76,7 +75,7 @@ export class ParleyStack extends Stack {
     });
     const delivery = new ParleyFunction(this, DELIVERY_STREAM.handler, {
       ...common,
-      entry: join(FUNCTIONS_DIR, 'stream', `${DELIVERY_STREAM.handler}.ts`),
+      entry: join(PROJECT_ROOT, HANDLER_MODULES[DELIVERY_STREAM.handler]),
       description: 'Parley delivery: table stream to open connections and mobile push',
       // A batch fans out to every recipient's connections and devices: more memory is more CPU and
       // network for those parallel calls, and the timeout leaves room for SDK retries.

@@ -9,8 +9,7 @@
  * TransactWriteItems and TransactGetItems have no IAM action of their own: IAM checks the per-item
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
  */
-import type { AUTHORIZER, ROUTES } from './definitions/routes.ts';
-import type { DELIVERY_STREAM } from './definitions/stream.ts';
+import type { HandlerName } from './definitions/handlers.ts';
 import { UNREAD_INDEX } from './definitions/table.ts';
 
 export type DynamoAction =
@@ -41,8 +40,7 @@ export interface FunctionPermissions {
   readonly push?: readonly PushAction[];
 }
 
-export type RouteHandler = (typeof ROUTES)[number]['handler'];
-export type FunctionName = RouteHandler | typeof AUTHORIZER.handler | typeof DELIVERY_STREAM.handler;
+export type FunctionName = HandlerName;
 
 export const FUNCTION_PERMISSIONS = {
   // Reads the user's state and revoked `jti` items in one BatchGetItem.

@@ -10,6 +10,7 @@ import type {
   DynamoDBBatchResponse,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
+import { HANDLER_MODULES } from '../lib/definitions/handlers.ts';
 import { AUTHORIZER, ROUTES } from '../lib/definitions/routes.ts';
 import { DELIVERY_STREAM } from '../lib/definitions/stream.ts';
 import type { WebSocketAuthorizerEvent, WebSocketEvent } from './gateway/events.ts';
@@ -37,7 +38,7 @@ export interface LocalHandlers {
   readonly delivery: StreamHandler;
 }
 
-const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
+const ROOT = join(import.meta.dirname, '..');
 
 /**
  * Imports every handler module named in the definitions. Call only after `process.env` holds the
@@ -46,17 +47,17 @@ const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
 export async function loadHandlers(): Promise<LocalHandlers> {
   const routes = new Map<string, RouteHandler>();
   for (const route of ROUTES) {
-    routes.set(route.routeKey, await importHandler<RouteHandler>('routes', route.handler));
+    routes.set(route.routeKey, await importHandler<RouteHandler>(HANDLER_MODULES[route.handler]));
   }
   return {
-    authorizer: await importHandler<AuthorizerHandler>('authorizer', AUTHORIZER.handler),
+    authorizer: await importHandler<AuthorizerHandler>(HANDLER_MODULES[AUTHORIZER.handler]),
     routes,
-    delivery: await importHandler<StreamHandler>('stream', DELIVERY_STREAM.handler),
+    delivery: await importHandler<StreamHandler>(HANDLER_MODULES[DELIVERY_STREAM.handler]),
   };
 }
 
-async function importHandler<H>(folder: string, name: string): Promise<H> {
-  const path = join(FUNCTIONS_DIR, folder, `${name}.ts`);
+async function importHandler<H>(modulePath: string): Promise<H> {
+  const path = join(ROOT, modulePath);
   let module: { handler?: unknown };
   try {
     module = await import(path);

@@ -8,20 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER, ROUTES } from '../../lib/definitions/routes.ts';
-import { DELIVERY_STREAM } from '../../lib/definitions/stream.ts';
+import { HANDLER_MODULES } from '../../lib/definitions/handlers.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
 import { environmentOf, type Synthesized, synthesize } from './parley-app.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-const ENTRIES: Record<FunctionName, string> = {
-  ...(Object.fromEntries(
-    ROUTES.map((route) => [route.handler, `functions/routes/${route.handler}.ts`]),
-  ) as Record<(typeof ROUTES)[number]['handler'], string>),
-  [AUTHORIZER.handler]: `functions/authorizer/${AUTHORIZER.handler}.ts`,
-  [DELIVERY_STREAM.handler]: `functions/stream/${DELIVERY_STREAM.handler}.ts`,
-};
 
 /** lib-dynamodb and client-dynamodb command names → the IAM action AWS checks. */
 const DYNAMODB: Record<string, string> = {
@@ -123,7 +114,7 @@ describe('permissions match what each handler sends', () => {
       jwtIssuer: 'https://issuer.example',
       jwtAudience: 'parley',
     });
-    for (const [name, entry] of Object.entries(ENTRIES) as [FunctionName, string][]) {
+    for (const [name, entry] of Object.entries(HANDLER_MODULES) as [FunctionName, string][]) {
       used.set(name, await usedBy(entry));
     }
   });
@@ -137,10 +128,10 @@ describe('permissions match what each handler sends', () => {
   });
 
   it('covers every function the stack deploys', () => {
-    expect(Object.keys(ENTRIES).sort()).toEqual(Object.keys(FUNCTION_PERMISSIONS).sort());
+    expect(Object.keys(HANDLER_MODULES).sort()).toEqual(Object.keys(FUNCTION_PERMISSIONS).sort());
   });
 
-  it.each(Object.keys(ENTRIES) as FunctionName[])('%s', (name) => {
+  it.each(Object.keys(HANDLER_MODULES) as FunctionName[])('%s', (name) => {
     // GIVEN what lib/permissions.ts grants
     const granted: FunctionPermissions = FUNCTION_PERMISSIONS[name];
     // WHEN compared with the AWS calls in the handler's reachable code
@@ -154,7 +145,7 @@ describe('permissions match what each handler sends', () => {
   });
 
   it.each(
-    Object.keys(ENTRIES) as FunctionName[],
+    Object.keys(HANDLER_MODULES) as FunctionName[],
   )('%s gets every variable it requires at cold start', (name) => {
     const environment = environmentOf(parley, parley.stack.functions[name]);
     // AWS_* variables (region, session token) come from the Lambda runtime itself.

@@ -1,0 +1,17 @@
+/**
+ * Where each Lambda's module lives, relative to the repository root: the one place the CDK stack, the
+ * local stack, the benchmark and the tests learn it from. Every module exports `handler`.
+ */
+import { AUTHORIZER, ROUTES } from './routes.ts';
+import { DELIVERY_STREAM } from './stream.ts';
+
+export type RouteHandlerName = (typeof ROUTES)[number]['handler'];
+export type HandlerName = RouteHandlerName | typeof AUTHORIZER.handler | typeof DELIVERY_STREAM.handler;
+
+export const HANDLER_MODULES = {
+  ...(Object.fromEntries(
+    ROUTES.map((route) => [route.handler, `functions/routes/${route.handler}.ts`]),
+  ) as Record<RouteHandlerName, string>),
+  [AUTHORIZER.handler]: `functions/authorizer/${AUTHORIZER.handler}.ts`,
+  [DELIVERY_STREAM.handler]: `functions/stream/${DELIVERY_STREAM.handler}.ts`,
+} as const satisfies Record<HandlerName, string>;
