@@ -82,7 +82,9 @@ export async function commitMessage(message: NewMessage): Promise<CommitResult> 
     }
     // Contention: many writers are after the same `seq`. Spread them out (full jitter, growing with
     // each loss) and aim at the current top rather than climbing one `seq` at a time.
-    await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(lost, 8)));
+    // Never sleep past the deadline: the Lambda's timeout (10 s) must leave room for the answer.
+    const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(lost, 8));
+    await sleep(Math.min(backoff, deadline - Date.now()));
     if (outcome.kind === 'seq-taken') seq = Math.max(seq + 1, (await lastSeq(message.conversationId)) + 1);
   }
 }
