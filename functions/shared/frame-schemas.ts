@@ -51,8 +51,6 @@ export const registerDeviceFrame = z.object({
   token: z.string().check(z.minLength(1), z.maxLength(4096)),
 });
 
-export const actionOnlyFrame = z.object({ action: z.string() });
-
 export type SendMessageFrame = z.infer<typeof sendMessageFrame>;
 export type TypingFrameIn = z.infer<typeof typingFrame>;
 export type MarkReadFrame = z.infer<typeof markReadFrame>;
