@@ -10,7 +10,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { TABLE } from '../lib/definitions/table.ts';
+import { TABLE } from '../definitions/table.ts';
 import { createTable } from '../local/create-table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { RULES, type RuleId } from './billing.ts';

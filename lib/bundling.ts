@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
-import { HANDLER_MODULES } from './definitions/handlers.ts';
+import { HANDLER_MODULES } from '../definitions/handlers.ts';
 
 /**
  * `require` for the CommonJS dependencies esbuild inlines into the ESM bundle (some SDK v3 internals

@@ -2,7 +2,7 @@
  * Parley in one stack: the table, one Lambda per route plus the authorizer and the stream consumer,
  * the WebSocket API, delivery from the table's stream, mobile push permissions and operations.
  * Environment-agnostic (no lookups), so `cdk synth` runs offline; configuration comes from context
- * (lib/config.ts). Routes, table and stream settings are the shared objects from lib/definitions/.
+ * (lib/config.ts). Routes, table and stream settings are the shared objects from definitions/.
  */
 import { join } from 'node:path';
 import { Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
@@ -10,21 +10,21 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { HANDLER_MODULES } from '../definitions/handlers.ts';
+import {
+  AUTHORIZER,
+  DEFAULT_ROUTE_THROTTLE,
+  ROUTE_SELECTION_EXPRESSION,
+  ROUTES,
+} from '../definitions/routes.ts';
+import { DELIVERY_STREAM } from '../definitions/stream.ts';
+import { TABLE } from '../definitions/table.ts';
 import { type ParleyConfig, readConfig } from './config.ts';
 import { ChatTable } from './constructs/chat-table.ts';
 import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
 import { Operations } from './constructs/operations.ts';
 import { ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
 import { ParleyWebSocketApi } from './constructs/websocket-api.ts';
-import { HANDLER_MODULES } from './definitions/handlers.ts';
-import {
-  AUTHORIZER,
-  DEFAULT_ROUTE_THROTTLE,
-  ROUTE_SELECTION_EXPRESSION,
-  ROUTES,
-} from './definitions/routes.ts';
-import { DELIVERY_STREAM } from './definitions/stream.ts';
-import { TABLE } from './definitions/table.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from './permissions.ts';
 
 export class ParleyStack extends Stack {

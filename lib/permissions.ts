@@ -9,8 +9,8 @@
  * TransactWriteItems and TransactGetItems have no IAM action of their own: IAM checks the per-item
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
  */
-import type { HandlerName } from './definitions/handlers.ts';
-import { UNREAD_INDEX } from './definitions/table.ts';
+import type { HandlerName } from '../definitions/handlers.ts';
+import { UNREAD_INDEX } from '../definitions/table.ts';
 
 export type DynamoAction =
   | 'BatchGetItem'

@@ -5,7 +5,7 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../lib/definitions/table.ts';
+import { TABLE } from '../definitions/table.ts';
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const attributes = new Map<string, 'S' | 'N'>();

@@ -10,9 +10,9 @@ import type {
   DynamoDBBatchResponse,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { HANDLER_MODULES } from '../lib/definitions/handlers.ts';
-import { AUTHORIZER, ROUTES } from '../lib/definitions/routes.ts';
-import { DELIVERY_STREAM } from '../lib/definitions/stream.ts';
+import { HANDLER_MODULES } from '../definitions/handlers.ts';
+import { AUTHORIZER, ROUTES } from '../definitions/routes.ts';
+import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import type { WebSocketAuthorizerEvent, WebSocketEvent } from './gateway/events.ts';
 
 export interface RouteResult {

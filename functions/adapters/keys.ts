@@ -1,5 +1,5 @@
 /**
- * Every item's key in the one table (see lib/definitions/table.ts and README "Data model").
+ * Every item's key in the one table (see definitions/table.ts and README "Data model").
  * Partitions: `USER#{userId}` holds a user's connections, devices and state, so one Query finds
  * everything delivery needs about a recipient; `CONV#{conversationId}` holds the conversation, its
  * members and its messages in `seq` order. Ids never contain `#` in the positions that would make a
@@ -13,7 +13,7 @@ export interface ItemKey {
   SK: string;
 }
 
-/** `type` attribute of every item; the stream filter (lib/definitions/stream.ts) matches on it. */
+/** `type` attribute of every item; the stream filter (definitions/stream.ts) matches on it. */
 export type ItemType =
   | 'connection'
   | 'device'

@@ -1,7 +1,7 @@
 /**
  * Member items (`CONV#{id}` / `MEMBER#{userId}`): the read cursor (`readSeq`, `readAt`) and, kept by
  * the delivery Lambda, `lastSeq` (newest seq sent to this member by others). `unreadOwner` is set only
- * while lastSeq > readSeq, which makes the `unread` index sparse (see lib/definitions/table.ts).
+ * while lastSeq > readSeq, which makes the `unread` index sparse (see definitions/table.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';

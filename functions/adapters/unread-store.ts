@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { UNREAD_INDEX } from '../../lib/definitions/table.ts';
+import { UNREAD_INDEX } from '../../definitions/table.ts';
 import type { UnreadEntry } from '../domain/badge.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { conversationPartition, keys } from './keys.ts';

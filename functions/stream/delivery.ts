@@ -1,5 +1,5 @@
 /**
- * The delivery Lambda, on the table's stream (see lib/definitions/stream.ts). Records are processed in
+ * The delivery Lambda, on the table's stream (see definitions/stream.ts). Records are processed in
  * order: records of one conversation share a partition key and must reach clients in `seq` order. At
  * the first record that fails, that record is reported and the batch stops: Lambda retries from the
  * reported record, so anything after it would be delivered twice if processed now.

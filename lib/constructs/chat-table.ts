@@ -1,5 +1,5 @@
 /**
- * The one DynamoDB table, built from lib/definitions/table.ts (the object the local stack reads too).
+ * The one DynamoDB table, built from definitions/table.ts (the object the local stack reads too).
  * It holds every user's data, so it outlives the stack: retained on delete, protected against
  * deletion, recoverable to any second of the last 35 days.
  */
@@ -7,11 +7,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { type KeyAttribute, TABLE, type TableDefinition } from '../definitions/table.ts';
+import { type KeyAttribute, TABLE, type TableDefinition } from '../../definitions/table.ts';
 import type { DynamoAction } from '../permissions.ts';
 
 export interface ChatTableProps {
-  /** @default TABLE from lib/definitions/table.ts */
+  /** @default TABLE from definitions/table.ts */
   readonly definition?: TableDefinition;
 }
 

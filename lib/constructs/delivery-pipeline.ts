@@ -1,5 +1,5 @@
 /**
- * The table's stream driving the delivery Lambda, configured from lib/definitions/stream.ts (which
+ * The table's stream driving the delivery Lambda, configured from definitions/stream.ts (which
  * the local stream poller honours too). A failing record is retried with bisecting up to a bound,
  * then its coordinates go to an encrypted SQS queue; the message itself stays in the table, where
  * `sync` finds it (architecture.md, guarantee 3).
@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { StreamConsumerDefinition } from '../definitions/stream.ts';
+import type { StreamConsumerDefinition } from '../../definitions/stream.ts';
 import type { ChatTable } from './chat-table.ts';
 
 export interface DeliveryPipelineProps {

@@ -1,5 +1,5 @@
 /**
- * The WebSocket API: one route per entry of the shared route table (lib/definitions/routes.ts, which
+ * The WebSocket API: one route per entry of the shared route table (definitions/routes.ts, which
  * the local endpoint reads too), the REQUEST authorizer on `$connect`, and one stage with throttling
  * and JSON access logs.
  */
@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../definitions/routes.ts';
+import type { RouteDefinition } from '../../definitions/routes.ts';
 
 export interface ThrottleLimits {
   readonly rateLimit: number;

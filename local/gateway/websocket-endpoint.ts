@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { RouteDefinition } from '../../lib/definitions/routes.ts';
+import type { RouteDefinition } from '../../definitions/routes.ts';
 import type { LocalHandlers, RouteResult } from '../handlers.ts';
 import { lambdaContext } from '../lambda-context.ts';
 import { localLog } from '../log.ts';

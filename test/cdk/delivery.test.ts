@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DELIVERY_STREAM } from '../../lib/definitions/stream.ts';
+import { DELIVERY_STREAM } from '../../definitions/stream.ts';
 import { type Synthesized, statementsOf, synthesize } from './parley-app.ts';
 
 describe('delivery from the table stream', () => {

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UNREAD_INDEX } from '../../definitions/table.ts';
 import { PUSH_ENV_NAMES } from '../../lib/config.ts';
-import { UNREAD_INDEX } from '../../lib/definitions/table.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
 import {
   actionsOf,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HANDLER_MODULES } from '../../lib/definitions/handlers.ts';
+import { HANDLER_MODULES } from '../../definitions/handlers.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
 import { environmentOf, type Synthesized, synthesize } from './parley-app.ts';
 

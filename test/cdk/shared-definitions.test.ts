@@ -1,6 +1,6 @@
 /**
  * The deployed stack and the local stack must not drift: both are built from the objects exported by
- * lib/definitions/. These tests check that the CDK stack used those very objects (not copies), that
+ * definitions/. These tests check that the CDK stack used those very objects (not copies), that
  * the local stack imports the same modules, and that the local table DynamoDB Local gets is the table
  * CloudFormation gets.
  */
@@ -8,19 +8,19 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as routesModule from '../../lib/definitions/routes.ts';
-import * as streamModule from '../../lib/definitions/stream.ts';
-import * as tableModule from '../../lib/definitions/table.ts';
+import * as routesModule from '../../definitions/routes.ts';
+import * as streamModule from '../../definitions/stream.ts';
+import * as tableModule from '../../definitions/table.ts';
 import { createTableInput } from '../../local/create-table.ts';
 import { type Synthesized, synthesize } from './parley-app.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFINITIONS = {
-  ROUTES: resolve(ROOT, 'lib/definitions/routes.ts'),
-  ROUTE_SELECTION_EXPRESSION: resolve(ROOT, 'lib/definitions/routes.ts'),
-  AUTHORIZER: resolve(ROOT, 'lib/definitions/routes.ts'),
-  TABLE: resolve(ROOT, 'lib/definitions/table.ts'),
-  DELIVERY_STREAM: resolve(ROOT, 'lib/definitions/stream.ts'),
+  ROUTES: resolve(ROOT, 'definitions/routes.ts'),
+  ROUTE_SELECTION_EXPRESSION: resolve(ROOT, 'definitions/routes.ts'),
+  AUTHORIZER: resolve(ROOT, 'definitions/routes.ts'),
+  TABLE: resolve(ROOT, 'definitions/table.ts'),
+  DELIVERY_STREAM: resolve(ROOT, 'definitions/stream.ts'),
 } as const;
 
 /** `{ name → absolute module path }` of the named imports of a TypeScript source file. */
@@ -58,7 +58,7 @@ describe('shared definitions', () => {
         if (name in DEFINITIONS) used.set(`${file}:${name}`, path);
       }
     }
-    // THEN each shared object comes from its module in lib/definitions/, not from a copy
+    // THEN each shared object comes from its module in definitions/, not from a copy
     expect([...used.keys()]).toEqual(
       expect.arrayContaining([
         'local/stack.ts:ROUTES',

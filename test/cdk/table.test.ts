@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLE } from '../../lib/definitions/table.ts';
+import { TABLE } from '../../definitions/table.ts';
 import { type Synthesized, synthesize } from './parley-app.ts';
 
 type TableResource = {

@@ -3,13 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ParleyWebSocketApi } from '../../lib/constructs/websocket-api.ts';
 import {
   DEFAULT_ROUTE_THROTTLE,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
   type RouteDefinition,
-} from '../../lib/definitions/routes.ts';
+} from '../../definitions/routes.ts';
+import { ParleyWebSocketApi } from '../../lib/constructs/websocket-api.ts';
 import { type Synthesized, synthesize } from './parley-app.ts';
 
 type Resource = { Properties: Record<string, unknown>; DependsOn?: string[] };

@@ -4,7 +4,7 @@
  * the project's handlers. Listens on a free port of 127.0.0.1.
  */
 import type { AddressInfo } from 'node:net';
-import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../../../lib/definitions/routes.ts';
+import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../../../definitions/routes.ts';
 import { ConnectionRegistry } from '../../../local/gateway/connections.ts';
 import { createWebSocketEndpoint } from '../../../local/gateway/websocket-endpoint.ts';
 import type { LocalHandlers } from '../../../local/handlers.ts';

@@ -10,7 +10,7 @@ import {
   type WriteCall,
   writeUnits,
 } from '../../../bench/billing.ts';
-import { TABLE } from '../../../lib/definitions/table.ts';
+import { TABLE } from '../../../definitions/table.ts';
 
 const TABLE_KEYS = [TABLE.partitionKey.name, TABLE.sortKey.name];
 const UNREAD = TABLE.globalIndexes[0];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DELIVERY_STREAM } from '../../../lib/definitions/stream.ts';
+import { DELIVERY_STREAM } from '../../../definitions/stream.ts';
 import { compileFilters } from '../../../local/stream/filter-patterns.ts';
 
 const record = (eventName: string, newImage: Record<string, unknown>) => ({

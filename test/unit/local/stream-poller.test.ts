@@ -8,7 +8,7 @@ import {
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DELIVERY_STREAM } from '../../../lib/definitions/stream.ts';
+import { DELIVERY_STREAM } from '../../../definitions/stream.ts';
 import { setLocalLogSink } from '../../../local/log.ts';
 import { StreamPoller } from '../../../local/stream/stream-poller.ts';
 
