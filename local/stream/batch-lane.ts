@@ -35,7 +35,15 @@ export class BatchLane {
   readonly #retryDelayMs: (attempt: number) => number;
   readonly #signal: AbortSignal;
   readonly #queue: DynamoDBRecord[] = [];
-  #draining: Promise<void> | undefined;
+  /**
+   * Whether `#drain` runs. Cleared by `#drain` itself in the same step that sees the queue empty, so a
+   * `push` right after always starts a new drain (a flag cleared in a later `.finally` would leave
+   * records pushed in between waiting for the next push).
+   */
+  #running = false;
+  #draining: Promise<void> = Promise.resolve();
+  /** Waiters of `shrunk()`, woken together when the queue gets shorter or the lane stops draining. */
+  #shrinkWaiters: (() => void)[] = [];
 
   constructor(options: {
     settings: BatchSettings;
@@ -57,48 +65,77 @@ export class BatchLane {
 
   push(records: DynamoDBRecord[]): void {
     this.#queue.push(...records);
-    this.#draining ??= this.#drain().finally(() => {
-      this.#draining = undefined;
-    });
+    if (this.#running) return;
+    this.#running = true;
+    this.#draining = this.#drain();
   }
 
   /** Resolves once every queued record is delivered or discarded (or the lane is stopped). */
   async idle(): Promise<void> {
-    while (this.#draining) await this.#draining;
+    while (this.#running) await this.#draining;
+  }
+
+  /**
+   * Resolves the next time this lane's queue gets shorter (records delivered, checkpointed or
+   * discarded), or at once when nothing is queued or draining has stopped (done or aborted). Unlike
+   * `idle()` it never resolves without progress while records wait, so a caller can loop on it
+   * until the queue is short enough without spinning.
+   */
+  shrunk(): Promise<void> {
+    if (!this.#running || this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#shrinkWaiters.push(resolve));
+  }
+
+  #removeFront(count: number): DynamoDBRecord[] {
+    const removed = this.#queue.splice(0, count);
+    if (removed.length > 0) this.#wakeShrinkWaiters();
+    return removed;
+  }
+
+  #wakeShrinkWaiters(): void {
+    const waiters = this.#shrinkWaiters;
+    this.#shrinkWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   async #drain(): Promise<void> {
     let size = this.#settings.batchSize;
     let attempts = 0;
-    while (this.#queue.length > 0 && !this.#signal.aborted) {
-      this.#discardExpired();
-      const batch = this.#queue.slice(0, size);
-      if (batch.length === 0) break;
-      const outcome = await this.#run(batch);
-      if (outcome.kind === 'ok') {
-        this.#queue.splice(0, batch.length);
-        size = this.#settings.batchSize;
-        attempts = 0;
-        continue;
+    try {
+      while (this.#queue.length > 0 && !this.#signal.aborted) {
+        this.#discardExpired();
+        const batch = this.#queue.slice(0, size);
+        if (batch.length === 0) break;
+        const outcome = await this.#run(batch);
+        if (outcome.kind === 'ok') {
+          this.#removeFront(batch.length);
+          size = this.#settings.batchSize;
+          attempts = 0;
+          continue;
+        }
+        if (outcome.kind === 'partial') {
+          // Records before the lowest failure are checkpointed; the failed record leads the retry.
+          this.#removeFront(outcome.index);
+          attempts = outcome.index > 0 ? 1 : attempts + 1;
+        } else if (this.#settings.bisectBatchOnError && batch.length > 1) {
+          size = Math.ceil(batch.length / 2);
+          continue;
+        } else {
+          attempts += 1;
+        }
+        if (attempts > this.#settings.retryAttempts) {
+          const dropped = this.#removeFront(Math.min(size, this.#queue.length));
+          this.#events.discarded(dropped, `retries exhausted (${this.#settings.retryAttempts})`);
+          size = this.#settings.batchSize;
+          attempts = 0;
+          continue;
+        }
+        await sleep(this.#retryDelayMs(attempts), undefined, { signal: this.#signal }).catch(() => undefined);
       }
-      if (outcome.kind === 'partial') {
-        // Records before the lowest failure are checkpointed; the failed record leads the retry.
-        this.#queue.splice(0, outcome.index);
-        attempts = outcome.index > 0 ? 1 : attempts + 1;
-      } else if (this.#settings.bisectBatchOnError && batch.length > 1) {
-        size = Math.ceil(batch.length / 2);
-        continue;
-      } else {
-        attempts += 1;
-      }
-      if (attempts > this.#settings.retryAttempts) {
-        const dropped = this.#queue.splice(0, Math.min(size, this.#queue.length));
-        this.#events.discarded(dropped, `retries exhausted (${this.#settings.retryAttempts})`);
-        size = this.#settings.batchSize;
-        attempts = 0;
-        continue;
-      }
-      await sleep(this.#retryDelayMs(attempts), undefined, { signal: this.#signal }).catch(() => undefined);
+    } finally {
+      // In the same step as the loop's last check: a push from now on starts a new drain.
+      this.#running = false;
+      this.#wakeShrinkWaiters();
     }
   }
 
@@ -140,7 +177,7 @@ export class BatchLane {
     }
     if (expired > 0)
       this.#events.discarded(
-        this.#queue.splice(0, expired),
+        this.#removeFront(expired),
         `older than ${this.#settings.maxRecordAgeSeconds} s`,
       );
   }

@@ -41,6 +41,8 @@ export interface StreamPollerOptions {
   readonly shardRefreshMs?: number;
   readonly retryDelayMs?: (attempt: number) => number;
   readonly events?: Partial<LaneEvents>;
+  /** Called each time the reader waits because more than `MAX_QUEUED` records are queued (tests count it). */
+  readonly onBackPressure?: (queued: number) => void;
 }
 
 interface ShardState {
@@ -49,7 +51,7 @@ interface ShardState {
 }
 
 /** Records fetched but not yet delivered, per shard, before GetRecords pauses. */
-const MAX_QUEUED = 1_000;
+export const MAX_QUEUED = 1_000;
 
 export class StreamPoller {
   readonly #options: StreamPollerOptions;
@@ -169,8 +171,13 @@ export class StreamPoller {
         if (page.length > 0) lanes[i]?.push(page);
       }
       iterator = response.NextShardIterator;
-      while (lanes.reduce((sum, lane) => sum + lane.queued, 0) > MAX_QUEUED && !this.#signal.aborted) {
-        await Promise.race(lanes.map((lane) => lane.idle()));
+      // Back-pressure: no GetRecords while too much is queued. Each turn waits for a lane's queue to
+      // shrink (a lane that is already idle must not wake it, or the loop spins and starves delivery).
+      for (;;) {
+        const queued = lanes.reduce((sum, lane) => sum + lane.queued, 0);
+        if (queued <= MAX_QUEUED || this.#signal.aborted) break;
+        this.#options.onBackPressure?.(queued);
+        await Promise.race(lanes.filter((lane) => lane.queued > 0).map((lane) => lane.shrunk()));
       }
       if (records.length === 0 && iterator !== undefined)
         await this.#pause(this.#options.pollIntervalMs ?? 25);

@@ -118,4 +118,58 @@ describe('BatchLane', () => {
     const { calls } = await run(records(5), () => undefined, { ...settings, batchSize: 2 });
     expect(calls.map((batch) => batch.length)).toEqual([2, 2, 1]);
   });
+
+  it('delivers records pushed at any moment around the end of a drain (no stranded records)', async () => {
+    // The lane must start a new drain for a push that lands between its last queue check and the
+    // moment it marks itself idle: try every microtask offset around that end.
+    for (let offset = 0; offset < 20; offset += 1) {
+      const delivered: string[] = [];
+      const lane = new BatchLane({
+        settings,
+        invoke: async (batch) => {
+          delivered.push(...batch.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+          return undefined;
+        },
+        events: { delivered: () => undefined, failed: () => undefined, discarded: () => undefined },
+        retryDelayMs: () => 0,
+        signal: new AbortController().signal,
+      });
+      const [first, second] = records(2);
+      lane.push([first as DynamoDBRecord]);
+      for (let tick = 0; tick < offset; tick += 1) await Promise.resolve();
+      lane.push([second as DynamoDBRecord]);
+      await lane.idle();
+      expect({ offset, delivered }).toEqual({ offset, delivered: ['101', '102'] });
+    }
+  });
+
+  it('shrunk() waits for the queue to get shorter, and resolves at once for an idle lane', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const lane = new BatchLane({
+      settings: { ...settings, batchSize: 1 },
+      invoke: async () => {
+        await held;
+        return undefined;
+      },
+      events: { delivered: () => undefined, failed: () => undefined, discarded: () => undefined },
+      retryDelayMs: () => 0,
+      signal: new AbortController().signal,
+    });
+    await lane.shrunk();
+    lane.push(records(2));
+    let woke = false;
+    const shrunk = lane.shrunk().then(() => {
+      woke = true;
+    });
+    for (let tick = 0; tick < 20; tick += 1) await Promise.resolve();
+    expect(woke).toBe(false);
+    release();
+    await shrunk;
+    expect(lane.queued).toBe(1);
+    await lane.idle();
+    expect(lane.queued).toBe(0);
+  });
 });

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DELIVERY_STREAM } from '../../../definitions/stream.ts';
 import { setLocalLogSink } from '../../../local/log.ts';
-import { StreamPoller } from '../../../local/stream/stream-poller.ts';
+import { MAX_QUEUED, StreamPoller } from '../../../local/stream/stream-poller.ts';
 
 const STREAM_ARN =
   'arn:aws:dynamodb:us-east-1:000000000000:table/parley-local/stream/2026-01-01T00:00:00.000';
@@ -208,5 +208,76 @@ describe('StreamPoller', () => {
         },
       },
     ]);
+  });
+
+  it('drains 5,000 queued records of one conversation, waiting under back-pressure instead of spinning', async () => {
+    const total = 5_000;
+    const pageSize = 1_000;
+    streams.on(DescribeStreamCommand).resolves({
+      StreamDescription: { Shards: [{ ShardId: 's', SequenceNumberRange: { StartingSequenceNumber: '1' } }] },
+    });
+    streams.on(GetShardIteratorCommand).resolves({ ShardIterator: 'page-0' });
+    let fetched = 0;
+    let delivered = 0;
+    const queuedAtEachRead: number[] = [];
+    streams.on(GetRecordsCommand).callsFake((input: { ShardIterator: string }) => {
+      queuedAtEachRead.push(fetched - delivered);
+      const page = Number(input.ShardIterator.replace('page-', ''));
+      if (page * pageSize >= total) return { Records: [], NextShardIterator: input.ShardIterator };
+      const records = Array.from({ length: pageSize }, (_, i) =>
+        messageRecord(String(100_000 + page * pageSize + i)),
+      );
+      fetched += records.length;
+      return { Records: records, NextShardIterator: `page-${page + 1}` };
+    });
+
+    // Deliveries wait until the reader first meets back-pressure, then each takes a macrotask, like I/O:
+    // a reader that spun on microtasks would starve them, and the guard below would stop it.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    const order: string[] = [];
+    let batches = 0;
+    let waits = 0;
+    const subject = new StreamPoller({
+      client: new DynamoDBStreamsClient({ region: 'us-east-1' }),
+      streamArn: STREAM_ARN,
+      region: 'us-east-1',
+      partitionKey: 'PK',
+      // Four lanes, one busy (one conversation) and three idle: the case that used to spin.
+      settings: { ...DELIVERY_STREAM, startingPosition: 'TRIM_HORIZON' },
+      invoke: async (records) => {
+        await gate;
+        await new Promise((resolve) => setImmediate(resolve));
+        batches += 1;
+        delivered += records.length;
+        order.push(...records.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+        if (delivered >= total) finished();
+        return { batchItemFailures: [] };
+      },
+      pollIntervalMs: 1,
+      shardRefreshMs: 1_000,
+      retryDelayMs: () => 0,
+      onBackPressure: () => {
+        waits += 1;
+        openGate();
+        if (waits > 10 * total) finished();
+      },
+    });
+    await subject.start();
+    await done;
+    await subject.stop();
+
+    expect(waits).toBeGreaterThan(0);
+    // Every wait ends with a lane's queue shrinking, i.e. a delivered batch: never more waits than batches.
+    expect(waits).toBeLessThanOrEqual(batches);
+    expect(delivered).toBe(total);
+    expect(order).toEqual(Array.from({ length: total }, (_, i) => String(100_000 + i)));
+    expect(Math.max(...queuedAtEachRead)).toBeLessThanOrEqual(MAX_QUEUED);
   });
 });
