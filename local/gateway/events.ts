@@ -178,30 +178,38 @@ function connectHeaders(upgrade: UpgradeRequest): {
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
 } {
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Names come from the client: a Map keeps `__proto__`, `constructor` or `toString` ordinary keys.
+  const multi = new Map<string, string[]>();
   for (let i = 0; i + 1 < upgrade.rawHeaders.length; i += 2) {
-    const name = upgrade.rawHeaders[i] as string;
-    const value = upgrade.rawHeaders[i + 1] as string;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    append(multi, upgrade.rawHeaders[i] as string, upgrade.rawHeaders[i + 1] as string);
   }
   // API Gateway adds the forwarding headers of its front end; here the front end is this server.
-  multiValueHeaders['X-Forwarded-For'] = [upgrade.sourceIp];
-  multiValueHeaders['X-Forwarded-Port'] = [String(upgrade.localPort)];
-  multiValueHeaders['X-Forwarded-Proto'] = ['http'];
-  const headers = Object.fromEntries(
-    Object.entries(multiValueHeaders).map(([name, values]) => [name, values.at(-1) ?? '']),
-  );
-  return { headers, multiValueHeaders };
+  multi.set('X-Forwarded-For', [upgrade.sourceIp]);
+  multi.set('X-Forwarded-Port', [String(upgrade.localPort)]);
+  multi.set('X-Forwarded-Proto', ['http']);
+  return { headers: lastValues(multi), multiValueHeaders: Object.fromEntries(multi) };
 }
 
 function queryParameters(query: URLSearchParams): {
   single: Record<string, string>;
   multi: Record<string, string[]>;
 } {
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of query) multi[name] = [...(multi[name] ?? []), value];
-  const single = Object.fromEntries(
-    Object.entries(multi).map(([name, values]) => [name, values.at(-1) ?? '']),
-  );
-  return { single, multi };
+  const multi = new Map<string, string[]>();
+  for (const [name, value] of query) append(multi, name, value);
+  return { single: lastValues(multi), multi: Object.fromEntries(multi) };
+}
+
+function append(map: Map<string, string[]>, name: string, value: string): void {
+  const values = map.get(name);
+  if (values === undefined) map.set(name, [value]);
+  else values.push(value);
+}
+
+/**
+ * The single-value map API Gateway derives from the multi-value one. `Object.fromEntries` defines own
+ * properties, as `JSON.parse` does for the event Lambda receives: a `__proto__` key is data, never the
+ * object's prototype.
+ */
+function lastValues(multi: Map<string, string[]>): Record<string, string> {
+  return Object.fromEntries([...multi].map(([name, values]) => [name, values.at(-1) ?? '']));
 }

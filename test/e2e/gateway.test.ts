@@ -63,6 +63,47 @@ describe('upgrade', () => {
   });
 });
 
+describe('header and query names', () => {
+  const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it('treats __proto__, constructor, toString… headers and query keys as ordinary keys', async () => {
+    const query = NAMES.map((name, i) => `${name}=q${i}`).join('&');
+    const headers = Object.fromEntries(NAMES.map((name, i) => [name, `h${i}`]));
+    const client = await connect(`${gateway.url}/?token=alice&${query}&constructor=again`, { headers });
+    client.socket.close();
+    await client.closed;
+
+    const [authorizer] = handlers.authorizerEvents;
+    const connectEvent = handlers.events.find((e) => e.requestContext.routeKey === '$connect');
+    for (const event of [authorizer, connectEvent]) {
+      for (const [i, name] of NAMES.entries()) {
+        expect(Object.getOwnPropertyDescriptor(event?.headers, name)?.value).toBe(`h${i}`);
+        expect(Object.getOwnPropertyDescriptor(event?.multiValueHeaders, name)?.value).toEqual([`h${i}`]);
+      }
+      // Still plain objects, as JSON.parse gives Lambda.
+      expect(Object.getPrototypeOf(event?.headers)).toBe(Object.prototype);
+    }
+    for (const event of [authorizer, connectEvent]) {
+      const single = event?.queryStringParameters as Record<string, string>;
+      const multi = event?.multiValueQueryStringParameters as Record<string, string[]>;
+      expect(Object.getOwnPropertyDescriptor(single, '__proto__')?.value).toBe('q0');
+      expect(Object.getOwnPropertyDescriptor(single, 'constructor')?.value).toBe('again');
+      expect(Object.getOwnPropertyDescriptor(multi, 'constructor')?.value).toEqual(['q1', 'again']);
+      expect(Object.getOwnPropertyDescriptor(multi, 'toString')?.value).toEqual(['q2']);
+      expect(single.token).toBe('alice');
+    }
+  });
+
+  it('answers the management API and /_local/ requests with such names as it answers any other', async () => {
+    const headers = Object.fromEntries(NAMES.map((name) => [name, 'x']));
+    const query = NAMES.map((name) => `${name}=x`).join('&');
+    const management = await fetch(`${gateway.httpUrl}/@connections/nobody?${query}`, { headers });
+    expect(management.status).toBe(410);
+    const local = await fetch(`${gateway.httpUrl}/_local/nothing?${query}`, { headers });
+    expect(local.status).toBe(404);
+  });
+});
+
 describe('routes', () => {
   it('selects the route by action and answers two-way routes with the handler body', async () => {
     const client = await connect(`${gateway.url}/?token=alice`);
