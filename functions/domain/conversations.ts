@@ -1,24 +1,43 @@
 /**
  * Which conversation a frame is about, and whether the caller may act in it: the membership rules
  * every conversation-scoped action shares.
+ *
+ * A caller who is not a member gets one answer, `notAMember()`, whether or not the conversation
+ * exists, after the same reads, and nothing is read from the conversation's messages or other members
+ * for them (protocol.md, `forbidden`: nobody learns which conversations exist). This matters most for
+ * direct conversations, whose ids anyone can compute from the two user ids: telling "no such
+ * conversation" from "not yours" would tell anyone whether two users talk.
  */
 import { createDirectConversation, getConversation } from '../adapters/conversation-store.ts';
+import { getMember } from '../adapters/member-store.ts';
 import { getUserState } from '../adapters/user-directory.ts';
-import { ForbiddenError, NotFoundError } from './errors.ts';
+import { ForbiddenError } from './errors.ts';
 import { directConversationId } from './ids.ts';
-import type { Conversation } from './model.ts';
+import type { Conversation, MemberCursor } from './model.ts';
 
 export interface ConversationTarget {
   conversationId?: string | undefined;
   to?: string | undefined;
 }
 
-/** The conversation the caller belongs to, or not_found / forbidden. */
+/** The one refusal for a non-member, the same whether or not the conversation exists. */
+export const notAMember = (): ForbiddenError => new ForbiddenError('not a member of this conversation');
+
+/** The conversation the caller belongs to; `notAMember()` when it does not exist or is someone else's. */
 export async function requireMembership(conversationId: string, userId: string): Promise<Conversation> {
   const conversation = await getConversation(conversationId);
-  if (conversation === undefined) throw new NotFoundError('conversation not found');
-  if (!conversation.members.includes(userId)) throw new ForbiddenError('not a member of this conversation');
+  if (conversation === undefined || !conversation.members.includes(userId)) throw notAMember();
   return conversation;
+}
+
+/**
+ * The caller's member item (their read cursor), which exists exactly when they are a member: it is
+ * written with the conversation. `notAMember()` without one, having read nothing else.
+ */
+export async function requireMemberCursor(conversationId: string, userId: string): Promise<MemberCursor> {
+  const member = await getMember(conversationId, userId);
+  if (member === undefined) throw notAMember();
+  return member;
 }
 
 /** The existing conversation a target names (the direct one for `to`), with the caller a member. */

@@ -1,7 +1,7 @@
-import { advanceReadCursor, getMember } from '../adapters/member-store.ts';
+import { advanceReadCursor } from '../adapters/member-store.ts';
 import { lastSeq } from '../adapters/message-store.ts';
-import { requireMembership } from './conversations.ts';
-import { BadRequestError, InternalError } from './errors.ts';
+import { requireMemberCursor } from './conversations.ts';
+import { BadRequestError } from './errors.ts';
 import type { ReadFrame } from './frames.ts';
 import type { Caller } from './model.ts';
 
@@ -19,12 +19,8 @@ export interface MarkReadInput {
  */
 export async function markRead(input: MarkReadInput): Promise<ReadFrame | undefined> {
   const { caller, conversationId, seq } = input;
-  const member = await getMember(conversationId, caller.userId);
-  if (member === undefined) {
-    // Tell a missing conversation (not_found) from someone else's (forbidden).
-    await requireMembership(conversationId, caller.userId);
-    throw new InternalError('member item missing for a listed member');
-  }
+  // Membership first: a non-member must not learn the conversation's last seq from the refusal below.
+  const member = await requireMemberCursor(conversationId, caller.userId);
   const last = await lastSeq(conversationId);
   if (seq > last) throw new BadRequestError(`seq: beyond the conversation's last seq (${last})`);
   const result = await advanceReadCursor(member, seq, input.now.toISOString());

@@ -378,25 +378,33 @@ describe('sendMessage', () => {
       );
       expectNothingWritten();
     });
+  });
 
-    it('answers not_found for a conversation that does not exist', async () => {
-      const response = await handler(send({ conversationId: 'grp-nope' }), lambdaContext);
-
-      expect(frameOf(response)).toEqual(
-        errorFrame('not_found', 'conversation not found', { clientMessageId: CMID }),
-      );
-      expect(sentToDynamo()).toEqual([['GetCommand', getConversationInput('grp-nope')]]);
+  describe('from someone who is not a member', () => {
+    // Anyone can compute a direct conversation's id from the two user ids, so the answer must not
+    // tell whether bob and carol talk: one answer, and the same work, whether or not it exists.
+    const BOB_CAROL = directConversationId('bob', 'carol');
+    const NOT_A_MEMBER = errorFrame('forbidden', 'not a member of this conversation', {
+      clientMessageId: CMID,
     });
 
-    it('answers forbidden to someone who is not a member', async () => {
+    beforeEach(() => {
+      givenConversation(BOB_CAROL, ['bob', 'carol'], 'direct');
       givenConversation(GROUP, ['bob', 'carol']);
+      givenLastSeq(BOB_CAROL, 7);
+      givenLastSeq(GROUP, 7);
+    });
 
-      const response = await handler(send({ conversationId: GROUP }), lambdaContext);
+    it.each([
+      ['the direct conversation of two other users', BOB_CAROL],
+      ['a direct conversation id of two users who never talked', directConversationId('bob', 'dave')],
+      ['a group of others', GROUP],
+      ['a made-up id', 'grp-nope'],
+    ])('answers %s with forbidden, reading only the conversation and storing nothing', async (_case, conversationId) => {
+      const response = await handler(send({ conversationId }), lambdaContext);
 
-      expect(frameOf(response)).toEqual(
-        errorFrame('forbidden', 'not a member of this conversation', { clientMessageId: CMID }),
-      );
-      expect(sentToDynamo()).toEqual([['GetCommand', getConversationInput(GROUP)]]);
+      expect(frameOf(response)).toEqual(NOT_A_MEMBER);
+      expect(sentToDynamo()).toEqual([['GetCommand', getConversationInput(conversationId)]]);
     });
   });
 

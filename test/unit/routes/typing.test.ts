@@ -209,34 +209,42 @@ describe('typing', () => {
     expectNothingWritten();
   });
 
-  it('answers forbidden to a non-member without reading partitions or posting', async () => {
-    givenConversation(GROUP, ['bob', 'carol']);
-    givenConnections({ bob: ['bob-phone'] });
+  describe('from someone who is not a member', () => {
+    // Anyone can compute a direct conversation's id from the two user ids, so the answer must not
+    // tell whether bob and carol talk: one answer, and the same work, whether or not it exists.
+    const BOB_CAROL = directConversationId('bob', 'carol');
+    const NOT_A_MEMBER = errorFrame('forbidden', 'not a member of this conversation');
 
-    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+    beforeEach(() => {
+      givenConversation(BOB_CAROL, ['bob', 'carol'], 'direct');
+      givenConversation(GROUP, ['bob', 'carol']);
+      givenConnections({ bob: ['bob-phone'], carol: ['carol-phone'] });
+    });
 
-    expect(frameOf(response)).toEqual(errorFrame('forbidden', 'not a member of this conversation'));
-    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
-    expect(api).not.toHaveReceivedAnyCommand();
-    expectNothingWritten();
-  });
+    it.each([
+      ['the direct conversation of two other users', BOB_CAROL],
+      ['a direct conversation id of two users who never talked', directConversationId('bob', 'dave')],
+      ['a group of others', GROUP],
+      ['a made-up id', 'grp-nope'],
+    ])('answers %s with forbidden, reading only the conversation and posting nothing', async (_case, conversationId) => {
+      const response = await handler(typing({ conversationId }), lambdaContext);
 
-  it('answers not_found for a conversation that does not exist', async () => {
-    const response = await handler(typing({ conversationId: 'grp-nope' }), lambdaContext);
+      expect(frameOf(response)).toEqual(NOT_A_MEMBER);
+      expect(sentToDynamo()).toEqual([
+        ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${conversationId}`, SK: 'META' } }],
+      ]);
+      expect(api).not.toHaveReceivedAnyCommand();
+    });
 
-    expect(frameOf(response)).toEqual(errorFrame('not_found', 'conversation not found'));
-    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
-    expect(api).not.toHaveReceivedAnyCommand();
-  });
+    it('answers `to` a user one has never written to the same way (typing creates nothing)', async () => {
+      const response = await handler(typing({ to: 'bob' }), lambdaContext);
 
-  it('answers not_found for `to` a user one has never written to (typing creates nothing)', async () => {
-    const response = await handler(typing({ to: 'bob' }), lambdaContext);
-
-    expect(frameOf(response)).toEqual(errorFrame('not_found', 'conversation not found'));
-    expect(sentToDynamo()).toEqual([
-      ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
-    ]);
-    expect(api).not.toHaveReceivedAnyCommand();
+      expect(frameOf(response)).toEqual(NOT_A_MEMBER);
+      expect(sentToDynamo()).toEqual([
+        ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
+      ]);
+      expect(api).not.toHaveReceivedAnyCommand();
+    });
   });
 
   it('answers forbidden to typing to oneself, without reading anything', async () => {
