@@ -1,4 +1,5 @@
 import { loadUsers } from '../adapters/user-directory.ts';
+import { isReachable } from './audience.ts';
 import { type ConversationTarget, resolveExisting } from './conversations.ts';
 import { sendToConnections } from './fanout.ts';
 import type { TypingFrame } from './frames.ts';
@@ -15,8 +16,9 @@ export interface TypingInput extends ConversationTarget {
 
 /**
  * Typing is ephemeral, so it is never stored: the handler posts it itself to every connection of the
- * other members (not the typer's own devices). A lost indicator is harmless, so post failures are
- * logged and dropped rather than retried.
+ * other members (not the typer's own devices) who are reachable, like messages and reads (a
+ * deactivated member receives nothing new). A lost indicator is harmless, so post failures are logged
+ * and dropped rather than retried.
  */
 export async function sendTyping(input: TypingInput): Promise<void> {
   const conversation = await resolveExisting(input, input.caller.userId);
@@ -28,7 +30,7 @@ export async function sendTyping(input: TypingInput): Promise<void> {
     state: input.state,
     expiresAt: new Date(input.now.getTime() + TYPING_LAPSE_MS).toISOString(),
   };
-  const recipients = await loadUsers(others);
+  const recipients = (await loadUsers(others)).filter(isReachable);
   await sendToConnections(
     recipients.flatMap((recipient) => recipient.connections),
     frame,

@@ -209,6 +209,31 @@ describe('typing', () => {
     expectNothingWritten();
   });
 
+  it('posts nothing to a deactivated member, as messages and reads do not reach them either', async () => {
+    // GIVEN carol is deactivated but still has a connection item (it is being closed)
+    givenConversation(GROUP, ['alice', 'bob', 'carol']);
+    givenConnections({ bob: ['bob-phone'] });
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'USER#carol' } }).resolves({
+      Items: [
+        {
+          PK: 'USER#carol',
+          SK: 'CONN#carol-phone',
+          type: 'connection',
+          connectionId: 'carol-phone',
+          userId: 'carol',
+        },
+        { PK: 'USER#carol', SK: 'STATE', type: 'userState', userId: 'carol', deactivated: true },
+      ],
+    });
+
+    // WHEN
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    // THEN
+    expect(response).toEqual({ statusCode: 200 });
+    expect(posted()).toEqual([{ connectionId: 'bob-phone', frame: typingFrame(GROUP) }]);
+  });
+
   describe('from someone who is not a member', () => {
     // Anyone can compute a direct conversation's id from the two user ids, so the answer must not
     // tell whether bob and carol talk: one answer, and the same work, whether or not it exists.
