@@ -12,7 +12,7 @@ import { createDirectConversation, getConversation } from '../adapters/conversat
 import { getMember } from '../adapters/member-store.ts';
 import { getUserState } from '../adapters/user-directory.ts';
 import { ForbiddenError } from './errors.ts';
-import { directConversationId } from './ids.ts';
+import { directConversationId } from './identifiers.ts';
 import type { Conversation, MemberCursor } from './model.ts';
 
 export interface ConversationTarget {

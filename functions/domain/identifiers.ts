@@ -1,14 +1,41 @@
 /**
- * The identifier rules of protocol.md, in one place for the authorizer (token `sub`, `deviceId`) and
- * the frame schemas (`to`). Charsets and lengths are separate so a too-long id can be told from one
- * with characters that are not allowed (too_large vs bad_request). None allows `#`, which keeps ids
- * safe inside DynamoDB keys.
+ * Parley's identifiers (protocol.md "Identifiers"), in one place: the rules the ids clients give must
+ * follow, for the authorizer (token `sub`, `deviceId`) and the frame schemas (`to`, `conversationId`,
+ * `clientMessageId`), and the ids Parley makes itself (direct conversation ids, message ids).
+ * Charsets and lengths are separate so a too-long id can be told from one with characters that are
+ * not allowed (too_large vs bad_request). No charset allows `#`, which keeps ids safe inside DynamoDB
+ * keys.
  */
+import { createHash, randomUUID } from 'node:crypto';
+
 export const USER_ID_CHARS = /^[A-Za-z0-9_.:@-]+$/;
-export const DEVICE_ID_CHARS = /^[A-Za-z0-9_.:-]+$/;
+const DEVICE_ID_CHARS = /^[A-Za-z0-9_.:-]+$/;
+/** User ids and device ids. */
 export const MAX_ID_LENGTH = 64;
+
+export const CLIENT_MESSAGE_ID_CHARS = /^[A-Za-z0-9_-]+$/;
+export const MAX_CLIENT_MESSAGE_ID_LENGTH = 64;
+
+/** Conversation ids are opaque to clients; any characters, up to this length. */
+export const MAX_CONVERSATION_ID_LENGTH = 128;
 
 const within = (value: string): boolean => value.length >= 1 && value.length <= MAX_ID_LENGTH;
 
 export const isUserId = (value: string): boolean => within(value) && USER_ID_CHARS.test(value);
 export const isDeviceId = (value: string): boolean => within(value) && DEVICE_ID_CHARS.test(value);
+
+/**
+ * The one id of the direct conversation between two users, whoever writes first: a hash of the
+ * sorted pair (user ids may be 64 characters each, too long to join within the conversation id
+ * limit, and every character they may contain could be part of an id, so no separator would be
+ * unambiguous). The hash is not keyed, so anyone can compute the id of any pair: never answer
+ * differently for a conversation that exists and one that does not (see conversations.ts).
+ */
+export function directConversationId(userA: string, userB: string): string {
+  const [first, second] = [userA, userB].sort();
+  return `dm_${createHash('sha256').update(`${first}\n${second}`).digest('base64url')}`;
+}
+
+export function newMessageId(): string {
+  return randomUUID();
+}

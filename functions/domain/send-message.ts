@@ -2,7 +2,7 @@ import { commitMessage } from '../adapters/message-store.ts';
 import { normalizeContent } from './content.ts';
 import { type ConversationTarget, resolveForSending } from './conversations.ts';
 import type { SendAckFrame } from './frames.ts';
-import { newMessageId } from './ids.ts';
+import { newMessageId } from './identifiers.ts';
 import type { Caller } from './model.ts';
 
 export interface SendMessageInput extends ConversationTarget {

@@ -4,16 +4,22 @@
  * keep working against this server.
  */
 import * as z from 'zod/mini';
-import { MAX_ID_LENGTH, USER_ID_CHARS } from '../domain/identifiers.ts';
+import {
+  CLIENT_MESSAGE_ID_CHARS,
+  MAX_CLIENT_MESSAGE_ID_LENGTH,
+  MAX_CONVERSATION_ID_LENGTH,
+  MAX_ID_LENGTH,
+  USER_ID_CHARS,
+} from '../domain/identifiers.ts';
 
-const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]+$/;
-
-export const userId = z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH), z.regex(USER_ID_CHARS));
-export const conversationId = z.string().check(z.minLength(1), z.maxLength(128));
-export const clientMessageId = z.string().check(z.minLength(1), z.maxLength(64), z.regex(CLIENT_MESSAGE_ID));
+const userId = z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH), z.regex(USER_ID_CHARS));
+const conversationId = z.string().check(z.minLength(1), z.maxLength(MAX_CONVERSATION_ID_LENGTH));
+const clientMessageId = z
+  .string()
+  .check(z.minLength(1), z.maxLength(MAX_CLIENT_MESSAGE_ID_LENGTH), z.regex(CLIENT_MESSAGE_ID_CHARS));
 /** Content rules (trimmed length) are the domain's: see functions/domain/content.ts. */
-export const content = z.string();
-export const seq = z.int().check(z.minimum(1));
+const content = z.string();
+const seq = z.int().check(z.minimum(1));
 
 const hasOneTarget = (frame: { conversationId?: string; to?: string }): boolean =>
   (frame.conversationId === undefined) !== (frame.to === undefined);

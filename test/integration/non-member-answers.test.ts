@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/keys.ts';
 import { getMember } from '../../functions/adapters/member-store.ts';
-import { directConversationId } from '../../functions/domain/ids.ts';
+import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { handler as connect } from '../../functions/routes/connect.ts';
 import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SendAckFrame } from '../../functions/domain/frames.ts';
-import { directConversationId } from '../../functions/domain/ids.ts';
+import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { seedGroupConversation, seedUserState, storedMessages } from '../support/seed.ts';
 import { lambdaContext, messageEvent } from '../support/ws-events.ts';

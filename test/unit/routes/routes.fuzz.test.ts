@@ -9,7 +9,7 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directConversationId } from '../../../functions/domain/ids.ts';
+import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler as connect } from '../../../functions/routes/connect.ts';
 import { handler as defaultRoute } from '../../../functions/routes/default.ts';
 import { handler as markRead } from '../../../functions/routes/mark-read.ts';

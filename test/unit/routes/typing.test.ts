@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { directConversationId } from '../../../functions/domain/ids.ts';
+import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/typing.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 import {
