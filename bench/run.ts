@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommandLine, UsageError } from '../local/cli.ts';
 import { BASELINE_NAME, buildBundles, kilobytes, printBundles } from './bundles.ts';
 import { type ColdStart, measureColdStarts, printColdStarts } from './cold-start.ts';
 import { dollars, dynamoDbCost, PRICES, PRICES_AS_OF, printCost, totalCost } from './cost.ts';
@@ -16,12 +17,30 @@ import { heading } from './text-table.ts';
 const PARTS = ['units', 'bundles', 'cold-start', 'latency'] as const;
 type Part = (typeof PARTS)[number];
 
-const requested = process.argv[2];
-if (requested !== undefined && !PARTS.includes(requested as Part)) {
-  process.stderr.write(`Usage: npm run bench [-- ${PARTS.join('|')}]\n`);
-  process.exit(2);
-}
-const parts: readonly Part[] = requested === undefined ? PARTS : [requested as Part];
+const parts: readonly Part[] = runCommandLine(
+  {
+    name: 'bench',
+    command: 'npm run bench --',
+    usage: `[${PARTS.join('|')}]`,
+    details: `Measures the budgets of architecture.md on this machine (Node.js 22.18+, Java 17+ for DynamoDB Local)
+and exits 1 when one is missed. Without a part, every part runs, then a summary.
+
+  units       DynamoDB request units per message, and the AWS cost of a million
+  bundles     Lambda bundle sizes
+  cold-start  module initialisation of each bundle
+  latency     end-to-end latency with 200 clients on the local stack
+`,
+    options: {},
+    positionals: { min: 0, max: 1 },
+  },
+  (_values, [requested]) => {
+    if (requested === undefined) return PARTS;
+    if (!PARTS.includes(requested as Part)) {
+      throw new UsageError(`unknown part "${requested}" (one of ${PARTS.join(', ')})`);
+    }
+    return [requested as Part];
+  },
+);
 const summary: string[] = [];
 let allWithinBudget = true;
 const verdict = (ok: boolean) => {

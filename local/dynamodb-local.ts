@@ -40,10 +40,11 @@ export function assertJava(): void {
   const banner = `${probe.stderr ?? ''}${probe.stdout ?? ''}`;
   const major = /version "(\d+)/.exec(banner)?.[1];
   if (probe.error || major === undefined || Number(major) < 17) {
+    // One line that says what to do: it is what `npm start` and `npm test` print.
     throw new JavaMissingError(
-      'DynamoDB Local needs a Java 17+ runtime, and `java -version` ' +
-        (probe.error ? 'could not run.' : `reported: ${banner.split('\n')[0]}.`) +
-        ' On Debian/Ubuntu: apt-get update && apt-get install -y openjdk-17-jre-headless',
+      `DynamoDB Local needs Java 17+ and \`java -version\` ${
+        probe.error || banner.trim() === '' ? 'could not run' : `says ${banner.trim().split('\n')[0]}`
+      }: install one (Debian/Ubuntu: apt-get update && apt-get install -y openjdk-17-jre-headless; macOS: brew install openjdk@17), then run this again`,
     );
   }
 }

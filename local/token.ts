@@ -1,32 +1,55 @@
 /**
  * `npm run -s token -- alice [--name "Alice"] [--ttl 3600]`: a JWT the local stack accepts, signed
  * HS256 with the local secret (`JWT_SECRET`, default `parley-local-secret`), with `sub`, `name`, `iat`,
- * `exp` and `jti` (and `iss` / `aud` when `JWT_ISSUER` / `JWT_AUDIENCE` are set). Prints only the token.
+ * `exp` and `jti` (and `iss` / `aud` when `JWT_ISSUER` / `JWT_AUDIENCE` are set). Prints only the token
+ * on stdout, so `TOKEN=$(npm run -s token -- alice)` captures it; anything else goes to stderr with a
+ * non-zero exit, so a failed command substitution never passes for an empty token.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
+import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
 import { DEFAULT_JWT_SECRET } from './stack.ts';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { name: { type: 'string' }, ttl: { type: 'string', default: '3600' } },
-});
-const userId = positionals[0];
-const ttl = Number(values.ttl);
-if (userId === undefined || !/^[A-Za-z0-9_.:@-]{1,64}$/.test(userId) || !Number.isInteger(ttl) || ttl <= 0) {
-  process.stderr.write('Usage: npm run -s token -- <userId> [--name "Display Name"] [--ttl seconds]\n');
-  process.stderr.write('userId: 1-64 characters of A-Z a-z 0-9 _ . : @ -\n');
-  process.exit(2);
-}
+const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
-const secret = new TextEncoder().encode(process.env.JWT_SECRET || DEFAULT_JWT_SECRET);
-let jwt = new SignJWT(values.name === undefined ? {} : { name: values.name })
-  .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-  .setSubject(userId)
-  .setIssuedAt()
-  .setExpirationTime(`${ttl}s`)
-  .setJti(randomUUID());
-if (process.env.JWT_ISSUER) jwt = jwt.setIssuer(process.env.JWT_ISSUER);
-if (process.env.JWT_AUDIENCE) jwt = jwt.setAudience(process.env.JWT_AUDIENCE);
-process.stdout.write(`${await jwt.sign(secret)}\n`);
+const { userId, name, ttl } = runCommandLine(
+  {
+    name: 'token',
+    command: 'npm run -s token --',
+    usage: '<userId> [--name "Display Name"] [--ttl SECONDS]',
+    details: `Prints a JWT for the local stack (HS256 with JWT_SECRET, default ${DEFAULT_JWT_SECRET}).
+
+  <userId>        1-64 characters of A-Z a-z 0-9 _ . : @ -
+  --name NAME     display name (the token's name claim, used in push titles)
+  --ttl SECONDS   lifetime, default 3600
+  JWT_ISSUER, JWT_AUDIENCE in the environment add iss / aud.
+
+  TOKEN=$(npm run -s token -- alice --name Alice) && echo "$TOKEN"
+`,
+    options: { name: { type: 'string' }, ttl: { type: 'string' } },
+    positionals: { min: 1, max: 1 },
+  },
+  (values, positionals) => {
+    const id = positionals[0] ?? '';
+    if (!USER_ID.test(id)) {
+      throw new UsageError(`userId "${id}" must be 1-64 characters of A-Z a-z 0-9 _ . : @ -`);
+    }
+    return { userId: id, name: values.name, ttl: wholeNumber('--ttl', values.ttl, 3600, { min: 1 }) };
+  },
+);
+
+try {
+  const secret = new TextEncoder().encode(process.env.JWT_SECRET || DEFAULT_JWT_SECRET);
+  let jwt = new SignJWT(name === undefined ? {} : { name })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(`${ttl}s`)
+    .setJti(randomUUID());
+  if (process.env.JWT_ISSUER) jwt = jwt.setIssuer(process.env.JWT_ISSUER);
+  if (process.env.JWT_AUDIENCE) jwt = jwt.setAudience(process.env.JWT_AUDIENCE);
+  process.stdout.write(`${await jwt.sign(secret)}\n`);
+} catch (error) {
+  process.stderr.write(`token: could not sign: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
