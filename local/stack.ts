@@ -15,10 +15,10 @@ import { createTable } from './create-table.ts';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ConnectionRegistry } from './gateway/connections.ts';
 import type { ApiIdentity } from './gateway/events.ts';
-import { createWebSocketEndpoint, type WebSocketEndpoint } from './gateway/websocket-endpoint.ts';
+import { createWebSocketEndpoint } from './gateway/websocket-endpoint.ts';
 import { type LocalHandlers, loadHandlers } from './handlers.ts';
 import { LocalRoutes } from './http/local-routes.ts';
-import { createLocalServer } from './http/server.ts';
+import { createLocalServer, type LocalServerParts } from './http/server.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { localLog } from './log.ts';
 import { FakeSns } from './push/fake-sns.ts';
@@ -36,6 +36,11 @@ export interface LocalStackOptions {
   readonly maxConnectionMs: number;
   /** Handlers to use instead of the project's (tests of the gateway itself). */
   readonly handlers?: LocalHandlers;
+  /**
+   * Requests from other machines to `@connections` and `/_local/` need this key; without one they are
+   * refused. Requests from this machine (the handlers' own) never need it.
+   */
+  readonly adminKey?: string;
 }
 
 export interface LocalStack {
@@ -80,14 +85,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const localRoutes = new LocalRoutes();
     const sns = new FakeSns();
     addPushRoutes(localRoutes, sns);
-    const parts: {
-      registry: ConnectionRegistry;
-      localRoutes: LocalRoutes;
-      endpoint: WebSocketEndpoint | undefined;
-    } = {
+    const parts: LocalServerParts = {
       registry,
       localRoutes,
       endpoint: undefined,
+      admin: { key: options.adminKey },
     };
     const server = createLocalServer(parts);
     const port = await listen(server, options.port, options.host);

@@ -3,74 +3,106 @@
  * where pushes show up; stops cleanly (clients see 1001, no JVM left behind) on Ctrl-C or SIGTERM.
  * Also prints one machine-readable line, `PARLEY_LOCAL_READY {json}`, for scripts and tests.
  */
-import { parseArgs } from 'node:util';
+import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
+import { ADMIN_KEY_HEADER, generateAdminKey, isLoopbackHost } from './http/admin-access.ts';
 import { localLog } from './log.ts';
 import { startLocalStack } from './stack.ts';
 
-const { values: flags } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'dynamodb-port': { type: 'string' },
-    persist: { type: 'string' },
-    'idle-timeout-ms': { type: 'string' },
-    'max-connection-ms': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-
-if (flags.help) {
-  process.stdout.write(`Usage: npm start -- [options]
-
-  --port N               WebSocket + HTTP port (env PORT, default 3001; 0 picks a free one)
+const env = process.env;
+const options = runCommandLine(
+  {
+    name: 'npm start',
+    command: 'npm start --',
+    usage: '[options]',
+    details: `  --port N               WebSocket + HTTP port (env PORT, default 3001; 0 picks a free one)
   --host H               interface to listen on (env HOST, default 127.0.0.1; 0.0.0.0 for devices on your LAN)
+  --admin-key KEY        key other machines must send to @connections and /_local/ (env PARLEY_ADMIN_KEY;
+                         generated and printed when --host is not loopback and none is given)
   --dynamodb-port N      DynamoDB Local port (env DYNAMODB_PORT, default: a free one)
   --persist DIR          keep DynamoDB data in DIR (default: in memory)
   --idle-timeout-ms N    close idle connections after N ms (env IDLE_TIMEOUT_MS, default 600000 as in AWS)
   --max-connection-ms N  close every connection after N ms (env MAX_CONNECTION_MS, default 7200000 as in AWS)
-`);
-  process.exit(0);
-}
+  -h, --help             this text
 
-function numberOption(flag: string | undefined, variable: string, fallback: number): number {
-  const raw = flag ?? process.env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    process.stderr.write(
-      `${variable.toLowerCase().replaceAll('_', '-')} must be a whole number, got "${raw}"\n`,
-    );
-    process.exit(2);
-  }
-  return value;
+Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
+`,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'admin-key': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      persist: { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+      'max-connection-ms': { type: 'string' },
+    },
+  },
+  (flags) => {
+    const host = flags.host ?? (env.HOST || '127.0.0.1');
+    if (host.trim() === '') throw new UsageError('--host must name an interface, got ""');
+    const givenKey = flags['admin-key'] ?? (env.PARLEY_ADMIN_KEY || undefined);
+    if (givenKey !== undefined && !/^[\x21-\x7e]{16,}$/.test(givenKey)) {
+      throw new UsageError('--admin-key must be at least 16 printable characters without spaces');
+    }
+    if (flags.persist === '') throw new UsageError('--persist needs a folder');
+    return {
+      port: wholeNumber('--port (PORT)', flags.port ?? env.PORT, 3001, { max: 65_535 }),
+      host,
+      givenKey,
+      dynamoDbPort: wholeNumber(
+        '--dynamodb-port (DYNAMODB_PORT)',
+        flags['dynamodb-port'] ?? env.DYNAMODB_PORT,
+        0,
+        {
+          max: 65_535,
+        },
+      ),
+      persistDir: flags.persist,
+      idleTimeoutMs: wholeNumber(
+        '--idle-timeout-ms (IDLE_TIMEOUT_MS)',
+        flags['idle-timeout-ms'] ?? env.IDLE_TIMEOUT_MS,
+        10 * 60_000,
+        {
+          min: 1,
+        },
+      ),
+      maxConnectionMs: wholeNumber(
+        '--max-connection-ms (MAX_CONNECTION_MS)',
+        flags['max-connection-ms'] ?? env.MAX_CONNECTION_MS,
+        2 * 60 * 60_000,
+        { min: 1 },
+      ),
+    };
+  },
+);
+
+// On the network, the unauthenticated management API and /_local/ endpoints must not be open to all.
+const exposed = !isLoopbackHost(options.host);
+const adminKey = options.givenKey ?? (exposed ? generateAdminKey() : undefined);
+if (exposed) {
+  process.stderr.write(`
+  WARNING: listening on ${options.host}: this stack is reachable from your network.
+  WebSockets still need a valid JWT. The management API (@connections) and the /_local/ endpoints
+  answer other machines only with the admin key: Authorization: Bearer <key> or ${ADMIN_KEY_HEADER}: <key>.
+  Admin key: ${adminKey}${options.givenKey === undefined ? ' (generated for this run; choose one with --admin-key or PARLEY_ADMIN_KEY)' : ''}
+
+`);
 }
 
 const started = performance.now();
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
   stack = await startLocalStack({
-    port: numberOption(flags.port, 'PORT', 3001),
-    host: flags.host ?? process.env.HOST ?? '127.0.0.1',
-    dynamoDbPort: numberOption(flags['dynamodb-port'], 'DYNAMODB_PORT', 0),
-    persistDir: flags.persist,
-    idleTimeoutMs: numberOption(flags['idle-timeout-ms'], 'IDLE_TIMEOUT_MS', 10 * 60_000),
-    maxConnectionMs: numberOption(flags['max-connection-ms'], 'MAX_CONNECTION_MS', 2 * 60 * 60_000),
+    port: options.port,
+    host: options.host,
+    dynamoDbPort: options.dynamoDbPort,
+    persistDir: options.persistDir,
+    idleTimeoutMs: options.idleTimeoutMs,
+    maxConnectionMs: options.maxConnectionMs,
+    adminKey,
   });
 } catch (error) {
-  if (error instanceof JavaMissingError) {
-    process.stderr.write(
-      `\nParley's local stack runs AWS's DynamoDB Local, which needs Java.\n${error.message}\n`,
-    );
-  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    process.stderr.write(
-      `\nThe port is already in use: stop the other process or choose one with PORT=3002 npm start\n`,
-    );
-  } else {
-    process.stderr.write(
-      `\nThe local stack could not start: ${error instanceof Error ? error.stack : String(error)}\n`,
-    );
-  }
+  process.stderr.write(`npm start: ${startFailure(error)}\n`);
   process.exit(1);
 }
 const startupMs = Math.round(performance.now() - started);
@@ -82,14 +114,27 @@ process.stdout.write(`
   Get a token    npm run -s token -- alice [--name "Alice"] [--ttl 3600]
   Pushes         curl ${stack.httpUrl}/_local/pushes
   Management API ${stack.httpUrl}/@connections/{connectionId}
-  DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${flags.persist ? `, data in ${flags.persist}` : ', in memory'})
-
+  DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
+${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}
   Ctrl-C stops everything.
 
 `);
 process.stdout.write(
   `PARLEY_LOCAL_READY ${JSON.stringify({ url: stack.url, httpUrl: stack.httpUrl, port: stack.port, dynamoDbEndpoint: stack.dynamoDbEndpoint, tableName: stack.tableName, startupMs })}\n`,
 );
+
+/** One line that says what went wrong and what to do; a stack trace only for the unexpected. */
+function startFailure(error: unknown): string {
+  if (error instanceof JavaMissingError) return error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return `port ${options.port} is already in use: stop the other process or choose another with --port 3002 (or PORT=3002)`;
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return `cannot listen on ${options.host}: not an address of this machine (try 127.0.0.1 or 0.0.0.0)`;
+  }
+  return `the local stack could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -7,6 +7,7 @@ import type { ConnectionRegistry } from '../gateway/connections.ts';
 import { handleManagementRequest, isManagementPath } from '../gateway/management-api.ts';
 import type { WebSocketEndpoint } from '../gateway/websocket-endpoint.ts';
 import { localLog } from '../log.ts';
+import { type AdminSettings, admitAdminRequest } from './admin-access.ts';
 import { json, LOCAL_PREFIX, type LocalRoutes } from './local-routes.ts';
 
 export interface LocalServerParts {
@@ -14,6 +15,8 @@ export interface LocalServerParts {
   readonly localRoutes: LocalRoutes;
   /** Set once the handlers are loaded; until then upgrades are refused with 503. */
   endpoint: WebSocketEndpoint | undefined;
+  /** Requests from other machines to `@connections` and `/_local/` need this key (admin-access.ts). */
+  readonly admin?: AdminSettings;
 }
 
 export function createLocalServer(parts: LocalServerParts): Server {
@@ -41,6 +44,8 @@ async function handle(
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const method = request.method ?? 'GET';
+  const guarded = isManagementPath(url.pathname) || url.pathname.startsWith(LOCAL_PREFIX);
+  if (guarded && !admitAdminRequest(parts.admin, request, response)) return;
   if (isManagementPath(url.pathname)) {
     return handleManagementRequest(parts.registry, request, response, url.pathname);
   }

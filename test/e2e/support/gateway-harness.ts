@@ -8,8 +8,9 @@ import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../../../definitions/routes.
 import { ConnectionRegistry } from '../../../local/gateway/connections.ts';
 import { createWebSocketEndpoint } from '../../../local/gateway/websocket-endpoint.ts';
 import type { LocalHandlers } from '../../../local/handlers.ts';
+import type { AdminSettings } from '../../../local/http/admin-access.ts';
 import { LocalRoutes } from '../../../local/http/local-routes.ts';
-import { createLocalServer } from '../../../local/http/server.ts';
+import { createLocalServer, type LocalServerParts } from '../../../local/http/server.ts';
 import { setLocalLogSink } from '../../../local/log.ts';
 import { LOCAL_API } from '../../../local/stack.ts';
 
@@ -23,17 +24,15 @@ export interface Gateway {
 export async function startGateway(
   handlers: LocalHandlers,
   limits: { idleTimeoutMs?: number; maxConnectionMs?: number } = {},
+  admin?: AdminSettings,
 ): Promise<Gateway> {
   const logs: string[] = [];
   setLocalLogSink((line) => logs.push(line));
-  const parts = {
+  const parts: LocalServerParts = {
     registry: new ConnectionRegistry(),
     localRoutes: new LocalRoutes(),
     endpoint: undefined,
-  } as {
-    registry: ConnectionRegistry;
-    localRoutes: LocalRoutes;
-    endpoint: ReturnType<typeof createWebSocketEndpoint> | undefined;
+    admin,
   };
   const server = createLocalServer(parts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
