@@ -1,7 +1,8 @@
 /**
- * The error codes of protocol.md, one class per code. Domain code throws these; the route adapter
- * (functions/shared/ws-route.ts) turns them into `error` frames. Anything else becomes `internal`
- * with a generic message: internals never reach clients.
+ * The error codes of protocol.md, one class per code that something throws. Domain code throws these;
+ * the route adapter (functions/shared/ws-route.ts) turns them into `error` frames. `internal`, and
+ * anything that is not a ParleyError, reaches the client with one fixed message: internals never do.
+ * (`rate_limited` has no class until rate limiting exists.)
  */
 export type ErrorCode =
   | 'bad_request'
@@ -41,17 +42,10 @@ export class NotFoundError extends ParleyError {
   readonly code = 'not_found';
 }
 
-export class RateLimitedError extends ParleyError {
-  override readonly name = 'RateLimitedError';
-  readonly code = 'rate_limited';
-  readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number) {
-    super(message);
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/** The server could not finish; the client may retry (with the same clientMessageId). */
+/**
+ * The server could not finish; the client may retry (with the same clientMessageId). The message is
+ * for the logs only: the client gets ws-route.ts's fixed text.
+ */
 export class InternalError extends ParleyError {
   override readonly name = 'InternalError';
   readonly code = 'internal';

@@ -2,22 +2,22 @@
  * The adapter between API Gateway WebSocket events and Parley's domain. A route declares its action,
  * its frame schema and a function from a typed request to the reply frame; this module parses and
  * validates the body, answers every bad frame with an `error` frame (the connection stays open, nothing
- * is stored), maps domain errors to protocol codes, hides internals of unexpected failures, and logs
- * one structured line per request.
+ * is stored), maps domain errors to protocol codes, hides internals of failures, logs one structured
+ * line per request and counts every error answered (RouteErrors, definitions/metrics.ts).
+ *
+ * Two kinds of error frame, logged differently: a refusal is the client's doing (bad_request,
+ * forbidden, ...), logged at info; a failure (`internal`: an InternalError, or anything that is not a
+ * ParleyError) is ours, logged at error with its cause, and answered with a fixed message.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import {
-  BadRequestError,
-  InternalError,
-  ParleyError,
-  RateLimitedError,
-  TooLargeError,
-} from '../domain/errors.ts';
+import type { RouteKey } from '../../definitions/metrics.ts';
+import { BadRequestError, type ErrorCode, ParleyError, TooLargeError } from '../domain/errors.ts';
 import type { ErrorFrame, ServerFrame } from '../domain/frames.ts';
 import type { Caller } from '../domain/model.ts';
 import { logger, withLogKeys } from './logger.ts';
+import { countMetric } from './metrics.ts';
 import { callerOf, type RouteResponse, type WebSocketEvent } from './websocket-event.ts';
 
 export interface RouteRequest<Frame> {
@@ -87,16 +87,48 @@ function issueText(code: string, message: string): string {
   }
 }
 
+/**
+ * What a client is told when the server failed. Fixed: an InternalError's own message names internals
+ * (a deadline, an item that vanished) and stays in the logs.
+ */
+export const INTERNAL_MESSAGE = 'the server failed; retry (with the same clientMessageId)';
+
+/** The protocol code an error is answered with: its own for a ParleyError, `internal` for anything else. */
+export function errorCodeOf(error: unknown): ErrorCode {
+  return error instanceof ParleyError ? error.code : 'internal';
+}
+
 export function errorFrame(error: unknown, action: string | undefined, body: unknown): ErrorFrame {
-  const known = error instanceof ParleyError ? error : new InternalError('the server failed; retry');
-  const frame: ErrorFrame = { type: 'error', code: known.code, message: known.message };
+  const code = errorCodeOf(error);
+  const message = error instanceof ParleyError && code !== 'internal' ? error.message : INTERNAL_MESSAGE;
+  const frame: ErrorFrame = { type: 'error', code, message };
   if (action !== undefined) frame.action = action;
   const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   for (const key of ['clientMessageId', 'clientRequestId'] as const) {
     const value = fields[key];
     if (typeof value === 'string' && value.length <= 64) frame[key] = value;
   }
-  if (known instanceof RateLimitedError) frame.retryAfterMs = known.retryAfterMs;
+  return frame;
+}
+
+/**
+ * Logs and counts an error a route answers: a failure at error with its cause, a refusal at info with
+ * its reason (the message the client is sent too). Returns the frame to answer with.
+ */
+export function answerError(
+  error: unknown,
+  route: RouteKey,
+  action: string | undefined,
+  body: unknown,
+): ErrorFrame {
+  const frame = errorFrame(error, action, body);
+  if (frame.code === 'internal') {
+    const cause = error instanceof Error ? error.cause : undefined;
+    logger.error('request failed', { code: frame.code, error, ...(cause === undefined ? {} : { cause }) });
+  } else {
+    logger.info('request refused', { code: frame.code, reason: frame.message });
+  }
+  countMetric('RouteErrors', { Route: route, Code: frame.code });
   return frame;
 }
 
@@ -117,7 +149,7 @@ export function withInvocationLogKeys(handler: RouteHandler): RouteHandler {
 type ParsedEvent<Frame> = WebSocketEvent & { frame?: Frame };
 
 export function defineRoute<S extends z.ZodMiniType>(
-  action: string,
+  action: RouteKey,
   schema: S,
   run: RouteFunction<z.infer<S>>,
 ): RouteHandler {
@@ -131,13 +163,7 @@ export function defineRoute<S extends z.ZodMiniType>(
         request.event = { ...request.event, frame: validate(schema, body) };
       },
       onError: async (request) => {
-        const error = request.error;
-        if (error instanceof ParleyError) {
-          logger.info('request refused', { code: error.code, reason: error.message });
-        } else {
-          logger.error('request failed', { error });
-        }
-        request.response = reply(errorFrame(error, action, request.internal.body));
+        request.response = reply(answerError(request.error, action, action, request.internal.body));
       },
     })
     .handler(async (event) => {

@@ -2,7 +2,7 @@
  * `$default`: every frame whose action selects no route. Not JSON or not an object is bad_request;
  * any object is unknown_action, echoing (a bounded prefix of) the action it named. Nothing is stored.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/routes/default.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 import { api, ddb, frameOf } from './route-mocks.ts';
@@ -111,5 +111,45 @@ describe('$default', () => {
     const response = await handler(event, lambdaContext);
 
     expect(frameOf(response)).toMatchObject({ type: 'error', code: 'unknown_action' });
+  });
+
+  describe('logs and metrics', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+      vi.unstubAllEnvs();
+    });
+
+    it.each([
+      ['unknown_action', { action: 'deleteConversation' }],
+      ['bad_request', 'not json'],
+    ])('counts a %s answer as RouteErrors{Route=$default}', async (code, frame) => {
+      // GIVEN metrics written, as in Lambda
+      vi.stubEnv('PARLEY_METRICS', 'on');
+      const stdout = vi.spyOn(process.stdout, 'write').mockReturnValue(true);
+
+      // WHEN
+      await handler(messageEvent(frame), lambdaContext);
+
+      // THEN
+      const metrics = stdout.mock.calls
+        .map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)
+        .filter((line) => '_aws' in line);
+      expect(metrics).toEqual([expect.objectContaining({ Route: '$default', Code: code, RouteErrors: 1 })]);
+    });
+
+    it('logs the refusal at info, not as a failure', async () => {
+      // GIVEN every log line written (the logger reads LOG_LEVEL when loaded)
+      vi.stubEnv('LOG_LEVEL', 'debug');
+      vi.resetModules();
+      const route = await import('../../../functions/routes/default.ts');
+      const stdout = vi.spyOn(process.stdout, 'write').mockReturnValue(true);
+
+      await route.handler(messageEvent({ action: 'edit' }), lambdaContext);
+
+      const logged = stdout.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+      expect(logged).toEqual([
+        expect.objectContaining({ level: 'info', message: 'request refused', code: 'unknown_action' }),
+      ]);
+    });
   });
 });

@@ -318,7 +318,9 @@ describe('registerDevice', () => {
 
     const response = await handler(register(), lambdaContext);
 
-    expect(response).toEqual(errorReply('internal', 'the server failed; retry'));
+    expect(response).toEqual(
+      errorReply('internal', 'the server failed; retry (with the same clientMessageId)'),
+    );
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 });

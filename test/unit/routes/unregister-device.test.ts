@@ -134,7 +134,7 @@ describe('unregisterDevice', () => {
     expect(JSON.parse(response.body ?? '')).toEqual({
       type: 'error',
       code: 'internal',
-      message: 'the server failed; retry',
+      message: 'the server failed; retry (with the same clientMessageId)',
       action: 'unregisterDevice',
     });
   });
