@@ -8,6 +8,7 @@ import type {
   APIGatewayEventWebsocketRequestContextV2,
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
+import type { AuthorizerContext } from '../shared/websocket-event.ts';
 
 export interface WebSocketConnectAuthorizerEvent
   extends Pick<
@@ -25,15 +26,7 @@ export interface WebSocketConnectAuthorizerEvent
   };
 }
 
-/** Values every route reads from `requestContext.authorizer`; API Gateway allows only flat strings here. */
-export interface AuthorizerContext {
-  [key: string]: string;
-  userId: string;
-  name: string;
-  /** The `deviceId` query parameter, or '' when the client gave none. */
-  deviceId: string;
-}
-
+/** The Allow policy's `context` is what every route reads from `requestContext.authorizer`. */
 export interface ConnectAuthorizerResult extends APIGatewayAuthorizerResult {
   context?: AuthorizerContext;
 }

@@ -9,15 +9,29 @@ import type {
 import { InternalError } from '../domain/errors.ts';
 import type { Caller } from '../domain/model.ts';
 
-export interface AuthorizerContext {
-  principalId?: string;
-  userId?: string;
-  name?: string;
-  deviceId?: string;
-}
+/**
+ * Who is calling, as the `$connect` authorizer (functions/authorizer/authorizer.ts) puts it in its Allow
+ * policy's `context` and API Gateway hands it to every route of the connection. API Gateway allows only
+ * flat strings, numbers and booleans there, so absent values are '' rather than missing. (A type
+ * alias, not an interface: only an alias fits `APIGatewayAuthorizerResult`'s string-indexed context.)
+ */
+export type AuthorizerContext = {
+  userId: string;
+  /** Display name for push titles: the token's `name` claim, or the user id. */
+  name: string;
+  /** The `deviceId` query parameter of the connection, or '' when the client gave none. */
+  deviceId: string;
+};
+
+/**
+ * `requestContext.authorizer` as a route receives it: the authorizer's context plus the `principalId`
+ * API Gateway adds. Partial, because a route reachable without the authorizer (a misconfigured API)
+ * gets none: callerOf checks rather than trusts it.
+ */
+export type RouteAuthorizerContext = Partial<AuthorizerContext> & { principalId?: string };
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2WithRequestContext<
-  APIGatewayEventWebsocketRequestContextV2 & { authorizer?: AuthorizerContext }
+  APIGatewayEventWebsocketRequestContextV2 & { authorizer?: RouteAuthorizerContext }
 > & {
   /** Sent by API Gateway on CONNECT only. */
   headers?: Record<string, string | undefined>;
