@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Four suites. Unit tests mock every AWS client; integration tests share one DynamoDB Local started
  * by a global setup (each file makes its own table); end-to-end tests start the whole local stack;
- * CDK tests synthesize the stack offline.
+ * CDK tests synthesize the stack offline. quiet-logs.ts keeps the handlers' expected error logs out of
+ * the report (PARLEY_TEST_LOGS=1 shows them).
  */
 export default defineConfig({
   test: {
@@ -12,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          setupFiles: ['test/support/unit-setup.ts'],
+          setupFiles: ['test/support/quiet-logs.ts', 'test/support/unit-setup.ts'],
         },
       },
       {
@@ -20,7 +21,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/dynamodb-global-setup.ts'],
-          setupFiles: ['test/support/integration-setup.ts'],
+          setupFiles: ['test/support/quiet-logs.ts', 'test/support/integration-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },
@@ -29,6 +30,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          setupFiles: ['test/support/quiet-logs.ts'],
           testTimeout: 120_000,
           hookTimeout: 90_000,
           // Each file starts a whole local stack (with its own JVM); two at once is plenty on 2 cores.
