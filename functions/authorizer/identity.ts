@@ -23,13 +23,15 @@ const MAX_JTI_CHARS = 256;
 
 export function toIdentity(claims: JWTPayload, deviceIdParameter: string | undefined): TokenIdentity {
   const { sub, jti, iat } = claims;
-  if (typeof sub !== 'string' || !isUserId(sub)) throw new Refusal('bad_subject');
+  if (typeof sub !== 'string' || !isUserId(sub)) {
+    throw new Refusal('invalid_claims', { detail: 'bad_subject' });
+  }
   const userId = sub;
   if (deviceIdParameter !== undefined && !isDeviceId(deviceIdParameter)) {
-    throw new Refusal('bad_device_id', userId);
+    throw new Refusal('bad_device_id', { userId });
   }
   if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_CHARS)) {
-    throw new Refusal('bad_jti', userId);
+    throw new Refusal('invalid_claims', { userId, detail: 'bad_jti' });
   }
   return {
     userId,

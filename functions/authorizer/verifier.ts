@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
 import type { AuthConfig } from './config.ts';
+import type { UnauthorizedReason } from './refusal.ts';
 import { createSecretProvider } from './secret.ts';
 
 export type Verify = (token: string) => Promise<JWTPayload>;
@@ -45,22 +46,35 @@ export function createVerifier(config: AuthConfig): Verify {
 }
 
 /**
- * Errors that mean "this token is not acceptable" (a 401). The rest of jose's errors mean the issuer's
- * JWKS could not be fetched or used (timeout, non-200, not a key set): the caller did nothing wrong, so
- * those stay errors (a 500) rather than turning an outage into a wave of refused logins.
+ * Errors that mean "this token is not acceptable" (a 401), by the refusal reason they are counted
+ * under. The rest of jose's errors mean the issuer's JWKS could not be fetched or used (timeout,
+ * non-200, not a key set): the caller did nothing wrong, so those stay errors (a 500) rather than
+ * turning an outage into a wave of refused logins.
  */
-const TOKEN_FAULTS = new Set<string>([
-  errors.JWSInvalid.code,
-  errors.JWTInvalid.code,
-  errors.JWTExpired.code,
-  errors.JWTClaimValidationFailed.code,
-  errors.JWSSignatureVerificationFailed.code,
-  errors.JOSEAlgNotAllowed.code,
-  errors.JOSENotSupported.code,
-  errors.JWKSNoMatchingKey.code,
-  errors.JWKSMultipleMatchingKeys.code,
+const TOKEN_FAULTS = new Map<string, UnauthorizedReason>([
+  [errors.JWSInvalid.code, 'malformed'],
+  [errors.JWTInvalid.code, 'malformed'],
+  [errors.JOSENotSupported.code, 'malformed'],
+  [errors.JWTExpired.code, 'expired'],
+  [errors.JWTClaimValidationFailed.code, 'invalid_claims'],
+  [errors.JWSSignatureVerificationFailed.code, 'bad_signature'],
+  // An `alg` we do not accept (`none`, HS256 in JWKS mode, ...) is a token we cannot trust the signature of.
+  [errors.JOSEAlgNotAllowed.code, 'bad_signature'],
+  [errors.JWKSNoMatchingKey.code, 'bad_signature'],
+  [errors.JWKSMultipleMatchingKeys.code, 'bad_signature'],
 ]);
 
-export function isTokenFault(error: unknown): error is errors.JOSEError {
-  return error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code);
+export interface TokenFault {
+  reason: UnauthorizedReason;
+  /** jose's error code, with the claim it names when a claim check failed. */
+  detail: string;
+}
+
+/** Why jose refused the token, or undefined when `error` is not a verdict on the token. */
+export function tokenFault(error: unknown): TokenFault | undefined {
+  if (!(error instanceof errors.JOSEError)) return undefined;
+  const reason = TOKEN_FAULTS.get(error.code);
+  if (reason === undefined) return undefined;
+  const claim = error instanceof errors.JWTClaimValidationFailed ? error.claim : undefined;
+  return { reason, detail: claim === undefined ? error.code : `${error.code} (${claim})` };
 }

@@ -207,4 +207,41 @@ describe('issuer outage (500, not 401)', () => {
     expect(failure).not.toHaveProperty('message', 'Unauthorized');
     expect(dynamo).not.toHaveReceivedAnyCommand();
   });
+
+  it('counts an outage as AuthorizerFailures, and refusals under their reasons, never the other way round', async () => {
+    // GIVEN metrics written as in Lambda
+    vi.stubEnv('PARLEY_METRICS', 'on');
+    const handler = await loadHandler();
+    const stdout = vi.spyOn(process.stdout, 'write').mockReturnValue(true);
+    const counted = () =>
+      stdout.mock.calls
+        .map(([chunk]) => JSON.parse(String(chunk)) as Record<string, unknown>)
+        .filter((line) => '_aws' in line)
+        .map(({ _aws, ...members }) => members);
+    const good = await signWithKey(issuedClaims(), rsa.privateKey, { alg: 'RS256', kid: 'rsa-1' });
+    const unknownKey = await signWithKey(issuedClaims(), rotatedRsa.privateKey, {
+      alg: 'RS256',
+      kid: 'rsa-1',
+    });
+    const otherIssuer = await signWithKey(issuedClaims({ iss: 'https://evil.example/' }), rsa.privateKey, {
+      alg: 'RS256',
+      kid: 'rsa-1',
+    });
+
+    // WHEN the issuer is down for the first connection, then answers for two bad tokens
+    jwksStatus = 503;
+    await expect(handler(queryEvent(good))).rejects.toBeInstanceOf(errors.JOSEError);
+    jwksStatus = 200;
+    await expectUnauthorized(handler(queryEvent(unknownKey)));
+    await expectUnauthorized(handler(queryEvent(otherIssuer)));
+    const metrics = counted();
+    stdout.mockRestore();
+
+    // THEN
+    expect(metrics).toEqual([
+      { AuthorizerFailures: 1 },
+      { Reason: 'bad_signature', ConnectionsRefused: 1 },
+      { Reason: 'invalid_claims', ConnectionsRefused: 1 },
+    ]);
+  });
 });

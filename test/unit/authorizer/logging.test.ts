@@ -62,7 +62,7 @@ describe('authorizer logs', () => {
       expect.objectContaining({
         message: 'connection refused',
         status: 401,
-        reason: 'invalid_token',
+        reason: 'bad_signature',
         detail: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
         tokenSource: 'query',
         connectionId: 'CfQ3bfF3DoECJqQ=',
@@ -80,7 +80,7 @@ describe('authorizer logs', () => {
     await expect(handler(connectEvent({ query: { token } }))).rejects.toThrowError(/^Unauthorized$/);
 
     expect(logLines()).toEqual([
-      expect.objectContaining({ status: 401, reason: 'token_revoked', userId: 'alice' }),
+      expect.objectContaining({ status: 401, reason: 'revoked', detail: 'token_revoked', userId: 'alice' }),
     ]);
   });
 
