@@ -19,6 +19,7 @@ import { createWebSocketEndpoint } from './gateway/websocket-endpoint.ts';
 import { type LocalHandlers, loadHandlers } from './handlers.ts';
 import { LocalRoutes } from './http/local-routes.ts';
 import { createLocalServer, type LocalServerParts } from './http/server.ts';
+import { DEFAULT_JWT_SECRET } from './jwt-secret.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { localLog } from './log.ts';
 import { FakeSns } from './push/fake-sns.ts';
@@ -199,7 +200,7 @@ function configureHandlerEnvironment(db: DynamoDbLocal, callbackUrl: string): vo
   env.LOG_LEVEL ||= 'info';
 }
 
-export const DEFAULT_JWT_SECRET = 'parley-local-secret';
+export { DEFAULT_JWT_SECRET };
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
-import { DEFAULT_JWT_SECRET } from './stack.ts';
+import { DEFAULT_JWT_SECRET } from './jwt-secret.ts';
 
 const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
