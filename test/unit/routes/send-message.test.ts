@@ -293,7 +293,9 @@ describe('sendMessage', () => {
 
       // THEN
       expect(frameOf(response)).toEqual(
-        errorFrame('internal', 'the server failed; retry', { clientMessageId: CMID }),
+        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
+          clientMessageId: CMID,
+        }),
       );
       expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
       expect(commits()).toEqual([]);
@@ -473,7 +475,9 @@ describe('sendMessage', () => {
       const response = await handler(send({ to: 'bob' }), lambdaContext);
 
       expect(frameOf(response)).toEqual(
-        errorFrame('internal', 'send receipt vanished', { clientMessageId: CMID }),
+        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
+          clientMessageId: CMID,
+        }),
       );
       expect(commits()).toHaveLength(1);
     });
@@ -567,11 +571,9 @@ describe('sendMessage', () => {
       // THEN
       expect(settledBeforeDeadline).toBe(false);
       expect(frameOf(response)).toEqual(
-        errorFrame(
-          'internal',
-          'the conversation is too busy right now; retry with the same clientMessageId',
-          { clientMessageId: CMID },
-        ),
+        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
+          clientMessageId: CMID,
+        }),
       );
       expect(commits().length).toBeGreaterThan(2);
       expect(new Set(committedKeys())).toEqual(new Set(['MSG#000000000042']));
@@ -663,7 +665,9 @@ describe('sendMessage', () => {
 
       // THEN the client gets a generic message; the details go to the log
       expect(frameOf(response)).toEqual(
-        errorFrame('internal', 'the server failed; retry', { clientMessageId: CMID }),
+        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
+          clientMessageId: CMID,
+        }),
       );
       expect(response.body).not.toMatch(/throughput|arn:|parley-test/i);
       expectNothingWritten();
@@ -679,7 +683,9 @@ describe('sendMessage', () => {
       const response = await handler(send({ conversationId: GROUP }), lambdaContext);
 
       expect(frameOf(response)).toEqual(
-        errorFrame('internal', 'the server failed; retry', { clientMessageId: CMID }),
+        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
+          clientMessageId: CMID,
+        }),
       );
       expect(commits()).toHaveLength(1);
     });
