@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommandLine, UsageError } from '../local/cli.ts';
+import { assertJava, JavaMissingError } from '../local/dynamodb-local.ts';
 import { BASELINE_NAME, buildBundles, kilobytes, printBundles } from './bundles.ts';
 import { type ColdStart, measureColdStarts, printColdStarts } from './cold-start.ts';
 import { dollars, dynamoDbCost, PRICES, PRICES_AS_OF, printCost, totalCost } from './cost.ts';
@@ -41,6 +42,16 @@ and exits 1 when one is missed. Without a part, every part runs, then a summary.
     return [requested as Part];
   },
 );
+// DynamoDB Local (units, and latency through the local stack) needs Java: say so in one line up front.
+if (parts.includes('units') || parts.includes('latency')) {
+  try {
+    assertJava();
+  } catch (error) {
+    if (!(error instanceof JavaMissingError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exit(1);
+  }
+}
 const summary: string[] = [];
 let allWithinBudget = true;
 const verdict = (ok: boolean) => {
