@@ -6,13 +6,11 @@
  * a typo fails `cdk synth`, not the first connection in production.
  */
 import type { Node } from 'constructs';
-
-/** The three SNS mobile push platforms Parley supports, as the protocol names them. */
-export type PushPlatform = 'apns' | 'apns_sandbox' | 'fcm';
+import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS, type PushPlatform } from '../definitions/push-platforms.ts';
 
 export interface PushApplication {
   readonly platform: PushPlatform;
-  /** `arn:aws:sns:{region}:{account}:app/{APNS|APNS_SANDBOX|GCM}/{name}` */
+  /** `arn:aws:sns:{region}:{account}:app/{SNS platform}/{name}` (definitions/push-platforms.ts) */
   readonly applicationArn: string;
   /** The handler's environment variable that carries the ARN. */
   readonly envName: string;
@@ -42,39 +40,26 @@ export interface ParleyConfig {
   readonly manageApiGatewayAccountRole: boolean;
 }
 
-/** The context keys, in one place for the README and the tests. */
-export const CONTEXT_KEYS = {
+/** The context keys this module reads; the push platforms' are in definitions/push-platforms.ts. */
+const CONTEXT_KEYS = {
   stageName: 'stageName',
   jwtSecretId: 'jwtSecretId',
   jwksUrl: 'jwksUrl',
   jwtIssuer: 'jwtIssuer',
   jwtAudience: 'jwtAudience',
-  pushAppArnApns: 'pushAppArnApns',
-  pushAppArnApnsSandbox: 'pushAppArnApnsSandbox',
-  pushAppArnFcm: 'pushAppArnFcm',
   logRetentionDays: 'logRetentionDays',
   logLevel: 'logLevel',
   alarmEmail: 'alarmEmail',
   apiGatewayAccountRole: 'apiGatewayAccountRole',
 } as const;
 
-const PUSH_SLOTS = [
-  { platform: 'apns', key: CONTEXT_KEYS.pushAppArnApns, snsPlatform: 'APNS', envName: 'PUSH_APP_ARN_APNS' },
-  {
-    platform: 'apns_sandbox',
-    key: CONTEXT_KEYS.pushAppArnApnsSandbox,
-    snsPlatform: 'APNS_SANDBOX',
-    envName: 'PUSH_APP_ARN_APNS_SANDBOX',
-  },
-  // SNS still calls Firebase Cloud Messaging "GCM" in its ARNs.
-  { platform: 'fcm', key: CONTEXT_KEYS.pushAppArnFcm, snsPlatform: 'GCM', envName: 'PUSH_APP_ARN_FCM' },
-] as const;
-
 /** Every push environment variable name, set or not, so tests can assert none leaks to other functions. */
-export const PUSH_ENV_NAMES: readonly string[] = PUSH_SLOTS.map((slot) => slot.envName);
+export const PUSH_ENV_NAMES: readonly string[] = PUSH_PLATFORM_NAMES.map(
+  (platform) => PUSH_PLATFORMS[platform].appArnEnv,
+);
 
-const PLATFORM_APP_ARN =
-  /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:app\/(APNS|APNS_SANDBOX|GCM)\/[A-Za-z0-9_.-]{1,256}$/;
+/** The SNS platform name is captured, to be checked against the platform the key configures. */
+const PLATFORM_APP_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:app\/([A-Z_]+)\/[A-Za-z0-9_.-]{1,256}$/;
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 /** The retention values CloudWatch Logs accepts. */
@@ -152,17 +137,18 @@ function readJwt(text: (key: string) => string | undefined): JwtConfig {
 
 function readPush(text: (key: string) => string | undefined): PushApplication[] {
   const apps: PushApplication[] = [];
-  for (const slot of PUSH_SLOTS) {
-    const arn = text(slot.key);
+  for (const platform of PUSH_PLATFORM_NAMES) {
+    const { sns, appArnEnv, contextKey } = PUSH_PLATFORMS[platform];
+    const arn = text(contextKey);
     if (arn === undefined) continue;
     const match = PLATFORM_APP_ARN.exec(arn);
-    if (!match || match[1] !== slot.snsPlatform) {
+    if (!match || match[1] !== sns) {
       throw new ConfigError(
-        `Context "${slot.key}" must be an SNS platform application ARN of platform ${slot.snsPlatform} ` +
-          `(arn:aws:sns:{region}:{account}:app/${slot.snsPlatform}/{name}), got "${arn}"`,
+        `Context "${contextKey}" must be an SNS platform application ARN of platform ${sns} ` +
+          `(arn:aws:sns:{region}:{account}:app/${sns}/{name}), got "${arn}"`,
       );
     }
-    apps.push({ platform: slot.platform, applicationArn: arn, envName: slot.envName });
+    apps.push({ platform, applicationArn: arn, envName: appArnEnv });
   }
   return apps;
 }

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { PUSH_PLATFORMS } from '../definitions/push-platforms.ts';
 import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../definitions/routes.ts';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
@@ -64,7 +65,6 @@ export const LOCAL_API = {
   region: LOCAL_REGION,
   accountId: '000000000000',
 } as const;
-const PUSH_APPS = { APNS: 'APNS', APNS_SANDBOX: 'APNS_SANDBOX', FCM: 'GCM' } as const;
 /** Lambda's timeout for the delivery function in the stack. */
 const DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -192,9 +192,8 @@ function configureHandlerEnvironment(db: DynamoDbLocal, callbackUrl: string): vo
   env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
   delete env.AWS_SESSION_TOKEN;
   delete env.AWS_PROFILE;
-  for (const [variable, platform] of Object.entries(PUSH_APPS)) {
-    env[`PUSH_APP_ARN_${variable}`] =
-      `arn:aws:sns:${LOCAL_REGION}:${LOCAL_API.accountId}:app/${platform}/parley-local`;
+  for (const { sns, appArnEnv } of Object.values(PUSH_PLATFORMS)) {
+    env[appArnEnv] = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_API.accountId}:app/${sns}/parley-local`;
   }
   env.JWT_SECRET ||= DEFAULT_JWT_SECRET;
   env.LOG_LEVEL ||= 'info';

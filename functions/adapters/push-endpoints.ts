@@ -8,17 +8,19 @@ import {
   InvalidParameterException,
   SetEndpointAttributesCommand,
 } from '@aws-sdk/client-sns';
+import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS } from '../../definitions/push-platforms.ts';
 import { BadRequestError } from '../domain/errors.ts';
 import type { Platform } from '../domain/model.ts';
 import { sns } from '../shared/clients/sns.ts';
 import { optionalEnv } from '../shared/env.ts';
 
-/** A platform whose application is not configured cannot register devices (see README "Push"). */
-const PLATFORM_APPLICATIONS: Readonly<Record<Platform, string | undefined>> = {
-  apns: optionalEnv('PUSH_APP_ARN_APNS'),
-  apns_sandbox: optionalEnv('PUSH_APP_ARN_APNS_SANDBOX'),
-  fcm: optionalEnv('PUSH_APP_ARN_FCM'),
-};
+/**
+ * Each platform's application ARN, read at cold start. A platform whose application is not configured
+ * cannot register devices (README "Configuration").
+ */
+const PLATFORM_APPLICATIONS = Object.fromEntries(
+  PUSH_PLATFORM_NAMES.map((platform) => [platform, optionalEnv(PUSH_PLATFORMS[platform].appArnEnv)]),
+) as Readonly<Record<Platform, string | undefined>>;
 
 export function platformApplicationArn(platform: Platform): string | undefined {
   return PLATFORM_APPLICATIONS[platform];

@@ -1,6 +1,8 @@
 /** Parley's entities as the domain sees them, independent of how they are stored. */
-export type Platform = 'apns' | 'apns_sandbox' | 'fcm';
-export const PLATFORMS: readonly Platform[] = ['apns', 'apns_sandbox', 'fcm'];
+import type { PushPlatform } from '../../definitions/push-platforms.ts';
+
+/** A mobile push platform as protocol.md names it (definitions/push-platforms.ts). */
+export type Platform = PushPlatform;
 
 /** Who is calling, from the authorizer's context: no route reads the database to learn it. */
 export interface Caller {

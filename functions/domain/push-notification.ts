@@ -1,8 +1,9 @@
 /**
- * The mobile push for a message, as SNS expects it with `MessageStructure: 'json'`: one string per
- * platform key (`APNS`, `APNS_SANDBOX`, `GCM` for FCM HTTP v1), each itself a JSON document, plus
- * `default` for any other transport.
+ * The mobile push for a message, as SNS expects it with `MessageStructure: 'json'`: the platform's
+ * payload (FCM HTTP v1 or APNs), itself a JSON document, under SNS's name for the platform
+ * (definitions/push-platforms.ts), plus `default` for any other transport.
  */
+import { PUSH_PLATFORMS } from '../../definitions/push-platforms.ts';
 import type { Platform, StoredMessage } from './model.ts';
 
 export interface PushNotification {
@@ -33,16 +34,10 @@ export function buildPushNotification(
   };
 }
 
-const PLATFORM_KEYS: Readonly<Record<Platform, string>> = {
-  apns: 'APNS',
-  apns_sandbox: 'APNS_SANDBOX',
-  fcm: 'GCM',
-};
-
 /** The `Message` of an SNS Publish with `MessageStructure: 'json'`. */
 export function snsPushMessage(platform: Platform, push: PushNotification): string {
   const payload = platform === 'fcm' ? fcmPayload(push) : apnsPayload(push);
-  return JSON.stringify({ default: push.body, [PLATFORM_KEYS[platform]]: JSON.stringify(payload) });
+  return JSON.stringify({ default: push.body, [PUSH_PLATFORMS[platform].sns]: JSON.stringify(payload) });
 }
 
 function apnsPayload(push: PushNotification): Record<string, unknown> {

@@ -4,6 +4,7 @@
  * keep working against this server.
  */
 import * as z from 'zod/mini';
+import { PUSH_PLATFORM_NAMES } from '../../definitions/push-platforms.ts';
 import {
   CLIENT_MESSAGE_ID_CHARS,
   MAX_CLIENT_MESSAGE_ID_LENGTH,
@@ -52,7 +53,7 @@ export const markReadFrame = z.object({
 
 export const registerDeviceFrame = z.object({
   action: z.literal('registerDevice'),
-  platform: z.enum(['apns', 'apns_sandbox', 'fcm']),
+  platform: z.enum(PUSH_PLATFORM_NAMES),
   // APNs tokens are 64 hex chars and FCM tokens about 160; 4096 leaves room without inviting abuse.
   token: z.string().check(z.minLength(1), z.maxLength(4096)),
 });
