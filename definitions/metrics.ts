@@ -56,6 +56,22 @@ export type PushFailureClass = (typeof PUSH_FAILURE_CLASSES)[number];
 
 export type RouteKey = (typeof ROUTES)[number]['routeKey'];
 
+/** The values of RouteErrors' `Code`: every protocol error code (protocol.md "Errors"). */
+export const ROUTE_ERROR_CODES = [
+  'bad_request',
+  'unknown_action',
+  'too_large',
+  'forbidden',
+  'not_found',
+  'rate_limited',
+  'internal',
+] as const satisfies readonly ErrorCode[];
+// Fails to compile when functions/domain/errors.ts gains a code this list lacks.
+const everyErrorCode: [Exclude<ErrorCode, (typeof ROUTE_ERROR_CODES)[number]>] extends [never]
+  ? true
+  : never = true;
+void everyErrorCode;
+
 /** No dimensions: an object with no keys. */
 type NoDimensions = { readonly [key: string]: never };
 

@@ -112,6 +112,7 @@ export class ParleyStack extends Stack {
 
     this.operations = new Operations(this, 'Operations', {
       functions: this.functions,
+      authorizer,
       streamConsumer: delivery,
       onFailureQueue: this.delivery.onFailureQueue,
       stage: this.webSocket.stage,
