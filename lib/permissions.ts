@@ -12,23 +12,10 @@
 import type { HandlerName } from '../definitions/handlers.ts';
 import { UNREAD_INDEX } from '../definitions/table.ts';
 
-export type DynamoAction =
-  | 'BatchGetItem'
-  | 'GetItem'
-  | 'Query'
-  | 'PutItem'
-  | 'UpdateItem'
-  | 'DeleteItem'
-  | 'ConditionCheckItem'
-  | 'BatchWriteItem';
+export type DynamoAction = 'BatchGetItem' | 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 
 /** CreatePlatformEndpoint is scoped to the platform applications, the others to their endpoints. */
-export type PushAction =
-  | 'CreatePlatformEndpoint'
-  | 'SetEndpointAttributes'
-  | 'GetEndpointAttributes'
-  | 'DeleteEndpoint'
-  | 'Publish';
+export type PushAction = 'CreatePlatformEndpoint' | 'SetEndpointAttributes' | 'DeleteEndpoint' | 'Publish';
 
 export interface FunctionPermissions {
   readonly table: readonly DynamoAction[];
