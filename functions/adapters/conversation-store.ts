@@ -7,7 +7,7 @@ import { keys } from './keys.ts';
 
 type Item = Record<string, unknown>;
 
-export function toConversation(item: Item): Conversation {
+function toConversation(item: Item): Conversation {
   return {
     conversationId: String(item.conversationId),
     kind: item.kind === 'group' ? 'group' : 'direct',

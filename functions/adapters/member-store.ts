@@ -13,7 +13,7 @@ import { keys } from './keys.ts';
 
 type Item = Record<string, unknown>;
 
-export function toMemberCursor(item: Item): MemberCursor {
+function toMemberCursor(item: Item): MemberCursor {
   return {
     conversationId: String(item.conversationId),
     userId: String(item.userId),

@@ -1,9 +1,9 @@
 import { BadRequestError, TooLargeError } from './errors.ts';
 
-export const MAX_CONTENT_CHARACTERS = 4000;
+const MAX_CONTENT_CHARACTERS = 4000;
 
 /** Characters as people count them: code points, so an emoji is one character, not two. */
-export function characterCount(text: string): number {
+function characterCount(text: string): number {
   let count = 0;
   for (const _ of text) count += 1;
   return count;

@@ -21,10 +21,10 @@ export interface ConversationTarget {
 }
 
 /** The one refusal for a non-member, the same whether or not the conversation exists. */
-export const notAMember = (): ForbiddenError => new ForbiddenError('not a member of this conversation');
+const notAMember = (): ForbiddenError => new ForbiddenError('not a member of this conversation');
 
 /** The conversation the caller belongs to; `notAMember()` when it does not exist or is someone else's. */
-export async function requireMembership(conversationId: string, userId: string): Promise<Conversation> {
+async function requireMembership(conversationId: string, userId: string): Promise<Conversation> {
   const conversation = await getConversation(conversationId);
   if (conversation === undefined || !conversation.members.includes(userId)) throw notAMember();
   return conversation;

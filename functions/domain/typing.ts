@@ -6,7 +6,7 @@ import type { TypingFrame } from './frames.ts';
 import type { Caller } from './model.ts';
 
 /** A `start` lapses by itself after this long unless repeated (protocol.md). */
-export const TYPING_LAPSE_MS = 5_000;
+const TYPING_LAPSE_MS = 5_000;
 
 export interface TypingInput extends ConversationTarget {
   caller: Caller;

@@ -57,8 +57,3 @@ export const registerDeviceFrame = z.object({
   // APNs tokens are 64 hex chars and FCM tokens about 160; 4096 leaves room without inviting abuse.
   token: z.string().check(z.minLength(1), z.maxLength(4096)),
 });
-
-export type SendMessageFrame = z.infer<typeof sendMessageFrame>;
-export type TypingFrameIn = z.infer<typeof typingFrame>;
-export type MarkReadFrame = z.infer<typeof markReadFrame>;
-export type RegisterDeviceFrame = z.infer<typeof registerDeviceFrame>;
