@@ -18,7 +18,10 @@ export interface DynamoDbLocalOptions {
   readonly port?: number;
   /** Keep data in this folder; in memory when undefined. */
   readonly persistDir?: string;
-  /** How long to wait for the emulator to answer. */
+  /**
+   * How long to wait for the emulator to answer (default 60 s). It usually answers within a few
+   * seconds; on 2 busy cores (several JVMs starting at once in a test run) 30 s was seen to be short.
+   */
   readonly readyTimeoutMs?: number;
   /**
    * One database for all credentials and regions. Without it DynamoDB Local keeps a separate database
@@ -89,7 +92,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     await stopChild(child);
   };
   try {
-    await waitUntilReady(endpoint, child, options.readyTimeoutMs ?? 30_000, () => output);
+    await waitUntilReady(endpoint, child, options.readyTimeoutMs ?? 60_000, () => output);
   } catch (error) {
     await stop();
     throw error;
