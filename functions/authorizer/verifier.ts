@@ -64,7 +64,7 @@ const TOKEN_FAULTS = new Map<string, UnauthorizedReason>([
   [errors.JWKSMultipleMatchingKeys.code, 'bad_signature'],
 ]);
 
-export interface TokenFault {
+interface TokenFault {
   reason: UnauthorizedReason;
   /** jose's error code, with the claim it names when a claim check failed. */
   detail: string;

@@ -28,7 +28,7 @@ export type AuthorizerContext = {
  * API Gateway adds. Partial, because a route reachable without the authorizer (a misconfigured API)
  * gets none: callerOf checks rather than trusts it.
  */
-export type RouteAuthorizerContext = Partial<AuthorizerContext> & { principalId?: string };
+type RouteAuthorizerContext = Partial<AuthorizerContext> & { principalId?: string };
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2WithRequestContext<
   APIGatewayEventWebsocketRequestContextV2 & { authorizer?: RouteAuthorizerContext }

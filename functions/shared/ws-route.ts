@@ -94,11 +94,11 @@ function issueText(code: string, message: string): string {
 export const INTERNAL_MESSAGE = 'the server failed; retry (with the same clientMessageId)';
 
 /** The protocol code an error is answered with: its own for a ParleyError, `internal` for anything else. */
-export function errorCodeOf(error: unknown): ErrorCode {
+function errorCodeOf(error: unknown): ErrorCode {
   return error instanceof ParleyError ? error.code : 'internal';
 }
 
-export function errorFrame(error: unknown, action: string | undefined, body: unknown): ErrorFrame {
+function errorFrame(error: unknown, action: string | undefined, body: unknown): ErrorFrame {
   const code = errorCodeOf(error);
   const message = error instanceof ParleyError && code !== 'internal' ? error.message : INTERNAL_MESSAGE;
   const frame: ErrorFrame = { type: 'error', code, message };
