@@ -11,8 +11,17 @@ export interface StreamConsumerDefinition {
   readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
   readonly reportBatchItemFailures: true;
   readonly bisectBatchOnError: boolean;
-  /** Retries of a failing record before it goes to the on-failure queue. */
+  /**
+   * Retries of a failing record before the event source mapping sends a stream pointer to the
+   * on-failure queue. Above `deliveryAttempts`, so that this only happens when the handler itself
+   * keeps crashing or timing out: otherwise the handler gives up first and records the message.
+   */
   readonly retryAttempts: number;
+  /**
+   * Failed attempts after which the delivery handler stops retrying a record and puts what identifies
+   * its message (conversation, seq, recipients not reached) in the on-failure queue.
+   */
+  readonly deliveryAttempts: number;
   /** Records older than this go to the on-failure queue instead of being retried. */
   readonly maxRecordAgeSeconds: number;
   readonly parallelizationFactor: number;
@@ -32,6 +41,7 @@ export const DELIVERY_STREAM = {
   reportBatchItemFailures: true,
   bisectBatchOnError: true,
   retryAttempts: 10,
+  deliveryAttempts: 5,
   maxRecordAgeSeconds: 3600,
   // Per-shard parallelism; records of one partition key (one conversation) stay ordered.
   parallelizationFactor: 4,

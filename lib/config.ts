@@ -6,6 +6,7 @@
  * a typo fails `cdk synth`, not the first connection in production.
  */
 import type { Node } from 'constructs';
+import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS, type PushPlatform } from '../definitions/push-platforms.ts';
 
 export interface PushApplication {
@@ -38,6 +39,8 @@ export interface ParleyConfig {
   readonly alarmEmail?: string;
   /** Set API Gateway's account-wide CloudWatch role (needed once per account and region for WebSocket logs). */
   readonly manageApiGatewayAccountRole: boolean;
+  /** Per-user caps and parallelism of delivery fan-out (definitions/fanout.ts has the defaults). */
+  readonly fanout: Readonly<Record<FanoutSetting, number>>;
 }
 
 /** The context keys this module reads; the push platforms' are in definitions/push-platforms.ts. */
@@ -107,6 +110,7 @@ export function readConfig(node: Node): ParleyConfig {
     ...(logLevel === undefined ? {} : { logLevel }),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     manageApiGatewayAccountRole: text(CONTEXT_KEYS.apiGatewayAccountRole) !== 'false',
+    fanout: readFanout(text),
   };
 }
 
@@ -156,4 +160,18 @@ function readPush(text: (key: string) => string | undefined): PushApplication[] 
 /** Endpoints SNS creates under an application: `...:app/APNS/name` → `...:endpoint/APNS/name/*`. */
 export function endpointArnPattern(applicationArn: string): string {
   return `${applicationArn.replace(':app/', ':endpoint/')}/*`;
+}
+
+/** Context `maxConnectionsPerUser`, `maxDevicesPerUser`, `fanoutParallelism`: whole numbers from 1 to 1000. */
+function readFanout(text: (key: string) => string | undefined): Record<FanoutSetting, number> {
+  const fanout = {} as Record<FanoutSetting, number>;
+  for (const [setting, { context, default: fallback }] of Object.entries(FANOUT_SETTINGS)) {
+    const raw = text(context);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 1000) {
+      throw new ConfigError(`Context "${context}" must be a whole number from 1 to 1000, got "${raw}"`);
+    }
+    fanout[setting as FanoutSetting] = value;
+  }
+  return fanout;
 }

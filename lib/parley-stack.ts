@@ -10,6 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
 import {
   AUTHORIZER,
@@ -99,16 +100,16 @@ export class ParleyStack extends Stack {
       manageAccountRole: config.manageApiGatewayAccountRole,
     });
 
-    for (const [name, fn] of Object.entries(this.functions)) {
-      this.grantPermissions(fn, FUNCTION_PERMISSIONS[name as FunctionName]);
-    }
-    this.jwtSecret = this.configureJwt(authorizer);
-
     this.delivery = new DeliveryPipeline(this, 'Delivery', {
       definition: DELIVERY_STREAM,
       table: this.table,
       consumer: delivery,
     });
+
+    for (const [name, fn] of Object.entries(this.functions)) {
+      this.grantPermissions(fn, FUNCTION_PERMISSIONS[name as FunctionName]);
+    }
+    this.jwtSecret = this.configureJwt(authorizer);
 
     this.operations = new Operations(this, 'Operations', {
       functions: this.functions,
@@ -125,8 +126,15 @@ export class ParleyStack extends Stack {
 
   private grantPermissions(fn: ParleyFunction, permissions: FunctionPermissions): void {
     fn.useTable(this.table, permissions);
-    if (permissions.postToConnections) fn.postToConnections(this.webSocket.stage);
+    if (permissions.postToConnections) {
+      fn.postToConnections(this.webSocket.stage);
+      // Whoever fans out to connections honours the same per-user caps.
+      for (const [setting, value] of Object.entries(this.config.fanout)) {
+        fn.addEnvironment(FANOUT_SETTINGS[setting as FanoutSetting].env, String(value));
+      }
+    }
     if (permissions.push) fn.sendPush(this.config.push, permissions.push);
+    if (permissions.failureQueue) fn.recordFailures(this.delivery.failureTopic);
   }
 
   private configureJwt(authorizer: ParleyFunction): secretsmanager.ISecret | undefined {

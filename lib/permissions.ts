@@ -25,6 +25,11 @@ export interface FunctionPermissions {
   readonly postToConnections?: boolean;
   /** SNS mobile push calls; any of them also gives the function the `PUSH_APP_ARN_*` variables. */
   readonly push?: readonly PushAction[];
+  /**
+   * `sns:Publish` on the delivery failure topic (which feeds the on-failure queue), and
+   * `DELIVERY_FAILURE_TOPIC_ARN`.
+   */
+  readonly failureQueue?: boolean;
 }
 
 export type FunctionName = HandlerName;
@@ -48,10 +53,14 @@ export const FUNCTION_PERMISSIONS = {
   'unregister-device': { table: ['DeleteItem'], push: ['DeleteEndpoint'] },
   ping: { table: [] },
   delivery: {
-    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
+    // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
+    // bookkeeping and attempt counts; DeleteItem for gone connections, dead devices, released receipts.
+    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     indexes: [UNREAD_INDEX],
     postToConnections: true,
     // Publish, and DeleteEndpoint for a device whose token the platform rejects.
     push: ['Publish', 'DeleteEndpoint'],
+    // What delivery gives up on, recorded by message identity.
+    failureQueue: true,
   },
 } as const satisfies Record<FunctionName, FunctionPermissions>;

@@ -25,6 +25,7 @@ import { lambdaContext } from './lambda-context.ts';
 import { localLog } from './log.ts';
 import { FakeSns } from './push/fake-sns.ts';
 import { addPushRoutes, SNS_PATH } from './push/push-routes.ts';
+import { addFailureQueueRoutes, LocalFailureQueue } from './queue/failure-queue.ts';
 import { StreamPoller } from './stream/stream-poller.ts';
 
 export interface LocalStackOptions {
@@ -38,6 +39,8 @@ export interface LocalStackOptions {
   readonly maxConnectionMs: number;
   /** Handlers to use instead of the project's (tests of the gateway itself). */
   readonly handlers?: LocalHandlers;
+  /** Wraps the handlers once loaded: tests that need to hold an invocation at a chosen moment. */
+  readonly wrapHandlers?: (handlers: LocalHandlers) => LocalHandlers;
   /**
    * Requests from other machines to `@connections` and `/_local/` need this key; without one they are
    * refused. Requests from this machine (the handlers' own) never need it.
@@ -65,6 +68,8 @@ export const LOCAL_API = {
   region: LOCAL_REGION,
   accountId: '000000000000',
 } as const;
+/** What the delivery handler publishes its failures to; the local stack queues them (`/_local/delivery-failures`). */
+const DELIVERY_FAILURE_TOPIC_ARN = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_API.accountId}:parley-delivery-failures`;
 /** Lambda's timeout for the delivery function in the stack. */
 const DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -86,6 +91,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const localRoutes = new LocalRoutes();
     const sns = new FakeSns();
     addPushRoutes(localRoutes, sns);
+    const failureQueue = new LocalFailureQueue();
+    sns.subscribeTopic(DELIVERY_FAILURE_TOPIC_ARN, (message) => failureQueue.add(message));
+    addFailureQueueRoutes(localRoutes, failureQueue);
     const parts: LocalServerParts = {
       registry,
       localRoutes,
@@ -98,7 +106,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const httpUrl = `http://localhost:${port}`;
 
     configureHandlerEnvironment(db, `http://127.0.0.1:${port}`);
-    const handlers = options.handlers ?? (await loadHandlers());
+    const loaded = options.handlers ?? (await loadHandlers());
+    const handlers = options.wrapHandlers?.(loaded) ?? loaded;
     const endpoint = createWebSocketEndpoint({
       api: { ...LOCAL_API, domainName: `localhost:${port}` } satisfies ApiIdentity,
       registry,
@@ -187,6 +196,7 @@ function configureHandlerEnvironment(db: DynamoDbLocal, callbackUrl: string): vo
   env.DYNAMODB_ENDPOINT = db.endpoint;
   env.WS_CALLBACK_URL = callbackUrl;
   env.SNS_ENDPOINT = `${callbackUrl}${SNS_PATH}`;
+  env.DELIVERY_FAILURE_TOPIC_ARN = DELIVERY_FAILURE_TOPIC_ARN;
   env.AWS_REGION = LOCAL_REGION;
   env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
   env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;

@@ -18,12 +18,20 @@ function toConversation(item: Item): Conversation {
 }
 
 /**
- * Eventually consistent: membership of a conversation changes rarely, and a stale read can only
- * miss a member added in the last second, never let a stranger in (members are never removed).
+ * Eventually consistent by default: membership of a conversation changes rarely, and a stale read can
+ * only miss a member added in the last second, never let a stranger in (members are never removed).
+ * `consistent` for a caller that must tell "not visible yet" from "does not exist".
  */
-export async function getConversation(conversationId: string): Promise<Conversation | undefined> {
+export async function getConversation(
+  conversationId: string,
+  options: { consistent?: boolean } = {},
+): Promise<Conversation | undefined> {
   const { Item } = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: keys.conversation(conversationId) }),
+    new GetCommand({
+      TableName: TABLE_NAME,
+      Key: keys.conversation(conversationId),
+      ...(options.consistent === true && { ConsistentRead: true }),
+    }),
   );
   return Item === undefined ? undefined : toConversation(Item);
 }

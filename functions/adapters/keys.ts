@@ -23,7 +23,9 @@ export type ItemType =
   | 'message'
   | 'sendReceipt'
   | 'pushToken'
-  | 'revokedToken';
+  | 'revokedToken'
+  | 'pushReceipt'
+  | 'deliveryAttempts';
 
 const SEQ_DIGITS = 12;
 
@@ -69,4 +71,11 @@ export const keys = {
     SK: 'TOKEN',
   }),
   revokedToken: (jti: string): ItemKey => ({ PK: `JTI#${jti}`, SK: 'JTI' }),
+  /** One per (message, device) pushed: makes pushes at most once under stream retries. */
+  pushReceipt: (conversationId: string, seq: number, userId: string, deviceId: string): ItemKey => ({
+    PK: `PUSH#${conversationId}#${seq}`,
+    SK: `DEVICE#${userId}#${deviceId}`,
+  }),
+  /** How often delivery has tried one stream record (by its `eventID`), kept only for records that failed. */
+  deliveryAttempts: (eventId: string): ItemKey => ({ PK: `ATTEMPTS#${eventId}`, SK: 'ATTEMPTS' }),
 };

@@ -1,19 +1,18 @@
 /** Who a conversation's stored events go to: its members, with their connections, devices and state. */
+import { PermanentFailure } from '../adapters/aws-errors.ts';
 import { getConversation } from '../adapters/conversation-store.ts';
 import { loadUsers, type UserDirectoryEntry } from '../adapters/user-directory.ts';
 
 /**
- * Thrown when the conversation is not visible yet (its item is read eventually consistently, right
- * after the transaction that created it): retrying the stream record will find it.
+ * The conversation item is read eventually consistently; right after the transaction that created it
+ * it may not be visible yet, so a miss is read again strongly consistently. A conversation that is
+ * really not there cannot be delivered by any retry: that is a permanent failure of the record.
  */
-export class ConversationNotVisibleError extends Error {
-  override readonly name = 'ConversationNotVisibleError';
-}
-
 export async function loadAudience(conversationId: string): Promise<UserDirectoryEntry[]> {
-  const conversation = await getConversation(conversationId);
+  const conversation =
+    (await getConversation(conversationId)) ?? (await getConversation(conversationId, { consistent: true }));
   if (conversation === undefined) {
-    throw new ConversationNotVisibleError(`conversation ${conversationId} not found; retrying the record`);
+    throw new PermanentFailure(`conversation ${conversationId} does not exist`);
   }
   return loadUsers(conversation.members);
 }

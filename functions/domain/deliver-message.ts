@@ -7,17 +7,13 @@ import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { isReachable, loadAudience } from './audience.ts';
 import type { UnreadEntry } from './badge.ts';
+import { type DeliveryReport, emptyReport } from './delivery-report.ts';
+import { dropExcess } from './drop-excess.ts';
 import { sendToConnections } from './fanout.ts';
+import { capUser } from './fanout-caps.ts';
 import type { MessageFrame } from './frames.ts';
 import type { StoredMessage } from './model.ts';
 import { notifyOffline } from './notify-offline.ts';
-
-export interface MessageDeliveryOutcome {
-  sent: number;
-  gone: number;
-  pushed: number;
-  devicesRemoved: number;
-}
 
 export function toMessageFrame(message: StoredMessage): MessageFrame {
   return {
@@ -32,78 +28,78 @@ export function toMessageFrame(message: StoredMessage): MessageFrame {
   };
 }
 
+export interface DeliverMessageOptions {
+  /** Deliver to these recipients only (redelivery of what an earlier attempt could not reach). */
+  readonly onlyTo?: readonly string[];
+  readonly now?: Date;
+}
+
 /**
- * Throws when any connection failed for a reason other than 410, so the record is retried: a retry may
- * send the frame twice (clients keep one per messageId), never lose it. Pushes wait until every
- * connection was tried, so a retried record does not push to users who were in fact online.
+ * Never throws for one target's failure: every connection and device is tried, and the report says
+ * what failed and how, so the caller retries the record (transient) or records it (permanent). A retry
+ * may send a frame twice (clients keep one per messageId), never push a device twice (push receipts).
+ * Pushes wait until every connection was tried, and skip recipients whose connections may still take
+ * the frame on a retry (a transient failure, or a connection inside `$connect`).
  */
 export async function deliverMessage(
   message: StoredMessage,
   senderName: string | undefined,
-): Promise<MessageDeliveryOutcome> {
-  const members = await loadAudience(message.conversationId);
+  options: DeliverMessageOptions = {},
+): Promise<DeliveryReport> {
+  const now = options.now ?? new Date();
+  const capped = (await loadAudience(message.conversationId))
+    .filter((entry) => options.onlyTo === undefined || options.onlyTo.includes(entry.userId))
+    .map(capUser);
+  const members = capped.map((user) => user.entry);
   // Unread counts are kept for every recipient, deactivated ones too: they are right on reactivation.
   const recipients = members.filter((entry) => entry.userId !== message.senderId);
-  const [fanout, cursors] = await Promise.all([
-    postToMembers(members.filter(isReachable), message),
+  const connections = members
+    .filter(isReachable)
+    .flatMap((entry) => entry.connections)
+    .filter((connection) => connection.connectionId !== message.originConnectionId);
+  const [fanout, cursors, capCleanups] = await Promise.all([
+    sendToConnections(connections, toMessageFrame(message), { waitForConnecting: true, now: now.getTime() }),
     Promise.all(
       recipients.map((entry) => recordDelivered(message.conversationId, entry.userId, message.seq)),
     ),
+    dropExcess(capped),
   ]);
 
+  const report: DeliveryReport = {
+    ...emptyReport(),
+    sent: fanout.sent,
+    gone: fanout.gone,
+    connecting: fanout.connecting,
+    failures: [...fanout.failures],
+    capped: capCleanups,
+  };
+  const mayStillReach = new Set([
+    ...fanout.connecting.map((connection) => connection.userId),
+    ...fanout.failures.filter((failure) => failure.kind === 'transient').map((failure) => failure.userId),
+  ]);
   const offline: { recipient: UserDirectoryEntry; cursor: UnreadEntry | undefined }[] = [];
   recipients.forEach((recipient, index) => {
     const cursor = cursors[index];
-    // Connections that answered 410 count as closed; a member who already read this far needs no push.
-    const online = (fanout.sentTo.get(recipient.userId) ?? 0) > 0;
+    // A member who already read this far needs no push.
     const readAlready = cursor !== undefined && cursor.readSeq >= message.seq;
-    if (isReachable(recipient) && !online && !readAlready && recipient.devices.length > 0) {
+    if (
+      isReachable(recipient) &&
+      !fanout.reached.has(recipient.userId) &&
+      !mayStillReach.has(recipient.userId) &&
+      !readAlready &&
+      recipient.devices.length > 0
+    ) {
       offline.push({ recipient, cursor });
     }
   });
   const pushes = await Promise.all(
-    offline.map(({ recipient, cursor }) => notifyOffline(recipient, cursor, message, senderName)),
+    offline.map(({ recipient, cursor }) => notifyOffline(recipient, cursor, message, senderName, now)),
   );
-  return {
-    sent: fanout.sent,
-    gone: fanout.gone,
-    pushed: pushes.reduce((total, push) => total + push.pushed, 0),
-    devicesRemoved: pushes.reduce((total, push) => total + push.devicesRemoved, 0),
-  };
-}
-
-interface MemberFanout {
-  sent: number;
-  gone: number;
-  /** Frames that reached each member's connections. */
-  sentTo: Map<string, number>;
-}
-
-/** Every connection of every member but the sending one; throws unless all were sent or gone. */
-async function postToMembers(
-  members: readonly UserDirectoryEntry[],
-  message: StoredMessage,
-): Promise<MemberFanout> {
-  const frame = toMessageFrame(message);
-  const results = await Promise.all(
-    members.map((entry) =>
-      sendToConnections(
-        entry.connections.filter((connection) => connection.connectionId !== message.originConnectionId),
-        frame,
-      ),
-    ),
-  );
-  const fanout: MemberFanout = { sent: 0, gone: 0, sentTo: new Map() };
-  const failures: unknown[] = [];
-  results.forEach((result, index) => {
-    fanout.sent += result.sent;
-    fanout.gone += result.gone;
-    failures.push(...result.failures);
-    const member = members[index];
-    if (member !== undefined) fanout.sentTo.set(member.userId, result.sent);
-  });
-  if (failures.length > 0) {
-    throw new AggregateError(failures, `${failures.length} connection(s) could not be posted to`);
+  for (const push of pushes) {
+    report.pushed += push.pushed;
+    report.alreadyPushed += push.alreadyPushed;
+    report.devicesRemoved += push.devicesRemoved;
+    report.failures.push(...push.failures);
   }
-  return fanout;
+  return report;
 }

@@ -3,21 +3,31 @@
  * connection of every member, the reader's own included, so their other devices update unread counts.
  */
 import { isReachable, loadAudience } from './audience.ts';
-import { type FanoutResult, sendToConnections } from './fanout.ts';
+import { type DeliveryReport, emptyReport } from './delivery-report.ts';
+import { sendToConnections } from './fanout.ts';
+import { capUser } from './fanout-caps.ts';
 import type { ReadFrame } from './frames.ts';
 
-/** Throws on any failure but 410, so the record is retried (a `read` frame twice is harmless). */
-export async function deliverRead(read: ReadFrame): Promise<Omit<FanoutResult, 'failures'>> {
-  const audience = (await loadAudience(read.conversationId)).filter(isReachable);
-  const result = await sendToConnections(
+/** Like message delivery, reports failures rather than throwing (a `read` frame twice is harmless). */
+export async function deliverRead(
+  read: ReadFrame,
+  options: { onlyTo?: readonly string[] } = {},
+): Promise<DeliveryReport> {
+  const audience = (await loadAudience(read.conversationId))
+    .filter(isReachable)
+    .filter((entry) => options.onlyTo === undefined || options.onlyTo.includes(entry.userId))
+    // Caps are enforced (and cleaned up) by message delivery; reads only respect them.
+    .map((entry) => capUser(entry).entry);
+  const fanout = await sendToConnections(
     audience.flatMap((entry) => entry.connections),
     read,
+    { waitForConnecting: true },
   );
-  if (result.failures.length > 0) {
-    throw new AggregateError(
-      result.failures,
-      `${result.failures.length} connection(s) could not be posted to`,
-    );
-  }
-  return { sent: result.sent, gone: result.gone };
+  return {
+    ...emptyReport(),
+    sent: fanout.sent,
+    gone: fanout.gone,
+    connecting: fanout.connecting,
+    failures: fanout.failures,
+  };
 }

@@ -1,40 +1,109 @@
 /**
- * Sends one frame to many connections at once. A 410 means the connection is gone: its item is
- * deleted (exactly that one) and it does not count as a failure. Other failures are returned so the
- * caller decides: typing drops them (ephemeral), delivery retries the stream record.
+ * Sends one frame to many connections, at most FANOUT_LIMITS.parallelism at a time. What a 410 means
+ * depends on the connection's age: API Gateway answers 410 both for a closed connection and for one
+ * whose `$connect` has not returned yet (its item is stored first). Only a connection older than the
+ * `$connect` window is really gone and has its item deleted; a younger one is "connecting": delivery
+ * tries it again shortly and, failing that, has the stream record retried, so the socket that opens a
+ * moment later still gets the message. Other failures are returned, classified, for the caller.
  */
+import { failureClass } from '../adapters/aws-errors.ts';
 import { deleteConnection } from '../adapters/connection-store.ts';
-import { postToConnection } from '../adapters/management-api.ts';
+import { postToConnection } from '../adapters/websocket-connections.ts';
+import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger } from '../shared/logger.ts';
+import type { TargetFailure } from './delivery-report.ts';
+import { FANOUT_LIMITS } from './fanout-limits.ts';
 import type { ServerFrame } from './frames.ts';
 import type { Connection } from './model.ts';
 
+/**
+ * How long after its upgrade request a connection may still be inside `$connect`: API Gateway's
+ * integration timeout (29 s) for the authorizer and the `$connect` route, rounded up.
+ */
+export const CONNECT_WINDOW_MS = 30_000;
+
+/** Waits before posting again to a connection still in `$connect` (which normally takes milliseconds). */
+const CONNECTING_RETRY_DELAYS_MS = [100, 400, 1_000];
+
+export interface FanoutOptions {
+  /**
+   * Try a connecting connection again after short waits (stored events, which must arrive). Typing,
+   * being ephemeral, does not wait.
+   */
+  readonly waitForConnecting: boolean;
+  readonly now?: number;
+}
+
 export interface FanoutResult {
   sent: number;
+  /** Closed connections whose items were deleted. */
   gone: number;
-  failures: unknown[];
+  /** Connections still inside `$connect` after the waits: kept, and worth a retry. */
+  connecting: Connection[];
+  failures: TargetFailure[];
+  /** Users with at least one connection that received the frame. */
+  reached: Set<string>;
 }
+
+type PostOutcome = 'sent' | 'gone' | 'connecting';
 
 export async function sendToConnections(
   connections: readonly Connection[],
   frame: ServerFrame,
+  options: FanoutOptions,
 ): Promise<FanoutResult> {
-  const result: FanoutResult = { sent: 0, gone: 0, failures: [] };
-  await Promise.all(
-    connections.map(async (connection) => {
-      try {
-        if ((await postToConnection(connection.connectionId, frame)) === 'sent') {
-          result.sent += 1;
-          return;
-        }
+  const result: FanoutResult = { sent: 0, gone: 0, connecting: [], failures: [], reached: new Set() };
+  const now = options.now ?? Date.now();
+  await mapConcurrently(connections, FANOUT_LIMITS.parallelism, async (connection) => {
+    try {
+      const outcome = await post(connection, frame, options.waitForConnecting, now);
+      if (outcome === 'sent') {
+        result.sent += 1;
+        result.reached.add(connection.userId);
+      } else if (outcome === 'connecting') {
+        result.connecting.push(connection);
+      } else {
         result.gone += 1;
-        logger.info('connection gone, removing it', { staleConnectionId: connection.connectionId });
-        await deleteConnection(connection.userId, connection.connectionId);
-      } catch (error) {
-        result.failures.push(error);
-        logger.warn('post to connection failed', { targetConnectionId: connection.connectionId, error });
       }
-    }),
-  );
+    } catch (error) {
+      const kind = failureClass(error);
+      result.failures.push({ userId: connection.userId, connectionId: connection.connectionId, kind, error });
+      logger.warn('post to connection failed', {
+        targetConnectionId: connection.connectionId,
+        failureClass: kind,
+        error,
+      });
+    }
+  });
   return result;
 }
+
+async function post(
+  connection: Connection,
+  frame: ServerFrame,
+  waitForConnecting: boolean,
+  now: number,
+): Promise<PostOutcome> {
+  if ((await postToConnection(connection.connectionId, frame)) === 'sent') return 'sent';
+  if (!isConnecting(connection, now)) {
+    logger.info('connection gone, removing it', { staleConnectionId: connection.connectionId });
+    await deleteConnection(connection.userId, connection.connectionId);
+    return 'gone';
+  }
+  if (waitForConnecting) {
+    for (const delay of CONNECTING_RETRY_DELAYS_MS) {
+      await sleep(delay);
+      if ((await postToConnection(connection.connectionId, frame)) === 'sent') return 'sent';
+    }
+  }
+  logger.info('connection still connecting, keeping it', { targetConnectionId: connection.connectionId });
+  return 'connecting';
+}
+
+/** Younger than the `$connect` window (a missing or unreadable `connectedAt` counts as old). */
+export function isConnecting(connection: Connection, now: number): boolean {
+  const connectedAt = Date.parse(connection.connectedAt);
+  return Number.isFinite(connectedAt) && now - connectedAt < CONNECT_WINDOW_MS;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

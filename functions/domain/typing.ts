@@ -2,6 +2,7 @@ import { loadUsers } from '../adapters/user-directory.ts';
 import { isReachable } from './audience.ts';
 import { type ConversationTarget, resolveExisting } from './conversations.ts';
 import { sendToConnections } from './fanout.ts';
+import { capUser } from './fanout-caps.ts';
 import type { TypingFrame } from './frames.ts';
 import type { Caller } from './model.ts';
 
@@ -31,8 +32,10 @@ export async function sendTyping(input: TypingInput): Promise<void> {
     expiresAt: new Date(input.now.getTime() + TYPING_LAPSE_MS).toISOString(),
   };
   const recipients = (await loadUsers(others)).filter(isReachable);
+  // Ephemeral: a connection still inside `$connect` is not waited for, and its item is kept.
   await sendToConnections(
-    recipients.flatMap((recipient) => recipient.connections),
+    recipients.flatMap((recipient) => capUser(recipient).entry.connections),
     frame,
+    { waitForConnecting: false },
   );
 }

@@ -15,3 +15,14 @@ export function optionalEnv(name: string): string | undefined {
   const value = process.env[name];
   return value === undefined || value === '' ? undefined : value;
 }
+
+/** A whole number ≥ 1, or `fallback` when unset; anything else fails at cold start, naming the variable. */
+export function positiveIntegerEnv(name: string, fallback: number): number {
+  const raw = optionalEnv(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`Environment variable ${name} must be a whole number of at least 1, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,61 +1,75 @@
 /**
- * The delivery Lambda, on the table's stream (see definitions/stream.ts). Records are processed in
- * order: records of one conversation share a partition key and must reach clients in `seq` order. At
- * the first record that fails, that record is reported and the batch stops: Lambda retries from the
- * reported record, so anything after it would be delivered twice if processed now.
+ * The delivery Lambda, on the table's stream (see definitions/stream.ts). Every record of the batch is
+ * tried, and each failure is settled by its class (functions/stream/settle.ts):
+ * - permanent (a 403 or 413 from `@connections`, SNS refusing us, a conversation that is gone): recorded
+ *   in the on-failure queue by message identity, and skipped;
+ * - transient (throttling, 5xx, a connection still inside `$connect`): the record is reported in
+ *   `batchItemFailures` and retried, until it has failed `deliveryAttempts` times; then it is recorded
+ *   like a permanent failure, so the shard moves on and the message can be redelivered at any age.
+ * Records of one partition key (one conversation) must reach clients in `seq` order: after a record is
+ * reported for retry, later records of the same conversation are left for that retry (Lambda retries
+ * from the lowest reported record), while other conversations' records are still delivered now.
  */
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { deliverMessage } from '../domain/deliver-message.ts';
-import { deliverRead } from '../domain/deliver-read.ts';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger, withLogKeys } from '../shared/logger.ts';
 import { toDeliveryEvent } from './records.ts';
+import { deliverEvent, settle } from './settle.ts';
 
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+/** Time a record may need in the worst case (SDK calls time out after 2 s, 3 attempts, a few in a row). */
+const RECORD_TIME_BUDGET_MS = 20_000;
+
+export async function handler(
+  event: DynamoDBStreamEvent,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<DynamoDBBatchResponse> {
+  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
+  const waitingForRetry = new Set<string>();
   for (const record of event.Records) {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
-    try {
-      await withLogKeys({ eventID: record.eventID, sequenceNumber }, () => processRecord(record));
-    } catch (error) {
-      logger.error('record failed, reporting it for retry', {
-        eventID: record.eventID,
-        sequenceNumber,
-        error,
-      });
+    const partition = partitionOf(record);
+    if (waitingForRetry.has(partition)) continue;
+    if ((context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY) < RECORD_TIME_BUDGET_MS) {
+      // Not attempted: reporting it makes Lambda retry from here, with a fresh time budget.
+      logger.warn('out of time for the batch, leaving the rest for a retry', { sequenceNumber });
+      if (sequenceNumber === undefined) throw new Error('out of time and the record has no sequence number');
+      batchItemFailures.push({ itemIdentifier: sequenceNumber });
+      break;
+    }
+    const verdict = await withLogKeys({ eventID: record.eventID, sequenceNumber }, () =>
+      processRecord(record),
+    );
+    if (verdict === 'retry') {
       // Without a sequence number the failure cannot be pinned to a record: fail the whole batch.
-      if (sequenceNumber === undefined) throw error;
-      return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
+      if (sequenceNumber === undefined) throw new Error('a record to retry has no sequence number');
+      batchItemFailures.push({ itemIdentifier: sequenceNumber });
+      waitingForRetry.add(partition);
     }
   }
-  return { batchItemFailures: [] };
+  return { batchItemFailures };
 }
 
-async function processRecord(record: DynamoDBRecord): Promise<void> {
+async function processRecord(record: DynamoDBRecord): Promise<'done' | 'retry'> {
   const event = toDeliveryEvent(record);
-  switch (event.kind) {
-    case 'message': {
-      const { message } = event;
-      await withLogKeys(
-        { conversationId: message.conversationId, messageId: message.messageId, seq: message.seq },
-        async () => {
-          const outcome = await deliverMessage(message, event.senderName);
-          logger.info('message delivered', { ...outcome });
-        },
-      );
-      return;
-    }
-    case 'read': {
-      const { read } = event;
-      await withLogKeys(
-        { conversationId: read.conversationId, readerId: read.userId, seq: read.seq },
-        async () => {
-          const outcome = await deliverRead(read);
-          logger.info('read cursor delivered', { ...outcome });
-        },
-      );
-      return;
-    }
-    case 'skip':
-      if (event.malformed) logger.error('malformed record skipped', { reason: event.reason });
-      else logger.debug('record skipped', { reason: event.reason });
+  if (event.kind === 'skip') {
+    if (event.malformed) logger.error('malformed record skipped', { reason: event.reason });
+    else logger.debug('record skipped', { reason: event.reason });
+    return 'done';
   }
+  const keys =
+    event.kind === 'message'
+      ? {
+          conversationId: event.message.conversationId,
+          messageId: event.message.messageId,
+          seq: event.message.seq,
+        }
+      : { conversationId: event.read.conversationId, readerId: event.read.userId, seq: event.read.seq };
+  return withLogKeys(keys, async () => {
+    const attempt = await deliverEvent(event);
+    return settle(event, attempt, record.eventID ?? record.dynamodb?.SequenceNumber);
+  });
+}
+
+function partitionOf(record: DynamoDBRecord): string {
+  const key = record.dynamodb?.Keys?.PK;
+  return key?.S ?? JSON.stringify(key ?? null);
 }

@@ -13,6 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { HANDLER_BUNDLING } from '../bundling.ts';
 import { endpointArnPattern, type PushApplication } from '../config.ts';
@@ -112,6 +113,12 @@ export class ParleyFunction extends NodejsFunction {
       `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/*/@connections/*`,
       'Connection ids exist only at run time; the grant is already limited to this API stage’s @connections.',
     );
+  }
+
+  /** `DELIVERY_FAILURE_TOPIC_ARN`, and `sns:Publish` on that topic only. */
+  recordFailures(topic: sns.ITopic): void {
+    this.addEnvironment('DELIVERY_FAILURE_TOPIC_ARN', topic.topicArn);
+    topic.grantPublish(this);
   }
 
   /**

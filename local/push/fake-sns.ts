@@ -34,6 +34,12 @@ const APPLICATION_ARN = /^arn:aws:sns:([^:]+):(\d+):app\/(APNS|APNS_SANDBOX|GCM)
 export class FakeSns {
   readonly #endpoints = new Map<string, PlatformEndpoint>();
   readonly #pushes: PushRecord[] = [];
+  readonly #topics = new Map<string, (message: string) => void>();
+
+  /** A topic whose published messages go to `deliver` (an SQS subscription with raw message delivery). */
+  subscribeTopic(topicArn: string, deliver: (message: string) => void): void {
+    this.#topics.set(topicArn, deliver);
+  }
 
   /** Answers one AWS Query request body. */
   handle(body: string): QueryReply {
@@ -147,11 +153,18 @@ export class FakeSns {
   }
 
   #publish(params: Map<string, string>): string {
+    const topicArn = params.get('TopicArn');
+    if (topicArn !== undefined) {
+      const deliver = this.#topics.get(topicArn);
+      if (deliver === undefined) throw new QueryError('NotFound', 'Topic does not exist', 404);
+      deliver(required(params, 'Message'));
+      return `<MessageId>${randomUUID()}</MessageId>`;
+    }
     const targetArn = params.get('TargetArn');
     if (targetArn === undefined) {
       throw new QueryError(
         'InvalidParameter',
-        'Invalid parameter: the local SNS publishes to endpoint ARNs only',
+        'Invalid parameter: the local SNS publishes to topic or endpoint ARNs only',
       );
     }
     const endpoint = this.#endpoint(targetArn);

@@ -1,6 +1,9 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FANOUT_SETTINGS } from '../../definitions/fanout.ts';
 import { DELIVERY_STREAM } from '../../definitions/stream.ts';
-import { type Synthesized, statementsOf, synthesize } from './parley-app.ts';
+import { ConfigError } from '../../lib/config.ts';
+import { environmentOf, type Synthesized, statementsOf, synthesize } from './parley-app.ts';
 
 describe('delivery from the table stream', () => {
   // GIVEN the synthesized stack
@@ -32,6 +35,9 @@ describe('delivery from the table stream', () => {
     });
     // Bounded: a poison record cannot block its shard for the stream's whole 24-hour retention.
     expect(DELIVERY_STREAM.retryAttempts).toBeGreaterThan(0);
+    // The handler gives up (recording the message's identity) before the mapping would (a pointer).
+    expect(DELIVERY_STREAM.deliveryAttempts).toBeGreaterThan(0);
+    expect(DELIVERY_STREAM.deliveryAttempts).toBeLessThan(DELIVERY_STREAM.retryAttempts);
     expect(DELIVERY_STREAM.maxRecordAgeSeconds).toBeLessThan(24 * 3600);
     expect(DELIVERY_STREAM.reportBatchItemFailures).toBe(true);
   });
@@ -75,6 +81,62 @@ describe('delivery from the table stream', () => {
       Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
       Resource: [stack.resolve(stack.delivery.onFailureQueue.queueArn)],
     });
+  });
+
+  it('feeds what the delivery function gives up on, by message identity, into the same queue', () => {
+    const { stack, template } = parley;
+    const topic = stack.delivery.failureTopic;
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      TopicArn: stack.resolve(topic.topicArn),
+      Endpoint: stack.resolve(stack.delivery.onFailureQueue.queueArn),
+      RawMessageDelivery: true,
+    });
+    expect(environmentOf(parley, stack.functions.delivery).DELIVERY_FAILURE_TOPIC_ARN).toEqual(
+      stack.resolve(topic.topicArn),
+    );
+    expect(statementsOf(parley, stack.functions.delivery)).toContainEqual({
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      Resource: [stack.resolve(topic.topicArn)],
+    });
+    // No other function may publish there.
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      if (name === 'delivery') continue;
+      expect(environmentOf(parley, fn), name).not.toHaveProperty('DELIVERY_FAILURE_TOPIC_ARN');
+    }
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      }),
+    });
+  });
+
+  it('gives every function that fans out to connections the per-user caps, defaults or from context', () => {
+    const defaults = Object.fromEntries(
+      Object.values(FANOUT_SETTINGS).map((setting) => [setting.env, String(setting.default)]),
+    );
+    for (const name of ['delivery', 'typing'] as const) {
+      expect(environmentOf(parley, parley.stack.functions[name]), name).toMatchObject(defaults);
+    }
+    expect(environmentOf(parley, parley.stack.functions['send-message'])).not.toHaveProperty(
+      FANOUT_SETTINGS.maxConnectionsPerUser.env,
+    );
+
+    const configured = synthesize({
+      maxConnectionsPerUser: '5',
+      maxDevicesPerUser: '3',
+      fanoutParallelism: '8',
+    });
+    expect(environmentOf(configured, configured.stack.functions.delivery)).toMatchObject({
+      MAX_CONNECTIONS_PER_USER: '5',
+      MAX_DEVICES_PER_USER: '3',
+      FANOUT_PARALLELISM: '8',
+    });
+    expect(() => synthesize({ maxConnectionsPerUser: '0' })).toThrow(ConfigError);
+    expect(() => synthesize({ fanoutParallelism: 'many' })).toThrow(ConfigError);
   });
 
   it('outputs the on-failure queue for operators', () => {

@@ -228,8 +228,12 @@ describe('IAM, per function', () => {
   });
 
   it.each(PUSHERS)('%s may call SNS on the endpoints of the configured applications only', (name) => {
-    const statements = statementsOf(parley, parley.stack.functions[name]).filter((s) =>
-      s.Action.some((a) => a.startsWith('sns:') && a !== 'sns:CreatePlatformEndpoint'),
+    // The failure topic is delivery's own statement (test/cdk/delivery.test.ts), not a push grant.
+    const failureTopic = parley.stack.resolve(parley.stack.delivery.failureTopic.topicArn);
+    const statements = statementsOf(parley, parley.stack.functions[name]).filter(
+      (s) =>
+        s.Action.some((a) => a.startsWith('sns:') && a !== 'sns:CreatePlatformEndpoint') &&
+        JSON.stringify(s.Resource) !== JSON.stringify([failureTopic]),
     );
     const expectedActions = (permissionsOf(name).push ?? [])
       .filter((action) => action !== 'CreatePlatformEndpoint')
@@ -251,9 +255,16 @@ describe('IAM, per function', () => {
     expect(actionsOf(statementsOf(parley, parley.stack.functions[name]), 'sns:')).toEqual([]);
   });
 
-  it('grants no SNS action at all when no platform is configured', () => {
+  it('grants no push action at all when no platform is configured', () => {
     const unconfigured = synthesize();
-    expect(JSON.stringify(unconfigured.template.findResources('AWS::IAM::Policy'))).not.toContain('"sns:');
+    const failureTopic = unconfigured.stack.resolve(unconfigured.stack.delivery.failureTopic.topicArn);
+    const snsStatements = NAMES.flatMap((name) =>
+      statementsOf(unconfigured, unconfigured.stack.functions[name]).filter((s) =>
+        s.Action.some((a) => a.startsWith('sns:')),
+      ),
+    );
+    // Only delivery's publish to its failure topic remains.
+    expect(snsStatements).toEqual([{ Effect: 'Allow', Action: ['sns:Publish'], Resource: [failureTopic] }]);
   });
 
   it.each(NAMES)('%s holds a resource wildcard only where AWS offers no resource scoping', (name) => {

@@ -127,6 +127,7 @@ describe('configuration validation', () => {
       push: [],
       logRetentionDays: 30,
       manageApiGatewayAccountRole: true,
+      fanout: { maxConnectionsPerUser: 20, maxDevicesPerUser: 10, parallelism: 16 },
     });
   });
 

@@ -56,6 +56,7 @@ interface Used {
   queriesIndex: boolean;
   postToConnections: boolean;
   push: string[];
+  sendsToQueue: boolean;
   unknown: string[];
 }
 
@@ -101,6 +102,8 @@ async function usedBy(entry: string): Promise<Used> {
     queriesIndex,
     postToConnections,
     push: [...push].sort(),
+    // SNS Publish serves pushes and the failure topic alike: the topic's variable tells them apart.
+    sendsToQueue: requiredEnv.has('DELIVERY_FAILURE_TOPIC_ARN'),
     unknown: [...unknown],
   };
 }
@@ -142,6 +145,9 @@ describe('permissions match what each handler sends', () => {
     expect(actual?.queriesIndex, 'queries an index').toBe((granted.indexes ?? []).length > 0);
     expect(actual?.postToConnections, 'posts to connections').toBe(granted.postToConnections === true);
     expect(actual?.push, 'SNS actions').toEqual([...(granted.push ?? [])].sort());
+    expect(actual?.sendsToQueue, 'publishes to the delivery failure topic').toBe(
+      granted.failureQueue === true,
+    );
   });
 
   it.each(

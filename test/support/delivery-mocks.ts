@@ -3,7 +3,8 @@
  * partition (connections, devices, state) and the frames it posted to connections.
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
 
 // biome-ignore lint/suspicious/noExplicitAny: the stubs' client types differ per test file.
@@ -88,4 +89,25 @@ export function postedCalls(api: Stub): { connectionId: string; frame: Record<st
 /** The frame posted to each connection (the last one, if several). */
 export function postedFrames(api: Stub): Map<string, Record<string, unknown>> {
   return new Map(postedCalls(api).map(({ connectionId, frame }) => [connectionId, frame]));
+}
+
+/** What delivery recorded for the on-failure queue (published to the failure topic), parsed, in order. */
+export function queuedFailures(sns: Stub): Record<string, unknown>[] {
+  return sns
+    .commandCalls(PublishCommand)
+    .map((call) => call.args[0].input as { TopicArn?: string; Message: string })
+    .filter((input) => input.TopicArn === process.env.DELIVERY_FAILURE_TOPIC_ARN)
+    .map((input) => JSON.parse(input.Message));
+}
+
+/** The failure topic accepts what delivery publishes (or fails with `error`). */
+export function mockFailureTopic(sns: Stub, error?: Error): void {
+  const behaviour = sns.on(PublishCommand, { TopicArn: process.env.DELIVERY_FAILURE_TOPIC_ARN });
+  if (error === undefined) behaviour.resolves({ MessageId: 'failure-1' });
+  else behaviour.rejects(error);
+}
+
+/** Delivery's count of failed attempts for a record: `attempts` including the current one. */
+export function mockFailedAttempts(ddb: Stub, attempts: number): void {
+  ddb.on(UpdateCommand, { Key: { SK: 'ATTEMPTS' } }).resolves({ Attributes: { attempts } });
 }

@@ -14,3 +14,4 @@ process.env.PUSH_APP_ARN_APNS_SANDBOX = 'arn:aws:sns:eu-west-1:123456789012:app/
 process.env.PUSH_APP_ARN_FCM = 'arn:aws:sns:eu-west-1:123456789012:app/GCM/parley';
 process.env.JWT_SECRET = 'unit-test-secret-that-is-long-enough-for-hs256';
 process.env.LOG_LEVEL = 'error';
+process.env.DELIVERY_FAILURE_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:parley-delivery-failures';

@@ -21,7 +21,14 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/stream/delivery.ts';
-import { mockConversation, mockUsers, postedCalls, postedFrames } from '../../support/delivery-mocks.ts';
+import {
+  mockConversation,
+  mockFailedAttempts,
+  mockUsers,
+  postedCalls,
+  postedFrames,
+  queuedFailures,
+} from '../../support/delivery-mocks.ts';
 import { deliveryModify, messageInsert, streamEvent } from '../../support/stream-events.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -221,6 +228,7 @@ describe('delivery of a committed message', () => {
       }
       return {};
     });
+    mockFailedAttempts(ddb, 1);
 
     // WHEN
     const result = await handler(streamEvent(first, failing, later));
@@ -233,21 +241,50 @@ describe('delivery of a committed message', () => {
     expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: { ':seq': 9 } });
   });
 
-  it('fails the record when the conversation is not visible yet, so that a retry finds it', async () => {
+  it('reads the conversation again, strongly consistent, when it is not visible yet', async () => {
+    // GIVEN the eventually consistent read misses the conversation created a moment ago
+    ddb.on(GetCommand, { ConsistentRead: undefined }).resolves({});
+
+    const result = await handler(streamEvent(messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
+    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+  });
+
+  it('records a message whose conversation is gone as a permanent failure, and does not retry it', async () => {
     ddb.on(GetCommand).resolves({});
 
     const result = await handler(streamEvent(messageInsert()));
 
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584500000000017450439091' }] });
+    expect(result).toEqual({ batchItemFailures: [] });
     expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
+    expect(queuedFailures(sns)).toEqual([
+      expect.objectContaining({
+        class: 'permanent',
+        kind: 'message',
+        conversationId: 'd_alice_bob',
+        seq: 7,
+        messageId: '01JDB4T4XKQ7M2W9R3N5P8HZ6F',
+        recipients: [],
+        failures: [{ class: 'permanent', error: 'PermanentFailure' }],
+      }),
+    ]);
   });
 
-  it('fails the record when the unread bookkeeping write fails (throttled)', async () => {
-    ddb.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+  it('retries the record when the unread bookkeeping write is throttled', async () => {
+    ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#bob' } }).rejects(
+      Object.assign(new Error('Throughput exceeds the current capacity'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    mockFailedAttempts(ddb, 2);
 
     const result = await handler(streamEvent(messageInsert()));
 
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584500000000017450439091' }] });
+    expect(queuedFailures(sns)).toEqual([]);
   });
 
   it('skips records the stream filter should have excluded, and goes on with the batch', async () => {

@@ -17,13 +17,26 @@ import {
   SNSClient,
   ThrottledException,
 } from '@aws-sdk/client-sns';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { handler } from '../../../functions/stream/delivery.ts';
-import { mockConversation, mockUsers, type TestDevice } from '../../support/delivery-mocks.ts';
+import {
+  mockConversation,
+  mockFailedAttempts,
+  mockFailureTopic,
+  mockUsers,
+  queuedFailures,
+  type TestDevice,
+} from '../../support/delivery-mocks.ts';
 import { messageInsert, streamEvent } from '../../support/stream-events.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -302,30 +315,80 @@ describe('push to recipients without an open connection', () => {
     expect(sns).not.toHaveReceivedCommand(DeleteEndpointCommand);
   });
 
-  it('fails the record on any other SNS error, after trying every device', async () => {
+  it('claims each (message, device) push with a conditional put before publishing it', async () => {
+    await handler(streamEvent(messageInsert()));
+
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({
+        PK: 'PUSH#d_alice_bob#7',
+        SK: 'DEVICE#bob#iphone-bob',
+        type: 'pushReceipt',
+      }),
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
+  });
+
+  it('does not push a device again that already has this message (a retried record)', async () => {
+    // GIVEN the iPhone was pushed by an earlier attempt of this record, the Pixel was not
     mockUsers(ddb, { bob: { devices: [IPHONE, PIXEL] } });
+    ddb
+      .on(PutCommand, { Item: { SK: 'DEVICE#bob#iphone-bob' } })
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+
+    const result = await handler(streamEvent(messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TargetArn: PIXEL.endpointArn });
+  });
+
+  it('retries the record on a transient SNS error, releasing only that device’s claim', async () => {
+    mockUsers(ddb, { bob: { devices: [IPHONE, PIXEL] } });
+    mockFailedAttempts(ddb, 1);
     sns
       .on(PublishCommand, { TargetArn: IPHONE.endpointArn })
       .rejects(new ThrottledException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } }));
 
     const result = await handler(streamEvent(messageInsert()));
 
+    // THEN every device was tried, the record will be retried, and only the failed push can happen again
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: SEQUENCE_NUMBER }] });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TargetArn: PIXEL.endpointArn });
-    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { PK: 'PUSH#d_alice_bob#7', SK: 'DEVICE#bob#iphone-bob' },
+    });
   });
 
-  it('fails the record on an invalid-parameter error that is not about the endpoint (a payload bug)', async () => {
+  it('records an invalid-parameter error that is not about the endpoint (a payload bug) and keeps the device', async () => {
     sns.on(PublishCommand).rejects(
       new InvalidParameterException({
         message: 'Invalid parameter: Message Structure - JSON message body failed to parse',
-        $metadata: {},
+        $metadata: { httpStatusCode: 400 },
       }),
     );
+    mockFailureTopic(sns);
 
     const result = await handler(streamEvent(messageInsert()));
 
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: SEQUENCE_NUMBER }] });
+    expect(result).toEqual({ batchItemFailures: [] });
     expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    expect(queuedFailures(sns)).toEqual([
+      expect.objectContaining({
+        class: 'permanent',
+        recipients: ['bob'],
+        failures: [
+          {
+            userId: 'bob',
+            deviceId: 'iphone-bob',
+            class: 'permanent',
+            error: 'InvalidParameterException',
+            status: 400,
+          },
+        ],
+      }),
+    ]);
   });
 });

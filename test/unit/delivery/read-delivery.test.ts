@@ -2,6 +2,7 @@
 import {
   ApiGatewayManagementApiClient,
   ForbiddenException,
+  LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -9,7 +10,13 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/stream/delivery.ts';
-import { mockConversation, mockUsers, postedFrames } from '../../support/delivery-mocks.ts';
+import {
+  mockConversation,
+  mockFailedAttempts,
+  mockUsers,
+  postedFrames,
+  queuedFailures,
+} from '../../support/delivery-mocks.ts';
 import { deliveryModify, readModify, streamEvent } from '../../support/stream-events.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -91,13 +98,47 @@ describe('delivery of a moved read cursor', () => {
     expect(postedFrames(api).get(BOB_PHONE)).toMatchObject({ type: 'read', seq: 1 });
   });
 
-  it('reports the record when a post fails for a reason other than 410', async () => {
+  it('reports the record for a retry when a post fails for a transient reason (throttled)', async () => {
+    api
+      .on(PostToConnectionCommand, { ConnectionId: ALICE_PHONE })
+      .rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
+    mockFailedAttempts(ddb, 1);
+
+    const result = await handler(streamEvent(readModify()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584600000000017450440125' }] });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { PK: 'ATTEMPTS#eccbc87e4b5ce2fe28308fd9f2a7baf3', SK: 'ATTEMPTS' },
+    });
+    expect(queuedFailures(sns)).toEqual([]);
+  });
+
+  it('records a permanent post failure (403) in the on-failure queue instead of retrying', async () => {
     api
       .on(PostToConnectionCommand, { ConnectionId: ALICE_PHONE })
       .rejects(new ForbiddenException({ message: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
 
     const result = await handler(streamEvent(readModify()));
 
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584600000000017450440125' }] });
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(queuedFailures(sns)).toEqual([
+      expect.objectContaining({
+        class: 'permanent',
+        kind: 'read',
+        conversationId: 'd_alice_bob',
+        readerId: 'bob',
+        seq: 7,
+        recipients: ['alice'],
+        failures: [
+          {
+            userId: 'alice',
+            connectionId: ALICE_PHONE,
+            class: 'permanent',
+            error: 'ForbiddenException',
+            status: 403,
+          },
+        ],
+      }),
+    ]);
   });
 });

@@ -1,0 +1,47 @@
+/**
+ * What delivering one stored event achieved, in a shape the stream handler can act on: which targets
+ * failed and how (transient: retry the record; permanent: record it and move on), and which
+ * connections were still inside `$connect` (retry the record: they open in a moment).
+ */
+import type { FailureClass } from '../adapters/aws-errors.ts';
+import type { Connection } from './model.ts';
+
+export interface TargetFailure {
+  userId: string;
+  /** The connection that could not be posted to, for connection failures. */
+  connectionId?: string;
+  /** The device that could not be pushed to, for push failures. */
+  deviceId?: string;
+  kind: FailureClass;
+  error: unknown;
+}
+
+export interface DeliveryReport {
+  /** Frames posted. */
+  sent: number;
+  /** Closed connections removed. */
+  gone: number;
+  connecting: Connection[];
+  failures: TargetFailure[];
+  /** Pushes published, pushes skipped because this (message, device) was already pushed, devices removed. */
+  pushed: number;
+  alreadyPushed: number;
+  devicesRemoved: number;
+  /** Connections and devices left out by the per-user caps (and cleaned up). */
+  capped: number;
+}
+
+export const emptyReport = (): DeliveryReport => ({
+  sent: 0,
+  gone: 0,
+  connecting: [],
+  failures: [],
+  pushed: 0,
+  alreadyPushed: 0,
+  devicesRemoved: 0,
+  capped: 0,
+});
+
+/** The record must be tried again: a target may still succeed. */
+export const needsRetry = (report: DeliveryReport): boolean =>
+  report.connecting.length > 0 || report.failures.some((failure) => failure.kind === 'transient');

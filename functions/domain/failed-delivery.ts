@@ -1,0 +1,38 @@
+/**
+ * What the on-failure queue holds for a delivery that could not be completed: the identity of the
+ * stored event (conversation, `seq`, and who was not reached), never a stream pointer, so it can be
+ * redelivered at any age from the table, where the message stays (architecture.md, guarantee 3).
+ */
+import type { FailureClass } from '../adapters/aws-errors.ts';
+
+export interface FailedDelivery {
+  /** Format version of this entry, for the redrive tool. */
+  readonly version: 1;
+  readonly source: 'parley.delivery';
+  /** `permanent`: no retry could succeed; `gave_up`: transient failures outlasted the retries. */
+  readonly class: Exclude<FailureClass, 'transient'> | 'gave_up';
+  readonly kind: 'message' | 'read';
+  readonly conversationId: string;
+  readonly seq: number;
+  /** For `message`. */
+  readonly messageId?: string;
+  /** For `read`: whose cursor moved. */
+  readonly readerId?: string;
+  /** Users some connection or device of whom was not reached; empty when the whole event failed. */
+  readonly recipients: readonly string[];
+  readonly failures: readonly FailureDetail[];
+  readonly attempts: number;
+  /** The stream record, for correlation with logs (it expires after 24 hours; nothing depends on it). */
+  readonly eventId: string | undefined;
+  readonly recordedAt: string;
+}
+
+export interface FailureDetail {
+  readonly userId?: string;
+  readonly connectionId?: string;
+  readonly deviceId?: string;
+  readonly class: FailureClass | 'connecting';
+  /** Error name and HTTP status: never message content or tokens. */
+  readonly error: string;
+  readonly status?: number;
+}

@@ -1,0 +1,148 @@
+/**
+ * The `$connect` window, through the local API Gateway with the real handlers: API Gateway stores
+ * nothing itself, but answers `PostToConnection` with 410 until `$connect` returns, while the
+ * connection item is already in the table. A message delivered in that window must neither delete the
+ * item (the socket would receive nothing for hours) nor be lost: it reaches the socket once it opens.
+ * The test holds bob's `$connect` open until delivery has met his connection, whatever the timing.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBBatchResponse } from 'aws-lambda';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
+import type { LocalHandlers, RouteHandler } from '../../local/handlers.ts';
+import { setLocalLogSink } from '../../local/log.ts';
+import { DEFAULT_JWT_SECRET, LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { type Client, connect } from './support/ws-client.ts';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+function deferred<T = void>(): Deferred<T> {
+  let resolve: (value: T) => void = () => undefined;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** While set, the next `$connect` stores its connection, then waits for `release` before answering. */
+let hold: { stored: Deferred<void>; release: Deferred<void> } | undefined;
+/** Resolves with the first delivery result after `watchDelivery` is set. */
+let watchDelivery: Deferred<DynamoDBBatchResponse | undefined> | undefined;
+
+function wrap(handlers: LocalHandlers): LocalHandlers {
+  const routes = new Map(handlers.routes);
+  const connectHandler = handlers.routes.get('$connect') as RouteHandler;
+  routes.set('$connect', async (event, context) => {
+    const answer = await connectHandler(event, context);
+    const held = hold;
+    hold = undefined;
+    if (held !== undefined) {
+      held.stored.resolve();
+      await held.release.promise;
+    }
+    return answer;
+  });
+  return {
+    ...handlers,
+    routes,
+    delivery: async (event, context) => {
+      const result = await handlers.delivery(event, context);
+      watchDelivery?.resolve(result);
+      watchDelivery = undefined;
+      return result;
+    },
+  };
+}
+
+let stack: LocalStack;
+let table: DynamoDBDocumentClient;
+const token = (sub: string) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(DEFAULT_JWT_SECRET));
+
+beforeAll(async () => {
+  process.env.LOG_LEVEL = 'error';
+  // The stack's own log lines stay out of the test output.
+  setLocalLogSink(() => undefined);
+  stack = await startLocalStack({
+    port: 0,
+    host: '127.0.0.1',
+    dynamoDbPort: 0,
+    persistDir: undefined,
+    idleTimeoutMs: 10 * 60_000,
+    maxConnectionMs: 2 * 60 * 60_000,
+    wrapHandlers: wrap,
+  });
+  table = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamoDbEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  );
+});
+
+afterAll(async () => {
+  table?.destroy();
+  await stack?.stop();
+});
+
+async function connectionItems(userId: string): Promise<unknown[]> {
+  const { Items = [] } = await table.send(
+    new QueryCommand({
+      TableName: LOCAL_TABLE_NAME,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :conn)',
+      ExpressionAttributeValues: { ':pk': `USER#${userId}`, ':conn': 'CONN#' },
+      ConsistentRead: true,
+    }),
+  );
+  return Items;
+}
+
+describe('a message delivered while the recipient is inside $connect', () => {
+  it('keeps the connection item and reaches the socket once it opens', async () => {
+    // GIVEN alice online, and bob's socket half-way: his $connect stored the item but has not answered
+    const alice = await connect(`${stack.url}/?token=${await token('alice')}`);
+    hold = { stored: deferred(), release: deferred() };
+    const { stored, release } = hold;
+    const bobConnecting: Promise<Client> = connect(`${stack.url}/?token=${await token('bob')}`);
+    await stored.promise;
+
+    // WHEN alice writes to him and delivery meets his connection in that window
+    watchDelivery = deferred();
+    const delivered = watchDelivery.promise;
+    alice.send({
+      action: 'sendMessage',
+      clientMessageId: 'in-the-window',
+      to: 'bob',
+      content: 'are you there?',
+    });
+    expect(await alice.until((frame) => frame.type === 'ack')).toMatchObject({ seq: 1, duplicate: false });
+    const firstAttempt = await delivered;
+
+    // THEN that attempt asked for a retry instead of deleting bob's connection item
+    expect(firstAttempt?.batchItemFailures).toHaveLength(1);
+    expect(await connectionItems('bob')).toHaveLength(1);
+
+    // AND once $connect answers, the retried record reaches bob's socket
+    release.resolve();
+    const bob = await bobConnecting;
+    expect(await bob.until((frame) => frame.type === 'message')).toMatchObject({
+      senderId: 'alice',
+      seq: 1,
+      content: 'are you there?',
+    });
+    expect(await connectionItems('bob')).toHaveLength(1);
+    alice.socket.close();
+    bob.socket.close();
+    await Promise.all([alice.closed, bob.closed]);
+  });
+});
