@@ -174,17 +174,17 @@ export class ParleyStack extends Stack {
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     output('WebSocketUrl', this.webSocket.stage.url, 'Clients connect here: wss://...?token={JWT}');
-    output('TableName', this.table.tableName, 'The Parley table (admin tool: users, revocations)');
+    output('TableName', this.table.tableName, 'The Parley table (users, revocations and deactivations)');
     output(
       'ManagementApiUrl',
       this.webSocket.stage.callbackUrl,
-      'The @connections endpoint (admin tool: closes a deactivated user’s connections)',
+      'The @connections endpoint (closing a connection, e.g. of a deactivated user)',
     );
-    output('Region', Aws.REGION, 'Region of the table and the API (admin tool)');
+    output('Region', Aws.REGION, 'Region of the table and the API');
     output(
       'OnFailureQueueUrl',
       this.delivery.onFailureQueue.queueUrl,
-      'Stream records that exhausted retries',
+      'Deliveries that could not complete: message identities, and stream pointers of crashed batches',
     );
     output('AlarmTopicArn', this.operations.alarmTopic.topicArn, 'Subscribe to receive alarms');
     output('DashboardName', this.operations.dashboard.dashboardName, 'CloudWatch dashboard');

@@ -37,11 +37,6 @@ export class ForbiddenError extends ParleyError {
   readonly code = 'forbidden';
 }
 
-export class NotFoundError extends ParleyError {
-  override readonly name = 'NotFoundError';
-  readonly code = 'not_found';
-}
-
 /**
  * The server could not finish; the client may retry (with the same clientMessageId). The message is
  * for the logs only: the client gets ws-route.ts's fixed text.

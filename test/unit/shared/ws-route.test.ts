@@ -151,7 +151,7 @@ describe('failures of ours: internal', () => {
 describe('refusals of the client’s frame', () => {
   it.each([
     ['forbidden', () => new errors.ForbiddenError('not a member of this conversation')],
-    ['not_found', () => new errors.NotFoundError('no such message')],
+    ['too_large', () => new errors.TooLargeError('content: more than 4000 characters')],
     ['bad_request', () => new errors.BadRequestError('to: missing or of the wrong type')],
   ] as const)('answers %s with its own message and logs it at info', async (code, error) => {
     run = () => Promise.reject(error());
