@@ -27,6 +27,7 @@ const LAMBDA_ENV = {
   AWS_REGION: 'us-east-1',
   JWT_SECRET: 'cold-start-benchmark-secret-long-enough-for-hs256',
   PUSH_APP_ARN_FCM: 'arn:aws:sns:us-east-1:123456789012:app/GCM/parley',
+  DELIVERY_FAILURE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:parley-delivery-failures',
   LOG_LEVEL: 'warn',
 };
 

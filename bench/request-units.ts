@@ -76,6 +76,7 @@ async function runScenario(
     DYNAMODB_ENDPOINT: endpoint,
     WS_CALLBACK_URL: stub.url,
     SNS_ENDPOINT: stub.url,
+    DELIVERY_FAILURE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:parley-delivery-failures',
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,

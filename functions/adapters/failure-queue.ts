@@ -2,7 +2,7 @@
  * What delivery gave up on goes to the delivery failure topic, whose subscriber is the stream mapping's
  * on-failure SQS queue (raw message delivery): the queue then holds message identities beside the
  * mapping's own stream pointers. Through SNS rather than an SQS client because delivery already
- * carries the SNS client for push, and a second client would push its bundle past the 400 KB budget.
+ * carries the SNS client for push (no second client in its bundle), and more subscribers can be added.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { FailedDelivery } from '../domain/failed-delivery.ts';
