@@ -37,7 +37,13 @@ const BOB = { userId: 'bob', name: 'Bob', connectionId: 'bobConnId000=', deviceI
 const CONTENT =
   'Running ten minutes late, the train is stuck outside the station. Order me the usual and I will be there by half past.';
 const COUNTED = ['sendMessage', 'delivery'] as const;
-const INFORMATIVE = ['duplicate sendMessage (retry)', 'markRead', 'markRead delivery', 'typing'] as const;
+const INFORMATIVE = [
+  'duplicate sendMessage (retry)',
+  'markRead',
+  'markRead delivery',
+  'typing',
+  'sync of 50 messages',
+] as const;
 
 export async function measureRequestUnits(): Promise<UnitsResult> {
   const db = await startDynamoDbLocal();
@@ -87,6 +93,7 @@ async function runScenario(
   const { handler: sendMessage } = await import('../functions/routes/send-message.ts');
   const { handler: markRead } = await import('../functions/routes/mark-read.ts');
   const { handler: typing } = await import('../functions/routes/typing.ts');
+  const { handler: sync } = await import('../functions/routes/sync.ts');
   const { handler: delivery } = await import('../functions/stream/delivery.ts');
   const { connectEvent, messageEvent, lambdaContext } = await import('../test/support/ws-events.ts');
 
@@ -156,6 +163,15 @@ async function runScenario(
   await recorder.during('typing', () =>
     route(typing, ALICE, { action: 'typing', conversationId, state: 'start' }),
   );
+  // Not counted: 48 more messages, so that the conversation holds 50 (their deliveries are not run).
+  for (let i = 3; i <= 50; i++) {
+    await route(sendMessage, ALICE, { ...frame, clientMessageId: `bench-${i}` });
+  }
+  const page = await recorder.during('sync of 50 messages', () =>
+    route(sync, BOB, { action: 'sync', conversationId, afterSeq: 0, limit: 50 }),
+  );
+  if ((page?.messages as unknown[] | undefined)?.length !== 50)
+    throw new Error('sync did not answer 50 messages');
   dynamo.destroy();
   return new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, recorder.callsOf(phase)]));
 }

@@ -43,6 +43,8 @@ export const ROUTES = [
     throttle: { rateLimit: 50, burstLimit: 100 },
   },
   { routeKey: 'ping', handler: 'ping', twoWay: true },
+  // A reconnecting client pages through what it missed: one strongly consistent Query per page.
+  { routeKey: 'sync', handler: 'sync', twoWay: true },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The REQUEST authorizer on `$connect`: module under functions/authorizer/. */

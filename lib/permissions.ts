@@ -52,6 +52,8 @@ export const FUNCTION_PERMISSIONS = {
   },
   'unregister-device': { table: ['DeleteItem'], push: ['DeleteEndpoint'] },
   ping: { table: [] },
+  // GetItem of the caller's member item (membership), Query of the conversation's messages.
+  sync: { table: ['GetItem', 'Query'] },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping and attempt counts; DeleteItem for gone connections, dead devices, released receipts.

@@ -11,22 +11,9 @@ import { type DeliveryReport, emptyReport } from './delivery-report.ts';
 import { dropExcess } from './drop-excess.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
-import type { MessageFrame } from './frames.ts';
+import { toMessageFrame } from './message-frame.ts';
 import type { StoredMessage } from './model.ts';
 import { notifyOffline } from './notify-offline.ts';
-
-export function toMessageFrame(message: StoredMessage): MessageFrame {
-  return {
-    type: 'message',
-    conversationId: message.conversationId,
-    messageId: message.messageId,
-    seq: message.seq,
-    senderId: message.senderId,
-    content: message.content,
-    createdAt: message.createdAt,
-    clientMessageId: message.clientMessageId,
-  };
-}
 
 export interface DeliverMessageOptions {
   /** Deliver to these recipients only (redelivery of what an earlier attempt could not reach). */

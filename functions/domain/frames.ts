@@ -47,6 +47,17 @@ export interface ReadFrame {
   readAt: string;
 }
 
+/** A message as `sync` pages (and `lastMessage`) carry it: the `message` frame's fields, without `type`. */
+export type MessageView = Omit<MessageFrame, 'type'>;
+
+export interface MessagesFrame {
+  type: 'messages';
+  conversationId: string;
+  /** Ascending `seq`, gapless from `afterSeq + 1`. */
+  messages: MessageView[];
+  hasMore: boolean;
+}
+
 export interface PongFrame {
   type: 'pong';
 }
@@ -67,5 +78,6 @@ export type ServerFrame =
   | ActionAckFrame
   | TypingFrame
   | ReadFrame
+  | MessagesFrame
   | PongFrame
   | ErrorFrame;

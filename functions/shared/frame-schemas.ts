@@ -57,3 +57,21 @@ export const registerDeviceFrame = z.object({
   // APNs tokens are 64 hex chars and FCM tokens about 160; 4096 leaves room without inviting abuse.
   token: z.string().check(z.minLength(1), z.maxLength(4096)),
 });
+
+/** Page sizes of `sync` (protocol.md): 1–100 messages, 50 when not given. */
+export const SYNC_LIMITS = { min: 1, max: 100, default: 50 } as const;
+
+/**
+ * `sync`: with `conversationId`, a page of that conversation's messages after `afterSeq`; without, the
+ * caller's conversation list from `cursor`. A number out of range is bad_request (not too_large).
+ */
+export const syncFrame = z.object({
+  action: z.literal('sync'),
+  conversationId: z.optional(conversationId),
+  afterSeq: z._default(z.int().check(z.minimum(0)), 0),
+  limit: z._default(
+    z.int().check(z.minimum(SYNC_LIMITS.min), z.maximum(SYNC_LIMITS.max)),
+    SYNC_LIMITS.default,
+  ),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+});

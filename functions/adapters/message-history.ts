@@ -1,0 +1,59 @@
+/** Reading a conversation's committed messages (`CONV#{id}` / `MSG#{seq}`) in `seq` order. */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { StoredMessage } from '../domain/model.ts';
+import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { conversationPartition, keys } from './keys.ts';
+
+type Item = Record<string, unknown>;
+
+export interface MessageChunk {
+  messages: StoredMessage[];
+  /** Where the next chunk starts; undefined when the range is exhausted. */
+  next: Item | undefined;
+}
+
+/** The highest seq a message key can have (12 digits, keys.ts). */
+const LAST_MESSAGE_KEY = keys.message('', 999_999_999_999).SK;
+
+/**
+ * Up to `limit` messages with `seq` > `afterSeq`, ascending, strongly consistent: a message whose `ack`
+ * its sender holds is always read (and, `seq`s being committed in order, so is every one before it).
+ */
+export async function readMessagesAfter(
+  conversationId: string,
+  afterSeq: number,
+  limit: number,
+  startKey?: Item,
+): Promise<MessageChunk> {
+  const { Items = [], LastEvaluatedKey } = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': conversationPartition(conversationId),
+        ':from': keys.message(conversationId, afterSeq + 1).SK,
+        ':to': LAST_MESSAGE_KEY,
+      },
+      ConsistentRead: true,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    }),
+  );
+  return {
+    messages: Items.map(toStoredMessage),
+    next: LastEvaluatedKey,
+  };
+}
+
+function toStoredMessage(item: Item): StoredMessage {
+  return {
+    conversationId: String(item.conversationId),
+    seq: Number(item.seq),
+    messageId: String(item.messageId),
+    senderId: String(item.senderId),
+    content: String(item.content),
+    createdAt: String(item.createdAt),
+    clientMessageId: String(item.clientMessageId),
+    originConnectionId: typeof item.originConnectionId === 'string' ? item.originConnectionId : undefined,
+  };
+}

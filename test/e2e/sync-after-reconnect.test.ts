@@ -1,0 +1,97 @@
+/**
+ * History that survives reconnects, through the local stack with real WebSocket clients: bob reads
+ * three conversations, goes offline, misses 30 messages across them, reconnects and syncs each one
+ * from the last seq he holds, and ends with every message exactly once, in seq order.
+ */
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_JWT_SECRET } from '../../local/stack.ts';
+import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { type Client, connect } from './support/ws-client.ts';
+
+let stack: LocalStackProcess;
+
+const token = (sub: string) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(DEFAULT_JWT_SECRET));
+const join = async (userId: string): Promise<Client> => connect(`${stack.url}/?token=${await token(userId)}`);
+
+beforeAll(async () => {
+  stack = await startLocalStackProcess();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function sendAndAck(client: Client, to: string, clientMessageId: string, content: string) {
+  client.send({ action: 'sendMessage', to, clientMessageId, content });
+  return client.until((frame) => frame.type === 'ack' && frame.clientMessageId === clientMessageId);
+}
+
+describe('a recipient who was offline', () => {
+  it('gets exactly what it missed in three conversations by syncing each after reconnecting', async () => {
+    // GIVEN bob holds the first message of his conversations with ann, cy and dee
+    const senders = await Promise.all(['ann', 'cy', 'dee'].map(join));
+    let bob = await join('bob');
+    const held = new Map<string, number>();
+    for (const [i, sender] of senders.entries()) {
+      const ack = await sendAndAck(sender, 'bob', `hello-${i}`, `hello from ${i}`);
+      const frame = await bob.until((f) => f.type === 'message' && f.messageId === ack.messageId);
+      held.set(String(frame.conversationId), Number(frame.seq));
+    }
+    bob.socket.close();
+    await bob.closed;
+
+    // WHEN 30 messages arrive while he is offline, 10 in each conversation
+    const sent = new Map<string, string[]>();
+    for (let round = 0; round < 10; round++) {
+      const acks = await Promise.all(
+        senders.map((sender, i) =>
+          sendAndAck(sender, 'bob', `missed-${i}-${round}`, `missed ${round} from ${i}`),
+        ),
+      );
+      for (const ack of acks) {
+        const list = sent.get(String(ack.conversationId)) ?? [];
+        list.push(String(ack.messageId));
+        sent.set(String(ack.conversationId), list);
+      }
+    }
+
+    // AND he reconnects and syncs each conversation after the last seq he holds, in small pages
+    bob = await join('bob');
+    const received = new Map<string, { seq: number; messageId: string }[]>();
+    for (const [conversationId, lastSeq] of held) {
+      let afterSeq = lastSeq;
+      for (;;) {
+        bob.send({ action: 'sync', conversationId, afterSeq, limit: 4 });
+        const page = await bob.until((f) => f.type === 'messages' && f.conversationId === conversationId);
+        const messages = page.messages as { seq: number; messageId: string }[];
+        received.set(conversationId, [...(received.get(conversationId) ?? []), ...messages]);
+        afterSeq = messages.at(-1)?.seq ?? afterSeq;
+        if (page.hasMore !== true) break;
+      }
+    }
+
+    // THEN he has every missed message exactly once, gapless after what he held
+    expect([...received.keys()].sort()).toEqual([...sent.keys()].sort());
+    for (const [conversationId, messages] of received) {
+      const start = held.get(conversationId) ?? 0;
+      expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => start + i + 1));
+      expect(new Set(messages.map((m) => m.messageId))).toEqual(new Set(sent.get(conversationId)));
+    }
+
+    // AND a stranger learns nothing from syncing one of those conversations
+    const eve = await join('eve');
+    const conversationId = [...held.keys()][0];
+    eve.send({ action: 'sync', conversationId });
+    expect(await eve.until((f) => f.type === 'error')).toMatchObject({ code: 'forbidden', action: 'sync' });
+
+    for (const client of [...senders, bob, eve]) client.socket.close();
+    await Promise.all([...senders, bob, eve].map((client) => client.closed));
+  });
+});
