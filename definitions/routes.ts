@@ -30,6 +30,13 @@ export const ROUTES = [
   // Typing indicators are chatty and cheap to lose: throttle them below messages.
   { routeKey: 'typing', handler: 'typing', twoWay: true, throttle: { rateLimit: 200, burstLimit: 400 } },
   { routeKey: 'markRead', handler: 'mark-read', twoWay: true },
+  // Creating groups is rare next to messages, and each one writes up to 102 items.
+  {
+    routeKey: 'createConversation',
+    handler: 'create-conversation',
+    twoWay: true,
+    throttle: { rateLimit: 50, burstLimit: 100 },
+  },
   {
     routeKey: 'registerDevice',
     handler: 'register-device',

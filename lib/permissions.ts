@@ -46,6 +46,10 @@ export const FUNCTION_PERMISSIONS = {
   // Typing is ephemeral: the handler delivers it itself (architecture.md), deleting gone connections.
   typing: { table: ['GetItem', 'Query', 'DeleteItem'], postToConnections: true },
   'mark-read': { table: ['GetItem', 'Query', 'UpdateItem'] },
+  // BatchGetItem for the members' states; its TransactWriteItems holds Puts only (conversation,
+  // creation receipt), then one conditional PutItem per member; GetItem and Query on a retry (the
+  // committed conversation, the member items already there).
+  'create-conversation': { table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem'] },
   'register-device': {
     table: ['PutItem', 'DeleteItem'],
     push: ['CreatePlatformEndpoint', 'SetEndpointAttributes', 'DeleteEndpoint'],

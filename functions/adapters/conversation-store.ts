@@ -1,9 +1,17 @@
-/** Conversation items (`CONV#{id}` / `META`) and the member items created with them. */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+/**
+ * Conversation items (`CONV#{id}` / `META`), the member items created with them, and the creation
+ * receipts (`CREATED#{creator}#{clientRequestId}`) that make creating a group idempotent.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { InternalError } from '../domain/errors.ts';
 import type { Conversation } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
-import { keys } from './keys.ts';
+import { mapConcurrently } from '../shared/concurrency.ts';
+import { logger } from '../shared/logger.ts';
+import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
 
 type Item = Record<string, unknown>;
 
@@ -110,5 +118,214 @@ export async function createDirectConversation(
     // Cancelled for a conflict with a creator still in flight: let the client retry.
     if (Item === undefined) throw error;
     return toConversation(Item);
+  }
+}
+
+export interface NewGroup {
+  conversationId: string;
+  /** Sorted, without duplicates, the creator included (functions/domain/group-rules.ts). */
+  members: string[];
+  title: string | null;
+  createdAt: string;
+  createdBy: string;
+  clientRequestId: string;
+  /** The creating connection: it gets the `conversation` frame as its answer, so delivery skips it. */
+  originConnectionId: string;
+}
+
+export interface GroupCreation {
+  /** The conversation as first created: the same in every answer to every retry. */
+  conversation: Conversation;
+  /** True when this (creator, clientRequestId) had already created it. */
+  duplicate: boolean;
+}
+
+const IF_NEW = 'attribute_not_exists(PK)';
+/** How long a creation keeps retrying transaction conflicts before it answers `internal`. */
+const CREATE_DEADLINE_MS = 8_000;
+/** Upper bound of the jittered back-off between conflicting attempts. */
+const MAX_BACKOFF_MS = 1_000;
+/** Member puts in flight at once: 100 members are 7 rounds, well inside the route's 10 s. */
+const MEMBER_WRITE_PARALLELISM = 16;
+
+/**
+ * Creates a group exactly once per (creator, clientRequestId), however many retries race, with
+ * conditions rather than read-then-write:
+ * 1. the conversation item and the creation receipt in one transaction, both `attribute_not_exists`:
+ *    of racing retries (each with its own random id) one commits, the others are cancelled on the
+ *    receipt and answer the committed conversation;
+ * 2. then the member items, each a conditional put (`attribute_not_exists`, so a retry never resets a
+ *    read cursor), bounded in parallel. They cannot join the transaction: 100 members, the
+ *    conversation and the receipt are more than TransactWriteItems' 100 actions.
+ * A creation that failed between 1 and 2 (a crash, a throttled put) is healed by the client's retry
+ * with the same clientRequestId: it finds the receipt and puts whatever member items are missing before
+ * it answers. Until then the conversation exists and delivers (delivery reads its `members`), but a
+ * member without a member item has no read cursor.
+ */
+export async function createGroupConversation(group: NewGroup): Promise<GroupCreation> {
+  const deadline = Date.now() + CREATE_DEADLINE_MS;
+  for (let lost = 0; ; lost++) {
+    const outcome = await tryCreate(group);
+    if (outcome.kind === 'created') {
+      const conversation = groupOf(group);
+      await putMembers(conversation.conversationId, conversation.members, conversation.createdAt);
+      return { conversation, duplicate: false };
+    }
+    if (outcome.kind === 'duplicate') {
+      const conversation = await committedConversation(group, outcome.receipt);
+      await completeMembers(conversation);
+      return { conversation, duplicate: true };
+    }
+    logger.debug('conversation creation conflicted', { lost });
+    if (Date.now() > deadline) {
+      throw new InternalError(
+        'creating the conversation kept conflicting; retry with the same clientRequestId',
+      );
+    }
+    const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(lost, 8));
+    await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+  }
+}
+
+function groupOf(group: NewGroup): Conversation {
+  return {
+    conversationId: group.conversationId,
+    kind: 'group',
+    members: group.members,
+    title: group.title,
+    createdAt: group.createdAt,
+  };
+}
+
+type CreateOutcome =
+  | { kind: 'created' }
+  | { kind: 'duplicate'; receipt: Item | undefined }
+  | { kind: 'conflict' };
+
+async function tryCreate(group: NewGroup): Promise<CreateOutcome> {
+  try {
+    await dynamo.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: TABLE_NAME,
+              Item: {
+                ...keys.conversation(group.conversationId),
+                type: 'conversation',
+                ...groupOf(group),
+                createdBy: group.createdBy,
+                originConnectionId: group.originConnectionId,
+              },
+              ConditionExpression: IF_NEW,
+            },
+          },
+          {
+            Put: {
+              TableName: TABLE_NAME,
+              Item: {
+                ...keys.createReceipt(group.createdBy, group.clientRequestId),
+                type: 'createReceipt',
+                conversationId: group.conversationId,
+                createdBy: group.createdBy,
+                clientRequestId: group.clientRequestId,
+                createdAt: group.createdAt,
+              },
+              ConditionExpression: IF_NEW,
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+        ],
+      }),
+    );
+    return { kind: 'created' };
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const [, receiptReason] = error.CancellationReasons ?? [];
+    if (receiptReason?.Code === 'ConditionalCheckFailed') {
+      // lib-dynamodb does not unmarshall cancellation reasons: the item comes as raw attribute values.
+      return {
+        kind: 'duplicate',
+        receipt: receiptReason.Item === undefined ? undefined : unmarshall(receiptReason.Item),
+      };
+    }
+    const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+    if (codes.includes('TransactionConflict')) return { kind: 'conflict' };
+    throw error;
+  }
+}
+
+/** The conversation the first commit created, from its receipt (returned, or read back) and its item. */
+async function committedConversation(group: NewGroup, returned: Item | undefined): Promise<Conversation> {
+  const receiptKey = keys.createReceipt(group.createdBy, group.clientRequestId);
+  let receipt = returned;
+  if (typeof receipt?.conversationId !== 'string') {
+    ({ Item: receipt } = await dynamo.send(
+      new GetCommand({ TableName: TABLE_NAME, Key: receiptKey, ConsistentRead: true }),
+    ));
+  }
+  if (typeof receipt?.conversationId !== 'string') throw new InternalError('creation receipt vanished');
+  // Written in the receipt's transaction, so a strongly consistent read always finds it.
+  const conversation = await getConversation(receipt.conversationId, { consistent: true });
+  if (conversation === undefined)
+    throw new InternalError('the conversation of a creation receipt is missing');
+  return conversation;
+}
+
+/** Puts the member items a half-finished creation left out. */
+async function completeMembers(conversation: Conversation): Promise<void> {
+  const present = new Set<string>();
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :member)',
+        ExpressionAttributeValues: {
+          ':pk': conversationPartition(conversation.conversationId),
+          ':member': MEMBER_PREFIX,
+        },
+        ProjectionExpression: 'userId',
+        ConsistentRead: true,
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) present.add(String(item.userId));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  const missing = conversation.members.filter((member) => !present.has(member));
+  if (missing.length === 0) return;
+  logger.info('completing a conversation creation', { missingMembers: missing.length });
+  await putMembers(conversation.conversationId, missing, conversation.createdAt);
+}
+
+/**
+ * Every put is tried, even after one failed, so a retry has less to do; the first failure is thrown
+ * once all have settled. A member item that exists already (a racing retry wrote it) is left alone.
+ */
+async function putMembers(
+  conversationId: string,
+  userIds: readonly string[],
+  joinedAt: string,
+): Promise<void> {
+  const failures = await mapConcurrently(userIds, MEMBER_WRITE_PARALLELISM, async (userId) => {
+    try {
+      await dynamo.send(
+        new PutCommand({
+          TableName: TABLE_NAME,
+          Item: memberItem(conversationId, userId, joinedAt),
+          ConditionExpression: IF_NEW,
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      return error instanceof ConditionalCheckFailedException ? undefined : error;
+    }
+  });
+  const failed = failures.filter((failure) => failure !== undefined);
+  if (failed.length > 0) {
+    throw new InternalError(`${failed.length} of ${userIds.length} member items could not be written`, {
+      cause: failed[0],
+    });
   }
 }

@@ -22,6 +22,7 @@ export type ItemType =
   | 'member'
   | 'message'
   | 'sendReceipt'
+  | 'createReceipt'
   | 'pushToken'
   | 'revokedToken'
   | 'pushReceipt'
@@ -64,6 +65,11 @@ export const keys = {
   sendReceipt: (senderId: string, clientMessageId: string): ItemKey => ({
     PK: `SENT#${senderId}#${clientMessageId}`,
     SK: 'SENT',
+  }),
+  /** One per (creator, clientRequestId): its conditional put is what makes createConversation idempotent. */
+  createReceipt: (creatorId: string, clientRequestId: string): ItemKey => ({
+    PK: `CREATED#${creatorId}#${clientRequestId}`,
+    SK: 'CREATED',
   }),
   /** Which user/device currently holds a push token (hashed: tokens are long and sensitive). */
   pushToken: (platform: string, token: string): ItemKey => ({

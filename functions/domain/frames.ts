@@ -47,6 +47,16 @@ export interface ReadFrame {
   readAt: string;
 }
 
+/** A conversation as its members learn of it: the answer to createConversation, and the stream's event. */
+export interface ConversationFrame {
+  type: 'conversation';
+  conversationId: string;
+  kind: 'direct' | 'group';
+  members: string[];
+  title: string | null;
+  createdAt: string;
+}
+
 /** A message as `sync` pages (and `lastMessage`) carry it: the `message` frame's fields, without `type`. */
 export type MessageView = Omit<MessageFrame, 'type'>;
 
@@ -78,6 +88,7 @@ export type ServerFrame =
   | ActionAckFrame
   | TypingFrame
   | ReadFrame
+  | ConversationFrame
   | MessagesFrame
   | PongFrame
   | ErrorFrame;

@@ -1,7 +1,7 @@
 /**
  * Parley's identifiers (protocol.md "Identifiers"), in one place: the rules the ids clients give must
  * follow, for the authorizer (token `sub`, `deviceId`) and the frame schemas (`to`, `conversationId`,
- * `clientMessageId`), and the ids Parley makes itself (direct conversation ids, message ids).
+ * `clientMessageId`), and the ids Parley makes itself (direct and group conversation ids, message ids).
  * Charsets and lengths are separate so a too-long id can be told from one with characters that are
  * not allowed (too_large vs bad_request). No charset allows `#`, which keeps ids safe inside DynamoDB
  * keys.
@@ -38,4 +38,12 @@ export function directConversationId(userA: string, userB: string): string {
 
 export function newMessageId(): string {
   return randomUUID();
+}
+
+/**
+ * A new group's id: random, so that it says nothing about its members and cannot be guessed. Retries
+ * of one `createConversation` agree on one id through its creation receipt, not through the id.
+ */
+export function newGroupConversationId(): string {
+  return `grp_${randomUUID()}`;
 }

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { PUSH_PLATFORM_NAMES } from '../../definitions/push-platforms.ts';
+import { MAX_GROUP_MEMBERS } from '../domain/group-rules.ts';
 import {
   CLIENT_MESSAGE_ID_CHARS,
   MAX_CLIENT_MESSAGE_ID_LENGTH,
@@ -56,6 +57,19 @@ export const registerDeviceFrame = z.object({
   platform: z.enum(PUSH_PLATFORM_NAMES),
   // APNs tokens are 64 hex chars and FCM tokens about 160; 4096 leaves room without inviting abuse.
   token: z.string().check(z.minLength(1), z.maxLength(4096)),
+});
+
+/**
+ * Types and lengths only: dedupe, adding the caller, counting 2–100 and the title's trimmed length are
+ * the domain's (functions/domain/group-rules.ts). More than 100 entries is too_large even before
+ * duplicates are removed. `title: null` is no title.
+ */
+export const createConversationFrame = z.object({
+  action: z.literal('createConversation'),
+  // The same rules as clientMessageId (protocol.md).
+  clientRequestId: clientMessageId,
+  members: z.array(userId).check(z.maxLength(MAX_GROUP_MEMBERS)),
+  title: z.optional(z.nullable(z.string())),
 });
 
 /** Page sizes of `sync` (protocol.md): 1–100 messages, 50 when not given. */

@@ -194,8 +194,8 @@ describe('a new action added to the route table', () => {
         code: lambda.Code.fromInline('export const handler = async () => ({ statusCode: 200 });'),
       });
     const extra: RouteDefinition = {
-      routeKey: 'createConversation',
-      handler: 'create-conversation',
+      routeKey: 'archiveConversation',
+      handler: 'archive-conversation',
       twoWay: true,
       throttle: { rateLimit: 20, burstLimit: 40 },
     };
@@ -217,12 +217,12 @@ describe('a new action added to the route table', () => {
     // THEN the action has its route, answered to the caller, and its stage override
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'createConversation',
+      RouteKey: 'archiveConversation',
       RouteResponseSelectionExpression: '$default',
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       RouteSettings: Match.objectLike({
-        createConversation: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+        archiveConversation: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
       }),
     });
     template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + 1);

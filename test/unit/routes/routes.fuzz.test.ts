@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler as connect } from '../../../functions/routes/connect.ts';
+import { handler as createConversation } from '../../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../../functions/routes/default.ts';
 import { handler as markRead } from '../../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../../functions/routes/ping.ts';
@@ -43,6 +44,7 @@ const ROUTES: Route[] = [
   { action: 'sendMessage', handler: sendMessage, answers: ['ack'] },
   { action: 'typing', handler: typing, answers: [] },
   { action: 'markRead', handler: markRead, answers: ['read'] },
+  { action: 'createConversation', handler: createConversation, answers: ['conversation'] },
 ];
 
 const RUNS = 300;
@@ -101,13 +103,25 @@ const frameFor = (action: string) =>
           to: fieldValue,
           state: fieldValue,
           seq: fieldValue,
+          members: fc.oneof(fieldValue, fc.array(fieldValue, { maxLength: 120 })),
+          title: fieldValue,
         },
         { requiredKeys: [] },
       ),
     )
     .map(([actionValue, fields]) => JSON.stringify({ action: actionValue, ...fields }));
 
-const FIELDS = ['clientMessageId', 'content', 'conversationId', 'to', 'state', 'seq'] as const;
+const FIELDS = [
+  'clientMessageId',
+  'content',
+  'conversationId',
+  'to',
+  'state',
+  'seq',
+  'clientRequestId',
+  'members',
+  'title',
+] as const;
 const target = fc.oneof(
   fc.constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM).map((conversationId) => ({ conversationId })),
   fc.constantFrom('bob', 'carol', 'dave', 'alice').map((to) => ({ to })),
@@ -129,6 +143,12 @@ const VALID: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   markRead: fc
     .tuple(fc.constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM), fc.integer({ min: 1, max: 4 }))
     .map(([conversationId, seq]) => ({ action: 'markRead', conversationId, seq })),
+  createConversation: fc
+    .tuple(
+      fc.array(fc.constantFrom('alice', 'bob', 'carol', 'dave'), { maxLength: 5 }),
+      fc.option(fc.constantFrom('Lunch', ' ', 'Weekend trip'), { nil: undefined }),
+    )
+    .map(([members, title]) => ({ action: 'createConversation', clientRequestId: 'r-1', members, title })),
 };
 
 type Mutation = { kind: 'keep' } | { kind: 'drop' } | { kind: 'set'; value: unknown };

@@ -1,0 +1,53 @@
+import { createGroupConversation } from '../adapters/conversation-store.ts';
+import { getUserStates } from '../adapters/user-directory.ts';
+import { toConversationFrame } from './conversation-frame.ts';
+import { ForbiddenError } from './errors.ts';
+import type { ConversationFrame } from './frames.ts';
+import { groupMembers, normalizeTitle } from './group-rules.ts';
+import { newGroupConversationId } from './identifiers.ts';
+import type { Caller } from './model.ts';
+
+export interface CreateConversationInput {
+  caller: Caller;
+  connectionId: string;
+  clientRequestId: string;
+  members: readonly string[];
+  title?: string | null | undefined;
+  now: Date;
+}
+
+/** How many deactivated members a refusal names; the rest are counted. */
+const NAMED_IN_REFUSAL = 10;
+
+/**
+ * Creates a group once per (caller, clientRequestId) and answers the `conversation` frame: every retry
+ * gets the first creation's id and `createdAt`. The members' connections learn of it through the
+ * table's stream (the conversation INSERT), never from this handler (architecture.md).
+ *
+ * A deactivated member refuses the whole group (`forbidden`, nothing stored): like a direct message
+ * to a deactivated user, and a group that silently left someone out would not be the group asked for.
+ */
+export async function createConversation(input: CreateConversationInput): Promise<ConversationFrame> {
+  const creatorId = input.caller.userId;
+  const members = groupMembers(creatorId, input.members);
+  const title = normalizeTitle(input.title);
+  // The caller is connected, so active: the authorizer let them in and deactivation closes sockets.
+  const others = members.filter((member) => member !== creatorId);
+  const states = await getUserStates(others);
+  const deactivated = others.filter((member) => states.get(member)?.deactivated === true);
+  if (deactivated.length > 0) {
+    const named = deactivated.slice(0, NAMED_IN_REFUSAL).join(', ');
+    const more = deactivated.length - NAMED_IN_REFUSAL;
+    throw new ForbiddenError(`members: deactivated: ${named}${more > 0 ? ` and ${more} more` : ''}`);
+  }
+  const { conversation } = await createGroupConversation({
+    conversationId: newGroupConversationId(),
+    members,
+    title,
+    createdAt: input.now.toISOString(),
+    createdBy: creatorId,
+    clientRequestId: input.clientRequestId,
+    originConnectionId: input.connectionId,
+  });
+  return toConversationFrame(conversation);
+}

@@ -1,0 +1,522 @@
+/**
+ * createConversation: validates the frame (members deduplicated, the caller added, 2–100 of them; a
+ * title of at most 200 characters), refuses a group with a deactivated member, commits the conversation
+ * and its creation receipt in one conditional transaction, then puts the member items conditionally,
+ * and answers the `conversation` frame. A retry with the same clientRequestId (the receipt exists)
+ * answers the first creation and puts whatever member items are missing. Every refusal stores nothing.
+ */
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../../functions/routes/create-conversation.ts';
+import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import {
+  CONDITION_FAILED,
+  CONFLICT,
+  CONNECTION_ID,
+  cancelled,
+  conditionFailed,
+  ddb,
+  expectNothingWritten,
+  frameOf,
+  NONE,
+  sentToDynamo,
+  TABLE,
+} from './route-mocks.ts';
+
+const NOW = new Date('2026-12-01T09:15:30.250Z');
+const NOW_ISO = '2026-12-01T09:15:30.250Z';
+const REQUEST_ID = 'c0ffee00-1b2c-4d5e-8f90-a1b2c3d4e5f6';
+const GROUP_ID = /^grp_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const ALICE = { name: 'Alice Martin', deviceId: 'iphone-7f3a' };
+const IF_NEW = 'attribute_not_exists(PK)';
+const INTERNAL = 'the server failed; retry (with the same clientMessageId)';
+
+const create = (fields: Record<string, unknown>) =>
+  messageEvent(
+    {
+      action: 'createConversation',
+      clientRequestId: REQUEST_ID,
+      members: ['bob', 'carol'],
+      title: 'Weekend trip',
+      ...fields,
+    },
+    ALICE,
+  );
+
+const errorFrame = (code: string, message: unknown, extra: Record<string, unknown> = {}) => ({
+  type: 'error',
+  code,
+  message,
+  action: 'createConversation',
+  ...extra,
+});
+
+const statesInput = (...userIds: string[]) => ({
+  RequestItems: {
+    [TABLE]: {
+      Keys: userIds.map((userId) => ({ PK: `USER#${userId}`, SK: 'STATE' })),
+      ProjectionExpression: 'PK, deactivated, sessionsRevokedAt',
+    },
+  },
+});
+
+function createInput(conversationId: string, members: string[], title: string | null) {
+  return {
+    TransactItems: [
+      {
+        Put: {
+          TableName: TABLE,
+          Item: {
+            PK: `CONV#${conversationId}`,
+            SK: 'META',
+            type: 'conversation',
+            conversationId,
+            kind: 'group',
+            members,
+            title,
+            createdAt: NOW_ISO,
+            createdBy: 'alice',
+            originConnectionId: CONNECTION_ID,
+          },
+          ConditionExpression: IF_NEW,
+        },
+      },
+      {
+        Put: {
+          TableName: TABLE,
+          Item: {
+            PK: `CREATED#alice#${REQUEST_ID}`,
+            SK: 'CREATED',
+            type: 'createReceipt',
+            conversationId,
+            createdBy: 'alice',
+            clientRequestId: REQUEST_ID,
+            createdAt: NOW_ISO,
+          },
+          ConditionExpression: IF_NEW,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+    ],
+  };
+}
+
+const memberPut = (conversationId: string, userId: string, joinedAt = NOW_ISO) => ({
+  TableName: TABLE,
+  Item: {
+    PK: `CONV#${conversationId}`,
+    SK: `MEMBER#${userId}`,
+    type: 'member',
+    conversationId,
+    userId,
+    joinedAt,
+    readSeq: 0,
+    lastSeq: 0,
+    changedBy: 'create',
+  },
+  ConditionExpression: IF_NEW,
+});
+
+/** The id the handler chose, read from its transaction. */
+function createdId(): string {
+  const [call] = ddb.commandCalls(TransactWriteCommand);
+  const id = call?.args[0].input.TransactItems?.[0]?.Put?.Item?.conversationId;
+  expect(id).toMatch(GROUP_ID);
+  return String(id);
+}
+
+/** The member puts, sorted by user: they run in parallel, so their order is not part of the contract. */
+const memberPuts = () =>
+  ddb
+    .commandCalls(PutCommand)
+    .map((call) => call.args[0].input)
+    .sort((a, b) => String(a.Item?.userId).localeCompare(String(b.Item?.userId)));
+
+const conversationFrame = (conversationId: string, fields: Record<string, unknown> = {}) => ({
+  type: 'conversation',
+  conversationId,
+  kind: 'group',
+  members: ['alice', 'bob', 'carol'],
+  title: 'Weekend trip',
+  createdAt: NOW_ISO,
+  ...fields,
+});
+
+/** The first creation, as a retry finds it. */
+const ORIGINAL_ID = 'grp_0b6f3f6e-2a57-4c1e-9d5b-7a3f1e2d4c6b';
+const ORIGINAL_CREATED_AT = '2026-12-01T09:15:28.004Z';
+const ORIGINAL_RECEIPT = {
+  PK: `CREATED#alice#${REQUEST_ID}`,
+  SK: 'CREATED',
+  type: 'createReceipt',
+  conversationId: ORIGINAL_ID,
+  createdBy: 'alice',
+  clientRequestId: REQUEST_ID,
+  createdAt: ORIGINAL_CREATED_AT,
+};
+const ORIGINAL_CONVERSATION = {
+  PK: `CONV#${ORIGINAL_ID}`,
+  SK: 'META',
+  type: 'conversation',
+  conversationId: ORIGINAL_ID,
+  kind: 'group',
+  members: ['alice', 'bob', 'carol'],
+  title: 'Weekend trip',
+  createdAt: ORIGINAL_CREATED_AT,
+  createdBy: 'alice',
+  originConnectionId: 'CfQ3aaaaDoECAAA=',
+};
+const ORIGINAL_FRAME = conversationFrame(ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT });
+
+const membersQuery = (conversationId: string) => ({
+  TableName: TABLE,
+  KeyConditionExpression: 'PK = :pk AND begins_with(SK, :member)',
+  ExpressionAttributeValues: { ':pk': `CONV#${conversationId}`, ':member': 'MEMBER#' },
+  ProjectionExpression: 'userId',
+  ConsistentRead: true,
+});
+
+/** The receipt's transaction was already committed by an earlier attempt. */
+function givenAlreadyCreated(presentMembers: string[], returnReceipt = true): void {
+  ddb
+    .on(TransactWriteCommand)
+    .rejects(
+      cancelled(
+        NONE,
+        returnReceipt ? { ...CONDITION_FAILED, Item: marshall(ORIGINAL_RECEIPT) } : CONDITION_FAILED,
+      ),
+    );
+  ddb
+    .on(GetCommand, { Key: { PK: `CONV#${ORIGINAL_ID}`, SK: 'META' } })
+    .resolves({ Item: ORIGINAL_CONVERSATION });
+  ddb.on(QueryCommand).resolves({ Items: presentMembers.map((userId) => ({ userId })) });
+}
+
+describe('createConversation', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(NOW);
+    ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE]: [] } });
+    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({});
+    ddb.on(QueryCommand).resolves({ Items: [] });
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+    ddb.reset();
+  });
+
+  describe('a new group', () => {
+    it('reads the other members’ states, commits the conversation and its receipt, then puts every member', async () => {
+      // WHEN
+      const response = await handler(create({}), lambdaContext);
+
+      // THEN
+      const id = createdId();
+      expect(frameOf(response)).toEqual(conversationFrame(id));
+      expect(sentToDynamo().slice(0, 2)).toEqual([
+        ['BatchGetCommand', statesInput('bob', 'carol')],
+        ['TransactWriteCommand', createInput(id, ['alice', 'bob', 'carol'], 'Weekend trip')],
+      ]);
+      expect(memberPuts()).toEqual([memberPut(id, 'alice'), memberPut(id, 'bob'), memberPut(id, 'carol')]);
+      expect(ddb.calls()).toHaveLength(5);
+    });
+
+    it('adds the caller, removes duplicates and sorts the members', async () => {
+      const response = await handler(
+        create({ members: ['carol', 'bob', 'carol', 'bob', 'alice'] }),
+        lambdaContext,
+      );
+
+      const id = createdId();
+      expect(frameOf(response)).toEqual(conversationFrame(id));
+      expect(sentToDynamo()[0]).toEqual(['BatchGetCommand', statesInput('bob', 'carol')]);
+      expect(memberPuts()).toHaveLength(3);
+    });
+
+    it('makes a group of two from one other member', async () => {
+      const response = await handler(create({ members: ['bob'] }), lambdaContext);
+
+      expect(frameOf(response)).toEqual(conversationFrame(createdId(), { members: ['alice', 'bob'] }));
+    });
+
+    it.each<[string, unknown, string | null]>([
+      ['no title', undefined, null],
+      ['a null title', null, null],
+      ['a blank title', ' \n\t ', null],
+      ['a title with spaces around it', '  Weekend trip \n', 'Weekend trip'],
+      ['a title of 200 emoji (400 UTF-16 units)', '🏕'.repeat(200), '🏕'.repeat(200)],
+    ])('stores %s as %j', async (_case, title, stored) => {
+      const response = await handler(create({ title }), lambdaContext);
+
+      const id = createdId();
+      expect(frameOf(response)).toEqual(conversationFrame(id, { title: stored }));
+      expect(sentToDynamo()[1]).toEqual([
+        'TransactWriteCommand',
+        createInput(id, ['alice', 'bob', 'carol'], stored),
+      ]);
+    });
+
+    it('creates a group of 100 with one BatchGetItem and 100 member puts, at most 16 in flight', async () => {
+      // GIVEN 99 others
+      const others = Array.from({ length: 99 }, (_, i) => `user-${String(i).padStart(2, '0')}`);
+      let inFlight = 0;
+      let most = 0;
+      ddb.on(PutCommand).callsFake(async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight -= 1;
+        return {};
+      });
+
+      // WHEN
+      const response = await handler(create({ members: others }), lambdaContext);
+
+      // THEN
+      const id = createdId();
+      const members = ['alice', ...others].sort();
+      expect(frameOf(response)).toEqual(conversationFrame(id, { members }));
+      expect(ddb).toHaveReceivedCommandTimes(BatchGetCommand, 1);
+      expect(sentToDynamo()[0]).toEqual(['BatchGetCommand', statesInput(...[...others].sort())]);
+      expect(ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toHaveLength(2);
+      expect(memberPuts()).toEqual(members.map((userId) => memberPut(id, userId)));
+      expect(most).toBe(16);
+    });
+
+    it('asks again for the states DynamoDB left unprocessed', async () => {
+      vi.useRealTimers();
+      ddb
+        .on(BatchGetCommand)
+        .resolvesOnce({
+          Responses: { [TABLE]: [] },
+          UnprocessedKeys: { [TABLE]: { Keys: [{ PK: 'USER#carol', SK: 'STATE' }] } },
+        })
+        .resolves({ Responses: { [TABLE]: [{ PK: 'USER#carol', deactivated: true }] } });
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(ddb).toHaveReceivedNthCommandWith(BatchGetCommand, 2, statesInput('carol'));
+      expect(frameOf(response)).toEqual(
+        errorFrame('forbidden', 'members: deactivated: carol', { clientRequestId: REQUEST_ID }),
+      );
+      expectNothingWritten();
+    });
+
+    it('retries a transaction that conflicted (a racing retry of the same request)', async () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0);
+      ddb.on(TransactWriteCommand).rejectsOnce(cancelled(NONE, CONFLICT)).resolves({});
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+      const [first, second] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+      expect(second).toEqual(first);
+      expect(frameOf(response)).toEqual(conversationFrame(createdId()));
+    });
+  });
+
+  describe('a retry of a request that created its group already', () => {
+    it('answers the first creation, read strongly consistently, and puts only the missing members', async () => {
+      // GIVEN the first attempt crashed after putting alice's and bob's member items
+      givenAlreadyCreated(['alice', 'bob']);
+
+      // WHEN
+      const response = await handler(create({}), lambdaContext);
+
+      // THEN
+      expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
+      const calls = sentToDynamo();
+      expect(calls.slice(2)).toEqual([
+        [
+          'GetCommand',
+          { TableName: TABLE, Key: { PK: `CONV#${ORIGINAL_ID}`, SK: 'META' }, ConsistentRead: true },
+        ],
+        ['QueryCommand', membersQuery(ORIGINAL_ID)],
+        ['PutCommand', memberPut(ORIGINAL_ID, 'carol', ORIGINAL_CREATED_AT)],
+      ]);
+    });
+
+    it('answers the first creation whatever members and title the retry names', async () => {
+      givenAlreadyCreated(['alice', 'bob', 'carol']);
+
+      const response = await handler(create({ members: ['dave'], title: 'Other' }), lambdaContext);
+
+      expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
+      expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    });
+
+    it('reads the receipt back (strongly consistent) when the cancellation carries no item', async () => {
+      givenAlreadyCreated(['alice', 'bob', 'carol'], false);
+      ddb
+        .on(GetCommand, { Key: { PK: `CREATED#alice#${REQUEST_ID}`, SK: 'CREATED' } })
+        .resolves({ Item: ORIGINAL_RECEIPT });
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
+      expect(sentToDynamo()[2]).toEqual([
+        'GetCommand',
+        { TableName: TABLE, Key: { PK: `CREATED#alice#${REQUEST_ID}`, SK: 'CREATED' }, ConsistentRead: true },
+      ]);
+    });
+
+    it('follows the member items over several pages', async () => {
+      givenAlreadyCreated([]);
+      ddb
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [{ userId: 'alice' }], LastEvaluatedKey: { PK: 'x', SK: 'MEMBER#alice' } })
+        .resolves({ Items: [{ userId: 'carol' }] });
+
+      await handler(create({}), lambdaContext);
+
+      expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+      expect(memberPuts()).toEqual([memberPut(ORIGINAL_ID, 'bob', ORIGINAL_CREATED_AT)]);
+    });
+
+    it('treats a member item a racing retry just wrote as done', async () => {
+      givenAlreadyCreated(['alice']);
+      ddb.on(PutCommand).rejects(conditionFailed());
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2);
+    });
+
+    it('answers internal when the receipt cannot be read back', async () => {
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      givenAlreadyCreated([], false);
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(errorFrame('internal', INTERNAL, { clientRequestId: REQUEST_ID }));
+      expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    });
+  });
+
+  describe('failures of ours', () => {
+    it('answers internal when a member put fails, after trying every member', async () => {
+      // GIVEN bob's put is throttled; the client will retry and the retry completes the members
+      const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      ddb.on(PutCommand).callsFake(async (input: PutCommandInput) => {
+        if (input.Item?.userId === 'bob') {
+          throw new ProvisionedThroughputExceededException({
+            message: 'Throughput exceeded',
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return {};
+      });
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(errorFrame('internal', INTERNAL, { clientRequestId: REQUEST_ID }));
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 3);
+      expect(stdout.mock.calls.map(([line]) => String(line)).join('')).toContain(
+        'ProvisionedThroughputExceededException',
+      );
+    });
+
+    it('answers internal when the transaction fails for a reason other than a duplicate or a conflict', async () => {
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      ddb
+        .on(TransactWriteCommand)
+        .rejects(cancelled({ Code: 'ValidationError', Message: 'Item size has exceeded' }, NONE));
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(errorFrame('internal', INTERNAL, { clientRequestId: REQUEST_ID }));
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    });
+  });
+
+  describe('refusals', () => {
+    it('refuses a group with a deactivated member, naming them, and stores nothing', async () => {
+      ddb.on(BatchGetCommand).resolves({
+        Responses: {
+          [TABLE]: [
+            { PK: 'USER#carol', deactivated: true },
+            { PK: 'USER#bob', deactivated: false },
+          ],
+        },
+      });
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(
+        errorFrame('forbidden', 'members: deactivated: carol', { clientRequestId: REQUEST_ID }),
+      );
+      expectNothingWritten();
+    });
+
+    it('names at most 10 deactivated members', async () => {
+      const others = Array.from({ length: 12 }, (_, i) => `user-${String(i).padStart(2, '0')}`);
+      ddb.on(BatchGetCommand).resolves({
+        Responses: { [TABLE]: others.map((userId) => ({ PK: `USER#${userId}`, deactivated: true })) },
+      });
+
+      const response = await handler(create({ members: others }), lambdaContext);
+
+      expect(frameOf(response)).toEqual(
+        errorFrame('forbidden', `members: deactivated: ${others.slice(0, 10).join(', ')} and 2 more`, {
+          clientRequestId: REQUEST_ID,
+        }),
+      );
+    });
+
+    const hundredOthers = Array.from({ length: 100 }, (_, i) => `user-${i}`);
+    it.each<[string, unknown, string, string | undefined]>([
+      ['a body that is not JSON', '{"action":"createConversation",', 'bad_request', undefined],
+      ['a missing clientRequestId', { clientRequestId: undefined }, 'bad_request', undefined],
+      ['an empty clientRequestId', { clientRequestId: '' }, 'bad_request', ''],
+      ['a clientRequestId with a space', { clientRequestId: 'req 1' }, 'bad_request', 'req 1'],
+      ['a clientRequestId with a #', { clientRequestId: 'a#CREATED' }, 'bad_request', 'a#CREATED'],
+      ['a clientRequestId of 65 characters', { clientRequestId: 'r'.repeat(65) }, 'too_large', undefined],
+      ['no members', { members: undefined }, 'bad_request', REQUEST_ID],
+      ['members that are not a list', { members: 'bob' }, 'bad_request', REQUEST_ID],
+      ['an empty member list', { members: [] }, 'bad_request', REQUEST_ID],
+      ['only the caller', { members: ['alice', 'alice'] }, 'bad_request', REQUEST_ID],
+      ['a member id that is not a string', { members: ['bob', 7] }, 'bad_request', REQUEST_ID],
+      ['a member id with a space', { members: ['bob smith'] }, 'bad_request', REQUEST_ID],
+      ['an empty member id', { members: ['bob', ''] }, 'bad_request', REQUEST_ID],
+      ['a member id of 65 characters', { members: ['b'.repeat(65)] }, 'too_large', REQUEST_ID],
+      ['101 entries', { members: [...hundredOthers, 'bob'] }, 'too_large', REQUEST_ID],
+      ['100 others (101 with the caller)', { members: hundredOthers }, 'too_large', REQUEST_ID],
+      ['a title that is not a string', { title: 42 }, 'bad_request', REQUEST_ID],
+      ['a title of 201 characters', { title: 't'.repeat(201) }, 'too_large', REQUEST_ID],
+      ['a title of 201 emoji', { title: '🏕'.repeat(201) }, 'too_large', REQUEST_ID],
+    ])('answers %s with %s and touches nothing', async (_case, fields, code, echoed) => {
+      const event =
+        typeof fields === 'string' ? messageEvent(fields, ALICE) : create(fields as Record<string, unknown>);
+
+      const response = await handler(event, lambdaContext);
+
+      expect(frameOf(response)).toEqual(
+        errorFrame(code, expect.any(String), echoed === undefined ? {} : { clientRequestId: echoed }),
+      );
+      expect(ddb).not.toHaveReceivedAnyCommand();
+    });
+
+    it('names the rule a member list breaks', async () => {
+      const only = await handler(create({ members: [] }), lambdaContext);
+      const many = await handler(create({ members: hundredOthers }), lambdaContext);
+
+      expect(frameOf(only).message).toBe('members: name at least one user besides yourself');
+      expect(frameOf(many).message).toBe('members: more than 100 including yourself');
+    });
+  });
+});
