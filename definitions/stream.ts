@@ -27,7 +27,8 @@ export interface StreamConsumerDefinition {
   readonly parallelizationFactor: number;
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
-   * messages, and member items whose read cursor was moved by `markRead` (the delivery Lambda's own
+   * messages, new conversations (groups from createConversation, direct ones from their first
+   * message), and member items whose read cursor was moved by `markRead` (the delivery Lambda's own
    * unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out).
    */
   readonly filterPatterns: readonly Record<string, unknown>[];
@@ -46,7 +47,7 @@ export const DELIVERY_STREAM = {
   // Per-shard parallelism; records of one partition key (one conversation) stay ordered.
   parallelizationFactor: 4,
   filterPatterns: [
-    { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message'] } } } },
+    { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
     {
       eventName: ['MODIFY'],
       dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },

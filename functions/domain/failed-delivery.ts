@@ -1,6 +1,6 @@
 /**
  * What the on-failure queue holds for a delivery that could not be completed: the identity of the
- * stored event (conversation, `seq`, and who was not reached), never a stream pointer, so it can be
+ * stored event (conversation, `seq` for messages and reads, and who was not reached), never a stream pointer, so it can be
  * redelivered at any age from the table, where the message stays (architecture.md, guarantee 3).
  */
 import type { FailureClass } from '../adapters/aws-errors.ts';
@@ -11,9 +11,11 @@ export interface FailedDelivery {
   readonly source: 'parley.delivery';
   /** `permanent`: no retry could succeed; `gave_up`: transient failures outlasted the retries. */
   readonly class: Exclude<FailureClass, 'transient'> | 'gave_up';
-  readonly kind: 'message' | 'read';
+  /** `conversation`: the conversation's creation (its `conversation` frame to the members). */
+  readonly kind: 'message' | 'read' | 'conversation';
   readonly conversationId: string;
-  readonly seq: number;
+  /** For `message` and `read`; a `conversation` is named by its id alone. */
+  readonly seq?: number;
   /** For `message`. */
   readonly messageId?: string;
   /** For `read`: whose cursor moved. */

@@ -62,7 +62,9 @@ async function processRecord(record: DynamoDBRecord): Promise<'done' | 'retry'> 
           messageId: event.message.messageId,
           seq: event.message.seq,
         }
-      : { conversationId: event.read.conversationId, readerId: event.read.userId, seq: event.read.seq };
+      : event.kind === 'read'
+        ? { conversationId: event.read.conversationId, readerId: event.read.userId, seq: event.read.seq }
+        : { conversationId: event.conversation.conversationId };
   return withLogKeys(keys, async () => {
     const attempt = await deliverEvent(event);
     return settle(event, attempt, record.eventID ?? record.dynamodb?.SequenceNumber);

@@ -1,17 +1,23 @@
 /**
  * What a DynamoDB stream record means for delivery. The event source mapping's filter should only let
- * committed messages and read cursors moved by markRead through; anything else that arrives anyway is
- * skipped, never failed, so one odd record cannot block its shard.
+ * committed messages, new conversations and read cursors moved by markRead through; anything else that
+ * arrives anyway is skipped, never failed, so one odd record cannot block its shard.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ReadFrame } from '../domain/frames.ts';
-import type { StoredMessage } from '../domain/model.ts';
+import type { Conversation, StoredMessage } from '../domain/model.ts';
 
 export type DeliveryEvent =
   | { kind: 'message'; message: StoredMessage; senderName: string | undefined }
   | { kind: 'read'; read: ReadFrame }
+  | {
+      kind: 'conversation';
+      conversation: Conversation;
+      /** The connection that created a group (it got the frame as its answer); none for direct ones. */
+      originConnectionId: string | undefined;
+    }
   | { kind: 'skip'; reason: string; malformed: boolean };
 
 type Item = Record<string, unknown>;
@@ -32,6 +38,7 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   const newItem = toItem(record.dynamodb?.NewImage);
   if (newItem === undefined) return skip(`${record.eventName ?? 'unknown'} without a new image`);
   if (record.eventName === 'INSERT' && newItem.type === 'message') return toMessageEvent(newItem);
+  if (record.eventName === 'INSERT' && newItem.type === 'conversation') return toConversationEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
@@ -70,6 +77,31 @@ function toMessageEvent(item: Item): DeliveryEvent {
       originConnectionId: text(item.originConnectionId),
     },
     senderName: text(item.senderName),
+  };
+}
+
+function toConversationEvent(item: Item): DeliveryEvent {
+  const conversationId = text(item.conversationId);
+  const kind = item.kind === 'direct' || item.kind === 'group' ? item.kind : undefined;
+  const members =
+    Array.isArray(item.members) && item.members.every((member) => typeof member === 'string')
+      ? (item.members as string[])
+      : undefined;
+  const title = item.title === null || item.title === undefined ? null : text(item.title);
+  const createdAt = text(item.createdAt);
+  if (
+    conversationId === undefined ||
+    kind === undefined ||
+    members === undefined ||
+    title === undefined ||
+    createdAt === undefined
+  ) {
+    return malformed('conversation item lacks a field of the conversation frame');
+  }
+  return {
+    kind: 'conversation',
+    conversation: { conversationId, kind, members, title, createdAt },
+    originConnectionId: text(item.originConnectionId),
   };
 }
 

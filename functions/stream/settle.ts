@@ -6,6 +6,7 @@ import { DELIVERY_STREAM } from '../../definitions/stream.ts';
 import { type FailureClass, failureClass, httpStatusOf } from '../adapters/aws-errors.ts';
 import { countFailedAttempt } from '../adapters/delivery-attempts.ts';
 import { enqueueFailedDelivery } from '../adapters/failure-queue.ts';
+import { deliverConversation } from '../domain/deliver-conversation.ts';
 import { deliverMessage } from '../domain/deliver-message.ts';
 import { deliverRead } from '../domain/deliver-read.ts';
 import { type DeliveryReport, needsRetry } from '../domain/delivery-report.ts';
@@ -16,6 +17,12 @@ import type { DeliveryEvent } from './records.ts';
 
 type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' }>;
 
+const DELIVERED: Record<StoredEvent['kind'], string> = {
+  message: 'message delivered',
+  read: 'read cursor delivered',
+  conversation: 'conversation delivered',
+};
+
 /** The report of a delivery, or the error that stopped it before any target was tried. */
 export type Attempt = { report: DeliveryReport } | { error: unknown };
 
@@ -24,8 +31,10 @@ export async function deliverEvent(event: StoredEvent): Promise<Attempt> {
     const report =
       event.kind === 'message'
         ? await deliverMessage(event.message, event.senderName)
-        : await deliverRead(event.read);
-    logger.info(event.kind === 'message' ? 'message delivered' : 'read cursor delivered', summary(report));
+        : event.kind === 'read'
+          ? await deliverRead(event.read)
+          : await deliverConversation(event.conversation, event.originConnectionId);
+    logger.info(DELIVERED[event.kind], summary(report));
     return { report };
   } catch (error) {
     return { error };
@@ -134,31 +143,42 @@ function entry(
           ),
         ];
   const recipients = [...new Set(failures.flatMap((failure) => (failure.userId ? [failure.userId] : [])))];
-  const identity =
-    event.kind === 'message'
-      ? {
-          kind: 'message' as const,
-          conversationId: event.message.conversationId,
-          seq: event.message.seq,
-          messageId: event.message.messageId,
-        }
-      : {
-          kind: 'read' as const,
-          conversationId: event.read.conversationId,
-          seq: event.read.seq,
-          readerId: event.read.userId,
-        };
   return {
     version: 1,
     source: 'parley.delivery',
     class: kind,
-    ...identity,
+    ...identityOf(event),
     recipients,
     failures,
     attempts,
     eventId,
     recordedAt: now.toISOString(),
   };
+}
+
+/** What names the stored event, so it can be delivered again from the table. */
+function identityOf(
+  event: StoredEvent,
+): Pick<FailedDelivery, 'kind' | 'conversationId' | 'seq' | 'messageId' | 'readerId'> {
+  switch (event.kind) {
+    case 'message':
+      return {
+        kind: 'message',
+        conversationId: event.message.conversationId,
+        seq: event.message.seq,
+        messageId: event.message.messageId,
+      };
+    case 'read':
+      return {
+        kind: 'read',
+        conversationId: event.read.conversationId,
+        seq: event.read.seq,
+        readerId: event.read.userId,
+      };
+    case 'conversation':
+      // One creation per conversation: its id is all it takes.
+      return { kind: 'conversation', conversationId: event.conversation.conversationId };
+  }
 }
 
 /** Error name and HTTP status only: SDK messages can quote request data. */

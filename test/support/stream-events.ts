@@ -46,6 +46,19 @@ export function messageInsert(fields: Item = {}, sequenceNumber?: string): Dynam
   );
 }
 
+/**
+ * The INSERT of the group "Weekend trip" {alice, bob, carol}, created by alice's phone connection
+ * `CfQ3bfF3DoECJqQ=`, or of `fields` (a direct conversation: `kind: 'direct'`, no origin, no title).
+ */
+export function conversationInsert(fields: Item = {}, sequenceNumber?: string): DynamoDBRecord {
+  return edit(
+    'stream-conversation-insert',
+    sequenceNumber,
+    (item) => keys.conversation(String(item.conversationId)),
+    fields,
+  );
+}
+
 /** bob's markRead moving his cursor from 5 to 7. */
 export function readModify(fields: Item = {}, oldFields: Item = {}, sequenceNumber?: string): DynamoDBRecord {
   return edit(

@@ -15,6 +15,11 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     expect(filter(record('INSERT', { type: { S: 'message' } }))).toBe(true);
   });
 
+  it('lets a new conversation through (a group, or a direct one made by its first message)', () => {
+    expect(filter(record('INSERT', { type: { S: 'conversation' } }))).toBe(true);
+    expect(filter(record('MODIFY', { type: { S: 'conversation' } }))).toBe(false);
+  });
+
   it('lets a member item moved by markRead through', () => {
     expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'read' } }))).toBe(true);
   });
@@ -23,6 +28,8 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'delivery' } }))).toBe(false);
     expect(filter(record('MODIFY', { type: { S: 'member' } }))).toBe(false);
     expect(filter(record('INSERT', { type: { S: 'connection' } }))).toBe(false);
+    expect(filter(record('INSERT', { type: { S: 'member' } }))).toBe(false);
+    expect(filter(record('INSERT', { type: { S: 'createReceipt' } }))).toBe(false);
     expect(filter(record('REMOVE', { type: { S: 'message' } }))).toBe(false);
     expect(filter({ eventName: 'INSERT' })).toBe(false);
   });
