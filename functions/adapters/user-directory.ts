@@ -5,8 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { FANOUT_LIMITS } from '../domain/fanout-limits.ts';
 import type { Connection, Device, Platform, UserState } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { mapConcurrently } from '../shared/concurrency.ts';
 import { CONNECTION_PREFIX, DEVICE_PREFIX, type ItemKey, keys, userPartition } from './keys.ts';
 
 export interface UserDirectoryEntry {
@@ -51,8 +53,13 @@ export async function loadUser(userId: string): Promise<UserDirectoryEntry> {
   return entry;
 }
 
+/**
+ * One Query per user, at most FANOUT_LIMITS.parallelism in flight: a group of 100 is 7 rounds of 16
+ * rather than 100 requests at once, which would queue on the client's sockets and run into the 2 s
+ * request timeout (http-options.ts) under load. Results keep the order of `userIds`.
+ */
 export function loadUsers(userIds: readonly string[]): Promise<UserDirectoryEntry[]> {
-  return Promise.all(userIds.map(loadUser));
+  return mapConcurrently(userIds, FANOUT_LIMITS.parallelism, loadUser);
 }
 
 /** BatchGetItem takes at most 100 keys per call. */

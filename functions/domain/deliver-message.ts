@@ -5,12 +5,14 @@
  */
 import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
+import { mapConcurrently } from '../shared/concurrency.ts';
 import { isReachable, loadAudience } from './audience.ts';
 import type { UnreadEntry } from './badge.ts';
 import { type DeliveryReport, emptyReport } from './delivery-report.ts';
 import { dropExcess } from './drop-excess.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
+import { FANOUT_LIMITS } from './fanout-limits.ts';
 import { toMessageFrame } from './message-frame.ts';
 import type { StoredMessage } from './model.ts';
 import { notifyOffline } from './notify-offline.ts';
@@ -46,8 +48,9 @@ export async function deliverMessage(
     .filter((connection) => connection.connectionId !== message.originConnectionId);
   const [fanout, cursors, capCleanups] = await Promise.all([
     sendToConnections(connections, toMessageFrame(message), { waitForConnecting: true, now: now.getTime() }),
-    Promise.all(
-      recipients.map((entry) => recordDelivered(message.conversationId, entry.userId, message.seq)),
+    // Bounded like every fan-out: a group of 100 is 99 updates, not 99 requests at once.
+    mapConcurrently(recipients, FANOUT_LIMITS.parallelism, (entry) =>
+      recordDelivered(message.conversationId, entry.userId, message.seq),
     ),
     dropExcess(capped),
   ]);
@@ -79,8 +82,8 @@ export async function deliverMessage(
       offline.push({ recipient, cursor });
     }
   });
-  const pushes = await Promise.all(
-    offline.map(({ recipient, cursor }) => notifyOffline(recipient, cursor, message, senderName, now)),
+  const pushes = await mapConcurrently(offline, FANOUT_LIMITS.parallelism, ({ recipient, cursor }) =>
+    notifyOffline(recipient, cursor, message, senderName, now),
   );
   for (const push of pushes) {
     report.pushed += push.pushed;
