@@ -2,6 +2,7 @@
 import { PermanentFailure } from '../adapters/aws-errors.ts';
 import { getConversation } from '../adapters/conversation-store.ts';
 import { loadUsers, type UserDirectoryEntry } from '../adapters/user-directory.ts';
+import type { Conversation } from './model.ts';
 
 /**
  * The conversation item is read eventually consistently; right after the transaction that created it
@@ -9,12 +10,19 @@ import { loadUsers, type UserDirectoryEntry } from '../adapters/user-directory.t
  * really not there cannot be delivered by any retry: that is a permanent failure of the record.
  */
 export async function loadAudience(conversationId: string): Promise<UserDirectoryEntry[]> {
+  return (await loadConversationAudience(conversationId)).members;
+}
+
+/** loadAudience, with the conversation item it read (its kind and title name a group in push titles). */
+export async function loadConversationAudience(
+  conversationId: string,
+): Promise<{ conversation: Conversation; members: UserDirectoryEntry[] }> {
   const conversation =
     (await getConversation(conversationId)) ?? (await getConversation(conversationId, { consistent: true }));
   if (conversation === undefined) {
     throw new PermanentFailure(`conversation ${conversationId} does not exist`);
   }
-  return loadUsers(conversation.members);
+  return { conversation, members: await loadUsers(conversation.members) };
 }
 
 /**

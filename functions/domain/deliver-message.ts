@@ -6,7 +6,7 @@
 import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
-import { isReachable, loadAudience } from './audience.ts';
+import { isReachable, loadConversationAudience } from './audience.ts';
 import type { UnreadEntry } from './badge.ts';
 import { type DeliveryReport, emptyReport } from './delivery-report.ts';
 import { dropExcess } from './drop-excess.ts';
@@ -36,7 +36,8 @@ export async function deliverMessage(
   options: DeliverMessageOptions = {},
 ): Promise<DeliveryReport> {
   const now = options.now ?? new Date();
-  const capped = (await loadAudience(message.conversationId))
+  const audience = await loadConversationAudience(message.conversationId);
+  const capped = audience.members
     .filter((entry) => options.onlyTo === undefined || options.onlyTo.includes(entry.userId))
     .map(capUser);
   const members = capped.map((user) => user.entry);
@@ -83,7 +84,7 @@ export async function deliverMessage(
     }
   });
   const pushes = await mapConcurrently(offline, FANOUT_LIMITS.parallelism, ({ recipient, cursor }) =>
-    notifyOffline(recipient, cursor, message, senderName, now),
+    notifyOffline(recipient, cursor, message, senderName, now, audience.conversation),
   );
   for (const push of pushes) {
     report.pushed += push.pushed;

@@ -15,7 +15,7 @@ import type { TargetFailure } from './delivery-report.ts';
 import { removeDeadDevice } from './devices.ts';
 import { FANOUT_LIMITS } from './fanout-limits.ts';
 import type { Device, StoredMessage } from './model.ts';
-import { buildPushNotification, snsPushMessage } from './push-notification.ts';
+import { buildPushNotification, type PushConversation, snsPushMessage } from './push-notification.ts';
 
 export interface PushOutcome {
   pushed: number;
@@ -38,9 +38,10 @@ export async function notifyOffline(
   message: StoredMessage,
   senderName: string | undefined,
   now: Date,
+  conversation?: PushConversation,
 ): Promise<PushOutcome> {
   const badge = badgeCount(await listUnread(recipient.userId), cursor);
-  const push = buildPushNotification(message, senderName, badge);
+  const push = buildPushNotification(message, senderName, badge, conversation);
   const outcomes = await mapConcurrently(
     recipient.devices,
     FANOUT_LIMITS.parallelism,

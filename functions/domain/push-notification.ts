@@ -4,7 +4,7 @@
  * (definitions/push-platforms.ts), plus `default` for any other transport.
  */
 import { PUSH_PLATFORMS } from '../../definitions/push-platforms.ts';
-import type { Platform, StoredMessage } from './model.ts';
+import type { Conversation, Platform, StoredMessage } from './model.ts';
 
 export interface PushNotification {
   title: string;
@@ -17,14 +17,36 @@ export interface PushNotification {
 
 const BODY_CODE_POINTS = 100;
 
-/** `senderName` may be missing on items written before display names were stored. */
+/** What a push title needs to know of the conversation: a group is named in it. */
+export interface PushConversation {
+  readonly kind: Conversation['kind'];
+  readonly title: string | null;
+  readonly members: readonly string[];
+}
+
+/**
+ * The title names the sender, and in a group the group too: `Alice · Weekend trip`, or
+ * `Alice · group of 5` for a group without a title. A direct message is titled by the sender alone
+ * (protocol.md). `senderName` may be missing on items written before display names were stored.
+ */
+export function pushTitle(
+  message: Pick<StoredMessage, 'senderId'>,
+  senderName: string | undefined,
+  conversation?: PushConversation,
+): string {
+  const sender = senderName === undefined || senderName === '' ? message.senderId : senderName;
+  if (conversation?.kind !== 'group') return sender;
+  return `${sender} · ${conversation.title ?? `group of ${conversation.members.length}`}`;
+}
+
 export function buildPushNotification(
   message: StoredMessage,
   senderName: string | undefined,
   badge: number,
+  conversation?: PushConversation,
 ): PushNotification {
   return {
-    title: senderName === undefined || senderName === '' ? message.senderId : senderName,
+    title: pushTitle(message, senderName, conversation),
     // Code points, not UTF-16 units: never cut an emoji or other astral character in half.
     body: Array.from(message.content).slice(0, BODY_CODE_POINTS).join(''),
     badge,

@@ -108,10 +108,13 @@ describe('delivery to a group of 100', () => {
       streamEvent(messageInsert({ conversationId: GROUP, originConnectionId: 'conn-alice' })),
     );
 
-    // THEN the 50 online recipients got the frame, the 49 offline ones a push
+    // THEN the 50 online recipients got the frame, the 49 offline ones a push titled by the group
     expect(result).toEqual({ batchItemFailures: [] });
     expect(postedFrames(api).size).toBe(50);
     expect(publishes.calls).toBe(49);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      Message: expect.stringContaining('Alice Martin · Everyone'),
+    });
     expect(queries.calls).toBe(100);
     expect(updates.calls).toBe(99);
     expect(queries.most).toBe(16);

@@ -20,6 +20,7 @@ import {
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -148,6 +149,36 @@ describe('push to recipients without an open connection', () => {
       MessageStructure: 'json',
       Message: apnsMessage('APNS', 2),
     });
+  });
+
+  it.each([
+    ['Weekend trip', 'Alice Martin · Weekend trip'],
+    [null, 'Alice Martin · group of 3'],
+  ])('titles a push in a group (title %j) with the sender and the group: %j', async (title, expected) => {
+    // GIVEN the message's conversation is a group; carol is online
+    ddb.on(GetCommand, { Key: { PK: 'CONV#d_alice_bob', SK: 'META' } }).resolves({
+      Item: {
+        conversationId: 'd_alice_bob',
+        kind: 'group',
+        members: ['alice', 'bob', 'carol'],
+        title,
+        createdAt: '2026-11-20T08:00:00.000Z',
+      },
+    });
+    mockUsers(ddb, { carol: { connections: ['CfQ3fRt5DoECMdQ='] } });
+    mockUsers(ddb, { bob: { devices: [IPHONE, PIXEL] } });
+
+    await handler(streamEvent(messageInsert()));
+
+    // THEN only bob (offline) is pushed, on both platforms, with the group in the title
+    const messages = sns
+      .commandCalls(PublishCommand)
+      .map((call) => JSON.parse(String(call.args[0].input.Message)) as Record<string, string>);
+    expect(messages).toHaveLength(2);
+    const apns = JSON.parse(messages.find((m) => m.APNS)?.APNS ?? '{}');
+    const fcm = JSON.parse(messages.find((m) => m.GCM)?.GCM ?? '{}');
+    expect(apns.aps.alert).toEqual({ title: expected, body: BODY });
+    expect(fcm.fcmV1Message.message.notification).toEqual({ title: expected, body: BODY });
   });
 
   it('publishes one push per device: FCM v1 and APNs sandbox payloads', async () => {

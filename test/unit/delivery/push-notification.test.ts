@@ -38,6 +38,33 @@ describe('buildPushNotification', () => {
   });
 });
 
+describe('push titles in a group', () => {
+  const group = { kind: 'group', members: ['alice', 'bob', 'carol', 'dave', 'erin'] } as const;
+
+  it('names the sender and the group', () => {
+    expect(buildPushNotification(MESSAGE, 'Alice', 0, { ...group, title: 'Weekend trip' }).title).toBe(
+      'Alice · Weekend trip',
+    );
+  });
+
+  it('names a group without a title by its size', () => {
+    expect(buildPushNotification(MESSAGE, 'Alice', 0, { ...group, title: null }).title).toBe(
+      'Alice · group of 5',
+    );
+  });
+
+  it('falls back to the sender id in a group too', () => {
+    expect(buildPushNotification(MESSAGE, undefined, 0, { ...group, title: 'Climbing' }).title).toBe(
+      'alice · Climbing',
+    );
+  });
+
+  it('titles a direct message by the sender alone', () => {
+    const direct = { kind: 'direct', members: ['alice', 'bob'], title: null } as const;
+    expect(buildPushNotification(MESSAGE, 'Alice', 0, direct).title).toBe('Alice');
+  });
+});
+
 describe('snsPushMessage', () => {
   const push = buildPushNotification(MESSAGE, 'Alice', 3);
 
