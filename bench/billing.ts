@@ -29,6 +29,7 @@ export const RULES = {
     'stays absent or unchanged costs nothing. Index writes are not doubled by transactions.',
   R1: 'GetItem: 1 RRU per started 4 KB of the item; an item that does not exist still costs the minimum.',
   R2: 'Query: the sizes of all items read (before any projection) summed, then 1 RRU per started 4 KB, minimum 1.',
+  R4: 'BatchGetItem: every key billed as its own GetItem (R1): each item rounded up to 4 KB, a missing one the minimum.',
   R3: 'Eventually consistent reads (the default, and every GSI query) cost half: 0.5 RRU per unit.',
 } as const;
 
@@ -175,8 +176,11 @@ export function billWrite(call: WriteCall): BilledWrite {
 }
 
 export interface ReadCall {
-  readonly kind: 'get' | 'query';
-  /** Sizes of the items read: the one item of a GetItem (0 when missing), every item a Query read. */
+  readonly kind: 'get' | 'query' | 'batchGet';
+  /**
+   * Sizes of the items read: the one item of a GetItem (0 when missing), every item a Query read, one
+   * per key of a BatchGetItem (0 when missing).
+   */
   readonly itemBytes: readonly number[];
   readonly consistent: boolean;
 }
@@ -186,11 +190,15 @@ export interface BilledRead {
   readonly rules: readonly RuleId[];
 }
 
-/** Rules R1-R3 for one GetItem or Query call. */
+const readUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / READ_UNIT_BYTES));
+
+/** Rules R1-R4 for one GetItem, Query or BatchGetItem call. */
 export function billRead(call: ReadCall): BilledRead {
-  const bytes = call.itemBytes.reduce((sum, size) => sum + size, 0);
-  const whole = Math.max(1, Math.ceil(bytes / READ_UNIT_BYTES));
-  const rules: RuleId[] = [call.kind === 'get' ? 'R1' : 'R2'];
+  const whole =
+    call.kind === 'batchGet'
+      ? call.itemBytes.reduce((sum, size) => sum + readUnits(size), 0)
+      : readUnits(call.itemBytes.reduce((sum, size) => sum + size, 0));
+  const rules: RuleId[] = [call.kind === 'get' ? 'R1' : call.kind === 'query' ? 'R2' : 'R4'];
   if (!call.consistent) rules.push('R3');
   return { units: call.consistent ? whole : whole / 2, rules };
 }

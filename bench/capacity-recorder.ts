@@ -109,6 +109,11 @@ export class CapacityRecorder {
       record(await this.#read(phase, operation, input, result.output as Output));
       return result;
     }
+    if (operation === 'BatchGetItem') {
+      const result = await send();
+      record(await this.#batchRead(phase, input, result.output as Output));
+      return result;
+    }
     const writes = this.#writeTargets(operation, input);
     const before = await Promise.all(writes.map((write) => this.#current(write.table, write.key)));
     try {
@@ -153,6 +158,30 @@ export class CapacityRecorder {
         kind: 'read',
         read: billRead({ kind: operation === 'GetItem' ? 'get' : 'query', itemBytes, consistent }),
       },
+    };
+  }
+
+  /** Every key asked for is sized (a key left unprocessed and asked again is billed again, as AWS does). */
+  async #batchRead(phase: string, input: Input, output: Output): Promise<RecordedCall> {
+    const requests = Object.entries(
+      input.RequestItems as Record<string, { Keys: Item[]; ConsistentRead?: boolean }>,
+    );
+    const itemBytes: number[] = [];
+    let consistent = true;
+    for (const [table, request] of requests) {
+      consistent &&= request.ConsistentRead === true;
+      for (const key of request.Keys) itemBytes.push(itemSize(await this.#current(table, key)));
+    }
+    const found = itemBytes.filter((size) => size > 0);
+    return {
+      phase,
+      operation: 'BatchGetItem',
+      target: requests.map(([table]) => table).join(', '),
+      consistent,
+      outcome: 'ok',
+      sizes: `${itemBytes.length} keys, ${found.length} found, ${found.reduce((sum, size) => sum + size, 0)} B`,
+      localUnits: reportedUnits(output),
+      billed: { kind: 'read', read: billRead({ kind: 'batchGet', itemBytes, consistent }) },
     };
   }
 

@@ -5,7 +5,7 @@
  * Bob is online on one device; Alice sends a new message and the delivery handler processes the stream
  * record that write produced. Every DynamoDB call is printed with what Local reported and what AWS
  * bills (bench/billing.ts). A retried send, a markRead (with its stream delivery) and a typing are
- * counted too, for information.
+ * counted too, for information, and so are groups of 20 and 100 (bench/group-units.ts).
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -16,6 +16,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dy
 import { RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { startManagementApiStub } from './management-api-stub.ts';
+import { measureGroupUnits } from './group-units.ts';
 import { findStreamRecord } from './stream-records.ts';
 import { heading, textTable } from './text-table.ts';
 
@@ -56,10 +57,10 @@ export async function measureRequestUnits(): Promise<UnitsResult> {
     const { Table } = await probe.send(new DescribeTableCommand({ TableName: TABLE_NAME }));
     const streamArn = Table?.LatestStreamArn;
     if (streamArn === undefined) throw new Error(`${TABLE_NAME} has no stream`);
-    const calls = await runScenario(db.endpoint, stub, probe, (match) =>
+    const { calls, groups } = await runScenario(db.endpoint, stub, probe, (match) =>
       findStreamRecord(streams, streamArn, LOCAL_REGION, match),
     );
-    return report(calls);
+    return report(calls, groups);
   } finally {
     probe.destroy();
     streams.destroy();
@@ -75,7 +76,7 @@ async function runScenario(
   stub: Awaited<ReturnType<typeof startManagementApiStub>>,
   probe: DynamoDBClient,
   findRecord: FindRecord,
-): Promise<Map<string, RecordedCall[]>> {
+): Promise<{ calls: Map<string, RecordedCall[]>; groups: string }> {
   // What Lambda's environment would hold; handler modules read it when first imported, below.
   Object.assign(process.env, {
     TABLE_NAME,
@@ -94,6 +95,7 @@ async function runScenario(
   const { handler: markRead } = await import('../functions/routes/mark-read.ts');
   const { handler: typing } = await import('../functions/routes/typing.ts');
   const { handler: sync } = await import('../functions/routes/sync.ts');
+  const { handler: createConversation } = await import('../functions/routes/create-conversation.ts');
   const { handler: delivery } = await import('../functions/stream/delivery.ts');
   const { connectEvent, messageEvent, lambdaContext } = await import('../test/support/ws-events.ts');
 
@@ -172,8 +174,24 @@ async function runScenario(
   );
   if ((page?.messages as unknown[] | undefined)?.length !== 50)
     throw new Error('sync did not answer 50 messages');
+  const groups = await measureGroupUnits({
+    recorder,
+    stub,
+    creator: ALICE,
+    connect: async (who) => {
+      await connect(connectEvent(who), lambdaContext);
+      stub.open(who.connectionId);
+    },
+    createConversation: (who, groupFrame) => route(createConversation, who, groupFrame),
+    sendMessage: (who, groupFrame) => route(sendMessage, who, groupFrame),
+    deliver,
+    content: CONTENT,
+  });
   dynamo.destroy();
-  return new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, recorder.callsOf(phase)]));
+  return {
+    calls: new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, recorder.callsOf(phase)])),
+    groups,
+  };
 }
 
 const units = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1));
@@ -236,7 +254,7 @@ function phaseTable(phase: string, calls: readonly RecordedCall[]): string {
   );
 }
 
-function report(calls: Map<string, RecordedCall[]>): UnitsResult {
+function report(calls: Map<string, RecordedCall[]>, groups: string): UnitsResult {
   const all = [...calls.values()].flat();
   const used = new Set<RuleId>(
     all.flatMap((call) => (call.billed.kind === 'read' ? call.billed.read.rules : call.billed.write.rules)),
@@ -262,6 +280,7 @@ function report(calls: Map<string, RecordedCall[]>): UnitsResult {
     '\nAWS billing rules applied (DynamoDB Local’s ConsumedCapacity is shown only for comparison):',
     ...[...used].sort().map((id) => `  ${id}  ${RULES[id]}`),
     '  Item sizes: attribute name bytes + value bytes (numbers: 1 byte per 2 significant digits + 1).',
+    groups,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   return {

@@ -192,4 +192,14 @@ describe('read units', () => {
   it('bills a Query that finds nothing the minimum', () => {
     expect(billRead({ kind: 'query', itemBytes: [], consistent: false }).units).toBe(0.5);
   });
+
+  it('bills a BatchGetItem key by key, like that many GetItems, missing items the minimum', () => {
+    // 99 user states, 2 of them present and small, the rest missing: 99 × 0.5
+    const itemBytes = [40, 52, ...Array(97).fill(0)];
+    expect(billRead({ kind: 'batchGet', itemBytes, consistent: false })).toEqual({
+      units: 49.5,
+      rules: ['R4', 'R3'],
+    });
+    expect(billRead({ kind: 'batchGet', itemBytes: [5000, 10], consistent: true }).units).toBe(3);
+  });
 });
