@@ -15,8 +15,8 @@ import { createTable } from '../local/create-table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
-import { startManagementApiStub } from './management-api-stub.ts';
 import { measureGroupUnits } from './group-units.ts';
+import { startManagementApiStub } from './management-api-stub.ts';
 import { findStreamRecord } from './stream-records.ts';
 import { heading, textTable } from './text-table.ts';
 

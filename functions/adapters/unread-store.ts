@@ -20,42 +20,61 @@ function toEntry(conversationId: string, item: Item): UnreadEntry {
 }
 
 /**
- * Records that message `seq` was sent to `userId`, and returns the member's cursor as it now stands,
- * or undefined when the member item does not exist. Idempotent: the condition `lastSeq < :seq` makes a
- * replayed record (stream retries) a no-op whose failed check still returns the current item, and an
- * older record arriving late can never move `lastSeq` backwards.
+ * Records that message `seq` was sent to `userId` and, when `reached` (a connection of theirs took the
+ * frame), that it was delivered (`deliveredSeq`, the delivery receipt's cursor). Returns the member's
+ * cursor as it now stands, or undefined when the member item does not exist. Idempotent: the
+ * condition `lastSeq < :seq` makes a replayed record (stream retries) a no-op whose failed check still
+ * returns the current item, and an older record arriving late can never move `lastSeq` or
+ * `deliveredSeq` backwards.
  */
 export async function recordDelivered(
   conversationId: string,
   userId: string,
   seq: number,
+  reached: boolean,
 ): Promise<UnreadEntry | undefined> {
   const key = keys.member(conversationId, userId);
+  const delivered = reached ? ', deliveredSeq = :seq' : '';
   // `readSeq < :seq`: a member who already read this far (on another device, or after a sync that
   // ran before this delivery) must not be put back into the unread index.
   const markUnread = await conditionalUpdate(conversationId, {
     TableName: TABLE_NAME,
     Key: key,
-    UpdateExpression: 'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery',
+    UpdateExpression: `SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery${delivered}`,
     ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
     ExpressionAttributeValues: { ':seq': seq, ':userId': userId, ':delivery': 'delivery' },
     ReturnValues: 'ALL_NEW',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
-  if (markUnread.updated || markUnread.entry === undefined || markUnread.entry.lastSeq >= seq) {
+  if (markUnread.updated || markUnread.entry === undefined) return markUnread.entry;
+  if (markUnread.entry.lastSeq < seq) {
+    // Read ahead: only `lastSeq` moves, so it stays "the newest seq sent to this member".
+    const moveLast = await conditionalUpdate(conversationId, {
+      TableName: TABLE_NAME,
+      Key: key,
+      UpdateExpression: `SET lastSeq = :seq, changedBy = :delivery${delivered}`,
+      ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
+      ExpressionAttributeValues: { ':seq': seq, ':delivery': 'delivery' },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    if (moveLast.updated || !reached) return moveLast.entry;
+  } else if (!reached) {
     return markUnread.entry;
   }
-  // Read ahead: only `lastSeq` moves, so it stays "the newest seq sent to this member".
-  const moveLast = await conditionalUpdate(conversationId, {
+  // A retried record whose first attempt counted the message but did not reach a connection: only the
+  // delivered cursor can still move (forward only).
+  const moveDelivered = await conditionalUpdate(conversationId, {
     TableName: TABLE_NAME,
     Key: key,
-    UpdateExpression: 'SET lastSeq = :seq, changedBy = :delivery',
-    ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
+    UpdateExpression: 'SET deliveredSeq = :seq, changedBy = :delivery',
+    ConditionExpression:
+      'attribute_exists(PK) AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :seq)',
     ExpressionAttributeValues: { ':seq': seq, ':delivery': 'delivery' },
     ReturnValues: 'ALL_NEW',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
-  return moveLast.entry;
+  return moveDelivered.entry;
 }
 
 async function conditionalUpdate(

@@ -47,14 +47,17 @@ export async function deliverMessage(
     .filter(isReachable)
     .flatMap((entry) => entry.connections)
     .filter((connection) => connection.connectionId !== message.originConnectionId);
-  const [fanout, cursors, capCleanups] = await Promise.all([
+  const [fanout, capCleanups] = await Promise.all([
     sendToConnections(connections, toMessageFrame(message), { waitForConnecting: true, now: now.getTime() }),
-    // Bounded like every fan-out: a group of 100 is 99 updates, not 99 requests at once.
-    mapConcurrently(recipients, FANOUT_LIMITS.parallelism, (entry) =>
-      recordDelivered(message.conversationId, entry.userId, message.seq),
-    ),
     dropExcess(capped),
   ]);
+  // After the posts, so that the same update records whether the message was delivered. Bounded like
+  // every fan-out: a group of 100 is 99 updates, not 99 requests at once.
+  const cursors = await mapConcurrently(recipients, FANOUT_LIMITS.parallelism, (entry) =>
+    recordDelivered(message.conversationId, entry.userId, message.seq, fanout.reached.has(entry.userId)),
+  );
+  const sender = members.find((entry) => entry.userId === message.senderId);
+  const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];
 
   const report: DeliveryReport = {
     ...emptyReport(),
@@ -63,6 +66,14 @@ export async function deliverMessage(
     connecting: fanout.connecting,
     failures: [...fanout.failures],
     capped: capCleanups,
+    delivered: recipients
+      .filter((recipient) => fanout.reached.has(recipient.userId))
+      .map((recipient) => ({
+        conversationId: message.conversationId,
+        recipientId: recipient.userId,
+        seq: message.seq,
+        senderConnections,
+      })),
   };
   const mayStillReach = new Set([
     ...fanout.connecting.map((connection) => connection.userId),

@@ -4,6 +4,7 @@
  * connections were still inside `$connect` (retry the record: they open in a moment).
  */
 import type { FailureClass } from '../adapters/aws-errors.ts';
+import type { DeliveredNotice } from './delivered-receipts.ts';
 import type { Connection } from './model.ts';
 
 export interface TargetFailure {
@@ -29,6 +30,8 @@ export interface DeliveryReport {
   devicesRemoved: number;
   /** Connections and devices left out by the per-user caps (and cleaned up). */
   capped: number;
+  /** Recipients a connection of whom took the message: their senders get `delivered`. */
+  delivered: DeliveredNotice[];
 }
 
 export const emptyReport = (): DeliveryReport => ({
@@ -40,6 +43,7 @@ export const emptyReport = (): DeliveryReport => ({
   alreadyPushed: 0,
   devicesRemoved: 0,
   capped: 0,
+  delivered: [],
 });
 
 /** The record must be tried again: a target may still succeed. */

@@ -39,6 +39,16 @@ export interface TypingFrame {
   expiresAt: string;
 }
 
+/** A recipient's connection received the sender's messages up to `seq` (delivery receipts). */
+export interface DeliveredFrame {
+  type: 'delivered';
+  conversationId: string;
+  /** The recipient. */
+  userId: string;
+  seq: number;
+  deliveredAt: string;
+}
+
 export interface ReadFrame {
   type: 'read';
   conversationId: string;
@@ -88,6 +98,7 @@ export type ServerFrame =
   | ActionAckFrame
   | TypingFrame
   | ReadFrame
+  | DeliveredFrame
   | ConversationFrame
   | MessagesFrame
   | PongFrame

@@ -11,6 +11,7 @@
  * from the lowest reported record), while other conversations' records are still delivered now.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { DeliveredReceipts } from '../domain/delivered-receipts.ts';
 import { logger, withLogKeys } from '../shared/logger.ts';
 import { toDeliveryEvent } from './records.ts';
 import { deliverEvent, settle } from './settle.ts';
@@ -24,6 +25,8 @@ export async function handler(
 ): Promise<DynamoDBBatchResponse> {
   const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
   const waitingForRetry = new Set<string>();
+  // One `delivered` per (conversation, recipient) for the whole batch, sent once every record was tried.
+  const receipts = new DeliveredReceipts();
   for (const record of event.Records) {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     const partition = partitionOf(record);
@@ -36,7 +39,7 @@ export async function handler(
       break;
     }
     const verdict = await withLogKeys({ eventID: record.eventID, sequenceNumber }, () =>
-      processRecord(record),
+      processRecord(record, receipts),
     );
     if (verdict === 'retry') {
       // Without a sequence number the failure cannot be pinned to a record: fail the whole batch.
@@ -45,10 +48,11 @@ export async function handler(
       waitingForRetry.add(partition);
     }
   }
+  await receipts.flush();
   return { batchItemFailures };
 }
 
-async function processRecord(record: DynamoDBRecord): Promise<'done' | 'retry'> {
+async function processRecord(record: DynamoDBRecord, receipts: DeliveredReceipts): Promise<'done' | 'retry'> {
   const event = toDeliveryEvent(record);
   if (event.kind === 'skip') {
     if (event.malformed) logger.error('malformed record skipped', { reason: event.reason });
@@ -67,6 +71,7 @@ async function processRecord(record: DynamoDBRecord): Promise<'done' | 'retry'> 
         : { conversationId: event.conversation.conversationId };
   return withLogKeys(keys, async () => {
     const attempt = await deliverEvent(event);
+    if ('report' in attempt) receipts.add(attempt.report.delivered);
     return settle(event, attempt, record.eventID ?? record.dynamodb?.SequenceNumber);
   });
 }

@@ -1,7 +1,8 @@
 /**
- * History that survives reconnects, through the local stack with real WebSocket clients: bob reads
- * three conversations, goes offline, misses 30 messages across them, reconnects and syncs each one
- * from the last seq he holds, and ends with every message exactly once, in seq order.
+ * History that survives reconnects, through the local stack with real WebSocket clients: bob gets the
+ * first message of three conversations (each sender hears `delivered`), goes offline, misses 30
+ * messages across them, reconnects and syncs each one from the last seq he holds, and ends with every
+ * message exactly once, in seq order.
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +44,12 @@ describe('a recipient who was offline', () => {
       const ack = await sendAndAck(sender, 'bob', `hello-${i}`, `hello from ${i}`);
       const frame = await bob.until((f) => f.type === 'message' && f.messageId === ack.messageId);
       held.set(String(frame.conversationId), Number(frame.seq));
+      // and the sender learns that it reached him
+      expect(await sender.until((f) => f.type === 'delivered')).toMatchObject({
+        conversationId: frame.conversationId,
+        userId: 'bob',
+        seq: frame.seq,
+      });
     }
     bob.socket.close();
     await bob.closed;

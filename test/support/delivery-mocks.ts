@@ -78,17 +78,23 @@ export function mockUsers(ddb: Stub, users: Record<string, TestUser>): void {
 
 const decoder = new TextDecoder();
 
-/** Every PostToConnection, in order, with its payload parsed. */
-export function postedCalls(api: Stub): { connectionId: string; frame: Record<string, unknown> }[] {
-  return api.commandCalls(PostToConnectionCommand).map((call) => {
-    const input = call.args[0].input as { ConnectionId: string; Data: Uint8Array };
-    return { connectionId: input.ConnectionId, frame: JSON.parse(decoder.decode(input.Data)) };
-  });
+/** Every PostToConnection, in order, with its payload parsed; only frames of `type` when given. */
+export function postedCalls(
+  api: Stub,
+  type?: string,
+): { connectionId: string; frame: Record<string, unknown> }[] {
+  return api
+    .commandCalls(PostToConnectionCommand)
+    .map((call) => {
+      const input = call.args[0].input as { ConnectionId: string; Data: Uint8Array };
+      return { connectionId: input.ConnectionId, frame: JSON.parse(decoder.decode(input.Data)) };
+    })
+    .filter(({ frame }) => type === undefined || frame.type === type);
 }
 
-/** The frame posted to each connection (the last one, if several). */
-export function postedFrames(api: Stub): Map<string, Record<string, unknown>> {
-  return new Map(postedCalls(api).map(({ connectionId, frame }) => [connectionId, frame]));
+/** The frame posted to each connection (the last one, if several); only frames of `type` when given. */
+export function postedFrames(api: Stub, type?: string): Map<string, Record<string, unknown>> {
+  return new Map(postedCalls(api, type).map(({ connectionId, frame }) => [connectionId, frame]));
 }
 
 /** What delivery recorded for the on-failure queue (published to the failure topic), parsed, in order. */

@@ -110,7 +110,7 @@ describe('delivery to a group of 100', () => {
 
     // THEN the 50 online recipients got the frame, the 49 offline ones a push titled by the group
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(postedFrames(api).size).toBe(50);
+    expect(postedFrames(api, 'message').size).toBe(50);
     expect(publishes.calls).toBe(49);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       Message: expect.stringContaining('Alice Martin · Everyone'),

@@ -100,10 +100,53 @@ describe('delivery of a committed message', () => {
 
     // THEN the sender's other device and both of bob's connections get exactly the protocol's fields
     expect(result).toEqual({ batchItemFailures: [] });
-    const frames = postedFrames(api);
+    const frames = postedFrames(api, 'message');
     expect([...frames.keys()].sort()).toEqual([ALICE_TABLET, BOB_PHONE, BOB_LAPTOP].sort());
     for (const frame of frames.values()) expect(frame).toEqual(EXPECTED_FRAME);
-    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+    expect(postedCalls(api, 'message')).toHaveLength(3);
+  });
+
+  it('tells every connection of the sender, the sending one too, that bob got it: one delivered', async () => {
+    const result = await handler(streamEvent(messageInsert()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    const delivered = postedCalls(api, 'delivered');
+    expect(delivered.map(({ connectionId }) => connectionId).sort()).toEqual([ORIGIN, ALICE_TABLET].sort());
+    for (const { frame } of delivered) {
+      expect(frame).toEqual({
+        type: 'delivered',
+        conversationId: 'd_alice_bob',
+        userId: 'bob',
+        seq: 7,
+        deliveredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      });
+    }
+  });
+
+  it('sends one delivered per recipient for a burst, with the highest seq', async () => {
+    const burst = [7, 8, 9].map((seq) =>
+      messageInsert(
+        { seq, messageId: `01JDB4V00000000000000000${seq}0` },
+        `44215845000000000174504391${seq}0`,
+      ),
+    );
+
+    await handler(streamEvent(...burst));
+
+    const delivered = postedCalls(api, 'delivered');
+    expect(delivered).toHaveLength(2);
+    expect(delivered.map(({ frame }) => frame.seq)).toEqual([9, 9]);
+  });
+
+  it('sends no delivered for a recipient no connection of whom took the message', async () => {
+    mockUsers(ddb, { bob: { connections: [], devices: [BOB_DEVICE] } });
+
+    await handler(streamEvent(messageInsert()));
+
+    expect(postedCalls(api, 'delivered')).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery',
+    });
   });
 
   it('reads the conversation once and each member partition once, and never scans', async () => {
@@ -127,7 +170,9 @@ describe('delivery of a committed message', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
-      UpdateExpression: 'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery',
+      // bob's connection took the frame: the same write moves his delivered cursor.
+      UpdateExpression:
+        'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery, deliveredSeq = :seq',
       ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
       ExpressionAttributeValues: { ':seq': 7, ':userId': 'bob', ':delivery': 'delivery' },
       ReturnValues: 'ALL_NEW',
@@ -142,10 +187,16 @@ describe('delivery of a committed message', () => {
     // WHEN
     const result = await handler(streamEvent(messageInsert()));
 
-    // THEN no failure, no second write, and the frame goes out again (at-least-once)
+    // THEN no failure, the frame goes out again (at-least-once), and only the delivered cursor may
+    // still move (forward only)
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
-    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'SET deliveredSeq = :seq, changedBy = :delivery',
+      ConditionExpression:
+        'attribute_exists(PK) AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :seq)',
+    });
+    expect(postedCalls(api, 'message')).toHaveLength(3);
   });
 
   it('moves only lastSeq when the recipient already read past the message, and sends no push', async () => {
@@ -235,7 +286,7 @@ describe('delivery of a committed message', () => {
 
     // THEN Lambda retries from seq 8; seq 9 was not delivered (it would be delivered twice otherwise)
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584500000000017450439200' }] });
-    const seqsPosted = postedCalls(api).map(({ frame }) => frame.seq);
+    const seqsPosted = postedCalls(api, 'message').map(({ frame }) => frame.seq);
     expect(seqsPosted).not.toContain(9);
     expect(seqsPosted.filter((seq) => seq === 7)).toHaveLength(3);
     expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: { ':seq': 9 } });
@@ -249,7 +300,7 @@ describe('delivery of a committed message', () => {
 
     expect(result).toEqual({ batchItemFailures: [] });
     expect(ddb).toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
-    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+    expect(postedCalls(api, 'message')).toHaveLength(3);
   });
 
   it('records a message whose conversation is gone as a permanent failure, and does not retry it', async () => {
@@ -293,7 +344,7 @@ describe('delivery of a committed message', () => {
 
     expect(result).toEqual({ batchItemFailures: [] });
     expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
-    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 3);
+    expect(postedCalls(api, 'message')).toHaveLength(3);
   });
 
   it('skips a message item without the fields of the frame rather than blocking the shard', async () => {
