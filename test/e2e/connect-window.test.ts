@@ -8,12 +8,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers, RouteHandler } from '../../local/handlers.ts';
 import { setLocalLogSink } from '../../local/log.ts';
-import { DEFAULT_JWT_SECRET, LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { localToken } from './support/tokens.ts';
 import { type Client, connect } from './support/ws-client.ts';
 
 interface Deferred<T> {
@@ -60,13 +60,6 @@ function wrap(handlers: LocalHandlers): LocalHandlers {
 
 let stack: LocalStack;
 let table: DynamoDBDocumentClient;
-const token = (sub: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(DEFAULT_JWT_SECRET));
 
 beforeAll(async () => {
   process.env.LOG_LEVEL = 'error';
@@ -110,10 +103,10 @@ async function connectionItems(userId: string): Promise<unknown[]> {
 describe('a message delivered while the recipient is inside $connect', () => {
   it('keeps the connection item and reaches the socket once it opens', async () => {
     // GIVEN alice online, and bob's socket half-way: his $connect stored the item but has not answered
-    const alice = await connect(`${stack.url}/?token=${await token('alice')}`);
+    const alice = await connect(`${stack.url}/?token=${await localToken('alice')}`);
     hold = { stored: deferred(), release: deferred() };
     const { stored, release } = hold;
-    const bobConnecting: Promise<Client> = connect(`${stack.url}/?token=${await token('bob')}`);
+    const bobConnecting: Promise<Client> = connect(`${stack.url}/?token=${await localToken('bob')}`);
     await stored.promise;
 
     // WHEN alice writes to him and delivery meets his connection in that window

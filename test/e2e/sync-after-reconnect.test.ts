@@ -4,22 +4,15 @@
  * messages across them, reconnects and syncs each one from the last seq he holds, and ends with every
  * message exactly once, in seq order.
  */
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_JWT_SECRET } from '../../local/stack.ts';
 import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { localToken } from './support/tokens.ts';
 import { type Client, connect } from './support/ws-client.ts';
 
 let stack: LocalStackProcess;
 
-const token = (sub: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(DEFAULT_JWT_SECRET));
-const join = async (userId: string): Promise<Client> => connect(`${stack.url}/?token=${await token(userId)}`);
+const join = async (userId: string): Promise<Client> =>
+  connect(`${stack.url}/?token=${await localToken(userId)}`);
 
 beforeAll(async () => {
   stack = await startLocalStackProcess();
