@@ -117,7 +117,7 @@ describe('delivery when one connection answers 410', () => {
     expect((await connectionIdsOf('alice')).sort()).toEqual([ALICE_TABLET, ORIGIN].sort());
     expect(await connectionIdsOf('carol')).toEqual([CAROL_PHONE]);
     // AND every connection but the sending one was posted the message frame
-    const frames = postedFrames(api);
+    const frames = postedFrames(api, 'message');
     expect([...frames.keys()].sort()).toEqual([ALICE_TABLET, BOB_GONE, CAROL_PHONE].sort());
     const expected = {
       type: 'message',
@@ -131,6 +131,10 @@ describe('delivery when one connection answers 410', () => {
     };
     expect(frames.get(ALICE_TABLET)).toEqual(expected);
     expect(frames.get(CAROL_PHONE)).toEqual(expected);
+    // AND alice's connections, the sending one too, heard that carol got it (bob's was gone)
+    const delivered = postedFrames(api, 'delivered');
+    expect([...delivered.keys()].sort()).toEqual([ALICE_TABLET, ORIGIN].sort());
+    expect(delivered.get(ORIGIN)).toMatchObject({ conversationId: CONVERSATION, userId: 'carol', seq: 7 });
     // AND the message counts as unread for the recipients, not for the sender
     expect(await member('bob')).toMatchObject({
       lastSeq: 7,
