@@ -143,6 +143,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         );
         return response;
       },
+      // As the stack's SqsDlq: a batch the mapping gives up goes to the failure queue as a stream pointer.
+      onFailure: (record) => failureQueue.add(JSON.stringify(record)),
     });
     await poller.start();
     // Registered before the gateway's shutdown step, so it runs after it: $disconnect writes still stream.

@@ -1,6 +1,7 @@
 /**
- * The local stack's delivery failure queue: what the delivery handler publishes to the failure topic
- * (as in AWS, where the topic feeds the on-failure SQS queue), kept in memory and readable over
+ * The local stack's delivery failure queue, as the on-failure SQS queue is in AWS: what the delivery
+ * handler publishes to the failure topic (message identities), and the stream pointers of batches
+ * the poller gave up (as the event source mapping does), kept in memory and readable over
  * `GET /_local/delivery-failures` (`DELETE` empties it).
  */
 import { json, type LocalRoutes, noContent } from '../http/local-routes.ts';

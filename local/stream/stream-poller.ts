@@ -4,7 +4,7 @@
  * before children), GetRecords in a tight loop so local delivery feels instant, event filtering, and
  * per shard up to `parallelizationFactor` ordered lanes keyed by partition key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DescribeStreamCommand,
@@ -41,6 +41,11 @@ export interface StreamPollerOptions {
   readonly shardRefreshMs?: number;
   readonly retryDelayMs?: (attempt: number) => number;
   readonly events?: Partial<LaneEvents>;
+  /**
+   * The on-failure destination: what the event source mapping sends to its SQS queue when it gives a
+   * batch up (a stream pointer in AWS's format, see `onFailureRecord`), besides the loud log line.
+   */
+  readonly onFailure?: (record: OnFailureRecord) => void;
   /** Called each time the reader waits because more than `MAX_QUEUED` records are queued (tests count it). */
   readonly onBackPressure?: (queued: number) => void;
 }
@@ -211,6 +216,7 @@ export class StreamPoller {
                 `delivery: DISCARDED record ${record.dynamodb?.SequenceNumber} keys ${JSON.stringify(record.dynamodb?.Keys)} (${why})`,
               );
             }
+            this.#options.onFailure?.(onFailureRecord(records, why, shardId, this.#options));
           }),
       },
     });
@@ -258,4 +264,58 @@ function laneOf(record: DynamoDBRecord, partitionKey: string, lanes: number): nu
   if (lanes === 1) return 0;
   const key = JSON.stringify(record.dynamodb?.Keys?.[partitionKey] ?? '');
   return createHash('md5').update(key).digest().readUInt32BE(0) % lanes;
+}
+
+/** The record the event source mapping sends to an SQS on-failure destination for a stream batch. */
+export interface OnFailureRecord {
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+    approximateInvokeCount: number;
+  };
+  responseContext: { statusCode: number; executedVersion: string; functionError: string };
+  version: '1.0';
+  timestamp: string;
+  DDBStreamBatchInfo: {
+    shardId: string;
+    startSequenceNumber: string;
+    endSequenceNumber: string;
+    approximateArrivalOfFirstRecord: string;
+    approximateArrivalOfLastRecord: string;
+    batchSize: number;
+    streamArn: string;
+  };
+}
+
+/** What AWS records for a discarded batch: a pointer into the stream, readable for 24 hours. */
+export function onFailureRecord(
+  records: readonly DynamoDBRecord[],
+  why: string,
+  shardId: string,
+  options: Pick<StreamPollerOptions, 'streamArn' | 'region'>,
+): OnFailureRecord {
+  const arrival = (record: DynamoDBRecord | undefined) =>
+    new Date((record?.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000).toISOString();
+  const account = options.streamArn.split(':')[4] ?? '000000000000';
+  return {
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:${options.region}:${account}:function:delivery`,
+      condition: why.startsWith('older') ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted',
+      approximateInvokeCount: 1,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    DDBStreamBatchInfo: {
+      shardId,
+      startSequenceNumber: records[0]?.dynamodb?.SequenceNumber ?? '',
+      endSequenceNumber: records.at(-1)?.dynamodb?.SequenceNumber ?? '',
+      approximateArrivalOfFirstRecord: arrival(records[0]),
+      approximateArrivalOfLastRecord: arrival(records.at(-1)),
+      batchSize: records.length,
+      streamArn: options.streamArn,
+    },
+  };
 }

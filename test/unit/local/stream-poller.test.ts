@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DELIVERY_STREAM } from '../../../definitions/stream.ts';
 import { setLocalLogSink } from '../../../local/log.ts';
-import { MAX_QUEUED, StreamPoller } from '../../../local/stream/stream-poller.ts';
+import { MAX_QUEUED, type OnFailureRecord, StreamPoller } from '../../../local/stream/stream-poller.ts';
 
 const STREAM_ARN =
   'arn:aws:dynamodb:us-east-1:000000000000:table/parley-local/stream/2026-01-01T00:00:00.000';
@@ -279,5 +279,59 @@ describe('StreamPoller', () => {
     expect(delivered).toBe(total);
     expect(order).toEqual(Array.from({ length: total }, (_, i) => String(100_000 + i)));
     expect(Math.max(...queuedAtEachRead)).toBeLessThanOrEqual(MAX_QUEUED);
+  });
+});
+
+describe('a batch the poller gives up', () => {
+  it('goes to the on-failure destination as AWS records it: a pointer to the stream', async () => {
+    streams.on(DescribeStreamCommand).resolves({
+      StreamDescription: {
+        Shards: [{ ShardId: 'only', SequenceNumberRange: { StartingSequenceNumber: '100' } }],
+      },
+    });
+    streams.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-only' });
+    streams
+      .on(GetRecordsCommand, { ShardIterator: 'it-only' })
+      .resolves({ Records: [messageRecord('150')], NextShardIterator: 'it-idle' })
+      .on(GetRecordsCommand, { ShardIterator: 'it-idle' })
+      .resolves({ Records: [], NextShardIterator: 'it-idle' });
+    let recorded: (record: OnFailureRecord) => void = () => undefined;
+    const onFailure = new Promise<OnFailureRecord>((resolve) => {
+      recorded = resolve;
+    });
+    const subject = new StreamPoller({
+      client: new DynamoDBStreamsClient({ region: 'us-east-1' }),
+      streamArn: STREAM_ARN,
+      region: 'us-east-1',
+      partitionKey: 'PK',
+      settings: { ...DELIVERY_STREAM, startingPosition: 'TRIM_HORIZON', retryAttempts: 2 },
+      // The handler crashes on every attempt.
+      invoke: async () => {
+        throw new Error('crashed');
+      },
+      onFailure: recorded,
+      pollIntervalMs: 1,
+      shardRefreshMs: 5,
+      retryDelayMs: () => 0,
+    });
+
+    await subject.start();
+    const record = await onFailure;
+    await subject.stop();
+
+    expect(record).toMatchObject({
+      requestContext: {
+        condition: 'RetryAttemptsExhausted',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:delivery',
+      },
+      version: '1.0',
+      DDBStreamBatchInfo: {
+        shardId: 'only',
+        startSequenceNumber: '150',
+        endSequenceNumber: '150',
+        batchSize: 1,
+        streamArn: STREAM_ARN,
+      },
+    });
   });
 });
