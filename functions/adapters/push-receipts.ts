@@ -12,7 +12,7 @@ import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { keys } from './keys.ts';
 
 /** Longer than any stream retry (records expire after a day): a receipt must outlive its record. */
-export const PUSH_RECEIPT_TTL_SECONDS = 7 * 24 * 60 * 60;
+const PUSH_RECEIPT_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 export interface PushedMessage {
   conversationId: string;

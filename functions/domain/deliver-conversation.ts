@@ -7,7 +7,7 @@
 import { loadUsers } from '../adapters/user-directory.ts';
 import { isReachable } from './audience.ts';
 import { toConversationFrame } from './conversation-frame.ts';
-import { type DeliveryReport, emptyReport } from './delivery-report.ts';
+import { type DeliveryReport, reportOf } from './delivery-report.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
 import type { Conversation } from './model.ts';
@@ -35,11 +35,5 @@ export async function deliverConversation(
     toConversationFrame(conversation),
     { waitForConnecting: true, ...(options.now !== undefined && { now: options.now.getTime() }) },
   );
-  return {
-    ...emptyReport(),
-    sent: fanout.sent,
-    gone: fanout.gone,
-    connecting: fanout.connecting,
-    failures: fanout.failures,
-  };
+  return reportOf(fanout);
 }

@@ -8,7 +8,7 @@ import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { isReachable, loadConversationAudience } from './audience.ts';
 import type { UnreadEntry } from './badge.ts';
-import { type DeliveryReport, emptyReport } from './delivery-report.ts';
+import { type DeliveryReport, reportOf } from './delivery-report.ts';
 import { dropExcess } from './drop-excess.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
@@ -60,11 +60,7 @@ export async function deliverMessage(
   const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];
 
   const report: DeliveryReport = {
-    ...emptyReport(),
-    sent: fanout.sent,
-    gone: fanout.gone,
-    connecting: fanout.connecting,
-    failures: [...fanout.failures],
+    ...reportOf(fanout),
     capped: capCleanups,
     delivered: recipients
       .filter((recipient) => fanout.reached.has(recipient.userId))

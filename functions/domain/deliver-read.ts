@@ -3,7 +3,7 @@
  * connection of every member, the reader's own included, so their other devices update unread counts.
  */
 import { isReachable, loadAudience } from './audience.ts';
-import { type DeliveryReport, emptyReport } from './delivery-report.ts';
+import { type DeliveryReport, reportOf } from './delivery-report.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
 import type { ReadFrame } from './frames.ts';
@@ -23,11 +23,5 @@ export async function deliverRead(
     read,
     { waitForConnecting: true },
   );
-  return {
-    ...emptyReport(),
-    sent: fanout.sent,
-    gone: fanout.gone,
-    connecting: fanout.connecting,
-    failures: fanout.failures,
-  };
+  return reportOf(fanout);
 }

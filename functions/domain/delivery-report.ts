@@ -34,7 +34,7 @@ export interface DeliveryReport {
   delivered: DeliveredNotice[];
 }
 
-export const emptyReport = (): DeliveryReport => ({
+const emptyReport = (): DeliveryReport => ({
   sent: 0,
   gone: 0,
   connecting: [],
@@ -44,6 +44,17 @@ export const emptyReport = (): DeliveryReport => ({
   devicesRemoved: 0,
   capped: 0,
   delivered: [],
+});
+
+/** The report of a fan-out alone (reads, conversations): what the posts achieved. */
+export const reportOf = (
+  fanout: Pick<DeliveryReport, 'sent' | 'gone' | 'connecting' | 'failures'>,
+): DeliveryReport => ({
+  ...emptyReport(),
+  sent: fanout.sent,
+  gone: fanout.gone,
+  connecting: fanout.connecting,
+  failures: [...fanout.failures],
 });
 
 /** The record must be tried again: a target may still succeed. */

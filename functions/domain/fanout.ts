@@ -20,7 +20,7 @@ import type { Connection } from './model.ts';
  * How long after its upgrade request a connection may still be inside `$connect`: API Gateway's
  * integration timeout (29 s) for the authorizer and the `$connect` route, rounded up.
  */
-export const CONNECT_WINDOW_MS = 30_000;
+const CONNECT_WINDOW_MS = 30_000;
 
 /** Waits before posting again to a connection still in `$connect` (which normally takes milliseconds). */
 const CONNECTING_RETRY_DELAYS_MS = [100, 400, 1_000];
@@ -101,7 +101,7 @@ async function post(
 }
 
 /** Younger than the `$connect` window (a missing or unreadable `connectedAt` counts as old). */
-export function isConnecting(connection: Connection, now: number): boolean {
+function isConnecting(connection: Connection, now: number): boolean {
   const connectedAt = Date.parse(connection.connectedAt);
   return Number.isFinite(connectedAt) && now - connectedAt < CONNECT_WINDOW_MS;
 }

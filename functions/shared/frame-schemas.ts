@@ -73,7 +73,7 @@ export const createConversationFrame = z.object({
 });
 
 /** Page sizes of `sync` (protocol.md): 1–100 messages, 50 when not given. */
-export const SYNC_LIMITS = { min: 1, max: 100, default: 50 } as const;
+const SYNC_LIMITS = { min: 1, max: 100, default: 50 } as const;
 
 /**
  * `sync`: with `conversationId`, a page of that conversation's messages after `afterSeq`; without, the

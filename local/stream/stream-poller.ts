@@ -289,7 +289,7 @@ export interface OnFailureRecord {
 }
 
 /** What AWS records for a discarded batch: a pointer into the stream, readable for 24 hours. */
-export function onFailureRecord(
+function onFailureRecord(
   records: readonly DynamoDBRecord[],
   why: string,
   shardId: string,
