@@ -245,6 +245,15 @@ export class CapacityRecorder {
           if (part === undefined) throw new Error(`transaction part not modelled: ${Object.keys(entry)}`);
           return target(part);
         });
+      case 'BatchWriteItem':
+        // Billed item by item like PutItem/DeleteItem (W1); unprocessed items asked again are billed again.
+        return Object.entries(input.RequestItems as Record<string, Input[]>).flatMap(([table, requests]) =>
+          requests.map((request) => {
+            const put = request.PutRequest as Input | undefined;
+            const item = (put?.Item ?? (request.DeleteRequest as Input).Key) as Item;
+            return target({ TableName: table, ...(put === undefined ? { Key: item } : { Item: item }) });
+          }),
+        );
       default:
         throw new Error(
           `the benchmark does not model ${operation}; add its billing rule to bench/billing.ts`,

@@ -44,6 +44,8 @@ const INFORMATIVE = [
   'markRead delivery',
   'typing',
   'sync of 50 messages',
+  'conversation list, first page (50 of 60)',
+  'conversation list, next page (10)',
 ] as const;
 
 export async function measureRequestUnits(): Promise<UnitsResult> {
@@ -174,6 +176,36 @@ async function runScenario(
   );
   if ((page?.messages as unknown[] | undefined)?.length !== 50)
     throw new Error('sync did not answer 50 messages');
+  // Not counted: Carol gets a first message from 60 people, each delivered, so her list has 60 entries.
+  const CAROL = { userId: 'carol', name: 'Carol', connectionId: 'carolConnId0=', deviceId: 'carol-phone' };
+  for (let i = 1; i <= 60; i++) {
+    const friend = { ...ALICE, userId: `friend-${i}`, name: `Friend ${i}`, connectionId: `friend${i}Conn=` };
+    const sent = await route(sendMessage, friend, {
+      ...frame,
+      to: CAROL.userId,
+      conversationId: undefined,
+      clientMessageId: `list-${i}`,
+    });
+    await (
+      await deliver(
+        (record) =>
+          messageInsert(1)(record) && record.dynamodb?.NewImage?.conversationId?.S === sent?.conversationId,
+      )
+    )();
+  }
+  const firstPage = await recorder.during('conversation list, first page (50 of 60)', () =>
+    route(sync, CAROL, { action: 'sync', limit: 50 }),
+  );
+  if (
+    (firstPage?.conversations as unknown[] | undefined)?.length !== 50 ||
+    typeof firstPage?.nextCursor !== 'string'
+  )
+    throw new Error('the conversation list did not answer 50 conversations and a cursor');
+  const nextPage = await recorder.during('conversation list, next page (10)', () =>
+    route(sync, CAROL, { action: 'sync', limit: 50, cursor: firstPage.nextCursor }),
+  );
+  if ((nextPage?.conversations as unknown[] | undefined)?.length !== 10 || nextPage?.nextCursor !== null)
+    throw new Error('the conversation list did not end with the 10 left');
   const groups = await measureGroupUnits({
     recorder,
     stub,

@@ -41,9 +41,19 @@ export const TABLE = {
       sortKey: { name: 'PK', type: 'S' },
       include: ['lastSeq', 'readSeq'],
     },
+    {
+      // Every member item of a user, with the activity the conversation list is ordered by. The sort
+      // key is the item's own key, which never changes: a new message changes only the projected
+      // `activityAt` (1 WRU on the index), where an index keyed by activity would move its entry (2).
+      indexName: 'inbox',
+      partitionKey: { name: 'memberOf', type: 'S' },
+      sortKey: { name: 'PK', type: 'S' },
+      include: ['activityAt'],
+    },
   ],
   timeToLiveAttribute: 'expiresAt',
   streamView: 'NEW_AND_OLD_IMAGES',
 } as const satisfies TableDefinition;
 
 export const UNREAD_INDEX = TABLE.globalIndexes[0].indexName;
+export const INBOX_INDEX = TABLE.globalIndexes[1].indexName;

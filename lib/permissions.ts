@@ -10,9 +10,16 @@
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
  */
 import type { HandlerName } from '../definitions/handlers.ts';
-import { UNREAD_INDEX } from '../definitions/table.ts';
+import { INBOX_INDEX, UNREAD_INDEX } from '../definitions/table.ts';
 
-export type DynamoAction = 'BatchGetItem' | 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+export type DynamoAction =
+  | 'BatchGetItem'
+  | 'BatchWriteItem'
+  | 'GetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem';
 
 /** CreatePlatformEndpoint is scoped to the platform applications, the others to their endpoints. */
 export type PushAction = 'CreatePlatformEndpoint' | 'SetEndpointAttributes' | 'DeleteEndpoint' | 'Publish';
@@ -57,7 +64,9 @@ export const FUNCTION_PERMISSIONS = {
   'unregister-device': { table: ['DeleteItem'], push: ['DeleteEndpoint'] },
   ping: { table: [] },
   // GetItem of the caller's member item (membership), Query of the conversation's messages.
-  sync: { table: ['GetItem', 'Query'] },
+  // The conversation list: the `inbox` index, BatchGetItem for conversations, member items and saved
+  // lists, BatchWriteItem to save a list longer than one page.
+  sync: { table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem'], indexes: [INBOX_INDEX] },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping and attempt counts; DeleteItem for gone connections, dead devices, released receipts.

@@ -11,6 +11,7 @@ import type { Conversation } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger } from '../shared/logger.ts';
+import { batchGetItems } from './batch-get.ts';
 import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
 
 type Item = Record<string, unknown>;
@@ -44,12 +45,23 @@ export async function getConversation(
   return Item === undefined ? undefined : toConversation(Item);
 }
 
+/** Many conversations at once (BatchGetItem), eventually consistent like getConversation; by id. */
+export async function getConversations(
+  conversationIds: readonly string[],
+): Promise<Map<string, Conversation>> {
+  const items = await batchGetItems(conversationIds.map(keys.conversation));
+  return new Map(items.map((item) => [String(item.conversationId), toConversation(item)]));
+}
+
 export function memberItem(conversationId: string, userId: string, joinedAt: string): Item {
   return {
     ...keys.member(conversationId, userId),
     type: 'member',
     conversationId,
     userId,
+    // The `inbox` index (the caller's conversation list): present on every member item.
+    memberOf: userId,
+    activityAt: joinedAt,
     joinedAt,
     readSeq: 0,
     lastSeq: 0,

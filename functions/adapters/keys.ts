@@ -26,7 +26,8 @@ export type ItemType =
   | 'pushToken'
   | 'revokedToken'
   | 'pushReceipt'
-  | 'deliveryAttempts';
+  | 'deliveryAttempts'
+  | 'conversationList';
 
 const SEQ_DIGITS = 12;
 
@@ -84,4 +85,12 @@ export const keys = {
   }),
   /** How often delivery has tried one stream record (by its `eventID`), kept only for records that failed. */
   deliveryAttempts: (eventId: string): ItemKey => ({ PK: `ATTEMPTS#${eventId}`, SK: 'ATTEMPTS' }),
+  /**
+   * One chunk of a conversation list as of its first page (functions/domain/conversation-list.ts),
+   * under the user's own id so that a cursor can only ever open its holder's lists.
+   */
+  conversationList: (userId: string, listId: string, chunk: number): ItemKey => ({
+    PK: `LIST#${userId}#${listId}`,
+    SK: `CHUNK#${String(chunk).padStart(4, '0')}`,
+  }),
 };

@@ -9,6 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import type { MemberCursor } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { batchGetItems } from './batch-get.ts';
 import { keys } from './keys.ts';
 
 type Item = Record<string, unknown>;
@@ -29,6 +30,17 @@ export async function getMember(conversationId: string, userId: string): Promise
     new GetCommand({ TableName: TABLE_NAME, Key: keys.member(conversationId, userId), ConsistentRead: true }),
   );
   return Item === undefined ? undefined : toMemberCursor(Item);
+}
+
+/** `userId`'s member items in many conversations at once (BatchGetItem, eventually consistent); by conversation id. */
+export async function getMembers(
+  userId: string,
+  conversationIds: readonly string[],
+): Promise<Map<string, MemberCursor>> {
+  const items = await batchGetItems(
+    conversationIds.map((conversationId) => keys.member(conversationId, userId)),
+  );
+  return new Map(items.map((item) => [String(item.conversationId), toMemberCursor(item)]));
 }
 
 export type AdvanceResult = { moved: true; cursor: MemberCursor } | { moved: false; cursor: MemberCursor };

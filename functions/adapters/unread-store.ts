@@ -20,7 +20,8 @@ function toEntry(conversationId: string, item: Item): UnreadEntry {
 }
 
 /**
- * Records that message `seq` was sent to `userId` and, when `reached` (a connection of theirs took the
+ * Records that message `seq`, created at `activityAt`, was sent to `userId` (which also moves the
+ * conversation up in their list: `activityAt` is what the `inbox` index orders by) and, when `reached` (a connection of theirs took the
  * frame), that it was delivered (`deliveredSeq`, the delivery receipt's cursor). Returns the member's
  * cursor as it now stands, or undefined when the member item does not exist. Idempotent: the
  * condition `lastSeq < :seq` makes a replayed record (stream retries) a no-op whose failed check still
@@ -31,6 +32,7 @@ export async function recordDelivered(
   conversationId: string,
   userId: string,
   seq: number,
+  activityAt: string,
   reached: boolean,
 ): Promise<UnreadEntry | undefined> {
   const key = keys.member(conversationId, userId);
@@ -40,9 +42,14 @@ export async function recordDelivered(
   const markUnread = await conditionalUpdate(conversationId, {
     TableName: TABLE_NAME,
     Key: key,
-    UpdateExpression: `SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery${delivered}`,
+    UpdateExpression: `SET lastSeq = :seq, activityAt = :activityAt, unreadOwner = :userId, changedBy = :delivery${delivered}`,
     ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
-    ExpressionAttributeValues: { ':seq': seq, ':userId': userId, ':delivery': 'delivery' },
+    ExpressionAttributeValues: {
+      ':seq': seq,
+      ':activityAt': activityAt,
+      ':userId': userId,
+      ':delivery': 'delivery',
+    },
     ReturnValues: 'ALL_NEW',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
@@ -52,9 +59,9 @@ export async function recordDelivered(
     const moveLast = await conditionalUpdate(conversationId, {
       TableName: TABLE_NAME,
       Key: key,
-      UpdateExpression: `SET lastSeq = :seq, changedBy = :delivery${delivered}`,
+      UpdateExpression: `SET lastSeq = :seq, activityAt = :activityAt, changedBy = :delivery${delivered}`,
       ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
-      ExpressionAttributeValues: { ':seq': seq, ':delivery': 'delivery' },
+      ExpressionAttributeValues: { ':seq': seq, ':activityAt': activityAt, ':delivery': 'delivery' },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });

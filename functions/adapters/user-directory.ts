@@ -3,13 +3,13 @@
  * connections, registered devices and the user's state. One Query reads it all, so delivery costs grow
  * with the recipients' connections and devices, never with the size of the table.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { FANOUT_LIMITS } from '../domain/fanout-limits.ts';
 import type { Connection, Device, Platform, UserState } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
-import { CONNECTION_PREFIX, DEVICE_PREFIX, type ItemKey, keys, userPartition } from './keys.ts';
+import { batchGetItems } from './batch-get.ts';
+import { CONNECTION_PREFIX, DEVICE_PREFIX, keys, userPartition } from './keys.ts';
 
 export interface UserDirectoryEntry {
   userId: string;
@@ -62,45 +62,17 @@ export function loadUsers(userIds: readonly string[]): Promise<UserDirectoryEntr
   return mapConcurrently(userIds, FANOUT_LIMITS.parallelism, loadUser);
 }
 
-/** BatchGetItem takes at most 100 keys per call. */
-const BATCH_GET_LIMIT = 100;
-/** Backoff before asking again for keys DynamoDB left unprocessed (throttling); then the call fails. */
-const UNPROCESSED_RETRY_DELAYS_MS = [25, 100, 250];
-
 /**
- * The state of each user (active when they have no state item), by user id: one BatchGetItem per 100
- * users, eventually consistent like getUserState.
+ * The state of each user (active when they have no state item), by user id, eventually consistent like
+ * getUserState.
  */
 export async function getUserStates(userIds: readonly string[]): Promise<Map<string, UserState>> {
   const states = new Map<string, UserState>(userIds.map((userId) => [userId, ACTIVE_USER]));
-  const unique = [...states.keys()];
-  for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-    const chunk = unique.slice(start, start + BATCH_GET_LIMIT).map(keys.userState);
-    for (const item of await batchGetStates(chunk)) {
-      states.set(String(item.PK).slice(userPartition('').length), toUserState(item));
-    }
-  }
+  const items = await batchGetItems([...states.keys()].map(keys.userState), {
+    projection: 'PK, deactivated, sessionsRevokedAt',
+  });
+  for (const item of items) states.set(String(item.PK).slice(userPartition('').length), toUserState(item));
   return states;
-}
-
-async function batchGetStates(keysToRead: ItemKey[]): Promise<Item[]> {
-  const found: Item[] = [];
-  let pending = keysToRead;
-  for (const delay of [0, ...UNPROCESSED_RETRY_DELAYS_MS]) {
-    if (delay > 0) await sleep(delay);
-    const output = await dynamo.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [TABLE_NAME]: { Keys: pending, ProjectionExpression: 'PK, deactivated, sessionsRevokedAt' },
-        },
-      }),
-    );
-    found.push(...(output.Responses?.[TABLE_NAME] ?? []));
-    const unprocessed = output.UnprocessedKeys?.[TABLE_NAME]?.Keys ?? [];
-    if (unprocessed.length === 0) return found;
-    pending = unprocessed.map((key) => ({ PK: String(key.PK), SK: String(key.SK) }));
-  }
-  throw new Error(`BatchGetItem left ${pending.length} user state(s) unprocessed after retries`);
 }
 
 function addItem(entry: UserDirectoryEntry, item: Item): void {

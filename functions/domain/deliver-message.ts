@@ -54,7 +54,13 @@ export async function deliverMessage(
   // After the posts, so that the same update records whether the message was delivered. Bounded like
   // every fan-out: a group of 100 is 99 updates, not 99 requests at once.
   const cursors = await mapConcurrently(recipients, FANOUT_LIMITS.parallelism, (entry) =>
-    recordDelivered(message.conversationId, entry.userId, message.seq, fanout.reached.has(entry.userId)),
+    recordDelivered(
+      message.conversationId,
+      entry.userId,
+      message.seq,
+      message.createdAt,
+      fanout.reached.has(entry.userId),
+    ),
   );
   const sender = members.find((entry) => entry.userId === message.senderId);
   const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];

@@ -78,6 +78,27 @@ export interface MessagesFrame {
   hasMore: boolean;
 }
 
+/** One entry of the conversation list (`sync` without `conversationId`). */
+export interface ConversationSummary {
+  conversationId: string;
+  kind: 'direct' | 'group';
+  members: string[];
+  title: string | null;
+  /** The conversation's newest `seq` (0 before its first message). */
+  lastSeq: number;
+  readSeq: number;
+  /** Messages from others after `readSeq`. */
+  unread: number;
+  lastMessage: MessageView | null;
+}
+
+export interface ConversationsFrame {
+  type: 'conversations';
+  /** Newest activity first. */
+  conversations: ConversationSummary[];
+  nextCursor: string | null;
+}
+
 export interface PongFrame {
   type: 'pong';
 }
@@ -101,5 +122,6 @@ export type ServerFrame =
   | DeliveredFrame
   | ConversationFrame
   | MessagesFrame
+  | ConversationsFrame
   | PongFrame
   | ErrorFrame;

@@ -7,12 +7,11 @@
  */
 import { readMessagesAfter } from '../adapters/message-history.ts';
 import { requireMemberCursor } from './conversations.ts';
+import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { MessagesFrame } from './frames.ts';
 import { toMessageView } from './message-frame.ts';
 import type { Caller } from './model.ts';
 
-/** API Gateway's limit on one WebSocket message (protocol.md: server frames stay under 128 KiB). */
-export const MAX_FRAME_BYTES = 128 * 1024;
 /** The first read of a page: small, so that a page of very large messages does not read (and bill) many more than it can hold. */
 const FIRST_READ = 10;
 
@@ -57,5 +56,3 @@ export async function syncMessages(input: SyncMessagesInput): Promise<MessagesFr
     chunk = Math.max(1, Math.min(limit - frame.messages.length + 1, fits + 1));
   }
 }
-
-const byteLength = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');

@@ -1,15 +1,19 @@
+import { listConversations } from '../domain/conversation-list.ts';
 import { BadRequestError } from '../domain/errors.ts';
 import { syncMessages } from '../domain/sync-messages.ts';
 import { syncFrame } from '../shared/frame-schemas.ts';
 import { defineRoute } from '../shared/ws-route.ts';
 
 /**
- * `sync` with `conversationId`: a page of that conversation's messages (`messages`). The conversation
- * list (`sync` without `conversationId`, answering `conversations`) is not built yet, and says so.
+ * `sync`: with `conversationId`, a page of that conversation's messages (`messages`); without, a page
+ * of the caller's conversation list (`conversations`), continued by `cursor`.
  */
 export const handler = defineRoute('sync', syncFrame, ({ frame, caller }) => {
   if (frame.conversationId === undefined) {
-    throw new BadRequestError('conversationId: required (the conversation list is not available yet)');
+    return listConversations({ caller, cursor: frame.cursor, limit: frame.limit });
+  }
+  if (frame.cursor !== undefined) {
+    throw new BadRequestError('cursor: only for the conversation list (sync without conversationId)');
   }
   return syncMessages({
     caller,

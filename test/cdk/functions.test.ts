@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UNREAD_INDEX } from '../../definitions/table.ts';
+import { INBOX_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
 import { PUSH_ENV_NAMES } from '../../lib/config.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
 import {
@@ -160,17 +160,30 @@ describe('IAM, per function', () => {
     for (const statement of statements) expect(statement.Resource).toHaveLength(1);
   });
 
-  it.each(NAMES)('%s may query the unread index only if it reads badges', (name) => {
+  it.each(NAMES)('%s may query exactly the indexes it reads (badges: unread, the list: inbox)', (name) => {
     const { stack } = parley;
-    const indexArn = stack.resolve(`${stack.table.table.tableArn}/index/${UNREAD_INDEX}`);
+    const indexes: readonly string[] = permissionsOf(name).indexes ?? [];
     const onIndex = statementsOf(parley, stack.functions[name]).filter((s) =>
       s.Resource.some((r) => JSON.stringify(r).includes('/index/')),
     );
     expect(onIndex).toEqual(
-      (permissionsOf(name).indexes ?? []).length > 0
-        ? [{ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: [indexArn] }]
+      indexes.length > 0
+        ? [
+            {
+              Effect: 'Allow',
+              Action: ['dynamodb:Query'],
+              Resource: indexes.map((index) => stack.resolve(`${stack.table.table.tableArn}/index/${index}`)),
+            },
+          ]
         : [],
     );
+  });
+
+  it('lets delivery read the unread index and sync the inbox index, and nobody else either', () => {
+    const readers = (index: string) =>
+      NAMES.filter((name) => ((permissionsOf(name).indexes ?? []) as readonly string[]).includes(index));
+    expect(readers(UNREAD_INDEX)).toEqual(['delivery']);
+    expect(readers(INBOX_INDEX)).toEqual(['sync']);
   });
 
   it('grants no Scan, no PartiQL and no action wildcard to anyone', () => {

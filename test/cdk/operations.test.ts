@@ -8,7 +8,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS, type MetricName } from '../../definitions/metrics.ts';
 import { AUTHORIZER } from '../../definitions/routes.ts';
-import { UNREAD_INDEX } from '../../definitions/table.ts';
+import { INBOX_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
 import { ITERATOR_AGE_THRESHOLD, parleyMetric } from '../../lib/constructs/operations.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName } from '../../lib/permissions.ts';
 import { type Synthesized, synthesize } from './parley-app.ts';
@@ -169,7 +169,7 @@ describe('operations', () => {
     const table = parley.stack.resolve(parley.stack.table.tableName);
     const onTable = [{ Name: 'TableName', Value: table }];
     // CDK writes dimensions sorted by name.
-    const onIndex = [{ Name: 'GlobalSecondaryIndexName', Value: UNREAD_INDEX }, ...onTable];
+    const onIndex = (index: string) => [{ Name: 'GlobalSecondaryIndexName', Value: index }, ...onTable];
     const throttleStat = (metricName: string, dimensions: Dimension[]) =>
       Match.objectLike({
         MetricStat: {
@@ -189,11 +189,15 @@ describe('operations', () => {
         DatapointsToAlarm: 3,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Metrics: Match.arrayWith([
-          Match.objectLike({ Expression: 'FILL(r0, 0) + FILL(w0, 0) + FILL(r1, 0) + FILL(w1, 0)' }),
+          Match.objectLike({
+            Expression: 'FILL(r0, 0) + FILL(w0, 0) + FILL(r1, 0) + FILL(w1, 0) + FILL(r2, 0) + FILL(w2, 0)',
+          }),
           throttleStat('ReadThrottleEvents', onTable),
           throttleStat('WriteThrottleEvents', onTable),
-          throttleStat('ReadThrottleEvents', onIndex),
-          throttleStat('WriteThrottleEvents', onIndex),
+          throttleStat('ReadThrottleEvents', onIndex(UNREAD_INDEX)),
+          throttleStat('WriteThrottleEvents', onIndex(UNREAD_INDEX)),
+          throttleStat('ReadThrottleEvents', onIndex(INBOX_INDEX)),
+          throttleStat('WriteThrottleEvents', onIndex(INBOX_INDEX)),
         ]),
       }),
     );

@@ -2,7 +2,9 @@
  * History that survives reconnects, through the local stack with real WebSocket clients: bob gets the
  * first message of three conversations (each sender hears `delivered`), goes offline, misses 30
  * messages across them, reconnects and syncs each one from the last seq he holds, and ends with every
- * message exactly once, in seq order.
+ * message exactly once, in seq order. And the README's worked example: a client that reconnects lists
+ * its conversations (paging with the cursor), syncs each one whose `lastSeq` is beyond what it holds,
+ * a group created while it was away included, and ends with exactly what it missed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
@@ -93,5 +95,91 @@ describe('a recipient who was offline', () => {
 
     for (const client of [...senders, bob, eve]) client.socket.close();
     await Promise.all([...senders, bob, eve].map((client) => client.closed));
+  });
+
+  it('lists its conversations after reconnecting, then syncs exactly those with something new', async () => {
+    // GIVEN kim holds everything of her conversations with lou, max and ned
+    const lou = await join('lou');
+    const max = await join('max');
+    const ned = await join('ned');
+    let kim = await join('kim');
+    const held = new Map<string, number>();
+    for (const [i, sender] of [lou, max, ned].entries()) {
+      const ack = await sendAndAck(sender, 'kim', `first-${i}`, `first from ${i}`);
+      await kim.until((f) => f.type === 'message' && f.messageId === ack.messageId);
+      held.set(String(ack.conversationId), Number(ack.seq));
+    }
+    kim.socket.close();
+    await kim.closed;
+
+    // WHEN, while she is away, lou and ned write again and max starts a group with her
+    const missed = new Map<string, string[]>();
+    const note = (ack: Record<string, unknown>) =>
+      missed.set(String(ack.conversationId), [
+        ...(missed.get(String(ack.conversationId)) ?? []),
+        String(ack.messageId),
+      ]);
+    for (let round = 0; round < 3; round++) {
+      note(await sendAndAck(lou, 'kim', `lou-${round}`, `lou ${round}`));
+      note(await sendAndAck(ned, 'kim', `ned-${round}`, `ned ${round}`));
+    }
+    max.send({
+      action: 'createConversation',
+      clientRequestId: 'club-1',
+      members: ['kim', 'ned'],
+      title: 'Book club',
+    });
+    const group = await max.until((f) => f.type === 'conversation' && f.kind === 'group');
+    max.send({
+      action: 'sendMessage',
+      conversationId: group.conversationId,
+      clientMessageId: 'club-m1',
+      content: 'Chapter 4?',
+    });
+    note(await max.until((f) => f.type === 'ack' && f.clientMessageId === 'club-m1'));
+
+    // AND she reconnects and pages through her list, two at a time
+    kim = await join('kim');
+    const listed: { conversationId: string; lastSeq: number; unread: number; title: string | null }[] = [];
+    let cursor: unknown;
+    do {
+      kim.send({ action: 'sync', limit: 2, ...(typeof cursor === 'string' && { cursor }) });
+      const page = await kim.until((f) => f.type === 'conversations');
+      listed.push(...(page.conversations as typeof listed));
+      cursor = page.nextCursor;
+    } while (typeof cursor === 'string');
+
+    // THEN the list has her four conversations once each, the group with what it is
+    expect(listed.map((entry) => entry.conversationId).sort()).toEqual(
+      [...held.keys(), group.conversationId].sort(),
+    );
+    expect(listed.find((entry) => entry.conversationId === group.conversationId)).toMatchObject({
+      title: 'Book club',
+      lastSeq: 1,
+      unread: 1,
+    });
+
+    // AND syncing every conversation whose lastSeq is beyond what she holds gets exactly what she missed
+    const received = new Map<string, string[]>();
+    for (const entry of listed) {
+      let afterSeq = held.get(entry.conversationId) ?? 0;
+      while (entry.lastSeq > afterSeq) {
+        kim.send({ action: 'sync', conversationId: entry.conversationId, afterSeq });
+        const page = await kim.until(
+          (f) => f.type === 'messages' && f.conversationId === entry.conversationId,
+        );
+        const messages = page.messages as { seq: number; messageId: string }[];
+        received.set(entry.conversationId, [
+          ...(received.get(entry.conversationId) ?? []),
+          ...messages.map((m) => m.messageId),
+        ]);
+        afterSeq = messages.at(-1)?.seq ?? afterSeq;
+        if (page.hasMore !== true) break;
+      }
+    }
+    expect(received).toEqual(missed);
+
+    for (const client of [lou, max, ned, kim]) client.socket.close();
+    await Promise.all([lou, max, ned, kim].map((client) => client.closed));
   });
 });

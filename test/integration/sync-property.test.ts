@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_FRAME_BYTES } from '../../functions/domain/sync-messages.ts';
+import { MAX_FRAME_BYTES } from '../../functions/domain/frame-size.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { seedGroupConversation } from '../support/seed.ts';

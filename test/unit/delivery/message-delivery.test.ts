@@ -145,7 +145,8 @@ describe('delivery of a committed message', () => {
 
     expect(postedCalls(api, 'delivered')).toEqual([]);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: 'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery',
+      UpdateExpression:
+        'SET lastSeq = :seq, activityAt = :activityAt, unreadOwner = :userId, changedBy = :delivery',
     });
   });
 
@@ -172,9 +173,15 @@ describe('delivery of a committed message', () => {
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
       // bob's connection took the frame: the same write moves his delivered cursor.
       UpdateExpression:
-        'SET lastSeq = :seq, unreadOwner = :userId, changedBy = :delivery, deliveredSeq = :seq',
+        'SET lastSeq = :seq, activityAt = :activityAt, unreadOwner = :userId, changedBy = :delivery, deliveredSeq = :seq',
       ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
-      ExpressionAttributeValues: { ':seq': 7, ':userId': 'bob', ':delivery': 'delivery' },
+      // The message's time moves the conversation up in bob's list (the `inbox` index).
+      ExpressionAttributeValues: {
+        ':seq': 7,
+        ':activityAt': EXPECTED_FRAME.createdAt,
+        ':userId': 'bob',
+        ':delivery': 'delivery',
+      },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
@@ -221,9 +228,13 @@ describe('delivery of a committed message', () => {
     expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, {
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
-      UpdateExpression: 'SET lastSeq = :seq, changedBy = :delivery',
+      UpdateExpression: 'SET lastSeq = :seq, activityAt = :activityAt, changedBy = :delivery',
       ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
-      ExpressionAttributeValues: { ':seq': 7, ':delivery': 'delivery' },
+      ExpressionAttributeValues: {
+        ':seq': 7,
+        ':activityAt': EXPECTED_FRAME.createdAt,
+        ':delivery': 'delivery',
+      },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });

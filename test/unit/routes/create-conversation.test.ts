@@ -118,6 +118,8 @@ const memberPut = (conversationId: string, userId: string, joinedAt = NOW_ISO) =
     type: 'member',
     conversationId,
     userId,
+    memberOf: userId,
+    activityAt: joinedAt,
     joinedAt,
     readSeq: 0,
     lastSeq: 0,

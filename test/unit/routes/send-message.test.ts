@@ -199,6 +199,8 @@ describe('sendMessage', () => {
             type: 'member',
             conversationId: DM,
             userId,
+            memberOf: userId,
+            activityAt: NOW_ISO,
             joinedAt: NOW_ISO,
             readSeq: 0,
             lastSeq: 0,

@@ -5,7 +5,7 @@
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_FRAME_BYTES } from '../../../functions/domain/sync-messages.ts';
+import { MAX_FRAME_BYTES } from '../../../functions/domain/frame-size.ts';
 import { handler } from '../../../functions/routes/sync.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 import { ddb, expectNothingWritten, frameOf, TABLE } from './route-mocks.ts';
@@ -191,13 +191,15 @@ describe('sync refusals', () => {
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 
-  it('says the conversation list is not available yet when conversationId is missing', async () => {
-    const frame = frameOf(await sync({}));
+  it('refuses a list cursor with a conversationId, reading nothing', async () => {
+    const frame = frameOf(
+      await sync({ conversationId: GROUP, cursor: 'AAAAAAAAAAAAAAAA.50.AAAAAAAAAAAAAAAAAAAAAA' }),
+    );
 
     expect(frame).toEqual({
       type: 'error',
       code: 'bad_request',
-      message: 'conversationId: required (the conversation list is not available yet)',
+      message: 'cursor: only for the conversation list (sync without conversationId)',
       action: 'sync',
     });
     expect(ddb).not.toHaveReceivedAnyCommand();

@@ -1,0 +1,175 @@
+/**
+ * `sync` without `conversationId`: the caller's conversations, newest activity first, in pages that
+ * stay under 128 KiB, with none missing or repeated however long the paging takes and whatever
+ * arrives meanwhile.
+ *
+ * The first page reads all of the caller's memberships from the `inbox` index (one Query for up to
+ * about 7,000 conversations) and orders them by `activityAt`. When they do not fit in one page, that
+ * order is saved as a list snapshot and later pages walk it: a conversation that moves up while the
+ * client pages is still served exactly once, at its place as of the first page (and its new messages
+ * reach the client as `message` frames anyway). The fields of each entry are read when its page is
+ * served, so they are current. A snapshot lives for an hour; after that the client starts again.
+ */
+
+import { listMemberships, readList, saveList } from '../adapters/conversation-list-store.ts';
+import { getConversation, getConversations } from '../adapters/conversation-store.ts';
+import { getMember, getMembers } from '../adapters/member-store.ts';
+import { readLastMessage } from '../adapters/message-history.ts';
+import { mapConcurrently } from '../shared/concurrency.ts';
+import { unreadCount } from './badge.ts';
+import { BadRequestError } from './errors.ts';
+import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
+import type { ConversationSummary, ConversationsFrame } from './frames.ts';
+import {
+  MAX_CURSOR_LENGTH,
+  newListId,
+  newListKey,
+  parseCursor,
+  signCursor,
+  verifyCursor,
+} from './list-cursor.ts';
+import { toMessageView } from './message-frame.ts';
+import type { Caller, Conversation, MemberCursor, StoredMessage } from './model.ts';
+
+/** How long a list's cursors are accepted (and its snapshot kept). */
+export const LIST_LIFETIME_SECONDS = 3600;
+/** Newest-message reads in flight at once for one page. */
+const READ_PARALLELISM = 16;
+
+export interface ListConversationsInput {
+  caller: Caller;
+  cursor: string | undefined;
+  limit: number;
+  now?: Date;
+}
+
+export async function listConversations(input: ListConversationsInput): Promise<ConversationsFrame> {
+  const { userId } = input.caller;
+  const now = input.now ?? new Date();
+  if (input.cursor === undefined) return firstPage(userId, input.limit, now);
+  return laterPage(userId, input.cursor, input.limit, now);
+}
+
+async function firstPage(userId: string, limit: number, now: Date): Promise<ConversationsFrame> {
+  const ids = newestFirst(await listMemberships(userId));
+  const page = await buildPage(userId, ids.slice(0, limit));
+  if (page.consumed === ids.length) return frameOf(page.conversations, null);
+  const listId = newListId();
+  const key = newListKey();
+  await saveList(userId, listId, {
+    ids,
+    key,
+    expiresAt: Math.floor(now.getTime() / 1000) + LIST_LIFETIME_SECONDS,
+  });
+  return frameOf(page.conversations, signCursor(key, userId, listId, page.consumed));
+}
+
+async function laterPage(
+  userId: string,
+  cursor: string,
+  limit: number,
+  now: Date,
+): Promise<ConversationsFrame> {
+  const position = parseCursor(cursor);
+  if (position === undefined) throw invalidCursor();
+  const list = await readList(userId, position.listId, position.offset, position.offset + limit);
+  if (list === undefined || !verifyCursor(list.key, userId, position) || position.offset >= list.total) {
+    throw invalidCursor();
+  }
+  // TTL deletes expired items only eventually: the expiry itself is checked here.
+  if (list.expiresAt * 1000 <= now.getTime()) {
+    throw new BadRequestError('cursor: expired; start the conversation list again without a cursor');
+  }
+  const page = await buildPage(userId, list.ids);
+  const next = position.offset + page.consumed;
+  return frameOf(
+    page.conversations,
+    next < list.total ? signCursor(list.key, userId, position.listId, next) : null,
+  );
+}
+
+/** One answer for a cursor that was never ours to give this caller, whatever is wrong with it. */
+const invalidCursor = (): BadRequestError =>
+  new BadRequestError('cursor: not a cursor of this conversation list; start again without one');
+
+/** Newest activity first; ties broken by id, so that the order is total and stable. */
+function newestFirst(memberships: { conversationId: string; activityAt: string }[]): string[] {
+  return memberships
+    .sort((a, b) =>
+      a.activityAt === b.activityAt
+        ? compare(b.conversationId, a.conversationId)
+        : compare(b.activityAt, a.activityAt),
+    )
+    .map((membership) => membership.conversationId);
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+interface Page {
+  conversations: ConversationSummary[];
+  /** How many of the ids this page took: served, or skipped because the caller is no longer a member. */
+  consumed: number;
+}
+
+/** As many of `ids` as fit in one frame, in their order, with their current fields. */
+async function buildPage(userId: string, ids: string[]): Promise<Page> {
+  const [conversations, members, lastMessages] = await Promise.all([
+    getConversations(ids),
+    getMembers(userId, ids),
+    mapConcurrently(ids, READ_PARALLELISM, readLastMessage),
+  ]);
+  const page: Page = { conversations: [], consumed: 0 };
+  let bytes = byteLength(frameOf([], 'x'.repeat(MAX_CURSOR_LENGTH)));
+  for (const [index, conversationId] of ids.entries()) {
+    // The index said the caller is a member; an eventually consistent batch read may not see an item
+    // written a moment ago, so a miss is asked again, consistently, before it counts as gone.
+    const conversation =
+      conversations.get(conversationId) ?? (await getConversation(conversationId, { consistent: true }));
+    const member = members.get(conversationId) ?? (await getMember(conversationId, userId));
+    if (conversation === undefined || member === undefined) {
+      page.consumed += 1;
+      continue;
+    }
+    const summary = toSummary(conversation, member, lastMessages[index]);
+    // +1 for the comma between array elements. One entry always fits: at most 100 members and a
+    // message of 4,000 characters.
+    const size = byteLength(summary) + 1;
+    if (bytes + size > MAX_FRAME_BYTES) break;
+    page.conversations.push(summary);
+    page.consumed += 1;
+    bytes += size;
+  }
+  return page;
+}
+
+function toSummary(
+  conversation: Conversation,
+  member: MemberCursor,
+  lastMessage: StoredMessage | undefined,
+): ConversationSummary {
+  return {
+    conversationId: conversation.conversationId,
+    kind: conversation.kind,
+    members: conversation.members,
+    title: conversation.title,
+    lastSeq: Math.max(lastMessage?.seq ?? 0, member.lastSeq),
+    readSeq: member.readSeq,
+    // As the push badge counts it: up to the newest message from others, after the read cursor. The
+    // member's `lastSeq` is kept by delivery, a moment after the commit; a newest message from someone
+    // else that delivery has not counted yet is counted here already.
+    unread: unreadCount({
+      ...member,
+      lastSeq:
+        lastMessage !== undefined && lastMessage.senderId !== member.userId
+          ? Math.max(member.lastSeq, lastMessage.seq)
+          : member.lastSeq,
+    }),
+    lastMessage: lastMessage === undefined ? null : toMessageView(lastMessage),
+  };
+}
+
+const frameOf = (conversations: ConversationSummary[], nextCursor: string | null): ConversationsFrame => ({
+  type: 'conversations',
+  conversations,
+  nextCursor,
+});
