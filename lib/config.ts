@@ -8,6 +8,7 @@
 import type { Node } from 'constructs';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS, type PushPlatform } from '../definitions/push-platforms.ts';
+import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../definitions/rate-limits.ts';
 
 export interface PushApplication {
   readonly platform: PushPlatform;
@@ -41,6 +42,8 @@ export interface ParleyConfig {
   readonly manageApiGatewayAccountRole: boolean;
   /** Per-user caps and parallelism of delivery fan-out (definitions/fanout.ts has the defaults). */
   readonly fanout: Readonly<Record<FanoutSetting, number>>;
+  /** Per-user rate limits on sending and typing (definitions/rate-limits.ts has the defaults). */
+  readonly rateLimits: Readonly<Record<RateLimitSetting, number>>;
 }
 
 /** The context keys this module reads; the push platforms' are in definitions/push-platforms.ts. */
@@ -111,6 +114,7 @@ export function readConfig(node: Node): ParleyConfig {
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     manageApiGatewayAccountRole: text(CONTEXT_KEYS.apiGatewayAccountRole) !== 'false',
     fanout: readFanout(text),
+    rateLimits: readRateLimits(text),
   };
 }
 
@@ -174,4 +178,18 @@ function readFanout(text: (key: string) => string | undefined): Record<FanoutSet
     fanout[setting as FanoutSetting] = value;
   }
   return fanout;
+}
+
+/** Context `sendRatePerSecond`, `sendBurst`, `typingRatePerSecond`, `typingBurst`: whole numbers from 1 to 1000. */
+function readRateLimits(text: (key: string) => string | undefined): Record<RateLimitSetting, number> {
+  const limits = {} as Record<RateLimitSetting, number>;
+  for (const [setting, { context, default: fallback }] of Object.entries(RATE_LIMIT_SETTINGS)) {
+    const raw = text(context);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 1000) {
+      throw new ConfigError(`Context "${context}" must be a whole number from 1 to 1000, got "${raw}"`);
+    }
+    limits[setting as RateLimitSetting] = value;
+  }
+  return limits;
 }

@@ -12,6 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
+import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../definitions/rate-limits.ts';
 import {
   AUTHORIZER,
   DEFAULT_ROUTE_THROTTLE,
@@ -131,6 +132,11 @@ export class ParleyStack extends Stack {
       // Whoever fans out to connections honours the same per-user caps.
       for (const [setting, value] of Object.entries(this.config.fanout)) {
         fn.addEnvironment(FANOUT_SETTINGS[setting as FanoutSetting].env, String(value));
+      }
+    }
+    if (permissions.rateLimited) {
+      for (const [setting, value] of Object.entries(this.config.rateLimits)) {
+        fn.addEnvironment(RATE_LIMIT_SETTINGS[setting as RateLimitSetting].env, String(value));
       }
     }
     if (permissions.push) fn.sendPush(this.config.push, permissions.push);

@@ -37,6 +37,8 @@ export interface FunctionPermissions {
    * `DELIVERY_FAILURE_TOPIC_ARN`.
    */
   readonly failureQueue?: boolean;
+  /** Applies per-user rate limits: gets the configured limits (definitions/rate-limits.ts) as variables. */
+  readonly rateLimited?: boolean;
 }
 
 export type FunctionName = HandlerName;
@@ -48,10 +50,15 @@ export const FUNCTION_PERMISSIONS = {
   disconnect: { table: ['DeleteItem'] },
   default: { table: [] },
   // Its TransactWriteItems holds Puts only (message, send receipt; conversation and members when a
-  // direct conversation starts).
-  'send-message': { table: ['GetItem', 'Query', 'PutItem'] },
+  // direct conversation starts). UpdateItem for the sender's rate bucket.
+  'send-message': { table: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], rateLimited: true },
   // Typing is ephemeral: the handler delivers it itself (architecture.md), deleting gone connections.
-  typing: { table: ['GetItem', 'Query', 'DeleteItem'], postToConnections: true },
+  // UpdateItem for the typer's rate bucket.
+  typing: {
+    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
+    postToConnections: true,
+    rateLimited: true,
+  },
   'mark-read': { table: ['GetItem', 'Query', 'UpdateItem'] },
   // BatchGetItem for the members' states; its TransactWriteItems holds Puts only (conversation,
   // creation receipt), then one conditional PutItem per member; GetItem and Query on a retry (the

@@ -3,6 +3,8 @@
  * where pushes show up; stops cleanly (clients see 1001, no JVM left behind) on Ctrl-C or SIGTERM.
  * Also prints one machine-readable line, `PARLEY_LOCAL_READY {json}`, for scripts and tests.
  */
+
+import { RATE_LIMIT_SETTINGS } from '../definitions/rate-limits.ts';
 import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
 import { ADMIN_KEY_HEADER, generateAdminKey, isLoopbackHost } from './http/admin-access.ts';
@@ -10,6 +12,18 @@ import { localLog } from './log.ts';
 import { startLocalStack } from './stack.ts';
 
 const env = process.env;
+
+function rateLimitHelp(): string {
+  const { sendPerSecond, sendBurst, typingPerSecond, typingBurst } = RATE_LIMIT_SETTINGS;
+  const line = (setting: { flag: string; env: string; default: number }, what: string) =>
+    `${`  --${setting.flag} N`.padEnd(25)}${what} (env ${setting.env}, default ${setting.default})`;
+  return [
+    line(sendPerSecond, 'sendMessage per second and user'),
+    line(sendBurst, 'sendMessage at once after a quiet spell'),
+    line(typingPerSecond, 'typing per second and user'),
+    line(typingBurst, 'typing at once after a quiet spell'),
+  ].join('\n');
+}
 const options = runCommandLine(
   {
     name: 'npm start',
@@ -23,6 +37,7 @@ const options = runCommandLine(
   --persist DIR          keep DynamoDB data in DIR (default: in memory)
   --idle-timeout-ms N    close idle connections after N ms (env IDLE_TIMEOUT_MS, default 600000 as in AWS)
   --max-connection-ms N  close every connection after N ms (env MAX_CONNECTION_MS, default 7200000 as in AWS)
+${rateLimitHelp()}
   -h, --help             this text
 
 Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
@@ -35,6 +50,7 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       persist: { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'max-connection-ms': { type: 'string' },
+      ...Object.fromEntries(Object.values(RATE_LIMIT_SETTINGS).map(({ flag }) => [flag, { type: 'string' }])),
     },
   },
   (flags) => {
@@ -45,6 +61,11 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       throw new UsageError('--admin-key must be at least 16 printable characters without spaces');
     }
     if (flags.persist === '') throw new UsageError('--persist needs a folder');
+    // The handlers read their limits from the environment when they load, as in Lambda.
+    for (const { flag, env: name, default: fallback } of Object.values(RATE_LIMIT_SETTINGS)) {
+      const value = (flags as Record<string, string | undefined>)[flag] ?? env[name];
+      env[name] = String(wholeNumber(`--${flag} (${name})`, value, fallback, { min: 1, max: 1000 }));
+    }
     return {
       port: wholeNumber('--port (PORT)', flags.port ?? env.PORT, 3001, { max: 65_535 }),
       host,

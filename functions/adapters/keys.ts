@@ -27,7 +27,8 @@ export type ItemType =
   | 'revokedToken'
   | 'pushReceipt'
   | 'deliveryAttempts'
-  | 'conversationList';
+  | 'conversationList'
+  | 'rateBucket';
 
 const SEQ_DIGITS = 12;
 
@@ -89,6 +90,8 @@ export const keys = {
    * One chunk of a conversation list as of its first page (functions/domain/conversation-list.ts),
    * under the user's own id so that a cursor can only ever open its holder's lists.
    */
+  /** A user's rate bucket for one limited action (functions/adapters/rate-buckets.ts). */
+  rateBucket: (userId: string, action: string): ItemKey => ({ PK: `RATE#${userId}`, SK: action }),
   conversationList: (userId: string, listId: string, chunk: number): ItemKey => ({
     PK: `LIST#${userId}#${listId}`,
     SK: `CHUNK#${String(chunk).padStart(4, '0')}`,

@@ -40,10 +40,21 @@ export async function requireMemberCursor(conversationId: string, userId: string
   return member;
 }
 
+const SELF_MESSAGE = 'you cannot send a message to yourself';
+
+/** `to` naming the caller is refused before anything is read or written. */
+export function refuseSelfAddress(
+  target: ConversationTarget,
+  userId: string,
+  message = 'you cannot address yourself',
+): void {
+  if (target.to === userId) throw new ForbiddenError(message);
+}
+
 /** The existing conversation a target names (the direct one for `to`), with the caller a member. */
 export async function resolveExisting(target: ConversationTarget, userId: string): Promise<Conversation> {
+  refuseSelfAddress(target, userId);
   if (target.to !== undefined) {
-    if (target.to === userId) throw new ForbiddenError('you cannot address yourself');
     return requireMembership(directConversationId(userId, target.to), userId);
   }
   return requireMembership(target.conversationId ?? '', userId);
@@ -53,6 +64,10 @@ export async function resolveExisting(target: ConversationTarget, userId: string
  * The conversation a message goes to. `to` creates the direct conversation on first use. Direct
  * messages to a deactivated user are refused, whichever way the conversation is named.
  */
+/** `to` naming the sender: refused before anything is read, written or counted. */
+export const refuseMessageToSelf = (target: ConversationTarget, senderId: string): void =>
+  refuseSelfAddress(target, senderId, SELF_MESSAGE);
+
 export async function resolveForSending(
   target: ConversationTarget,
   senderId: string,
@@ -60,7 +75,7 @@ export async function resolveForSending(
 ): Promise<Conversation> {
   if (target.to !== undefined) {
     const recipientId = target.to;
-    if (recipientId === senderId) throw new ForbiddenError('you cannot send a message to yourself');
+    refuseMessageToSelf(target, senderId);
     const conversationId = directConversationId(senderId, recipientId);
     const [existing, recipient] = await Promise.all([
       getConversation(conversationId),

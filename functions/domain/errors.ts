@@ -2,7 +2,6 @@
  * The error codes of protocol.md, one class per code that something throws. Domain code throws these;
  * the route adapter (functions/shared/ws-route.ts) turns them into `error` frames. `internal`, and
  * anything that is not a ParleyError, reaches the client with one fixed message: internals never do.
- * (`rate_limited` has no class until rate limiting exists.)
  */
 export type ErrorCode =
   | 'bad_request'
@@ -35,6 +34,17 @@ export class TooLargeError extends ParleyError {
 export class ForbiddenError extends ParleyError {
   override readonly name = 'ForbiddenError';
   readonly code = 'forbidden';
+}
+
+/** Over the user's rate limit: nothing was done, and the same frame may be sent again after `retryAfterMs`. */
+export class RateLimitedError extends ParleyError {
+  override readonly name = 'RateLimitedError';
+  readonly code = 'rate_limited';
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
 import { commitMessage } from '../adapters/message-store.ts';
 import { normalizeContent } from './content.ts';
-import { type ConversationTarget, resolveForSending } from './conversations.ts';
+import { type ConversationTarget, refuseMessageToSelf, resolveForSending } from './conversations.ts';
 import type { SendAckFrame } from './frames.ts';
 import { newMessageId } from './identifiers.ts';
 import type { Caller } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 export interface SendMessageInput extends ConversationTarget {
   caller: Caller;
@@ -14,11 +15,14 @@ export interface SendMessageInput extends ConversationTarget {
 }
 
 /**
- * Commits the message exactly once with the conversation's next `seq` and answers the `ack`. It never
+ * Within the sender's rate limit, commits the message exactly once with the conversation's next `seq` and answers the `ack`. It never
  * posts the message: the table's stream delivers what is stored (architecture.md).
  */
 export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame> {
   const content = normalizeContent(input.content);
+  // Before anything that writes (a first message creates the direct conversation).
+  refuseMessageToSelf(input, input.caller.userId);
+  await requireWithinRate(input.caller.userId, 'sendMessage', input.now);
   const conversation = await resolveForSending(input, input.caller.userId, input.now);
   const { message, duplicate } = await commitMessage({
     conversationId: conversation.conversationId,

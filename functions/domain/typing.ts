@@ -1,10 +1,11 @@
 import { loadUsers } from '../adapters/user-directory.ts';
 import { isReachable } from './audience.ts';
-import { type ConversationTarget, resolveExisting } from './conversations.ts';
+import { type ConversationTarget, refuseSelfAddress, resolveExisting } from './conversations.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
 import type { TypingFrame } from './frames.ts';
 import type { Caller } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 /** A `start` lapses by itself after this long unless repeated (protocol.md). */
 const TYPING_LAPSE_MS = 5_000;
@@ -22,6 +23,9 @@ export interface TypingInput extends ConversationTarget {
  * and dropped rather than retried.
  */
 export async function sendTyping(input: TypingInput): Promise<void> {
+  // A flood is refused before it reads or posts anything: it costs the typer one write, others nothing.
+  refuseSelfAddress(input, input.caller.userId);
+  await requireWithinRate(input.caller.userId, 'typing', input.now);
   const conversation = await resolveExisting(input, input.caller.userId);
   const others = conversation.members.filter((member) => member !== input.caller.userId);
   const frame: TypingFrame = {

@@ -13,7 +13,13 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import type { RouteKey } from '../../definitions/metrics.ts';
-import { BadRequestError, type ErrorCode, ParleyError, TooLargeError } from '../domain/errors.ts';
+import {
+  BadRequestError,
+  type ErrorCode,
+  ParleyError,
+  RateLimitedError,
+  TooLargeError,
+} from '../domain/errors.ts';
 import type { ErrorFrame, ServerFrame } from '../domain/frames.ts';
 import type { Caller } from '../domain/model.ts';
 import { logger, withLogKeys } from './logger.ts';
@@ -103,6 +109,7 @@ function errorFrame(error: unknown, action: string | undefined, body: unknown): 
   const message = error instanceof ParleyError && code !== 'internal' ? error.message : INTERNAL_MESSAGE;
   const frame: ErrorFrame = { type: 'error', code, message };
   if (action !== undefined) frame.action = action;
+  if (error instanceof RateLimitedError) frame.retryAfterMs = error.retryAfterMs;
   const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   for (const key of ['clientMessageId', 'clientRequestId'] as const) {
     const value = fields[key];

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FANOUT_SETTINGS } from '../../definitions/fanout.ts';
+import { RATE_LIMIT_SETTINGS } from '../../definitions/rate-limits.ts';
 import { DELIVERY_STREAM } from '../../definitions/stream.ts';
 import { ConfigError } from '../../lib/config.ts';
 import { environmentOf, type Synthesized, statementsOf, synthesize } from './parley-app.ts';
@@ -138,6 +139,31 @@ describe('delivery from the table stream', () => {
     });
     expect(() => synthesize({ maxConnectionsPerUser: '0' })).toThrow(ConfigError);
     expect(() => synthesize({ fanoutParallelism: 'many' })).toThrow(ConfigError);
+  });
+
+  it('gives the rate-limited routes (sendMessage, typing) their limits, defaults or from context', () => {
+    const defaults = Object.fromEntries(
+      Object.values(RATE_LIMIT_SETTINGS).map((setting) => [setting.env, String(setting.default)]),
+    );
+    expect(defaults).toEqual({
+      SEND_RATE_PER_SECOND: '10',
+      SEND_BURST: '10',
+      TYPING_RATE_PER_SECOND: '2',
+      TYPING_BURST: '6',
+    });
+    for (const name of ['send-message', 'typing'] as const) {
+      expect(environmentOf(parley, parley.stack.functions[name]), name).toMatchObject(defaults);
+    }
+    expect(environmentOf(parley, parley.stack.functions.delivery)).not.toHaveProperty('SEND_RATE_PER_SECOND');
+
+    const configured = synthesize({ sendRatePerSecond: '20', sendBurst: '40', typingBurst: '4' });
+    expect(environmentOf(configured, configured.stack.functions['send-message'])).toMatchObject({
+      SEND_RATE_PER_SECOND: '20',
+      SEND_BURST: '40',
+      TYPING_BURST: '4',
+    });
+    expect(() => synthesize({ sendRatePerSecond: '0' })).toThrow(ConfigError);
+    expect(() => synthesize({ typingBurst: 'lots' })).toThrow(ConfigError);
   });
 
   it('outputs the on-failure queue for operators', () => {

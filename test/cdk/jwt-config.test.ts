@@ -128,6 +128,7 @@ describe('configuration validation', () => {
       logRetentionDays: 30,
       manageApiGatewayAccountRole: true,
       fanout: { maxConnectionsPerUser: 20, maxDevicesPerUser: 10, parallelism: 16 },
+      rateLimits: { sendPerSecond: 10, sendBurst: 10, typingPerSecond: 2, typingBurst: 6 },
     });
   });
 

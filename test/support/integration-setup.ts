@@ -16,6 +16,10 @@ process.env.PUSH_APP_ARN_APNS_SANDBOX = 'arn:aws:sns:us-east-1:123456789012:app/
 process.env.PUSH_APP_ARN_FCM = 'arn:aws:sns:us-east-1:123456789012:app/GCM/parley';
 process.env.JWT_SECRET = 'integration-test-secret-long-enough-for-hs256';
 process.env.LOG_LEVEL ??= 'error';
+// These files test idempotency and ordering under hundreds of concurrent sends from one user: the
+// per-user rate limit is tested on its own (rate-limit.test.ts, with its limits passed in).
+process.env.SEND_RATE_PER_SECOND = '1000';
+process.env.SEND_BURST = '1000';
 
 const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
 await createTable(client, tableName);

@@ -47,11 +47,28 @@ export const PROTOCOL_ERROR_CODES = [
   'internal',
 ] as const;
 
-/** How many write commands (of any kind) the DynamoDB mock received. */
+/** A rate bucket update is what asking costs, not something stored: the write checks leave it out. */
+const isRateBucket = (input: { Key?: Record<string, unknown> }): boolean =>
+  String(input.Key?.PK ?? '').startsWith('RATE#');
+const storingUpdates = () =>
+  ddb.commandCalls(UpdateCommand).filter((call) => !isRateBucket(call.args[0].input));
+
+/** The sender's rate bucket takes the request (functions/adapters/rate-buckets.ts): an idle bucket. */
+export function givenRateBucketsAdmit(): void {
+  ddb.on(UpdateCommand).callsFake(() => ({ Attributes: { tat: Date.now() + 100 } }));
+}
+
+/** The UpdateItem on `userId`'s bucket for `action`, as sentToDynamo() lists it. */
+export const rateBucketUpdate = (userId: string, action: string): [string, unknown] => [
+  'UpdateCommand',
+  expect.objectContaining({ TableName: TABLE, Key: { PK: `RATE#${userId}`, SK: action } }),
+];
+
+/** How many storing write commands (of any kind) the DynamoDB mock received. */
 export function writesSent(): number {
   return (
     ddb.commandCalls(PutCommand).length +
-    ddb.commandCalls(UpdateCommand).length +
+    storingUpdates().length +
     ddb.commandCalls(DeleteCommand).length +
     ddb.commandCalls(TransactWriteCommand).length +
     ddb.commandCalls(BatchWriteCommand).length
@@ -60,7 +77,7 @@ export function writesSent(): number {
 
 export function expectNothingWritten(): void {
   expect(ddb).not.toHaveReceivedCommand(PutCommand);
-  expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  expect(storingUpdates()).toEqual([]);
   expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
   expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);

@@ -25,6 +25,7 @@ import {
   givenConnections,
   givenConversation,
   givenLastSeq,
+  givenRateBucketsAdmit,
   PROTOCOL_ERROR_CODES,
   writesSent,
 } from './route-mocks.ts';
@@ -224,6 +225,7 @@ describe('route handlers under arbitrary input', () => {
   beforeAll(() => {
     // Everything else is empty: a missing conversation, member or user state.
     ddb.onAnyCommand().resolves({});
+    givenRateBucketsAdmit();
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({});
     api.onAnyCommand().resolves({});

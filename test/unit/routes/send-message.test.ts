@@ -9,7 +9,9 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/send-message.ts';
@@ -19,13 +21,16 @@ import {
   CONFLICT,
   CONNECTION_ID,
   cancelled,
+  conditionFailed,
   conversationItem,
   ddb,
   expectNothingWritten,
   frameOf,
   givenConversation,
   givenLastSeq,
+  givenRateBucketsAdmit,
   NONE,
+  rateBucketUpdate,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -174,6 +179,7 @@ describe('sendMessage', () => {
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(TransactWriteCommand).resolves({});
+    givenRateBucketsAdmit();
   });
 
   afterEach(() => {
@@ -210,6 +216,7 @@ describe('sendMessage', () => {
         },
       });
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
         [
@@ -255,6 +262,7 @@ describe('sendMessage', () => {
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: DM, messageId, seq: 5 }));
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
         ['QueryCommand', lastSeqInput(DM)],
@@ -344,6 +352,7 @@ describe('sendMessage', () => {
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: GROUP, messageId, seq: 42 }));
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(GROUP)],
         ['QueryCommand', lastSeqInput(GROUP)],
         ['TransactWriteCommand', commitInput(GROUP, 'MSG#000000000042', 42, messageId)],
@@ -362,6 +371,7 @@ describe('sendMessage', () => {
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: DM, messageId, seq: 10 }));
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
         ['QueryCommand', lastSeqInput(DM)],
@@ -408,7 +418,39 @@ describe('sendMessage', () => {
       const response = await handler(send({ conversationId }), lambdaContext);
 
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
-      expect(sentToDynamo()).toEqual([['GetCommand', getConversationInput(conversationId)]]);
+      // The same calls whether or not the conversation exists: the sender's rate bucket, then the conversation.
+      expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'sendMessage'),
+        ['GetCommand', getConversationInput(conversationId)],
+      ]);
+    });
+  });
+
+  describe('the sender’s rate limit', () => {
+    it('refuses a send past the limit with retryAfterMs, before reading or storing anything', async () => {
+      // GIVEN alice's bucket is full: its next request fits 250 ms from now
+      givenConversation(DM, ['alice', 'bob'], 'direct');
+      ddb.on(UpdateCommand).rejects(conditionFailed(marshall({ tat: NOW.getTime() + 1150 })));
+
+      // WHEN
+      const response = await handler(send({ to: 'bob' }), lambdaContext);
+
+      // THEN the frame counts as not sent: its clientMessageId is still free for the retry
+      expect(frameOf(response)).toEqual(
+        errorFrame('rate_limited', 'more than 10 sendMessage a second; retry after 250 ms', {
+          clientMessageId: CMID,
+          retryAfterMs: 250,
+        }),
+      );
+      expect(sentToDynamo()).toEqual([rateBucketUpdate('alice', 'sendMessage')]);
+    });
+
+    it('counts the sender, not the connection: the bucket is keyed by user id', async () => {
+      givenConversation(DM, ['alice', 'bob'], 'direct');
+
+      await handler(send({ to: 'bob' }), lambdaContext);
+
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { PK: 'RATE#alice', SK: 'sendMessage' } });
     });
   });
 

@@ -8,20 +8,24 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/typing.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 import {
   api,
+  conditionFailed,
   ddb,
   expectNothingWritten,
   frameOf,
   givenConnections,
   givenConversation,
+  givenRateBucketsAdmit,
   posted,
   RECEIVED_AT_EPOCH,
+  rateBucketUpdate,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -56,6 +60,7 @@ const byConnection = (a: { connectionId?: string }, b: { connectionId?: string }
 
 describe('typing', () => {
   beforeEach(() => {
+    givenRateBucketsAdmit();
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(DeleteCommand).resolves({});
@@ -66,6 +71,24 @@ describe('typing', () => {
     vi.restoreAllMocks();
     ddb.reset();
     api.reset();
+  });
+
+  it('refuses a typing flood with rate_limited before reading or posting anything', async () => {
+    givenConversation(GROUP, ['alice', 'bob']);
+    givenConnections({ bob: ['bobPhone0001='] });
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall({ tat: Date.now() + 60_000 })));
+
+    const response = await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    expect(frameOf(response)).toMatchObject({
+      ...errorFrame(
+        'rate_limited',
+        expect.stringMatching(/^more than 2 typing a second; retry after \d+ ms$/),
+      ),
+      retryAfterMs: expect.any(Number),
+    });
+    expect(sentToDynamo()).toEqual([rateBucketUpdate('alice', 'typing')]);
+    expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
   });
 
   it("posts to every connection of the other members, not the typer's, and answers nothing", async () => {
@@ -83,6 +106,7 @@ describe('typing', () => {
     // THEN
     expect(response).toEqual({ statusCode: 200 });
     expect(sentToDynamo()).toEqual([
+      rateBucketUpdate('alice', 'typing'),
       ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${GROUP}`, SK: 'META' } }],
       ['QueryCommand', userPartitionQuery('bob')],
       ['QueryCommand', userPartitionQuery('carol')],
@@ -105,6 +129,7 @@ describe('typing', () => {
     // THEN
     expect(response).toEqual({ statusCode: 200 });
     expect(sentToDynamo()).toEqual([
+      rateBucketUpdate('alice', 'typing'),
       ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
       ['QueryCommand', userPartitionQuery('bob')],
     ]);
@@ -256,6 +281,7 @@ describe('typing', () => {
 
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'typing'),
         ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${conversationId}`, SK: 'META' } }],
       ]);
       expect(api).not.toHaveReceivedAnyCommand();
@@ -266,6 +292,7 @@ describe('typing', () => {
 
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'typing'),
         ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
       ]);
       expect(api).not.toHaveReceivedAnyCommand();

@@ -1,0 +1,133 @@
+/**
+ * Rate buckets (`RATE#{userId}` / `{action}`), one per user and limited action, shared by every Lambda
+ * container through DynamoDB. The algorithm is GCRA (the "generic cell rate algorithm", a token bucket
+ * that stores one number): `tat`, the theoretical arrival time of the next request. A request at
+ * `now` is allowed when max(tat, now) + interval − now ≤ burst × interval, and then moves tat forward by
+ * one interval. Both cases are single conditional UpdateItems, never read-then-write:
+ * - idle (tat ≤ now): `SET tat = :now + :interval`, if `tat ≤ :now` (or no bucket yet);
+ * - busy (tat > now): `SET tat = tat + :interval`, if `:now < tat ≤ :now + burst × interval − interval`.
+ * Concurrent requests each add their interval atomically and each checks the limit against the value
+ * it moved, so containers together let through at most the configured rate, and a failed condition
+ * returns the bucket (ALL_OLD) to decide the next step without another read. Each container remembers
+ * the last `tat` it saw per bucket, to try the likely case first: a user sending at a human pace costs
+ * one write per request.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { keys } from './keys.ts';
+
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export type Admission = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+/** Tries per request before it is refused as contended (each try that loses means others got in). */
+const MAX_TRIES = 4;
+/** A bucket left alone this long is forgotten (TTL): it would be full again anyway. */
+const BUCKET_TTL_SECONDS = 3600;
+const HINT_CAPACITY = 10_000;
+
+export type Admit = (userId: string, action: string, limit: RateLimit, now: number) => Promise<Admission>;
+
+/** One container's limiter: its own hints (tests make several, to be several containers). */
+export function createAdmit(): Admit {
+  const lastSeen = new Map<string, number>();
+  const remember = (hintKey: string, tat: number): void => {
+    if (lastSeen.size >= HINT_CAPACITY) lastSeen.clear();
+    lastSeen.set(hintKey, tat);
+  };
+  return (userId, action, limit, now) => admitWith(lastSeen, remember, userId, action, limit, now);
+}
+
+/** This container's limiter. */
+export const admit: Admit = createAdmit();
+
+async function admitWith(
+  lastSeen: ReadonlyMap<string, number>,
+  remember: (hintKey: string, tat: number) => void,
+  userId: string,
+  action: string,
+  limit: RateLimit,
+  now: number,
+): Promise<Admission> {
+  const interval = 1000 / limit.perSecond;
+  // The latest `tat` at which one more request still fits in the burst.
+  const latest = now + limit.burst * interval - interval;
+  const hintKey = `${userId}\n${action}`;
+  let busy = (lastSeen.get(hintKey) ?? 0) > now;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const outcome = busy
+      ? await update(
+          userId,
+          action,
+          'SET tat = tat + :interval, expiresAt = :expiresAt',
+          'tat > :now AND tat <= :latest',
+          {
+            ':interval': interval,
+            ':now': now,
+            ':latest': latest,
+          },
+          now,
+        )
+      : await update(
+          userId,
+          action,
+          'SET tat = :next, expiresAt = :expiresAt',
+          'attribute_not_exists(tat) OR tat <= :now',
+          {
+            ':next': now + interval,
+            ':now': now,
+          },
+          now,
+        );
+    if (outcome.updated) {
+      remember(hintKey, outcome.tat);
+      return { allowed: true };
+    }
+    remember(hintKey, outcome.tat);
+    if (outcome.tat > latest) {
+      // One more fits once `tat` is back to `latest`, which moves with the clock.
+      return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(outcome.tat - latest)) };
+    }
+    busy = outcome.tat > now;
+  }
+  // Lost every try to concurrent requests of the same user: each of those was let in instead.
+  return { allowed: false, retryAfterMs: Math.ceil(interval) };
+}
+
+async function update(
+  userId: string,
+  action: string,
+  expression: string,
+  condition: string,
+  values: Record<string, number>,
+  now: number,
+): Promise<{ updated: boolean; tat: number }> {
+  try {
+    const { Attributes } = await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.rateBucket(userId, action),
+        UpdateExpression: `${expression}, #type = :type`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: {
+          ...values,
+          ':type': 'rateBucket',
+          ':expiresAt': Math.ceil(now / 1000) + BUCKET_TTL_SECONDS,
+        },
+        ReturnValues: 'UPDATED_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { updated: true, tat: Number(Attributes?.tat) };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const item = error.Item === undefined ? {} : unmarshall(error.Item);
+    return { updated: false, tat: typeof item.tat === 'number' ? item.tat : 0 };
+  }
+}
