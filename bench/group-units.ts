@@ -36,7 +36,7 @@ export interface GroupBench {
 
 export const GROUP_SIZES = [20, 100] as const;
 
-interface Phase {
+export interface Phase {
   readonly name: string;
   readonly calls: RecordedCall[];
   readonly posts: number;
@@ -125,6 +125,24 @@ function byOperation(calls: readonly RecordedCall[]): string {
 }
 
 function printGroups(phases: readonly Phase[], timings: readonly string[]): string {
+  return printPhases(
+    'Groups: createConversation and group messages (informative)',
+    [
+      'Alice creates a group of 20, then one of 100, every member online on one connection; then writes one',
+      'message to each. Same handlers, table, recorder and billing rules as above; calls summed by operation.',
+    ],
+    phases,
+    timings,
+  );
+}
+
+/** A table of phases summed by operation, with the billing rules they used. */
+export function printPhases(
+  title: string,
+  intro: readonly string[],
+  phases: readonly Phase[],
+  notes: readonly string[] = [],
+): string {
   const rows = phases.map((phase) => {
     let write = 0;
     let read = 0;
@@ -142,9 +160,8 @@ function printGroups(phases: readonly Phase[], timings: readonly string[]): stri
     ),
   );
   return [
-    heading('Groups: createConversation and group messages (informative)'),
-    'Alice creates a group of 20, then one of 100, every member online on one connection; then writes one',
-    'message to each. Same handlers, table, recorder and billing rules as above; calls summed by operation.',
+    heading(title),
+    ...intro,
     '',
     textTable(['phase', 'DynamoDB calls', 'WRU', 'RRU', 'PostToConnection'], rows, [
       'left',
@@ -154,7 +171,7 @@ function printGroups(phases: readonly Phase[], timings: readonly string[]): stri
       'right',
     ]),
     '',
-    ...timings,
+    ...notes,
     'Rules applied here:',
     ...[...rules].sort().map((id) => `  ${id}  ${RULES[id]}`),
     '',

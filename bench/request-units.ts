@@ -9,6 +9,7 @@
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { TABLE } from '../definitions/table.ts';
 import { createTable } from '../local/create-table.ts';
@@ -17,6 +18,7 @@ import { RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { measureGroupUnits } from './group-units.ts';
 import { startManagementApiStub } from './management-api-stub.ts';
+import { measurePresenceUnits } from './presence-units.ts';
 import { findStreamRecord } from './stream-records.ts';
 import { heading, textTable } from './text-table.ts';
 
@@ -97,13 +99,18 @@ async function runScenario(
   });
   const { dynamo } = await import('../functions/shared/clients/dynamodb.ts');
   const { handler: connect } = await import('../functions/routes/connect.ts');
+  const { handler: disconnect } = await import('../functions/routes/disconnect.ts');
+  const { memberItem } = await import('../functions/adapters/conversation-store.ts');
+  const { directConversationId } = await import('../functions/domain/identifiers.ts');
   const { handler: sendMessage } = await import('../functions/routes/send-message.ts');
   const { handler: markRead } = await import('../functions/routes/mark-read.ts');
   const { handler: typing } = await import('../functions/routes/typing.ts');
   const { handler: sync } = await import('../functions/routes/sync.ts');
   const { handler: createConversation } = await import('../functions/routes/create-conversation.ts');
   const { handler: delivery } = await import('../functions/stream/delivery.ts');
-  const { connectEvent, messageEvent, lambdaContext } = await import('../test/support/ws-events.ts');
+  const { connectEvent, disconnectEvent, messageEvent, lambdaContext } = await import(
+    '../test/support/ws-events.ts'
+  );
 
   const recorder = new CapacityRecorder(dynamo, probe, {
     keyNames: [TABLE.partitionKey.name, TABLE.sortKey.name],
@@ -223,10 +230,34 @@ async function runScenario(
     deliver,
     content: CONTENT,
   });
+  const presence = await measurePresenceUnits({
+    recorder,
+    stub,
+    connect: async (who) => {
+      await connect(connectEvent(who), lambdaContext);
+      stub.open(who.connectionId);
+    },
+    disconnect: async (who) => {
+      await disconnect(disconnectEvent(who), lambdaContext);
+    },
+    seedDirect: async (userId, contact) => {
+      const conversationId = directConversationId(userId, contact);
+      const at = new Date().toISOString();
+      for (const [member, peer] of [
+        [userId, contact],
+        [contact, userId],
+      ] as const) {
+        await dynamo.send(
+          new PutCommand({ TableName: TABLE_NAME, Item: memberItem(conversationId, member, at, peer) }),
+        );
+      }
+    },
+    deliver,
+  });
   dynamo.destroy();
   return {
     calls: new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, recorder.callsOf(phase)])),
-    groups,
+    groups: `${groups}\n${presence}`,
   };
 }
 

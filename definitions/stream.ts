@@ -28,8 +28,9 @@ export interface StreamConsumerDefinition {
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
    * messages, new conversations (groups from createConversation, direct ones from their first
-   * message), and member items whose read cursor was moved by `markRead` (the delivery Lambda's own
-   * unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out).
+   * message), member items whose read cursor was moved by `markRead` (the delivery Lambda's own
+   * unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out), and
+   * connection items put or removed (presence).
    */
   readonly filterPatterns: readonly Record<string, unknown>[];
 }
@@ -52,5 +53,9 @@ export const DELIVERY_STREAM = {
       eventName: ['MODIFY'],
       dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
     },
+    // Presence: a connection item appears ($connect) or goes, whatever removed it ($disconnect, a 410,
+    // the per-user cap, TTL).
+    { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },
+    { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['connection'] } } } },
   ],
 } as const satisfies StreamConsumerDefinition;

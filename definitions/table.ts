@@ -45,10 +45,11 @@ export const TABLE = {
       // Every member item of a user, with the activity the conversation list is ordered by. The sort
       // key is the item's own key, which never changes: a new message changes only the projected
       // `activityAt` (1 WRU on the index), where an index keyed by activity would move its entry (2).
+      // `peer` (direct conversations only, never changes) makes it the list of a user's contacts too.
       indexName: 'inbox',
       partitionKey: { name: 'memberOf', type: 'S' },
       sortKey: { name: 'PK', type: 'S' },
-      include: ['activityAt'],
+      include: ['activityAt', 'peer'],
     },
   ],
   timeToLiveAttribute: 'expiresAt',

@@ -76,9 +76,10 @@ export const FUNCTION_PERMISSIONS = {
   sync: { table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem'], indexes: [INBOX_INDEX] },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
-    // bookkeeping and attempt counts; DeleteItem for gone connections, dead devices, released receipts.
+    // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.
     table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
-    indexes: [UNREAD_INDEX],
+    // unread: the push badge; inbox: a user's direct contacts, who hear their presence.
+    indexes: [UNREAD_INDEX, INBOX_INDEX],
     postToConnections: true,
     // Publish, and DeleteEndpoint for a device whose token the platform rejects.
     push: ['Publish', 'DeleteEndpoint'],

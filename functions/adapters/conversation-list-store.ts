@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { INBOX_INDEX } from '../../definitions/table.ts';
+import { DIRECT_ID_PREFIX } from '../domain/identifiers.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { batchGetItems } from './batch-get.ts';
 import { conversationPartition, keys } from './keys.ts';
@@ -44,6 +45,41 @@ export async function listMemberships(userId: string): Promise<Membership[]> {
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return memberships;
+}
+
+export interface Contact {
+  userId: string;
+  /** Of the direct conversation with them. */
+  activityAt: string;
+}
+
+/**
+ * The users `userId` shares a direct conversation with (`peer` of their direct member items, from the
+ * `inbox` index: one Query, no read of the conversations). Eventually consistent.
+ */
+export async function listDirectContacts(userId: string): Promise<Contact[]> {
+  const contacts: Contact[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        IndexName: INBOX_INDEX,
+        KeyConditionExpression: 'memberOf = :user AND begins_with(PK, :direct)',
+        ExpressionAttributeValues: { ':user': userId, ':direct': conversationPartition(DIRECT_ID_PREFIX) },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (typeof item.peer !== 'string') continue;
+      contacts.push({
+        userId: item.peer,
+        activityAt: typeof item.activityAt === 'string' ? item.activityAt : '',
+      });
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return contacts;
 }
 
 /** Ids per snapshot item: 100 ids of up to 128 characters stay far below DynamoDB's 400 KB. */

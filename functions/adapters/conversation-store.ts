@@ -53,7 +53,11 @@ export async function getConversations(
   return new Map(items.map((item) => [String(item.conversationId), toConversation(item)]));
 }
 
-export function memberItem(conversationId: string, userId: string, joinedAt: string): Item {
+/**
+ * A new member item. `peer`, in a direct conversation, is the other user: the `inbox` index projects it,
+ * so a user's direct contacts (who hear their presence) are one Query away.
+ */
+export function memberItem(conversationId: string, userId: string, joinedAt: string, peer?: string): Item {
   return {
     ...keys.member(conversationId, userId),
     type: 'member',
@@ -62,6 +66,7 @@ export function memberItem(conversationId: string, userId: string, joinedAt: str
     // The `inbox` index (the caller's conversation list): present on every member item.
     memberOf: userId,
     activityAt: joinedAt,
+    ...(peer !== undefined && { peer }),
     joinedAt,
     readSeq: 0,
     lastSeq: 0,
@@ -107,14 +112,14 @@ export async function createDirectConversation(
           {
             Put: {
               TableName: TABLE_NAME,
-              Item: memberItem(conversationId, creatorId, createdAt),
+              Item: memberItem(conversationId, creatorId, createdAt, otherId),
               ConditionExpression: ifNew,
             },
           },
           {
             Put: {
               TableName: TABLE_NAME,
-              Item: memberItem(conversationId, otherId, createdAt),
+              Item: memberItem(conversationId, otherId, createdAt, creatorId),
               ConditionExpression: ifNew,
             },
           },

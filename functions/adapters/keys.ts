@@ -28,7 +28,8 @@ export type ItemType =
   | 'pushReceipt'
   | 'deliveryAttempts'
   | 'conversationList'
-  | 'rateBucket';
+  | 'rateBucket'
+  | 'presence';
 
 const SEQ_DIGITS = 12;
 
@@ -50,6 +51,8 @@ export const keys = {
     SK: `${DEVICE_PREFIX}${deviceId}`,
   }),
   userState: (userId: string): ItemKey => ({ PK: userPartition(userId), SK: 'STATE' }),
+  /** The set of a user's open connections that presence counts (functions/adapters/presence-store.ts). */
+  presence: (userId: string): ItemKey => ({ PK: userPartition(userId), SK: 'PRESENCE' }),
   conversation: (conversationId: string): ItemKey => ({
     PK: conversationPartition(conversationId),
     SK: 'META',

@@ -25,8 +25,12 @@ export interface RateLimit {
 
 export type Admission = { allowed: true } | { allowed: false; retryAfterMs: number };
 
-/** Tries per request before it is refused as contended (each try that loses means others got in). */
-const MAX_TRIES = 4;
+/**
+ * Tries per request before it is refused as contended. A try is lost only when another request moved
+ * the bucket between this one's guess and its write (each loss means another request got in), so
+ * this is reached only by many concurrent requests of one user while the clock crosses `tat`.
+ */
+const MAX_TRIES = 8;
 /** A bucket left alone this long is forgotten (TTL): it would be full again anyway. */
 const BUCKET_TTL_SECONDS = 3600;
 const HINT_CAPACITY = 10_000;

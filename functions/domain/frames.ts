@@ -31,6 +31,14 @@ export interface ActionAckFrame {
   action: 'registerDevice' | 'unregisterDevice';
 }
 
+export interface PresenceFrame {
+  type: 'presence';
+  userId: string;
+  status: 'online' | 'offline';
+  /** With `offline`: when the user's last connection closed. */
+  lastSeen?: string;
+}
+
 export interface TypingFrame {
   type: 'typing';
   conversationId: string;
@@ -118,6 +126,7 @@ export type ServerFrame =
   | SendAckFrame
   | ActionAckFrame
   | TypingFrame
+  | PresenceFrame
   | ReadFrame
   | DeliveredFrame
   | ConversationFrame

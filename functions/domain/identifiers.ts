@@ -31,9 +31,12 @@ export const isDeviceId = (value: string): boolean => within(value) && DEVICE_ID
  * unambiguous). The hash is not keyed, so anyone can compute the id of any pair: never answer
  * differently for a conversation that exists and one that does not (see conversations.ts).
  */
+/** Every direct conversation id starts with this; group ids start with `grp_`. */
+export const DIRECT_ID_PREFIX = 'dm_';
+
 export function directConversationId(userA: string, userB: string): string {
   const [first, second] = [userA, userB].sort();
-  return `dm_${createHash('sha256').update(`${first}\n${second}`).digest('base64url')}`;
+  return `${DIRECT_ID_PREFIX}${createHash('sha256').update(`${first}\n${second}`).digest('base64url')}`;
 }
 
 export function newMessageId(): string {

@@ -11,9 +11,11 @@
  * from the lowest reported record), while other conversations' records are still delivered now.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { failureClass } from '../adapters/aws-errors.ts';
+import { deliverPresence } from '../domain/deliver-presence.ts';
 import { DeliveredReceipts } from '../domain/delivered-receipts.ts';
 import { logger, withLogKeys } from '../shared/logger.ts';
-import { toDeliveryEvent } from './records.ts';
+import { type DeliveryEvent, toDeliveryEvent } from './records.ts';
 import { deliverEvent, settle } from './settle.ts';
 
 /** Time a record may need in the worst case (SDK calls time out after 2 s, 3 attempts, a few in a row). */
@@ -59,6 +61,7 @@ async function processRecord(record: DynamoDBRecord, receipts: DeliveredReceipts
     else logger.debug('record skipped', { reason: event.reason });
     return 'done';
   }
+  if (event.kind === 'presence') return processPresence(event);
   const keys =
     event.kind === 'message'
       ? {
@@ -73,6 +76,26 @@ async function processRecord(record: DynamoDBRecord, receipts: DeliveredReceipts
     const attempt = await deliverEvent(event);
     if ('report' in attempt) receipts.add(attempt.report.delivered);
     return settle(event, attempt, record.eventID ?? record.dynamodb?.SequenceNumber);
+  });
+}
+
+/**
+ * Presence records retry only while their update could not be made (throttling, DynamoDB failing):
+ * the update is idempotent, and until it is made the user's set is behind. The frames are best effort.
+ */
+async function processPresence(
+  event: Extract<DeliveryEvent, { kind: 'presence' }>,
+): Promise<'done' | 'retry'> {
+  return withLogKeys({ userId: event.userId, connectionId: event.connectionId }, async () => {
+    try {
+      const report = await deliverPresence({ ...event, kind: event.change });
+      if (report.change !== 'none') logger.info('presence delivered', { ...report });
+      return 'done';
+    } catch (error) {
+      const transient = failureClass(error) === 'transient';
+      logger[transient ? 'warn' : 'error']('presence update failed', { error, retried: transient });
+      return transient ? 'retry' : 'done';
+    }
   });
 }
 

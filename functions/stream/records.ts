@@ -18,6 +18,15 @@ export type DeliveryEvent =
       /** The connection that created a group (it got the frame as its answer); none for direct ones. */
       originConnectionId: string | undefined;
     }
+  | {
+      kind: 'presence';
+      /** A connection item was put (`$connect`) or removed (whatever removed it). */
+      change: 'opened' | 'closed';
+      userId: string;
+      connectionId: string;
+      sequenceNumber: string;
+      at: string;
+    }
   | { kind: 'skip'; reason: string; malformed: boolean };
 
 type Item = Record<string, unknown>;
@@ -35,10 +44,18 @@ const skip = (reason: string): DeliveryEvent => ({ kind: 'skip', reason, malform
 const malformed = (reason: string): DeliveryEvent => ({ kind: 'skip', reason, malformed: true });
 
 export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
+  if (record.eventName === 'REMOVE') {
+    const oldItem = toItem(record.dynamodb?.OldImage);
+    if (oldItem?.type === 'connection') return toPresenceEvent('closed', oldItem, record);
+    return skip(`REMOVE of a ${String(oldItem?.type)} item`);
+  }
   const newItem = toItem(record.dynamodb?.NewImage);
   if (newItem === undefined) return skip(`${record.eventName ?? 'unknown'} without a new image`);
   if (record.eventName === 'INSERT' && newItem.type === 'message') return toMessageEvent(newItem);
   if (record.eventName === 'INSERT' && newItem.type === 'conversation') return toConversationEvent(newItem);
+  if (record.eventName === 'INSERT' && newItem.type === 'connection') {
+    return toPresenceEvent('opened', newItem, record);
+  }
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
@@ -117,4 +134,23 @@ function toReadEvent(item: Item, old: Item | undefined): DeliveryEvent {
   }
   if (readSeq <= (count(old?.readSeq) ?? 0)) return skip('read cursor did not move forward');
   return { kind: 'read', read: { type: 'read', conversationId, userId, seq: readSeq, readAt } };
+}
+
+/**
+ * When it happened: the stream's own time of the change (whole seconds, and the only time a TTL
+ * deletion has), the connection's `connectedAt` when it opened.
+ */
+function toPresenceEvent(change: 'opened' | 'closed', item: Item, record: DynamoDBRecord): DeliveryEvent {
+  const userId = text(item.userId);
+  const connectionId = text(item.connectionId);
+  const sequenceNumber = record.dynamodb?.SequenceNumber;
+  if (userId === undefined || connectionId === undefined || sequenceNumber === undefined) {
+    return malformed('connection record lacks userId, connectionId or a sequence number');
+  }
+  const streamTime = record.dynamodb?.ApproximateCreationDateTime;
+  const at =
+    change === 'opened' && text(item.connectedAt) !== undefined
+      ? String(item.connectedAt)
+      : new Date(streamTime === undefined ? Date.now() : streamTime * 1000).toISOString();
+  return { kind: 'presence', change, userId, connectionId, sequenceNumber, at };
 }

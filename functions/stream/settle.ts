@@ -15,7 +15,8 @@ import { logger } from '../shared/logger.ts';
 import { countMetric } from '../shared/metrics.ts';
 import type { DeliveryEvent } from './records.ts';
 
-type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' }>;
+/** Stored events, whose delivery failures are retried and recorded; presence is handled in delivery.ts. */
+type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' } | { kind: 'presence' }>;
 
 const DELIVERED: Record<StoredEvent['kind'], string> = {
   message: 'message delivered',

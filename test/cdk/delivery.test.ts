@@ -46,14 +46,16 @@ describe('delivery from the table stream', () => {
   it('invokes the function only for the records it handles', () => {
     const filters = (mapping.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
     expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual(DELIVERY_STREAM.filterPatterns);
-    // New messages and conversations, and member items whose read cursor markRead moved; not
-    // delivery's own bookkeeping.
+    // New messages and conversations, member items whose read cursor markRead moved (not delivery's
+    // own bookkeeping), and connection items put or removed (presence).
     expect(DELIVERY_STREAM.filterPatterns).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
       {
         eventName: ['MODIFY'],
         dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
       },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },
+      { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['connection'] } } } },
     ]);
   });
 

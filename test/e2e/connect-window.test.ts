@@ -30,7 +30,7 @@ function deferred<T = void>(): Deferred<T> {
 
 /** While set, the next `$connect` stores its connection, then waits for `release` before answering. */
 let hold: { stored: Deferred<void>; release: Deferred<void> } | undefined;
-/** Resolves with the first delivery result after `watchDelivery` is set. */
+/** Resolves with the result of the first delivery of a message after `watchDelivery` is set (not presence). */
 let watchDelivery: Deferred<DynamoDBBatchResponse | undefined> | undefined;
 
 function wrap(handlers: LocalHandlers): LocalHandlers {
@@ -51,8 +51,10 @@ function wrap(handlers: LocalHandlers): LocalHandlers {
     routes,
     delivery: async (event, context) => {
       const result = await handlers.delivery(event, context);
-      watchDelivery?.resolve(result);
-      watchDelivery = undefined;
+      if (event.Records.some((record) => record.dynamodb?.NewImage?.type?.S === 'message')) {
+        watchDelivery?.resolve(result);
+        watchDelivery = undefined;
+      }
       return result;
     },
   };

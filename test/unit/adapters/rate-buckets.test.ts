@@ -111,7 +111,7 @@ describe('a rate bucket', () => {
   });
 
   it('refuses after losing every try to the user’s own concurrent requests', async () => {
-    // The bucket keeps changing between "idle" and "busy" answers: never stuck, refused after 4 tries.
+    // The bucket keeps changing between "idle" and "busy" answers: never stuck, refused after 8 tries.
     let flip = false;
     ddb.on(UpdateCommand).callsFake(() => {
       flip = !flip;
@@ -122,7 +122,7 @@ describe('a rate bucket', () => {
       allowed: false,
       retryAfterMs: 100,
     });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 4);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 8);
   });
 
   it('passes DynamoDB failures on (the route answers internal)', async () => {

@@ -24,10 +24,18 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'read' } }))).toBe(true);
   });
 
+  it('lets a connection appearing or going through (presence), and nothing else of it', () => {
+    expect(filter(record('INSERT', { type: { S: 'connection' } }))).toBe(true);
+    const removed = { eventName: 'REMOVE', dynamodb: { Keys: {}, OldImage: { type: { S: 'connection' } } } };
+    expect(filter(removed)).toBe(true);
+    expect(filter(record('MODIFY', { type: { S: 'connection' } }))).toBe(false);
+    expect(filter({ eventName: 'REMOVE', dynamodb: { OldImage: { type: { S: 'presence' } } } })).toBe(false);
+  });
+
   it("filters out the delivery Lambda's own member updates and other item types", () => {
     expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'delivery' } }))).toBe(false);
     expect(filter(record('MODIFY', { type: { S: 'member' } }))).toBe(false);
-    expect(filter(record('INSERT', { type: { S: 'connection' } }))).toBe(false);
+    expect(filter(record('INSERT', { type: { S: 'presence' } }))).toBe(false);
     expect(filter(record('INSERT', { type: { S: 'member' } }))).toBe(false);
     expect(filter(record('INSERT', { type: { S: 'createReceipt' } }))).toBe(false);
     expect(filter(record('REMOVE', { type: { S: 'message' } }))).toBe(false);

@@ -196,7 +196,8 @@ describe('sendMessage', () => {
       // THEN
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: DM, messageId, seq: 1 }));
-      const member = (userId: string) => ({
+      // `peer`: each member item of a direct conversation names the other user (their contact).
+      const member = (userId: string, peer: string) => ({
         Put: {
           TableName: TABLE,
           Item: {
@@ -207,6 +208,7 @@ describe('sendMessage', () => {
             userId,
             memberOf: userId,
             activityAt: NOW_ISO,
+            peer,
             joinedAt: NOW_ISO,
             readSeq: 0,
             lastSeq: 0,
@@ -240,8 +242,8 @@ describe('sendMessage', () => {
                   ConditionExpression: IF_NEW,
                 },
               },
-              member('alice'),
-              member('bob'),
+              member('alice', 'bob'),
+              member('bob', 'alice'),
             ],
           },
         ],

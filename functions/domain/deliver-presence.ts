@@ -1,0 +1,53 @@
+/**
+ * Presence: when a user's first connection opens, `online`; when the last one closes (whatever closed
+ * it: `$disconnect`, a 410 clean-up, the per-user cap, TTL), `offline` with `lastSeen`. Sent to the
+ * connections of the users who share a direct conversation with them, and no one else.
+ *
+ * The transition is decided by the atomic set of presence-store.ts, exactly once per transition even
+ * when the stream redelivers. The frame itself is ephemeral like typing: posted once, a failed post is
+ * logged and dropped, a gone connection deleted (which is in turn its user's presence record).
+ */
+import { listDirectContacts } from '../adapters/conversation-list-store.ts';
+import { type ConnectionChange, recordClosed, recordOpened } from '../adapters/presence-store.ts';
+import { loadUsers } from '../adapters/user-directory.ts';
+import { isReachable } from './audience.ts';
+import { sendToConnections } from './fanout.ts';
+import { capUser } from './fanout-caps.ts';
+import type { PresenceFrame } from './frames.ts';
+
+/**
+ * Contacts told of one transition: those of the most recently active direct conversations. A user with
+ * thousands of direct conversations would otherwise cost a `Query` and posts per contact on every
+ * connect and disconnect; the ones they talk to least hear of it when they next get a message.
+ */
+export const PRESENCE_CONTACT_CAP = 500;
+
+export interface PresenceReport {
+  change: 'online' | 'offline' | 'none';
+  contacts: number;
+  posted: number;
+}
+
+export async function deliverPresence(
+  change: ConnectionChange & { kind: 'opened' | 'closed' },
+): Promise<PresenceReport> {
+  const transition = change.kind === 'opened' ? await recordOpened(change) : await recordClosed(change);
+  if (transition === 'none') return { change: 'none', contacts: 0, posted: 0 };
+  const frame: PresenceFrame = {
+    type: 'presence',
+    userId: change.userId,
+    status: transition,
+    ...(transition === 'offline' && { lastSeen: change.at }),
+  };
+  const contacts = (await listDirectContacts(change.userId))
+    .sort((a, b) => (a.activityAt < b.activityAt ? 1 : a.activityAt > b.activityAt ? -1 : 0))
+    .slice(0, PRESENCE_CONTACT_CAP)
+    .map((contact) => contact.userId);
+  const reachable = (await loadUsers(contacts)).filter(isReachable);
+  const result = await sendToConnections(
+    reachable.flatMap((user) => capUser(user).entry.connections),
+    frame,
+    { waitForConnecting: false },
+  );
+  return { change: transition, contacts: contacts.length, posted: result.sent };
+}
