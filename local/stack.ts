@@ -23,6 +23,7 @@ import { createLocalServer, type LocalServerParts } from './http/server.ts';
 import { DEFAULT_JWT_SECRET } from './jwt-secret.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { localLog } from './log.ts';
+import { addOperationsRoutes } from './operations-routes.ts';
 import { FakeSns } from './push/fake-sns.ts';
 import { addPushRoutes, SNS_PATH } from './push/push-routes.ts';
 import { addFailureQueueRoutes, LocalFailureQueue } from './queue/failure-queue.ts';
@@ -106,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const httpUrl = `http://localhost:${port}`;
 
     configureHandlerEnvironment(db, `http://127.0.0.1:${port}`);
+    addOperationsRoutes(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
     const handlers = options.wrapHandlers?.(loaded) ?? loaded;
     const endpoint = createWebSocketEndpoint({

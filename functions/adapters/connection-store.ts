@@ -21,7 +21,33 @@ export async function saveConnection(connection: Connection, now: Date): Promise
         userId: connection.userId,
         deviceId: connection.deviceId,
         connectedAt: connection.connectedAt,
+        ...(connection.jti !== undefined && { jti: connection.jti }),
         expiresAt: Math.floor(now.getTime() / 1000) + CONNECTION_TTL_SECONDS,
+      },
+    }),
+  );
+}
+
+/**
+ * Which user a token (by `jti`) connected as, kept until the token expires (`JTI#{jti}` / `USE`), so
+ * that revoking the token can find and close its connections. Tokens without `exp` are kept as long as
+ * a connection can live.
+ */
+export async function recordTokenUse(
+  jti: string,
+  userId: string,
+  tokenExpiresAt: number | undefined,
+  now: Date,
+) {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.tokenUse(jti),
+        type: 'tokenUse',
+        userId,
+        expiresAt: Math.max(tokenExpiresAt ?? 0, nowSeconds + CONNECTION_TTL_SECONDS),
       },
     }),
   );

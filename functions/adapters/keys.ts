@@ -29,7 +29,8 @@ export type ItemType =
   | 'deliveryAttempts'
   | 'conversationList'
   | 'rateBucket'
-  | 'presence';
+  | 'presence'
+  | 'tokenUse';
 
 const SEQ_DIGITS = 12;
 
@@ -82,6 +83,8 @@ export const keys = {
     SK: 'TOKEN',
   }),
   revokedToken: (jti: string): ItemKey => ({ PK: `JTI#${jti}`, SK: 'JTI' }),
+  /** Which user a token connected as (connection-store.ts), beside its revocation. */
+  tokenUse: (jti: string): ItemKey => ({ PK: `JTI#${jti}`, SK: 'USE' }),
   /** One per (message, device) pushed: makes pushes at most once under stream retries. */
   pushReceipt: (conversationId: string, seq: number, userId: string, deviceId: string): ItemKey => ({
     PK: `PUSH#${conversationId}#${seq}`,

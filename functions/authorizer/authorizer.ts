@@ -32,14 +32,16 @@ export function handler(event: WebSocketConnectAuthorizerEvent): Promise<Connect
       countMetric('ConnectionsRefused', { Reason: reason });
       throw new Error('Unauthorized');
     }
-    const { userId, name, deviceId } = decision.identity;
+    const { userId, name, deviceId, jti, expiresAt } = decision.identity;
     if (decision.outcome === 'deny') {
       logger.info('connection refused', { status: 403, reason: 'deactivated', userId });
       countMetric('ConnectionsRefused', { Reason: 'deactivated' });
       return policy(userId, 'Deny', event.methodArn);
     }
     logger.info('connection authorized', { userId, deviceId, tokenSource: decision.tokenSource });
-    return { ...policy(userId, 'Allow', event.methodArn), context: { userId, name, deviceId } };
+    // jti and exp let `$connect` note which token a connection stands on, so revoking it can close it.
+    const context = { userId, name, deviceId, jti: jti ?? '', tokenExpiresAt: expiresAt ?? 0 };
+    return { ...policy(userId, 'Allow', event.methodArn), context };
   });
 }
 

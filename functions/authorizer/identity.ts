@@ -15,6 +15,8 @@ export interface TokenIdentity {
   jti: string | undefined;
   /** `iat` in epoch seconds, when the token has one. */
   issuedAt: number | undefined;
+  /** `exp` in epoch seconds, when the token has one. */
+  expiresAt: number | undefined;
 }
 
 const MAX_NAME_CHARS = 100;
@@ -22,7 +24,7 @@ const MAX_NAME_CHARS = 100;
 const MAX_JTI_CHARS = 256;
 
 export function toIdentity(claims: JWTPayload, deviceIdParameter: string | undefined): TokenIdentity {
-  const { sub, jti, iat } = claims;
+  const { sub, jti, iat, exp } = claims;
   if (typeof sub !== 'string' || !isUserId(sub)) {
     throw new Refusal('invalid_claims', { detail: 'bad_subject' });
   }
@@ -39,6 +41,7 @@ export function toIdentity(claims: JWTPayload, deviceIdParameter: string | undef
     deviceId: deviceIdParameter ?? '',
     jti,
     issuedAt: iat,
+    expiresAt: exp,
   };
 }
 

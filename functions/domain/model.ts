@@ -11,6 +11,9 @@ export interface Caller {
   name: string;
   /** The app install, from the `deviceId` query parameter; undefined when the client gave none. */
   deviceId: string | undefined;
+  /** The connection's token: its `jti` and `exp` (epoch seconds), when it has them. */
+  jti?: string;
+  tokenExpiresAt?: number;
 }
 
 export interface Connection {
@@ -18,6 +21,8 @@ export interface Connection {
   userId: string;
   deviceId: string | undefined;
   connectedAt: string;
+  /** The token the connection was opened with, when it has a `jti` (revoking it closes the connection). */
+  jti?: string;
 }
 
 export interface Device {

@@ -1,4 +1,4 @@
-import { saveConnection } from '../adapters/connection-store.ts';
+import { recordTokenUse, saveConnection } from '../adapters/connection-store.ts';
 import { logger } from '../shared/logger.ts';
 import { callerOf, headerOf, type RouteResponse, type WebSocketEvent } from '../shared/websocket-event.ts';
 import { withInvocationLogKeys } from '../shared/ws-route.ts';
@@ -14,15 +14,22 @@ const SUBPROTOCOL = 'parley';
 export const handler = withInvocationLogKeys(async (event: WebSocketEvent): Promise<RouteResponse> => {
   const caller = callerOf(event);
   const { connectionId, connectedAt } = event.requestContext;
-  await saveConnection(
-    {
-      connectionId,
-      userId: caller.userId,
-      deviceId: caller.deviceId,
-      connectedAt: new Date(connectedAt || Date.now()).toISOString(),
-    },
-    new Date(),
-  );
+  const now = new Date();
+  await Promise.all([
+    saveConnection(
+      {
+        connectionId,
+        userId: caller.userId,
+        deviceId: caller.deviceId,
+        connectedAt: new Date(connectedAt || Date.now()).toISOString(),
+        ...(caller.jti !== undefined && { jti: caller.jti }),
+      },
+      now,
+    ),
+    caller.jti === undefined
+      ? undefined
+      : recordTokenUse(caller.jti, caller.userId, caller.tokenExpiresAt, now),
+  ]);
   logger.info('connected', { deviceId: caller.deviceId });
   const offered = (headerOf(event, 'Sec-WebSocket-Protocol') ?? '').split(',').map((p) => p.trim());
   return offered.includes(SUBPROTOCOL)

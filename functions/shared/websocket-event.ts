@@ -21,6 +21,10 @@ export type AuthorizerContext = {
   name: string;
   /** The `deviceId` query parameter of the connection, or '' when the client gave none. */
   deviceId: string;
+  /** The token's `jti`, or '' when it has none. */
+  jti: string;
+  /** The token's `exp` (epoch seconds), or 0 when it has none. */
+  tokenExpiresAt: number;
 };
 
 /**
@@ -58,7 +62,15 @@ export function callerOf(event: WebSocketEvent): Caller {
   const name = typeof context?.name === 'string' && context.name !== '' ? context.name : userId;
   const deviceId =
     typeof context?.deviceId === 'string' && context.deviceId !== '' ? context.deviceId : undefined;
-  return { userId, name, deviceId };
+  const jti = typeof context?.jti === 'string' && context.jti !== '' ? context.jti : undefined;
+  const exp = Number(context?.tokenExpiresAt);
+  return {
+    userId,
+    name,
+    deviceId,
+    ...(jti !== undefined && { jti }),
+    ...(Number.isInteger(exp) && exp > 0 && { tokenExpiresAt: exp }),
+  };
 }
 
 export function headerOf(event: WebSocketEvent, name: string): string | undefined {

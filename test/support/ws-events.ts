@@ -11,6 +11,9 @@ export interface Who {
   name?: string;
   deviceId?: string;
   connectionId?: string;
+  /** The token's jti and exp, as the authorizer's context carries them. */
+  jti?: string;
+  tokenExpiresAt?: number;
 }
 
 function identify(event: WebSocketEvent, who: Who): WebSocketEvent {
@@ -20,6 +23,8 @@ function identify(event: WebSocketEvent, who: Who): WebSocketEvent {
     userId,
     name: who.name ?? userId,
     deviceId: who.deviceId ?? '',
+    jti: who.jti ?? '',
+    tokenExpiresAt: who.tokenExpiresAt ?? 0,
   };
   if (who.connectionId !== undefined) event.requestContext.connectionId = who.connectionId;
   return event;

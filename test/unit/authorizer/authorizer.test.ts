@@ -27,13 +27,19 @@ async function expectUnauthorized(result: Promise<unknown>) {
   await expect(result).rejects.toThrowError(/^Unauthorized$/);
 }
 
-const allowFor = (userId: string, name: string, deviceId: string) => ({
+/** The Allow policy; its context also names the token (`jti`, '' without one; `exp` as tokenExpiresAt). */
+const allowFor = (
+  userId: string,
+  name: string,
+  deviceId: string,
+  token: { jti: string; tokenExpiresAt: unknown } = { jti: 'jti-0001', tokenExpiresAt: expect.any(Number) },
+) => ({
   principalId: userId,
   policyDocument: {
     Version: '2012-10-17',
     Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: METHOD_ARN }],
   },
-  context: { userId, name, deviceId },
+  context: { userId, name, deviceId, ...token },
 });
 
 beforeEach(() => {
@@ -45,15 +51,18 @@ afterEach(() => {
 });
 
 describe('accepted tokens', () => {
-  it('allows a valid query token and passes who is calling in the context', async () => {
+  it('allows a valid query token and passes who is calling, and on which token, in the context', async () => {
     // Prepare
-    const token = await signHs256(claims());
+    const exp = nowSeconds() + 600;
+    const token = await signHs256(claims({ exp }));
 
     // Act
     const result = await handler(connectEvent({ query: { token, deviceId: 'iphone-15.A1:b2' } }));
 
     // Assess
-    expect(result).toEqual(allowFor('alice', 'Alice Example', 'iphone-15.A1:b2'));
+    expect(result).toEqual(
+      allowFor('alice', 'Alice Example', 'iphone-15.A1:b2', { jti: 'jti-0001', tokenExpiresAt: exp }),
+    );
   });
 
   it('reads user state and the revoked-token item in one consistent BatchGetItem', async () => {
@@ -73,7 +82,7 @@ describe('accepted tokens', () => {
     const token = await signHs256(claims({ jti: undefined }));
 
     await expect(handler(connectEvent({ query: { token } }))).resolves.toEqual(
-      allowFor('alice', 'Alice Example', ''),
+      allowFor('alice', 'Alice Example', '', { jti: '', tokenExpiresAt: expect.any(Number) }),
     );
 
     expect(dynamo).toHaveReceivedCommandWith(BatchGetCommand, {

@@ -48,6 +48,26 @@ describe('$connect', () => {
     ddb.reset();
   });
 
+  it('notes which token (jti) a connection stands on, and who used it until it expires', async () => {
+    // GIVEN a token with a jti, valid for another day
+    const tokenExpiresAt = EXPIRES_AT + 86_400;
+
+    // WHEN
+    await handler(connectEvent({ deviceId: 'iphone-7f3a', jti: 'tok-77', tokenExpiresAt }), lambdaContext);
+
+    // THEN revoking that token can find this connection (functions/domain/operations.ts)
+    expect(sentToDynamo()).toEqual([
+      ['PutCommand', { TableName: TABLE, Item: { ...connectionItem('iphone-7f3a'), jti: 'tok-77' } }],
+      [
+        'PutCommand',
+        {
+          TableName: TABLE,
+          Item: { PK: 'JTI#tok-77', SK: 'USE', type: 'tokenUse', userId: 'alice', expiresAt: tokenExpiresAt },
+        },
+      ],
+    ]);
+  });
+
   it('stores the connection with its device, connect time and a TTL of three hours', async () => {
     // WHEN
     const response = await handler(connectEvent({ deviceId: 'iphone-7f3a' }), lambdaContext);
