@@ -167,29 +167,27 @@ export function endpointArnPattern(applicationArn: string): string {
 }
 
 /** Context `maxConnectionsPerUser`, `maxDevicesPerUser`, `fanoutParallelism`: whole numbers from 1 to 1000. */
-function readFanout(text: (key: string) => string | undefined): Record<FanoutSetting, number> {
-  const fanout = {} as Record<FanoutSetting, number>;
-  for (const [setting, { context, default: fallback }] of Object.entries(FANOUT_SETTINGS)) {
-    const raw = text(context);
-    const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > 1000) {
-      throw new ConfigError(`Context "${context}" must be a whole number from 1 to 1000, got "${raw}"`);
-    }
-    fanout[setting as FanoutSetting] = value;
-  }
-  return fanout;
-}
+const readFanout = (text: (key: string) => string | undefined): Record<FanoutSetting, number> =>
+  readWholeNumbers(FANOUT_SETTINGS, text);
 
-/** Context `sendRatePerSecond`, `sendBurst`, `typingRatePerSecond`, `typingBurst`: whole numbers from 1 to 1000. */
-function readRateLimits(text: (key: string) => string | undefined): Record<RateLimitSetting, number> {
-  const limits = {} as Record<RateLimitSetting, number>;
-  for (const [setting, { context, default: fallback }] of Object.entries(RATE_LIMIT_SETTINGS)) {
+/** Context `sendRatePerSecond`, `sendBurst`, `typingRatePerSecond`, `typingBurst`: the same rules. */
+const readRateLimits = (text: (key: string) => string | undefined): Record<RateLimitSetting, number> =>
+  readWholeNumbers(RATE_LIMIT_SETTINGS, text);
+
+/** Each setting from its context key, or its default: a whole number from 1 to 1000. */
+function readWholeNumbers<S extends string>(
+  settings: Record<S, { readonly context: string; readonly default: number }>,
+  text: (key: string) => string | undefined,
+): Record<S, number> {
+  const values = {} as Record<S, number>;
+  for (const setting of Object.keys(settings) as S[]) {
+    const { context, default: fallback } = settings[setting];
     const raw = text(context);
     const value = raw === undefined ? fallback : Number(raw);
     if (!Number.isInteger(value) || value < 1 || value > 1000) {
       throw new ConfigError(`Context "${context}" must be a whole number from 1 to 1000, got "${raw}"`);
     }
-    limits[setting as RateLimitSetting] = value;
+    values[setting] = value;
   }
-  return limits;
+  return values;
 }

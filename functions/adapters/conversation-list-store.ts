@@ -24,27 +24,10 @@ export interface Membership {
 /** Every conversation `userId` is a member of. The index is eventually consistent, like every GSI. */
 export async function listMemberships(userId: string): Promise<Membership[]> {
   const prefix = conversationPartition('');
-  const memberships: Membership[] = [];
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: TABLE_NAME,
-        IndexName: INBOX_INDEX,
-        KeyConditionExpression: 'memberOf = :user',
-        ExpressionAttributeValues: { ':user': userId },
-        ExclusiveStartKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      memberships.push({
-        conversationId: String(item.PK).slice(prefix.length),
-        activityAt: typeof item.activityAt === 'string' ? item.activityAt : '',
-      });
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return memberships;
+  return (await queryInbox(userId, '')).map((item) => ({
+    conversationId: String(item.PK).slice(prefix.length),
+    activityAt: typeof item.activityAt === 'string' ? item.activityAt : '',
+  }));
 }
 
 export interface Contact {
@@ -58,28 +41,33 @@ export interface Contact {
  * `inbox` index: one Query, no read of the conversations). Eventually consistent.
  */
 export async function listDirectContacts(userId: string): Promise<Contact[]> {
-  const contacts: Contact[] = [];
+  const items = await queryInbox(userId, conversationPartition(DIRECT_ID_PREFIX));
+  return items.flatMap((item) =>
+    typeof item.peer === 'string'
+      ? [{ userId: item.peer, activityAt: typeof item.activityAt === 'string' ? item.activityAt : '' }]
+      : [],
+  );
+}
+
+/** All of the user's `inbox` entries whose `PK` starts with `prefix` (every one for ''). */
+async function queryInbox(userId: string, prefix: string): Promise<Item[]> {
+  const items: Item[] = [];
   let ExclusiveStartKey: Item | undefined;
   do {
     const page = await dynamo.send(
       new QueryCommand({
         TableName: TABLE_NAME,
         IndexName: INBOX_INDEX,
-        KeyConditionExpression: 'memberOf = :user AND begins_with(PK, :direct)',
-        ExpressionAttributeValues: { ':user': userId, ':direct': conversationPartition(DIRECT_ID_PREFIX) },
+        KeyConditionExpression:
+          prefix === '' ? 'memberOf = :user' : 'memberOf = :user AND begins_with(PK, :prefix)',
+        ExpressionAttributeValues: { ':user': userId, ...(prefix !== '' && { ':prefix': prefix }) },
         ExclusiveStartKey,
       }),
     );
-    for (const item of page.Items ?? []) {
-      if (typeof item.peer !== 'string') continue;
-      contacts.push({
-        userId: item.peer,
-        activityAt: typeof item.activityAt === 'string' ? item.activityAt : '',
-      });
-    }
+    items.push(...(page.Items ?? []));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
-  return contacts;
+  return items;
 }
 
 /** Ids per snapshot item: 100 ids of up to 128 characters stay far below DynamoDB's 400 KB. */

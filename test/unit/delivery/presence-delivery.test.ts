@@ -100,8 +100,8 @@ describe('presence in the delivery Lambda', () => {
     });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       IndexName: 'inbox',
-      KeyConditionExpression: 'memberOf = :user AND begins_with(PK, :direct)',
-      ExpressionAttributeValues: { ':user': 'ada', ':direct': 'CONV#dm_' },
+      KeyConditionExpression: 'memberOf = :user AND begins_with(PK, :prefix)',
+      ExpressionAttributeValues: { ':user': 'ada', ':prefix': 'CONV#dm_' },
     });
     // dot is deactivated: nothing new reaches her.
     expect(postedCalls(api)).toEqual([
