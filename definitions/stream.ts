@@ -57,5 +57,10 @@ export const DELIVERY_STREAM = {
     // the per-user cap, TTL).
     { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },
     { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['connection'] } } } },
+    // A frame route found the connection's token expired: delivery closes it.
+    {
+      eventName: ['MODIFY'],
+      dynamodb: { NewImage: { type: { S: ['connection'] }, closeRequested: { S: ['token_expired'] } } },
+    },
   ],
 } as const satisfies StreamConsumerDefinition;

@@ -43,6 +43,10 @@ export interface FunctionPermissions {
 
 export type FunctionName = HandlerName;
 
+/**
+ * Every frame route (functions/shared/ws-route.ts) may also UpdateItem its own connection item: a frame
+ * whose token has expired asks delivery to close the connection (functions/domain/token-expiry.ts).
+ */
 export const FUNCTION_PERMISSIONS = {
   // Reads the user's state and revoked `jti` items in one BatchGetItem.
   authorizer: { table: ['BatchGetItem'] },
@@ -63,17 +67,20 @@ export const FUNCTION_PERMISSIONS = {
   // BatchGetItem for the members' states; its TransactWriteItems holds Puts only (conversation,
   // creation receipt), then one conditional PutItem per member; GetItem and Query on a retry (the
   // committed conversation, the member items already there).
-  'create-conversation': { table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem'] },
+  'create-conversation': { table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem'] },
   'register-device': {
-    table: ['PutItem', 'DeleteItem'],
+    table: ['PutItem', 'UpdateItem', 'DeleteItem'],
     push: ['CreatePlatformEndpoint', 'SetEndpointAttributes', 'DeleteEndpoint'],
   },
-  'unregister-device': { table: ['DeleteItem'], push: ['DeleteEndpoint'] },
-  ping: { table: [] },
+  'unregister-device': { table: ['UpdateItem', 'DeleteItem'], push: ['DeleteEndpoint'] },
+  ping: { table: ['UpdateItem'] },
   // GetItem of the caller's member item (membership), Query of the conversation's messages.
   // The conversation list: the `inbox` index, BatchGetItem for conversations, member items and saved
   // lists, BatchWriteItem to save a list longer than one page.
-  sync: { table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem'], indexes: [INBOX_INDEX] },
+  sync: {
+    table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem', 'UpdateItem'],
+    indexes: [INBOX_INDEX],
+  },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.

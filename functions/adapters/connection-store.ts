@@ -1,5 +1,6 @@
 /** Connection items: `USER#{userId}` / `CONN#{connectionId}`, one per open WebSocket. */
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Connection } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { keys } from './keys.ts';
@@ -51,6 +52,31 @@ export async function recordTokenUse(
       },
     }),
   );
+}
+
+/**
+ * Asks for the connection to be closed: the stream carries the change to the delivery Lambda, which
+ * holds the `@connections` grant the frame routes do not (definitions/stream.ts). Nothing when the
+ * connection item is gone already.
+ */
+export async function requestClose(
+  userId: string,
+  connectionId: string,
+  reason: 'token_expired',
+): Promise<void> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.connection(userId, connectionId),
+        UpdateExpression: 'SET closeRequested = :reason',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':reason': reason },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** Idempotent: deleting a connection that is already gone is not an error. */

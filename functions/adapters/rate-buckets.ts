@@ -5,7 +5,10 @@
  * `now` is allowed when max(tat, now) + interval − now ≤ burst × interval, and then moves tat forward by
  * one interval. Both cases are single conditional UpdateItems, never read-then-write:
  * - idle (tat ≤ now): `SET tat = :now + :interval`, if `tat ≤ :now` (or no bucket yet);
- * - busy (tat > now): `SET tat = tat + :interval`, if `:now < tat ≤ :now + burst × interval − interval`.
+ * - busy (tat > now): `SET tat = tat + :interval`, if `tat ≤ :now + burst × interval − interval`. It
+ *   does not also require `tat > :now`: a bucket seen busy a moment ago that drained meanwhile would
+ *   then flip the request back to the idle case, again and again while many requests of one user race;
+ *   without it such a request is counted from a `tat` a few milliseconds old, which the limit absorbs.
  * Concurrent requests each add their interval atomically and each checks the limit against the value
  * it moved, so containers together let through at most the configured rate, and a failed condition
  * returns the bucket (ALL_OLD) to decide the next step without another read. Each container remembers
@@ -69,12 +72,8 @@ async function admitWith(
           userId,
           action,
           'SET tat = tat + :interval, expiresAt = :expiresAt',
-          'tat > :now AND tat <= :latest',
-          {
-            ':interval': interval,
-            ':now': now,
-            ':latest': latest,
-          },
+          'attribute_exists(tat) AND tat <= :latest',
+          { ':interval': interval, ':latest': latest },
           now,
         )
       : await update(

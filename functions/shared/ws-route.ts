@@ -22,6 +22,7 @@ import {
 } from '../domain/errors.ts';
 import type { ErrorFrame, ServerFrame } from '../domain/frames.ts';
 import type { Caller } from '../domain/model.ts';
+import { requireUnexpiredToken } from '../domain/token-expiry.ts';
 import { logger, withLogKeys } from './logger.ts';
 import { countMetric } from './metrics.ts';
 import { callerOf, type RouteResponse, type WebSocketEvent } from './websocket-event.ts';
@@ -175,12 +176,15 @@ export function defineRoute<S extends z.ZodMiniType>(
     })
     .handler(async (event) => {
       const started = Date.now();
+      const caller = callerOf(event);
+      const receivedAt = new Date(event.requestContext.requestTimeEpoch || Date.now());
+      await requireUnexpiredToken(caller, event.requestContext.connectionId, receivedAt);
       const answer = await run({
         frame: event.frame as z.infer<S>,
-        caller: callerOf(event),
+        caller,
         connectionId: event.requestContext.connectionId,
         requestId: event.requestContext.requestId,
-        receivedAt: new Date(event.requestContext.requestTimeEpoch || Date.now()),
+        receivedAt,
       });
       logger.info('request handled', { durationMs: Date.now() - started });
       return reply(answer);

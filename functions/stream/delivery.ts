@@ -12,6 +12,7 @@
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { failureClass } from '../adapters/aws-errors.ts';
+import { closeConnection } from '../adapters/websocket-connections.ts';
 import { deliverPresence } from '../domain/deliver-presence.ts';
 import { DeliveredReceipts } from '../domain/delivered-receipts.ts';
 import { logger, withLogKeys } from '../shared/logger.ts';
@@ -62,6 +63,7 @@ async function processRecord(record: DynamoDBRecord, receipts: DeliveredReceipts
     return 'done';
   }
   if (event.kind === 'presence') return processPresence(event);
+  if (event.kind === 'close') return processClose(event);
   const keys =
     event.kind === 'message'
       ? {
@@ -94,6 +96,21 @@ async function processPresence(
     } catch (error) {
       const transient = failureClass(error) === 'transient';
       logger[transient ? 'warn' : 'error']('presence update failed', { error, retried: transient });
+      return transient ? 'retry' : 'done';
+    }
+  });
+}
+
+/** A connection a frame route asked to close (its token expired); retried until the call is made. */
+async function processClose(event: Extract<DeliveryEvent, { kind: 'close' }>): Promise<'done' | 'retry'> {
+  return withLogKeys({ userId: event.userId, connectionId: event.connectionId }, async () => {
+    try {
+      await closeConnection(event.connectionId);
+      logger.info('connection closed', { reason: event.reason });
+      return 'done';
+    } catch (error) {
+      const transient = failureClass(error) === 'transient';
+      logger[transient ? 'warn' : 'error']('closing a connection failed', { error, retried: transient });
       return transient ? 'retry' : 'done';
     }
   });

@@ -27,6 +27,7 @@ export type DeliveryEvent =
       sequenceNumber: string;
       at: string;
     }
+  | { kind: 'close'; userId: string; connectionId: string; reason: string }
   | { kind: 'skip'; reason: string; malformed: boolean };
 
 type Item = Record<string, unknown>;
@@ -56,6 +57,7 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   if (record.eventName === 'INSERT' && newItem.type === 'connection') {
     return toPresenceEvent('opened', newItem, record);
   }
+  if (record.eventName === 'MODIFY' && newItem.type === 'connection') return toCloseEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
@@ -153,4 +155,13 @@ function toPresenceEvent(change: 'opened' | 'closed', item: Item, record: Dynamo
       ? String(item.connectedAt)
       : new Date(streamTime === undefined ? Date.now() : streamTime * 1000).toISOString();
   return { kind: 'presence', change, userId, connectionId, sequenceNumber, at };
+}
+
+function toCloseEvent(item: Item): DeliveryEvent {
+  const userId = text(item.userId);
+  const connectionId = text(item.connectionId);
+  const reason = text(item.closeRequested);
+  if (reason === undefined) return skip('connection change without a close request');
+  if (userId === undefined || connectionId === undefined) return malformed('connection item lacks its ids');
+  return { kind: 'close', userId, connectionId, reason };
 }

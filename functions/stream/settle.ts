@@ -15,8 +15,8 @@ import { logger } from '../shared/logger.ts';
 import { countMetric } from '../shared/metrics.ts';
 import type { DeliveryEvent } from './records.ts';
 
-/** Stored events, whose delivery failures are retried and recorded; presence is handled in delivery.ts. */
-type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' } | { kind: 'presence' }>;
+/** Stored events, whose delivery failures are retried and recorded; presence and closes are handled in delivery.ts. */
+type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' } | { kind: 'presence' } | { kind: 'close' }>;
 
 const DELIVERED: Record<StoredEvent['kind'], string> = {
   message: 'message delivered',

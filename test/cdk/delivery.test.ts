@@ -47,7 +47,7 @@ describe('delivery from the table stream', () => {
     const filters = (mapping.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
     expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual(DELIVERY_STREAM.filterPatterns);
     // New messages and conversations, member items whose read cursor markRead moved (not delivery's
-    // own bookkeeping), and connection items put or removed (presence).
+    // own bookkeeping), connection items put or removed (presence), and connections to close.
     expect(DELIVERY_STREAM.filterPatterns).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
       {
@@ -56,6 +56,10 @@ describe('delivery from the table stream', () => {
       },
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },
       { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['connection'] } } } },
+      {
+        eventName: ['MODIFY'],
+        dynamodb: { NewImage: { type: { S: ['connection'] }, closeRequested: { S: ['token_expired'] } } },
+      },
     ]);
   });
 

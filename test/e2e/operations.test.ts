@@ -26,12 +26,12 @@ afterAll(async () => {
 });
 
 /** A local token with the claims a test needs (`iat` in epoch seconds). */
-function token(sub: string, claims: { jti?: string; iat?: number } = {}): Promise<string> {
+function token(sub: string, claims: { jti?: string; iat?: number; exp?: number } = {}): Promise<string> {
   const jwt = new SignJWT(claims.jti === undefined ? {} : { jti: claims.jti })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
     .setIssuedAt(claims.iat ?? Math.floor(Date.now() / 1000))
-    .setExpirationTime('1h');
+    .setExpirationTime(claims.exp ?? '1h');
   return jwt.sign(new TextEncoder().encode(DEFAULT_JWT_SECRET));
 }
 
@@ -132,6 +132,25 @@ describe('operations', () => {
       out: /answered 400/,
     });
     expect(await admin('frobnicate', 'lea')).toMatchObject({ code: 2, out: /unknown command/ });
+  });
+
+  it('refuses the first frame after the token expired and closes that socket', async () => {
+    // GIVEN a connection whose token expires two seconds from now
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const ivy = await connect(socketUrl(await token('ivy', { exp: expiresAt })));
+    ivy.send({ action: 'ping' });
+    expect(await ivy.until((frame) => frame.type === 'pong')).toEqual({ type: 'pong' });
+
+    // WHEN a frame comes after that moment
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt * 1000 - Date.now()) + 100));
+    ivy.send({ action: 'ping' });
+
+    // THEN it is refused, and the socket is closed
+    expect(await ivy.until((frame) => frame.type === 'error')).toMatchObject({
+      code: 'forbidden',
+      message: 'your token has expired: reconnect with a fresh one',
+    });
+    await ivy.closed;
   });
 
   it('answers 400 for an id that cannot be a user', async () => {

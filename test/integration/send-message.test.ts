@@ -19,37 +19,47 @@ async function send(frame: Record<string, unknown>, userId: string): Promise<Sen
 }
 
 /**
- * A client as protocol.md describes it: on `internal` it retries with the same clientMessageId.
- * Under extreme contention the server gives up after a deadline rather than holding the connection;
- * every lost race means another message committed, so retrying always ends. How many retries that
- * takes depends on how fast the machine is (DynamoDB Local shares it with the other test files), so
- * the bound here is only against a livelock, far above what any run needs.
+ * A client as protocol.md describes it: on `internal` it retries with the same clientMessageId, and on
+ * `rate_limited` it does after `retryAfterMs` (a hundred concurrent frames of one user contend for its
+ * rate bucket too). Under extreme contention the server gives up after a deadline rather than holding
+ * the connection; every lost race means another message committed, so retrying always ends. How many
+ * retries that takes depends on how fast the machine is (DynamoDB Local shares it with the other test
+ * files), so the bound here is only against a livelock, far above what any run needs.
  */
 async function sendUntilAnswered(frame: Record<string, unknown>, userId: string): Promise<SendAckFrame> {
   for (let attempt = 1; ; attempt++) {
-    const answer = await send(frame, userId);
-    if ((answer as { code?: string }).code !== 'internal' || attempt === 1_000) return answer;
+    const answer = (await send(frame, userId)) as SendAckFrame & { code?: string; retryAfterMs?: number };
+    if ((answer.code !== 'internal' && answer.code !== 'rate_limited') || attempt === 1_000) return answer;
+    if (answer.retryAfterMs !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs));
   }
 }
 
+/** Heavy contention against a DynamoDB Local the other files share: bounded by progress, not a clock. */
+const CONTENTION_TIMEOUT_MS = 600_000;
+
 describe('sendMessage idempotency', () => {
-  it('stores one message for 100 concurrent sends of one clientMessageId, with one duplicate:false ack', async () => {
-    // GIVEN a new direct conversation target and one clientMessageId
-    const clientMessageId = randomUUID();
-    const frame = { to: 'bob', clientMessageId, content: 'hello once' };
+  it(
+    'stores one message for 100 concurrent sends of one clientMessageId, with one duplicate:false ack',
+    async () => {
+      // GIVEN a new direct conversation target and one clientMessageId
+      const clientMessageId = randomUUID();
+      const frame = { to: 'bob', clientMessageId, content: 'hello once' };
 
-    // WHEN alice's client sends it 100 times at once (retries racing the first attempt)
-    const acks = await Promise.all(Array.from({ length: 100 }, () => send(frame, 'alice')));
+      // WHEN alice's client sends it 100 times at once (retries racing the first attempt)
+      const acks = await Promise.all(Array.from({ length: 100 }, () => sendUntilAnswered(frame, 'alice')));
 
-    // THEN every answer is an ack for the same message, exactly one of them not a duplicate
-    expect(acks.every((ack) => ack.type === 'ack')).toBe(true);
-    expect(acks.filter((ack) => !ack.duplicate)).toHaveLength(1);
-    expect(new Set(acks.map((ack) => ack.messageId)).size).toBe(1);
-    expect(new Set(acks.map((ack) => `${ack.seq}|${ack.createdAt}|${ack.conversationId}`)).size).toBe(1);
-    // AND the table holds exactly one message
-    const stored = await storedMessages(directConversationId('alice', 'bob'));
-    expect(stored.filter((item) => item.clientMessageId === clientMessageId)).toHaveLength(1);
-  });
+      // THEN every answer is an ack for the same message, exactly one of them not a duplicate
+      expect(acks.every((ack) => ack.type === 'ack')).toBe(true);
+      expect(acks.filter((ack) => !ack.duplicate)).toHaveLength(1);
+      expect(new Set(acks.map((ack) => ack.messageId)).size).toBe(1);
+      expect(new Set(acks.map((ack) => `${ack.seq}|${ack.createdAt}|${ack.conversationId}`)).size).toBe(1);
+      // AND the table holds exactly one message
+      const stored = await storedMessages(directConversationId('alice', 'bob'));
+      expect(stored.filter((item) => item.clientMessageId === clientMessageId)).toHaveLength(1);
+    },
+    CONTENTION_TIMEOUT_MS,
+  );
 
   it('answers a late retry with the first commit as a duplicate', async () => {
     const frame = { to: 'carol', clientMessageId: randomUUID(), content: 'late retry' };
@@ -73,31 +83,35 @@ describe('sendMessage idempotency', () => {
 });
 
 describe('sendMessage ordering', () => {
-  it('gives 200 concurrent sends from 4 senders the seqs 1..200, none missing or repeated', async () => {
-    // GIVEN a group of four
-    const conversationId = `group-${randomUUID()}`;
-    const senders = ['ann', 'ben', 'cat', 'dan'];
-    await seedGroupConversation(conversationId, senders);
+  it(
+    'gives 200 concurrent sends from 4 senders the seqs 1..200, none missing or repeated',
+    async () => {
+      // GIVEN a group of four
+      const conversationId = `group-${randomUUID()}`;
+      const senders = ['ann', 'ben', 'cat', 'dan'];
+      await seedGroupConversation(conversationId, senders);
 
-    // WHEN each sends 50 messages, all 200 at once
-    const acks = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        sendUntilAnswered(
-          { conversationId, clientMessageId: `m-${i}`, content: `message ${i}` },
-          senders[i % 4] ?? 'ann',
+      // WHEN each sends 50 messages, all 200 at once
+      const acks = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          sendUntilAnswered(
+            { conversationId, clientMessageId: `m-${i}`, content: `message ${i}` },
+            senders[i % 4] ?? 'ann',
+          ),
         ),
-      ),
-    );
+      );
 
-    // THEN all were committed, with seq 1..200 in both the acks and the table
-    expect(acks.filter((ack) => ack.type !== 'ack')).toEqual([]);
-    const seqs = (list: { seq?: unknown }[]) => list.map((item) => Number(item.seq)).sort((a, b) => a - b);
-    const expected = Array.from({ length: 200 }, (_, i) => i + 1);
-    expect(seqs(acks)).toEqual(expected);
-    const stored = await storedMessages(conversationId);
-    expect(seqs(stored)).toEqual(expected);
-    // AND each stored message is the one its ack names
-    const bySeq = new Map(stored.map((item) => [Number(item.seq), item]));
-    for (const ack of acks) expect(bySeq.get(ack.seq)?.messageId).toBe(ack.messageId);
-  });
+      // THEN all were committed, with seq 1..200 in both the acks and the table
+      expect(acks.filter((ack) => ack.type !== 'ack')).toEqual([]);
+      const seqs = (list: { seq?: unknown }[]) => list.map((item) => Number(item.seq)).sort((a, b) => a - b);
+      const expected = Array.from({ length: 200 }, (_, i) => i + 1);
+      expect(seqs(acks)).toEqual(expected);
+      const stored = await storedMessages(conversationId);
+      expect(seqs(stored)).toEqual(expected);
+      // AND each stored message is the one its ack names
+      const bySeq = new Map(stored.map((item) => [Number(item.seq), item]));
+      for (const ack of acks) expect(bySeq.get(ack.seq)?.messageId).toBe(ack.messageId);
+    },
+    CONTENTION_TIMEOUT_MS,
+  );
 });

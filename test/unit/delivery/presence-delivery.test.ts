@@ -4,6 +4,7 @@
  */
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
@@ -151,6 +152,28 @@ describe('presence in the delivery Lambda', () => {
     expect(await handler(streamEvent(connectionRecord('INSERT')))).toEqual({
       batchItemFailures: [{ itemIdentifier: SEQUENCE }],
     });
+  });
+
+  it('closes a connection a frame route asked to close (its token expired)', async () => {
+    api.on(DeleteConnectionCommand).resolves({});
+    const record = connectionRecord('INSERT');
+    record.eventName = 'MODIFY';
+    record.dynamodb = {
+      ...record.dynamodb,
+      NewImage: marshall({
+        PK: 'USER#ada',
+        SK: 'CONN#adaPhone0001=',
+        type: 'connection',
+        userId: 'ada',
+        connectionId: 'adaPhone0001=',
+        closeRequested: 'token_expired',
+      }) as never,
+    };
+
+    expect(await handler(streamEvent(record))).toEqual({ batchItemFailures: [] });
+
+    expect(api).toHaveReceivedCommandWith(DeleteConnectionCommand, { ConnectionId: 'adaPhone0001=' });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
   });
 
   it('tells at most the 500 most recently active contacts', async () => {

@@ -29,6 +29,10 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     const removed = { eventName: 'REMOVE', dynamodb: { Keys: {}, OldImage: { type: { S: 'connection' } } } };
     expect(filter(removed)).toBe(true);
     expect(filter(record('MODIFY', { type: { S: 'connection' } }))).toBe(false);
+    // but a connection a frame route asked to close (its token expired) goes to delivery
+    expect(
+      filter(record('MODIFY', { type: { S: 'connection' }, closeRequested: { S: 'token_expired' } })),
+    ).toBe(true);
     expect(filter({ eventName: 'REMOVE', dynamodb: { OldImage: { type: { S: 'presence' } } } })).toBe(false);
   });
 
