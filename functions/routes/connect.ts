@@ -1,7 +1,7 @@
 import { recordTokenUse, saveConnection } from '../adapters/connection-store.ts';
 import { logger } from '../shared/logger.ts';
+import { withInvocationLogKeys } from '../shared/route-answers.ts';
 import { callerOf, headerOf, type RouteResponse, type WebSocketEvent } from '../shared/websocket-event.ts';
-import { withInvocationLogKeys } from '../shared/ws-route.ts';
 
 /** The subprotocol browsers offer as `parley, <jwt>` to keep the token out of URLs. */
 const SUBPROTOCOL = 'parley';

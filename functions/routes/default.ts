@@ -1,6 +1,6 @@
 import { type BadRequestError, UnknownActionError } from '../domain/errors.ts';
+import { answerError, parseBody, reply, withInvocationLogKeys } from '../shared/route-answers.ts';
 import type { RouteResponse, WebSocketEvent } from '../shared/websocket-event.ts';
-import { answerError, parseBody, reply, withInvocationLogKeys } from '../shared/ws-route.ts';
 
 /**
  * `$default`: API Gateway sends here every frame whose `action` selects no route, non-JSON included.

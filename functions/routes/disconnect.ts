@@ -1,7 +1,7 @@
 import { deleteConnection } from '../adapters/connection-store.ts';
 import { logger } from '../shared/logger.ts';
+import { withInvocationLogKeys } from '../shared/route-answers.ts';
 import { callerOf, type RouteResponse, type WebSocketEvent } from '../shared/websocket-event.ts';
-import { withInvocationLogKeys } from '../shared/ws-route.ts';
 
 /**
  * `$disconnect` is best effort in API Gateway (it may never run); the 410 clean-up in delivery and the

@@ -6,6 +6,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import * as z from 'zod/mini';
 import type * as Errors from '../../../functions/domain/errors.ts';
+import type * as RouteAnswers from '../../../functions/shared/route-answers.ts';
 import type * as WsRoute from '../../../functions/shared/ws-route.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 
@@ -13,6 +14,7 @@ type Line = Record<string, unknown>;
 
 let errors: typeof Errors;
 let wsRoute: typeof WsRoute;
+let answers: typeof RouteAnswers;
 let stdout: MockInstance<typeof process.stdout.write>;
 /** What the route under test does; each test sets it. */
 let run: () => Promise<undefined>;
@@ -40,6 +42,7 @@ beforeAll(async () => {
   vi.stubEnv('LOG_LEVEL', 'debug');
   errors = await import('../../../functions/domain/errors.ts');
   wsRoute = await import('../../../functions/shared/ws-route.ts');
+  answers = await import('../../../functions/shared/route-answers.ts');
   vi.unstubAllEnvs();
 });
 
@@ -70,7 +73,7 @@ describe('failures of ours: internal', () => {
       action: 'sendMessage',
       clientMessageId: 'm-1',
     });
-    expect(frame.message).toBe(wsRoute.INTERNAL_MESSAGE);
+    expect(frame.message).toBe(answers.INTERNAL_MESSAGE);
     expect(body).not.toContain('deadline');
     expect(body).not.toContain('CONV#');
   });
@@ -103,7 +106,7 @@ describe('failures of ours: internal', () => {
 
     const { body, frame } = await answer();
 
-    expect(frame).toMatchObject({ code: 'internal', message: wsRoute.INTERNAL_MESSAGE });
+    expect(frame).toMatchObject({ code: 'internal', message: answers.INTERNAL_MESSAGE });
     expect(body).not.toMatch(/socket|DynamoDB|InternalServerError/);
     expect(logLines()).toEqual([
       expect.objectContaining({
@@ -126,7 +129,7 @@ describe('failures of ours: internal', () => {
 
     expect(JSON.parse(response.body ?? '')).toMatchObject({
       code: 'internal',
-      message: wsRoute.INTERNAL_MESSAGE,
+      message: answers.INTERNAL_MESSAGE,
     });
     expect(response.body).not.toContain('authorizer');
     expect(logLines()).toEqual([
