@@ -15,6 +15,7 @@ import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ConnectionRegistry } from './gateway/connections.ts';
+import { addDropRoutes } from './gateway/drop-route.ts';
 import type { ApiIdentity } from './gateway/events.ts';
 import { createWebSocketEndpoint } from './gateway/websocket-endpoint.ts';
 import { type LocalHandlers, loadHandlers } from './handlers.ts';
@@ -95,6 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const failureQueue = new LocalFailureQueue();
     sns.subscribeTopic(DELIVERY_FAILURE_TOPIC_ARN, (message) => failureQueue.add(message));
     addFailureQueueRoutes(localRoutes, failureQueue);
+    addDropRoutes(localRoutes, registry);
     const parts: LocalServerParts = {
       registry,
       localRoutes,

@@ -1,0 +1,563 @@
+/**
+ * `ParleyClient`: the protocol's guarantees made true in the app. It keeps one logical connection
+ * (connection.ts), sends through an outbox that survives reconnects and restarts (outbox.ts), hands
+ * every message to the app once and in `seq` order per conversation, fetching what a gap or a
+ * reconnect may have missed with `sync` (timeline.ts), and keeps the conversation list, receipts,
+ * presence and typing indicators current.
+ */
+import type { BackoffOptions } from './backoff.ts';
+import { Connection, type ConnectionState, type StateChange, type TokenProvider } from './connection.ts';
+import { ConversationList } from './conversation-list.ts';
+import { Emitter } from './emitter.ts';
+import { ClientClosedError, ParleyError } from './errors.ts';
+import { newId, subjectOf } from './ids.ts';
+import { Outbox, type PendingMessage } from './outbox.ts';
+import type {
+  ClientFrame,
+  Conversation,
+  ConversationSummary,
+  DeliveredFrame,
+  Message,
+  MessagesFrame,
+  PresenceFrame,
+  PushPlatform,
+  ReadFrame,
+  ServerFrame,
+  Target,
+} from './protocol.ts';
+import { RequestQueue } from './requests.ts';
+import type { TokenTransport, WebSocketConstructor } from './socket.ts';
+import { JsonSlot, type KeyValueStorage, memoryStorage } from './storage.ts';
+import { Timeline } from './timeline.ts';
+import { TypingState } from './typing.ts';
+
+export interface ParleyClientOptions {
+  /** `wss://{api-id}.execute-api.{region}.amazonaws.com/{stage}`, or `ws://localhost:3001/` locally. */
+  readonly url: string;
+  /** Called before every connection attempt; never logged. */
+  readonly token: TokenProvider;
+  /** Names this app install (1–64 of `[A-Za-z0-9_.:-]`): ties the connection to its push registration. */
+  readonly deviceId?: string;
+  /** Default: the platform's global `WebSocket`. */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Default `subprotocol`: the token stays out of URLs and access logs. */
+  readonly tokenTransport?: TokenTransport;
+  /** Keeps the outbox and the highest `seq` held per conversation (storage.ts). Default: in memory. */
+  readonly storage?: KeyValueStorage;
+  readonly backoff?: BackoffOptions;
+  readonly pingIntervalMs?: number;
+  readonly pongTimeoutMs?: number;
+  readonly maxConnectionMs?: number;
+  /** A send with no `ack` this long is sent again, with the same `clientMessageId`. Default 10 s. */
+  readonly ackTimeoutMs?: number;
+  /** A request (sync, markRead, ...) with no answer this long is sent again. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** For tests: the source of the back-off's jitter. */
+  readonly random?: () => number;
+}
+
+export interface TypingChange {
+  readonly conversationId: string;
+  /** Who is typing now, the user excluded. */
+  readonly userIds: readonly string[];
+}
+
+export interface SentEvent {
+  readonly pending: PendingMessage;
+  readonly message: Message;
+}
+
+export interface SendFailedEvent {
+  readonly pending: PendingMessage;
+  readonly error: ParleyError;
+}
+
+export interface Presence {
+  readonly status: 'online' | 'offline';
+  readonly lastSeen?: string;
+}
+
+export interface ParleyClientEvents {
+  state: (change: StateChange) => void;
+  /** Every committed message once, in `seq` order within its conversation: others', and the user's own. */
+  message: (message: Message) => void;
+  /** A send the server has not acknowledged yet, at once (and again for those restored at start). */
+  pending: (pending: PendingMessage) => void;
+  sent: (event: SentEvent) => void;
+  /** The server refused the send for good (forbidden, too_large, ...): it will not be retried. */
+  sendFailed: (event: SendFailedEvent) => void;
+  typing: (change: TypingChange) => void;
+  read: (read: ReadFrame) => void;
+  delivered: (delivered: DeliveredFrame) => void;
+  presence: (presence: PresenceFrame) => void;
+  conversation: (conversation: Conversation) => void;
+  /** The conversation list changed (order, unread counts, a new conversation). */
+  conversations: (list: readonly ConversationSummary[]) => void;
+  /** An error frame no request of the app was waiting for. */
+  error: (error: ParleyError) => void;
+}
+
+const MAX_CONTENT_CHARS = 4000;
+const SYNC_PAGE = 100;
+/** Rounds of `sync` for one conversation before giving up on a gap until the next message or reconnect. */
+const MAX_SYNC_ROUNDS = 3;
+
+export class ParleyClient extends Emitter<ParleyClientEvents> {
+  readonly #storage: KeyValueStorage;
+  readonly #connection: Connection;
+  readonly #requests: RequestQueue;
+  readonly #outbox: Outbox;
+  readonly #typing: TypingState;
+  readonly #list = new ConversationList();
+  readonly #timelines = new Map<string, Timeline>();
+  readonly #presence = new Map<string, Presence>();
+  readonly #readBy = new Map<string, Map<string, number>>();
+  readonly #deliveredTo = new Map<string, Map<string, number>>();
+  /** User id → our direct conversation with them, learnt from acks and conversation frames. */
+  readonly #directs = new Map<string, string>();
+  readonly #syncing = new Set<string>();
+  #userId: string | undefined;
+  #restored: Promise<void> | undefined;
+  #heldSlot: JsonSlot<Record<string, number>> | undefined;
+  #storedHeld: Record<string, number> = {};
+  #heldWriteQueued = false;
+  #listRefresh: Promise<readonly ConversationSummary[]> | undefined;
+
+  constructor(options: ParleyClientOptions) {
+    super();
+    this.#storage = options.storage ?? memoryStorage();
+    const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (WebSocket === undefined) throw new TypeError('no WebSocket on this platform: pass options.WebSocket');
+    this.#connection = new Connection({
+      url: options.url,
+      token: async (why) => {
+        const token = await options.token(why);
+        this.#learnUser(token);
+        return token;
+      },
+      deviceId: options.deviceId,
+      WebSocket,
+      tokenTransport: options.tokenTransport ?? 'subprotocol',
+      backoff: options.backoff,
+      pingIntervalMs: options.pingIntervalMs,
+      pongTimeoutMs: options.pongTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+      random: options.random,
+    });
+    this.#requests = new RequestQueue({
+      send: (frame) => this.#connection.send(frame),
+      timeoutMs: options.requestTimeoutMs,
+    });
+    this.#outbox = new Outbox({
+      send: (pending) => this.#connection.send(sendFrame(pending)),
+      slot: undefined,
+      ackTimeoutMs: options.ackTimeoutMs,
+      onSent: (pending, message) => this.#onSent(pending, message),
+      onFailed: (pending, error) => this.emit('sendFailed', { pending, error }),
+    });
+    this.#typing = new TypingState(
+      (target, state) => void this.#connection.send({ action: 'typing', state, ...targetFields(target) }),
+      (conversationId, userIds) => this.emit('typing', { conversationId, userIds }),
+    );
+    this.#connection.on('state', (change) => this.#onState(change));
+    this.#connection.on('open', () => void this.#onOpen());
+    this.#connection.on('frame', (frame) => this.#onFrame(frame));
+  }
+
+  /** The user's id (the token's `sub`), once the first token is known. */
+  get userId(): string | undefined {
+    return this.#userId;
+  }
+
+  get state(): ConnectionState {
+    return this.#connection.state;
+  }
+
+  /** The conversation list, newest activity first, as fetched at (re)connect and kept current since. */
+  get conversations(): readonly ConversationSummary[] {
+    return this.#list.summaries;
+  }
+
+  /** Sends not acknowledged yet, oldest first within each conversation. */
+  get pending(): readonly PendingMessage[] {
+    return this.#outbox.pending;
+  }
+
+  connect(): void {
+    if (this.#userId !== undefined) this.#restored = this.#restore(this.#userId);
+    this.#connection.start();
+  }
+
+  /** Closes for good; unacknowledged sends stay in storage for the next connect(). */
+  close(): void {
+    this.#connection.stop('closed_by_app');
+  }
+
+  /** The network is back (the app's connectivity listener): reconnect now instead of after the back-off. */
+  networkOnline(): void {
+    this.#connection.networkOnline();
+  }
+
+  /**
+   * Sends `content` to a conversation or a user. Shown at once as pending (the `pending` event);
+   * resolves with the committed message once acknowledged, however many reconnects that takes.
+   */
+  send(target: Target, content: string): Promise<Message> {
+    const trimmed = content.trim();
+    if (trimmed.length === 0) return Promise.reject(new ParleyError('bad_request', 'content is empty'));
+    if (trimmed.length > MAX_CONTENT_CHARS) {
+      return Promise.reject(new ParleyError('too_large', `content is over ${MAX_CONTENT_CHARS} characters`));
+    }
+    this.#typing.stop(target);
+    const conversationId = 'conversationId' in target ? target.conversationId : this.#directs.get(target.to);
+    const pending: PendingMessage = {
+      clientMessageId: newId(),
+      target: conversationId === undefined ? target : { conversationId },
+      conversationId,
+      content: trimmed,
+      createdAt: new Date().toISOString(),
+    };
+    const committed = this.#outbox.add(pending);
+    this.emit('pending', pending);
+    return committed;
+  }
+
+  /** Call on every keystroke in the composer: `typing` frames are debounced (typing.ts). */
+  typing(target: Target): void {
+    this.#typing.keystroke(target);
+  }
+
+  stopTyping(target: Target): void {
+    this.#typing.stop(target);
+  }
+
+  /** Who is typing in a conversation now (others). */
+  typingIn(conversationId: string): readonly string[] {
+    return this.#typing.typingIn(conversationId);
+  }
+
+  /** Marks everything up to `seq` read (default: every message held in that conversation). */
+  async markRead(conversationId: string, seq?: number): Promise<void> {
+    const upTo = seq ?? this.#timeline(conversationId).held;
+    if (upTo < 1) return;
+    await this.#requests.request({
+      channel: 'markRead',
+      frame: { action: 'markRead', conversationId, seq: upTo },
+      answer: (frame) =>
+        frame.type === 'read' &&
+        frame.conversationId === conversationId &&
+        frame.userId === this.#userId &&
+        frame.seq >= upTo
+          ? true
+          : undefined,
+      isMine: (error) => error.action === 'markRead',
+    });
+  }
+
+  /** A group (or the direct conversation, for one other member); idempotent across retries. */
+  createConversation(members: readonly string[], title?: string): Promise<Conversation> {
+    const clientRequestId = newId();
+    const frame: ClientFrame =
+      title === undefined
+        ? { action: 'createConversation', clientRequestId, members: [...members] }
+        : { action: 'createConversation', clientRequestId, members: [...members], title };
+    const wanted = new Set([...members, ...(this.#userId === undefined ? [] : [this.#userId])]);
+    return this.#requests.request({
+      channel: 'createConversation',
+      frame,
+      answer: (answer) =>
+        answer.type === 'conversation' &&
+        answer.members.length === wanted.size &&
+        answer.members.every((member) => wanted.has(member))
+          ? answer
+          : undefined,
+      isMine: (error) => error.clientRequestId === clientRequestId,
+    });
+  }
+
+  /** Fetches the whole conversation list again (every page). */
+  refreshConversations(): Promise<readonly ConversationSummary[]> {
+    this.#listRefresh ??= this.#fetchList().finally(() => {
+      this.#listRefresh = undefined;
+    });
+    return this.#listRefresh;
+  }
+
+  presenceOf(userId: string): Presence | undefined {
+    return this.#presence.get(userId);
+  }
+
+  /** Other members' read positions in a conversation, as `read` frames told them. */
+  readBy(conversationId: string): ReadonlyMap<string, number> {
+    return this.#readBy.get(conversationId) ?? new Map();
+  }
+
+  /** Other members' delivery positions for the user's messages, as `delivered` frames told them. */
+  deliveredTo(conversationId: string): ReadonlyMap<string, number> {
+    return this.#deliveredTo.get(conversationId) ?? new Map();
+  }
+
+  /** The highest contiguous `seq` handed to the app in a conversation. */
+  heldSeq(conversationId: string): number {
+    return this.#timeline(conversationId).held;
+  }
+
+  /** Registers this install (needs `deviceId`) for push while the user has no open connection. */
+  async registerDevice(platform: PushPlatform, token: string): Promise<void> {
+    await this.#deviceRequest({ action: 'registerDevice', platform, token });
+  }
+
+  async unregisterDevice(): Promise<void> {
+    await this.#deviceRequest({ action: 'unregisterDevice' });
+  }
+
+  // ---- what arrives ------------------------------------------------------------------------------
+
+  #onFrame(frame: ServerFrame): void {
+    const answered = this.#requests.onFrame(frame);
+    switch (frame.type) {
+      case 'message':
+        this.#typing.clear(frame.conversationId, frame.senderId);
+        this.#receive(messageOf(frame));
+        return;
+      case 'ack':
+        if (frame.action === 'sendMessage') this.#outbox.onAck(frame, this.#userId ?? '');
+        return;
+      case 'error':
+        if (!answered && !this.#outbox.onError(frame)) this.emit('error', ParleyError.from(frame));
+        return;
+      case 'typing':
+        if (frame.userId !== this.#userId) this.#typing.onFrame(frame);
+        return;
+      case 'presence':
+        this.#presence.set(frame.userId, frame.lastSeen === undefined ? { status: frame.status } : frame);
+        this.emit('presence', frame);
+        return;
+      case 'read':
+        if (frame.userId !== this.#userId) raise(this.#readBy, frame.conversationId, frame.userId, frame.seq);
+        this.#list.onRead(frame, this.#userId);
+        this.emit('read', frame);
+        this.#emitList();
+        return;
+      case 'delivered':
+        raise(this.#deliveredTo, frame.conversationId, frame.userId, frame.seq);
+        this.emit('delivered', frame);
+        return;
+      case 'conversation': {
+        const { type: _, ...conversation } = frame;
+        this.#learnDirect(conversation);
+        this.#list.onConversation(conversation);
+        this.emit('conversation', conversation);
+        this.#emitList();
+        return;
+      }
+      default:
+        // messages, conversations, pong, device acks: answers to requests, handled above.
+        return;
+    }
+  }
+
+  /** A committed message (live, from sync, or our own ack) into its timeline; hands on what is ready. */
+  #receive(message: Message): void {
+    const timeline = this.#timeline(message.conversationId);
+    const ready = timeline.accept(message);
+    for (const next of ready) {
+      if (!this.#list.onMessage(next, this.#userId)) void this.refreshConversations().catch(ignore);
+      this.emit('message', next);
+    }
+    if (ready.length > 0) {
+      this.#storedHeld[message.conversationId] = timeline.held;
+      this.#queueHeldWrite();
+      this.#emitList();
+    }
+    if (timeline.hasGap) void this.#catchUp(message.conversationId);
+  }
+
+  #onSent(pending: PendingMessage, message: Message): void {
+    if ('to' in pending.target) this.#directs.set(pending.target.to, message.conversationId);
+    this.emit('sent', { pending, message });
+    this.#receive(message);
+  }
+
+  #onState(change: StateChange): void {
+    this.emit('state', change);
+    if (change.state !== 'closed') return;
+    const closed = new ClientClosedError(`the client closed (${change.reason ?? 'closed'})`);
+    this.#requests.failAll(closed);
+    this.#outbox.abandon(closed);
+    this.#typing.dispose();
+  }
+
+  /** Every socket that opens: resend what is unacknowledged, then fetch whatever was missed. */
+  async #onOpen(): Promise<void> {
+    await this.#restored;
+    this.#outbox.resume();
+    this.#requests.onOpen();
+    try {
+      const list = await this.refreshConversations();
+      const behind = list.filter((summary) => summary.lastSeq > this.#timeline(summary.conversationId).held);
+      const gapped = [...this.#timelines].filter(([, timeline]) => timeline.hasGap).map(([id]) => id);
+      const ids = new Set([...behind.map((summary) => summary.conversationId), ...gapped]);
+      await Promise.all([...ids].map((id) => this.#catchUp(id)));
+    } catch (error) {
+      if (!(error instanceof ClientClosedError)) this.emit('error', asParleyError(error));
+    }
+  }
+
+  /** `sync` from the held seq until `hasMore` is false; again if a gap is left (a message that arrived meanwhile). */
+  async #catchUp(conversationId: string): Promise<void> {
+    // One catch-up per conversation at a time: it loops until no gap is left.
+    if (this.#syncing.has(conversationId)) return;
+    this.#syncing.add(conversationId);
+    try {
+      for (let round = 0; round < MAX_SYNC_ROUNDS; round += 1) {
+        let hasMore = true;
+        while (hasMore) {
+          const page = await this.#syncPage(conversationId, this.#timeline(conversationId).held);
+          for (const message of page.messages) this.#receive(message);
+          hasMore = page.hasMore && page.messages.length > 0;
+        }
+        if (!this.#timeline(conversationId).hasGap) break;
+      }
+    } catch (error) {
+      // forbidden: no longer a member; closed: the next connect() catches up.
+      if (
+        !(error instanceof ClientClosedError) &&
+        !(error instanceof ParleyError && error.code === 'forbidden')
+      ) {
+        this.emit('error', asParleyError(error));
+      }
+    } finally {
+      this.#syncing.delete(conversationId);
+    }
+  }
+
+  #syncPage(conversationId: string, afterSeq: number): Promise<MessagesFrame> {
+    return this.#requests.request({
+      channel: 'sync',
+      frame: { action: 'sync', conversationId, afterSeq, limit: SYNC_PAGE },
+      answer: (frame) =>
+        frame.type === 'messages' && frame.conversationId === conversationId ? frame : undefined,
+      isMine: (error) => error.action === 'sync',
+    });
+  }
+
+  async #fetchList(): Promise<readonly ConversationSummary[]> {
+    const all: ConversationSummary[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#requests.request({
+        channel: 'sync',
+        frame: cursor === undefined ? { action: 'sync' } : { action: 'sync', cursor },
+        answer: (frame) => (frame.type === 'conversations' ? frame : undefined),
+        isMine: (error) => error.action === 'sync',
+      });
+      all.push(...page.conversations);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    for (const summary of all) this.#learnDirect(summary);
+    this.#list.replace(all);
+    this.#emitList();
+    return this.#list.summaries;
+  }
+
+  async #deviceRequest(
+    frame: ClientFrame & { action: 'registerDevice' | 'unregisterDevice' },
+  ): Promise<void> {
+    await this.#requests.request({
+      channel: 'device',
+      frame,
+      answer: (answer) => (answer.type === 'ack' && answer.action === frame.action ? true : undefined),
+      isMine: (error) => error.action === frame.action,
+    });
+  }
+
+  // ---- state kept ----------------------------------------------------------------------------------
+
+  #learnUser(token: string): void {
+    const userId = subjectOf(token);
+    if (userId === undefined || userId === this.#userId) return;
+    this.#userId = userId;
+    this.#restored = this.#restore(userId);
+  }
+
+  /** What a previous run stored for this user: unacknowledged sends, and the seq held per conversation. */
+  async #restore(userId: string): Promise<void> {
+    const prefix = `parley:${encodeURIComponent(userId)}`;
+    this.#heldSlot = new JsonSlot(this.#storage, `${prefix}:held`);
+    const held = await this.#heldSlot.read({});
+    for (const [conversationId, seq] of Object.entries(held)) {
+      if (typeof seq === 'number' && seq > this.#timeline(conversationId).held) {
+        this.#timelines.set(conversationId, new Timeline(seq));
+        this.#storedHeld[conversationId] = seq;
+      }
+    }
+    const restored = await this.#outbox.restore(new JsonSlot(this.#storage, `${prefix}:outbox`));
+    for (const pending of restored) this.emit('pending', pending);
+  }
+
+  #timeline(conversationId: string): Timeline {
+    let timeline = this.#timelines.get(conversationId);
+    if (timeline === undefined) {
+      timeline = new Timeline();
+      this.#timelines.set(conversationId, timeline);
+    }
+    return timeline;
+  }
+
+  #queueHeldWrite(): void {
+    if (this.#heldWriteQueued || this.#heldSlot === undefined) return;
+    this.#heldWriteQueued = true;
+    queueMicrotask(() => {
+      this.#heldWriteQueued = false;
+      void this.#heldSlot?.write({ ...this.#storedHeld });
+    });
+  }
+
+  #learnDirect(conversation: { conversationId: string; kind: string; members: readonly string[] }): void {
+    if (conversation.kind !== 'direct') return;
+    const other = conversation.members.find((member) => member !== this.#userId);
+    if (other !== undefined) this.#directs.set(other, conversation.conversationId);
+  }
+
+  #emitList(): void {
+    this.emit('conversations', this.#list.summaries);
+  }
+}
+
+function sendFrame(pending: PendingMessage): ClientFrame {
+  return {
+    action: 'sendMessage',
+    clientMessageId: pending.clientMessageId,
+    content: pending.content,
+    ...targetFields(pending.target),
+  };
+}
+
+function targetFields(target: Target): { conversationId: string } | { to: string } {
+  return 'to' in target ? { to: target.to } : { conversationId: target.conversationId };
+}
+
+function messageOf(frame: Message & { type?: string }): Message {
+  const { type: _, ...message } = frame;
+  return message;
+}
+
+function raise(
+  positions: Map<string, Map<string, number>>,
+  conversationId: string,
+  userId: string,
+  seq: number,
+) {
+  const users = positions.get(conversationId) ?? new Map<string, number>();
+  positions.set(conversationId, users);
+  users.set(userId, Math.max(users.get(userId) ?? 0, seq));
+}
+
+function asParleyError(error: unknown): ParleyError {
+  return error instanceof ParleyError
+    ? error
+    : new ParleyError('internal', error instanceof Error ? error.message : String(error));
+}
+
+const ignore = (): void => undefined;

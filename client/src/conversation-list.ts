@@ -1,0 +1,89 @@
+/**
+ * The conversation list as the app shows it: the server's list (`sync` without `conversationId`), kept
+ * current between fetches by what arrives — a message moves its conversation to the top and counts as
+ * unread when it is someone else's, a `read` of ours lowers the count, a new conversation appears.
+ */
+import type { Conversation, ConversationSummary, Message, ReadFrame } from './protocol.ts';
+
+interface Entry {
+  summary: ConversationSummary;
+  /** Others' messages seen since the list was fetched, above our read position: what a read clears. */
+  unreadSeqs: number[];
+}
+
+export class ConversationList {
+  readonly #entries = new Map<string, Entry>();
+  /** Conversation ids, newest activity first. */
+  #order: string[] = [];
+
+  get summaries(): readonly ConversationSummary[] {
+    return this.#order.flatMap((id) => {
+      const entry = this.#entries.get(id);
+      return entry === undefined ? [] : [entry.summary];
+    });
+  }
+
+  get(conversationId: string): ConversationSummary | undefined {
+    return this.#entries.get(conversationId)?.summary;
+  }
+
+  replace(summaries: readonly ConversationSummary[]): void {
+    this.#entries.clear();
+    for (const summary of summaries) this.#entries.set(summary.conversationId, { summary, unreadSeqs: [] });
+    this.#order = summaries.map((s) => s.conversationId);
+  }
+
+  /** A conversation frame: known now, at the top (it is new, or its members changed). */
+  onConversation(conversation: Conversation): void {
+    const entry = this.#entries.get(conversation.conversationId);
+    const summary: ConversationSummary = entry
+      ? { ...entry.summary, members: conversation.members, title: conversation.title }
+      : {
+          conversationId: conversation.conversationId,
+          kind: conversation.kind,
+          members: conversation.members,
+          title: conversation.title,
+          lastSeq: 0,
+          readSeq: 0,
+          unread: 0,
+          lastMessage: null,
+        };
+    this.#entries.set(conversation.conversationId, { summary, unreadSeqs: entry?.unreadSeqs ?? [] });
+    if (entry === undefined) this.#toTop(conversation.conversationId);
+  }
+
+  /** False when the conversation is not in the list (the caller fetches the list again). */
+  onMessage(message: Message, me: string | undefined): boolean {
+    const entry = this.#entries.get(message.conversationId);
+    if (entry === undefined) return false;
+    const { summary } = entry;
+    const newer = message.seq > summary.lastSeq;
+    const unreadByMe = message.senderId !== me && message.seq > summary.readSeq;
+    if (unreadByMe && !entry.unreadSeqs.includes(message.seq) && newer) entry.unreadSeqs.push(message.seq);
+    entry.summary = {
+      ...summary,
+      lastSeq: Math.max(summary.lastSeq, message.seq),
+      lastMessage: newer ? message : summary.lastMessage,
+      unread: summary.unread + (unreadByMe && newer ? 1 : 0),
+    };
+    if (newer) this.#toTop(message.conversationId);
+    return true;
+  }
+
+  onRead(read: ReadFrame, me: string | undefined): void {
+    const entry = this.#entries.get(read.conversationId);
+    if (entry === undefined || read.userId !== me || read.seq <= entry.summary.readSeq) return;
+    const cleared = entry.unreadSeqs.filter((seq) => seq <= read.seq).length;
+    entry.unreadSeqs = entry.unreadSeqs.filter((seq) => seq > read.seq);
+    const { summary } = entry;
+    entry.summary = {
+      ...summary,
+      readSeq: read.seq,
+      unread: read.seq >= summary.lastSeq ? 0 : Math.max(0, summary.unread - cleared),
+    };
+  }
+
+  #toTop(conversationId: string): void {
+    this.#order = [conversationId, ...this.#order.filter((id) => id !== conversationId)];
+  }
+}

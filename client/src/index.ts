@@ -1,0 +1,20 @@
+/**
+ * `@parley/client`: Parley's client SDK for browsers, React Native / Expo and Node.js 22+, on the
+ * platform's standard WebSocket. See README.md, Client.
+ */
+export type { BackoffOptions } from './backoff.ts';
+export {
+  ParleyClient,
+  type ParleyClientEvents,
+  type ParleyClientOptions,
+  type Presence,
+  type SendFailedEvent,
+  type SentEvent,
+  type TypingChange,
+} from './client.ts';
+export type { ConnectionState, StateChange, TokenProvider } from './connection.ts';
+export { ClientClosedError, type CloseReason, ParleyError } from './errors.ts';
+export type { PendingMessage } from './outbox.ts';
+export type * from './protocol.ts';
+export type { TokenTransport, WebSocketConstructor, WebSocketLike } from './socket.ts';
+export { type KeyValueStorage, memoryStorage } from './storage.ts';

@@ -1,0 +1,196 @@
+/**
+ * The wire contract of protocol.md (version 1.1), as the client sees it: the frames it sends and the
+ * frames it receives. Kept in this package (no import from the server's code) so that `@parley/client`
+ * stands alone; test/unit/client/protocol-types.test.ts checks at compile time that it matches the
+ * server's own frame types.
+ */
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'unknown_action'
+  | 'too_large'
+  | 'forbidden'
+  | 'not_found'
+  | 'rate_limited'
+  | 'internal';
+
+export type PushPlatform = 'apns' | 'apns_sandbox' | 'fcm';
+
+/** Either a conversation, or a user: the direct conversation with them (created on first use). */
+export type Target = { readonly conversationId: string } | { readonly to: string };
+
+// ---- client → server ----------------------------------------------------------------------------
+
+export type ClientFrame =
+  | ({ action: 'sendMessage'; clientMessageId: string; content: string } & TargetFields)
+  | ({ action: 'typing'; state: 'start' | 'stop' } & TargetFields)
+  | { action: 'markRead'; conversationId: string; seq: number }
+  | { action: 'createConversation'; clientRequestId: string; members: string[]; title?: string }
+  | { action: 'sync'; conversationId?: string; afterSeq?: number; limit?: number; cursor?: string }
+  | { action: 'registerDevice'; platform: PushPlatform; token: string }
+  | { action: 'unregisterDevice' }
+  | { action: 'ping' };
+
+type TargetFields = { conversationId: string; to?: never } | { to: string; conversationId?: never };
+
+// ---- server → client ----------------------------------------------------------------------------
+
+/** A committed message, as `message` frames, `sync` pages and `lastMessage` carry it. */
+export interface Message {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly seq: number;
+  readonly senderId: string;
+  readonly content: string;
+  readonly createdAt: string;
+  readonly clientMessageId: string;
+}
+
+export interface MessageFrame extends Message {
+  readonly type: 'message';
+}
+
+export interface SendAckFrame {
+  readonly type: 'ack';
+  readonly action: 'sendMessage';
+  readonly clientMessageId: string;
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly seq: number;
+  readonly createdAt: string;
+  readonly duplicate: boolean;
+}
+
+export interface ActionAckFrame {
+  readonly type: 'ack';
+  readonly action: 'registerDevice' | 'unregisterDevice';
+}
+
+export interface TypingFrame {
+  readonly type: 'typing';
+  readonly conversationId: string;
+  readonly userId: string;
+  readonly state: 'start' | 'stop';
+  readonly expiresAt: string;
+}
+
+export interface PresenceFrame {
+  readonly type: 'presence';
+  readonly userId: string;
+  readonly status: 'online' | 'offline';
+  readonly lastSeen?: string;
+}
+
+export interface ReadFrame {
+  readonly type: 'read';
+  readonly conversationId: string;
+  readonly userId: string;
+  readonly seq: number;
+  readonly readAt: string;
+}
+
+export interface DeliveredFrame {
+  readonly type: 'delivered';
+  readonly conversationId: string;
+  /** The recipient. */
+  readonly userId: string;
+  readonly seq: number;
+  readonly deliveredAt: string;
+}
+
+export interface Conversation {
+  readonly conversationId: string;
+  readonly kind: 'direct' | 'group';
+  readonly members: readonly string[];
+  readonly title: string | null;
+  readonly createdAt: string;
+}
+
+export interface ConversationFrame extends Conversation {
+  readonly type: 'conversation';
+}
+
+export interface MessagesFrame {
+  readonly type: 'messages';
+  readonly conversationId: string;
+  readonly messages: readonly Message[];
+  readonly hasMore: boolean;
+}
+
+/** One entry of the conversation list. */
+export interface ConversationSummary {
+  readonly conversationId: string;
+  readonly kind: 'direct' | 'group';
+  readonly members: readonly string[];
+  readonly title: string | null;
+  /** The conversation's newest `seq` (0 before its first message). */
+  readonly lastSeq: number;
+  readonly readSeq: number;
+  /** Messages from others after `readSeq`. */
+  readonly unread: number;
+  readonly lastMessage: Message | null;
+}
+
+export interface ConversationsFrame {
+  readonly type: 'conversations';
+  readonly conversations: readonly ConversationSummary[];
+  readonly nextCursor: string | null;
+}
+
+export interface PongFrame {
+  readonly type: 'pong';
+}
+
+export interface ErrorFrame {
+  readonly type: 'error';
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly action?: string;
+  readonly clientMessageId?: string;
+  readonly clientRequestId?: string;
+  readonly retryAfterMs?: number;
+}
+
+export type ServerFrame =
+  | MessageFrame
+  | SendAckFrame
+  | ActionAckFrame
+  | TypingFrame
+  | PresenceFrame
+  | ReadFrame
+  | DeliveredFrame
+  | ConversationFrame
+  | MessagesFrame
+  | ConversationsFrame
+  | PongFrame
+  | ErrorFrame;
+
+const SERVER_TYPES: ReadonlySet<string> = new Set([
+  'message',
+  'ack',
+  'typing',
+  'presence',
+  'read',
+  'delivered',
+  'conversation',
+  'messages',
+  'conversations',
+  'pong',
+  'error',
+]);
+
+/**
+ * A received text frame as a ServerFrame, or undefined for anything else (not JSON, an unknown `type`:
+ * a newer server's frame an older client ignores rather than fails on).
+ */
+export function parseServerFrame(data: string): ServerFrame | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' && SERVER_TYPES.has(type) ? (value as ServerFrame) : undefined;
+}
