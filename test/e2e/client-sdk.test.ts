@@ -1,0 +1,146 @@
+/**
+ * The SDK in Node against the local stack, on Node's standard WebSocket with the token in the
+ * subprotocol: the sender's socket is cut without a close frame (`/_local/users/{id}/drop`) while 20
+ * sends are in flight and queued, and every one ends stored once, seen once by the recipient, in the
+ * order written within each conversation; a recipient offline for 50 messages in 3 conversations
+ * catches up exactly once on reconnect.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Message, ParleyClient } from '../../client/src/index.ts';
+import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { localToken } from './support/tokens.ts';
+
+let stack: LocalStackProcess;
+const clients: ParleyClient[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStackProcess();
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await stack?.stop();
+});
+
+function sdk(userId: string): ParleyClient {
+  const client = new ParleyClient({
+    url: `${stack.url}/`,
+    token: () => localToken(userId),
+    // Short back-off: the test waits for reconnects, it does not measure them.
+    backoff: { initialMs: 50, maxMs: 500 },
+  });
+  clients.push(client);
+  return client;
+}
+
+/** Resolves once `predicate` holds, checked after every event of the client. */
+function until(client: ParleyClient, predicate: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const events = ['message', 'state', 'sent', 'conversations'] as const;
+    const offs: (() => void)[] = [];
+    const check = () => {
+      if (!predicate()) return;
+      for (const off of offs) off();
+      resolve();
+    };
+    for (const event of events) offs.push(client.on(event, check));
+    check();
+  });
+}
+
+function collect(client: ParleyClient): Message[] {
+  const seen: Message[] = [];
+  client.on('message', (message) => seen.push(message));
+  return seen;
+}
+
+async function open(client: ParleyClient): Promise<void> {
+  client.connect();
+  await until(client, () => client.state === 'open');
+}
+
+async function dropUser(userId: string): Promise<string[]> {
+  const response = await fetch(`${stack.httpUrl}/_local/users/${userId}/drop`, { method: 'POST' });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { dropped: string[] }).dropped;
+}
+
+describe('the SDK over a lost network', () => {
+  it('commits 20 sends exactly once when the socket is cut with sends in flight', async () => {
+    const ann = sdk('ann');
+    const ben = sdk('ben');
+    const benSaw = collect(ben);
+    await Promise.all([open(ann), open(ben)]);
+    // Four conversations with ben: the direct one and three groups, so several sends are in flight.
+    const groups = await Promise.all(
+      ['g1', 'g2', 'g3'].map((title) => ann.createConversation(['ben', `${title}-extra`], title)),
+    );
+    const targets = [{ to: 'ben' }, ...groups.map((g) => ({ conversationId: g.conversationId }))];
+    const written = Array.from({ length: 20 }, (_, i) => ({
+      target: targets[i % 4] ?? { to: 'ben' },
+      text: `m${i}`,
+    }));
+
+    // WHEN ann's socket is cut once the first send is acknowledged, with the rest in flight or queued
+    let dropped: Promise<string[]> | undefined;
+    const annStates: string[] = [];
+    ann.on('state', ({ state }) => annStates.push(state));
+    ann.on('sent', () => {
+      dropped ??= dropUser('ann');
+    });
+    const committed = await Promise.all(written.map(({ target, text }) => ann.send(target, text)));
+    expect(await dropped).toHaveLength(1);
+    expect(annStates).toEqual(['reconnecting', 'open']);
+
+    // THEN 20 distinct messages were committed, in the order written within each conversation
+    expect(new Set(committed.map((m) => m.messageId)).size).toBe(20);
+    const byConversation = Map.groupBy(committed, (m) => m.conversationId);
+    expect(byConversation.size).toBe(4);
+    for (const messages of byConversation.values()) {
+      const seqs = messages.map((m) => m.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    }
+    // and ben sees each exactly once (the SDK dropped any repeat)
+    await until(ben, () => benSaw.filter((m) => m.senderId === 'ann').length >= 20);
+    const fromAnn = benSaw.filter((m) => m.senderId === 'ann');
+    expect(fromAnn.map((m) => m.messageId).sort()).toEqual(committed.map((m) => m.messageId).sort());
+    // and the table holds exactly those: a fresh client of ben's syncs every conversation from 0
+    const benElsewhere = sdk('ben');
+    const fresh = collect(benElsewhere);
+    await open(benElsewhere);
+    await until(benElsewhere, () => fresh.length >= 20);
+    expect(fresh.map((m) => m.content).sort()).toEqual(written.map((w) => w.text).sort());
+    expect(ann.pending).toEqual([]);
+  });
+
+  it('catches a recipient up exactly once after 50 messages in 3 conversations while offline', async () => {
+    const senders = ['cat', 'dan', 'eve'].map(sdk);
+    const fay = sdk('fay');
+    await Promise.all([...senders, fay].map(open));
+    // fay holds the first message of each conversation
+    const firstSeen = collect(fay);
+    await Promise.all(senders.map((sender) => sender.send({ to: 'fay' }, 'hello')));
+    await until(fay, () => firstSeen.length === 3);
+    fay.close();
+
+    // WHEN 50 messages arrive while she is offline (17, 17 and 16)
+    const missed: Message[] = [];
+    for (let i = 0; i < 50; i += 1) {
+      const sender = senders[i % 3] as ParleyClient;
+      missed.push(await sender.send({ to: 'fay' }, `missed ${i}`));
+    }
+
+    // THEN her reconnect hands her each of them once, in seq order per conversation
+    const caughtUp = collect(fay);
+    fay.connect();
+    await until(fay, () => caughtUp.length >= 50);
+    expect(caughtUp.map((m) => m.messageId).sort()).toEqual(missed.map((m) => m.messageId).sort());
+    for (const messages of Map.groupBy(caughtUp, (m) => m.conversationId).values()) {
+      const seqs = messages.map((m) => m.seq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 2));
+    }
+    // and her list counts them unread
+    await until(fay, () => fay.conversations.reduce((sum, c) => sum + c.unread, 0) === 53);
+  });
+});
