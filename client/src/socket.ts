@@ -5,13 +5,19 @@
  */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ readonly data: unknown }> | null;
+  onerror: Handler<unknown> | null;
+  onclose: Handler<{ readonly code: number; readonly reason: string }> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
+
+/**
+ * An event handler, checked bivariantly (as TypeScript checks methods), so that each platform's socket,
+ * whose handlers take its own richer event types, is a WebSocketLike as it is: no cast in the app.
+ */
+type Handler<Event> = { bivariant(event: Event): void }['bivariant'];
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 

@@ -3,10 +3,14 @@
  * subprotocol: the sender's socket is cut without a close frame (`/_local/users/{id}/drop`) while 20
  * sends are in flight and queued, and every one ends stored once, seen once by the recipient, in the
  * order written within each conversation; a recipient offline for 50 messages in 3 conversations
- * catches up exactly once on reconnect.
+ * catches up exactly once on reconnect. And the upgrade's refusals, on the `ws` package (which, unlike
+ * browsers, reports the HTTP status): a 401 gets one fresh token, a 403 (deactivated) is final.
  */
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Message, ParleyClient } from '../../client/src/index.ts';
+import WebSocket from 'ws';
+import { type Message, ParleyClient, type StateChange } from '../../client/src/index.ts';
+import { DEFAULT_JWT_SECRET } from '../../local/jwt-secret.ts';
 import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
 
@@ -54,6 +58,12 @@ function collect(client: ParleyClient): Message[] {
   return seen;
 }
 
+function byConversationOf(messages: Message[], key: (m: Message) => string): Map<string, Message[]> {
+  const groups = new Map<string, Message[]>();
+  for (const message of messages) groups.set(key(message), [...(groups.get(key(message)) ?? []), message]);
+  return groups;
+}
+
 async function open(client: ParleyClient): Promise<void> {
   client.connect();
   await until(client, () => client.state === 'open');
@@ -94,7 +104,7 @@ describe('the SDK over a lost network', () => {
 
     // THEN 20 distinct messages were committed, in the order written within each conversation
     expect(new Set(committed.map((m) => m.messageId)).size).toBe(20);
-    const byConversation = Map.groupBy(committed, (m) => m.conversationId);
+    const byConversation = byConversationOf(committed, (m) => m.conversationId);
     expect(byConversation.size).toBe(4);
     for (const messages of byConversation.values()) {
       const seqs = messages.map((m) => m.seq);
@@ -136,11 +146,63 @@ describe('the SDK over a lost network', () => {
     fay.connect();
     await until(fay, () => caughtUp.length >= 50);
     expect(caughtUp.map((m) => m.messageId).sort()).toEqual(missed.map((m) => m.messageId).sort());
-    for (const messages of Map.groupBy(caughtUp, (m) => m.conversationId).values()) {
+    for (const messages of byConversationOf(caughtUp, (m) => m.conversationId).values()) {
       const seqs = messages.map((m) => m.seq);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 2));
     }
     // and her list counts them unread
     await until(fay, () => fay.conversations.reduce((sum, c) => sum + c.unread, 0) === 53);
+  });
+});
+
+describe('refused upgrades', () => {
+  const expiredToken = (sub: string) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign(new TextEncoder().encode(DEFAULT_JWT_SECRET));
+
+  function refusable(token: (why: 'connect' | 'refresh') => Promise<string>) {
+    const states: StateChange[] = [];
+    const asked: string[] = [];
+    const client = new ParleyClient({
+      url: `${stack.url}/`,
+      WebSocket,
+      token: (why) => {
+        asked.push(why);
+        return token(why);
+      },
+    });
+    clients.push(client);
+    client.on('state', (change) => states.push(change));
+    return { client, states, asked };
+  }
+
+  it('answers a 401 (an expired token) with one fresh token, and opens', async () => {
+    const { client, asked } = refusable((why) =>
+      why === 'refresh' ? localToken('gus') : expiredToken('gus'),
+    );
+    await open(client);
+    expect(asked).toEqual(['connect', 'refresh']);
+  });
+
+  it('gives up after a second 401 with the fresh token', async () => {
+    const { client, states, asked } = refusable(() => expiredToken('hal'));
+    client.connect();
+    await until(client, () => client.state === 'closed');
+    expect(asked).toEqual(['connect', 'refresh']);
+    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'unauthorized' });
+  });
+
+  it('stops for good on 403, once the user is deactivated', async () => {
+    const response = await fetch(`${stack.httpUrl}/_local/users/ivy/deactivate`, { method: 'POST' });
+    expect(response.status).toBe(204);
+    const { client, states, asked } = refusable(() => localToken('ivy'));
+    client.connect();
+    await until(client, () => client.state === 'closed');
+    expect(asked).toEqual(['connect']);
+    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'deactivated' });
   });
 });
