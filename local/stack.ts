@@ -13,6 +13,7 @@ import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../definitions/routes.ts';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
+import { addDevTokenRoute } from './dev-token-route.ts';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ConnectionRegistry } from './gateway/connections.ts';
 import { addDropRoutes } from './gateway/drop-route.ts';
@@ -110,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     configureHandlerEnvironment(db, `http://127.0.0.1:${port}`);
     addOperationsRoutes(localRoutes);
+    addDevTokenRoute(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
     const handlers = options.wrapHandlers?.(loaded) ?? loaded;
     const endpoint = createWebSocketEndpoint({

@@ -131,6 +131,7 @@ const startupMs = Math.round(performance.now() - started);
 process.stdout.write(`
   Parley local stack ready in ${(startupMs / 1000).toFixed(1)} s
 
+  Demo page      ${stack.httpUrl}/ (open it in two windows, log in as two users)
   WebSocket      ${stack.url}/?token=<JWT>[&deviceId=<id>]
   Get a token    npm run -s token -- alice [--name "Alice"] [--ttl 3600]
   Pushes         curl ${stack.httpUrl}/_local/pushes

@@ -5,12 +5,10 @@
  * on stdout, so `TOKEN=$(npm run -s token -- alice)` captures it; anything else goes to stderr with a
  * non-zero exit, so a failed command substitution never passes for an empty token.
  */
-import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { isUserId } from '../functions/domain/identifiers.ts';
 import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
+import { signDevToken } from './dev-token.ts';
 import { DEFAULT_JWT_SECRET } from './jwt-secret.ts';
-
-const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
 const { userId, name, ttl } = runCommandLine(
   {
@@ -31,7 +29,7 @@ const { userId, name, ttl } = runCommandLine(
   },
   (values, positionals) => {
     const id = positionals[0] ?? '';
-    if (!USER_ID.test(id)) {
+    if (!isUserId(id)) {
       throw new UsageError(`userId "${id}" must be 1-64 characters of A-Z a-z 0-9 _ . : @ -`);
     }
     return { userId: id, name: values.name, ttl: wholeNumber('--ttl', values.ttl, 3600, { min: 1 }) };
@@ -39,16 +37,7 @@ const { userId, name, ttl } = runCommandLine(
 );
 
 try {
-  const secret = new TextEncoder().encode(process.env.JWT_SECRET || DEFAULT_JWT_SECRET);
-  let jwt = new SignJWT(name === undefined ? {} : { name })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime(`${ttl}s`)
-    .setJti(randomUUID());
-  if (process.env.JWT_ISSUER) jwt = jwt.setIssuer(process.env.JWT_ISSUER);
-  if (process.env.JWT_AUDIENCE) jwt = jwt.setAudience(process.env.JWT_AUDIENCE);
-  process.stdout.write(`${await jwt.sign(secret)}\n`);
+  process.stdout.write(`${await signDevToken(userId, { name, ttlSeconds: ttl })}\n`);
 } catch (error) {
   process.stderr.write(`token: could not sign: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

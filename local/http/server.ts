@@ -1,8 +1,9 @@
 /**
  * The local stack's one port: WebSocket upgrades go to the API Gateway endpoint, `/@connections/…` to
- * the management API, `/_local/…` to the local-only endpoints.
+ * the management API, `/_local/…` to the local-only endpoints, `/` and `/demo/…` to the demo page.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { serveDemo } from '../demo/serve-demo.ts';
 import type { ConnectionRegistry } from '../gateway/connections.ts';
 import { handleManagementRequest, isManagementPath } from '../gateway/management-api.ts';
 import type { WebSocketEndpoint } from '../gateway/websocket-endpoint.ts';
@@ -69,6 +70,7 @@ async function handle(
     return;
   }
   await readAll(request);
+  if (await serveDemo(method, url.pathname, response)) return;
   response
     .writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
     .end("Parley's local API Gateway: open a WebSocket here (see README.md, The local stack).\n");
