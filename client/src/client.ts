@@ -156,7 +156,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       onFailed: (pending, error) => this.emit('sendFailed', { pending, error }),
     });
     this.#typing = new TypingState(
-      (target, state) => void this.#connection.send({ action: 'typing', state, ...targetFields(target) }),
+      (target, state) => this.#sendTyping(target, state),
       (conversationId, userIds) => this.emit('typing', { conversationId, userIds }),
     );
     this.#connection.on('state', (change) => this.#onState(change));
@@ -309,6 +309,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   async unregisterDevice(): Promise<void> {
     await this.#deviceRequest({ action: 'unregisterDevice' });
+  }
+
+  /**
+   * Typing is ephemeral: sent only on an open socket, and only into a conversation that exists (the
+   * server refuses typing to a user before the first message, and the refusal would only be noise).
+   */
+  #sendTyping(target: Target, state: 'start' | 'stop'): void {
+    const conversationId = 'conversationId' in target ? target.conversationId : this.#directs.get(target.to);
+    if (conversationId !== undefined) this.#connection.send({ action: 'typing', state, conversationId });
   }
 
   // ---- what arrives ------------------------------------------------------------------------------

@@ -35,15 +35,37 @@ describe('typing', () => {
 
   it('stops at once when the message is sent', async () => {
     const client = newClient();
-    const socket = await connected(client);
+    const socket = await connected(client, {
+      type: 'conversations',
+      conversations: [
+        {
+          conversationId: 'dm-bob',
+          kind: 'direct',
+          members: ['alice', 'bob'],
+          title: null,
+          lastSeq: 0,
+          readSeq: 0,
+          unread: 0,
+          lastMessage: null,
+        },
+      ],
+      nextCursor: null,
+    });
     client.typing({ to: 'bob' });
     void client.send({ to: 'bob' }, 'hi');
-    expect(socket.sent.map((f) => ('state' in f ? `typing:${f.state}` : f.action))).toEqual([
-      'sync',
-      'typing:start',
-      'typing:stop',
-      'sendMessage',
+    expect(socket.sent.slice(1)).toMatchObject([
+      { action: 'typing', state: 'start', conversationId: 'dm-bob' },
+      { action: 'typing', state: 'stop', conversationId: 'dm-bob' },
+      { action: 'sendMessage', conversationId: 'dm-bob', content: 'hi' },
     ]);
+  });
+
+  it('sends no typing to a user it has no conversation with yet (the server would refuse it)', async () => {
+    const client = newClient();
+    const socket = await connected(client);
+    client.typing({ to: 'stranger' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(socket.sentOf('typing')).toEqual([]);
   });
 
   it("shows others' indicators until stop, their message, or expiresAt", async () => {
