@@ -237,4 +237,36 @@ describe('across app restarts', () => {
     expect(sent).toEqual(['m-4']);
     expect(after.pending).toEqual([]);
   });
+
+  it('works the same on a storage whose calls return promises (React Native AsyncStorage)', async () => {
+    const values = new Map<string, string>();
+    const asyncStorage = {
+      getItem: async (key: string) => values.get(key) ?? null,
+      setItem: async (key: string, value: string) => {
+        values.set(key, value);
+      },
+      removeItem: async (key: string) => {
+        values.delete(key);
+      },
+    };
+    const before = newClient({ storage: asyncStorage });
+    const socket = await connected(before);
+    before.send({ conversationId: 'c1' }, 'one').catch(() => undefined);
+    before.send({ conversationId: 'c1' }, 'two').catch(() => undefined);
+    const [frame] = socket.sentOf('sendMessage');
+    before.close();
+    await flush();
+    expect(JSON.parse(values.get('parley:alice:outbox') ?? '[]')).toHaveLength(2);
+
+    FakeWebSocket.reset();
+    const after = newClient({ storage: asyncStorage });
+    const next = await connected(after);
+    // The lane's order survives the restart: "one" first, "two" only after its ack.
+    expect(next.sentOf('sendMessage')).toEqual([frame]);
+    next.receive(ack(frame as SendFrame, 1));
+    await flush();
+    expect(next.sentOf('sendMessage').map((f) => f.content)).toEqual(['one', 'two']);
+    await flush();
+    expect(JSON.parse(values.get('parley:alice:outbox') ?? '[]')).toHaveLength(1);
+  });
 });
