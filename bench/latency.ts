@@ -113,7 +113,7 @@ export async function measureLatency(options: LatencyOptions = LATENCY_DEFAULTS)
   return { ...exchanged, stoppedCleanly };
 }
 
-async function clientUrl(stack: LocalStackProcess, userId: string, secret: string): Promise<string> {
+export async function clientUrl(stack: LocalStackProcess, userId: string, secret: string): Promise<string> {
   const token = await new SignJWT({ name: userId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)
@@ -241,7 +241,7 @@ async function exchange(
 }
 
 /** SIGTERM as Ctrl-C would, then checks that neither the gateway nor DynamoDB Local's JVM is left. */
-async function stopAndCheck(stack: LocalStackProcess): Promise<boolean> {
+export async function stopAndCheck(stack: LocalStackProcess): Promise<boolean> {
   const exitCode = await stack.stop();
   const dynamoPort = Number(new URL(stack.dynamoDbEndpoint).port);
   const gatewayPort = Number(new URL(stack.httpUrl).port);
@@ -265,7 +265,7 @@ function portClosed(port: number): Promise<boolean> {
 }
 
 /** Linux: DynamoDB Local JVMs still running on `port` (none expected once the stack has stopped). */
-async function dynamoDbLocalProcesses(port: number): Promise<string[]> {
+export async function dynamoDbLocalProcesses(port: number): Promise<string[]> {
   const pids = (await readdir('/proc').catch(() => [])).filter((name) => /^\d+$/.test(name));
   const found: string[] = [];
   for (const pid of pids) {

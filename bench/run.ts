@@ -6,23 +6,27 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommandLine, UsageError } from '../local/cli.ts';
+import { runCommandLine, UsageError, wholeNumber } from '../local/cli.ts';
 import { assertJava, JavaMissingError } from '../local/dynamodb-local.ts';
 import { BASELINE_NAME, buildBundles, kilobytes, printBundles } from './bundles.ts';
 import { type ColdStart, measureColdStarts, printColdStarts } from './cold-start.ts';
 import { dollars, dynamoDbCost, PRICES, PRICES_AS_OF, printCost, totalCost } from './cost.ts';
 import { LATENCY_DEFAULTS, measureLatency, printLatency } from './latency.ts';
+import { LOAD_DEFAULTS, type LoadOptions, measureLoad, printLoad } from './load.ts';
 import { BUDGET, measureRequestUnits } from './request-units.ts';
 import { heading } from './text-table.ts';
 
 const PARTS = ['units', 'bundles', 'cold-start', 'latency'] as const;
-type Part = (typeof PARTS)[number];
+/** Parts that run only when asked for: they measure capacity, not a budget. */
+const ON_REQUEST = ['load'] as const;
+type Part = (typeof PARTS)[number] | (typeof ON_REQUEST)[number];
+const KNOWN: readonly string[] = [...PARTS, ...ON_REQUEST];
 
-const parts: readonly Part[] = runCommandLine(
+const { parts, load: loadOptions } = runCommandLine(
   {
     name: 'bench',
     command: 'npm run bench --',
-    usage: `[${PARTS.join('|')}]`,
+    usage: `[${KNOWN.join('|')}]`,
     details: `Measures the budgets of architecture.md on this machine (Node.js 22.18+, Java 17+ for DynamoDB Local)
 and exits 1 when one is missed. Without a part, every part runs, then a summary.
 
@@ -30,20 +34,29 @@ and exits 1 when one is missed. Without a part, every part runs, then a summary.
   bundles     Lambda bundle sizes
   cold-start  module initialisation of each bundle
   latency     end-to-end latency with 200 clients on the local stack
+  load        ${LOAD_DEFAULTS.users} connections held, each user sending steadily for ${LOAD_DEFAULTS.durationMs / 1000} s (only when asked for)
+              --users N (even), --rate MESSAGES_PER_S (all users together), --duration SECONDS
 `,
-    options: {},
+    options: { users: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' } },
     positionals: { min: 0, max: 1 },
   },
-  (_values, [requested]) => {
-    if (requested === undefined) return PARTS;
-    if (!PARTS.includes(requested as Part)) {
-      throw new UsageError(`unknown part "${requested}" (one of ${PARTS.join(', ')})`);
+  (values, [requested]) => {
+    if (requested !== undefined && !KNOWN.includes(requested)) {
+      throw new UsageError(`unknown part "${requested}" (one of ${KNOWN.join(', ')})`);
     }
-    return [requested as Part];
+    const load: LoadOptions = {
+      users: wholeNumber('--users', values.users, LOAD_DEFAULTS.users, { min: 2 }),
+      offeredRate: wholeNumber('--rate', values.rate, LOAD_DEFAULTS.offeredRate, { min: 1 }),
+      durationMs:
+        wholeNumber('--duration', values.duration, LOAD_DEFAULTS.durationMs / 1000, { min: 1 }) * 1000,
+    };
+    if (load.users % 2 !== 0) throw new UsageError('--users must be even: users send in pairs');
+    const parts: readonly Part[] = requested === undefined ? PARTS : [requested as Part];
+    return { parts, load };
   },
 );
 // DynamoDB Local (units, and latency through the local stack) needs Java: say so in one line up front.
-if (parts.includes('units') || parts.includes('latency')) {
+if (parts.includes('units') || parts.includes('latency') || parts.includes('load')) {
   try {
     assertJava();
   } catch (error) {
@@ -106,6 +119,17 @@ if (parts.includes('latency')) {
   summary.push(
     `Latency, 200 clients          p50 ${l?.p50.toFixed(1)} ms, p95 ${l?.p95.toFixed(1)} ms, p99 ${l?.p99.toFixed(1)} ms ` +
       `at ${LATENCY_DEFAULTS.offeredRate} messages/s; lost ${latency.lost}, duplicated ${latency.duplicated}  ${verdict(ok)}`,
+  );
+}
+
+if (parts.includes('load')) {
+  const load = await measureLoad(loadOptions);
+  printLoad(load, loadOptions);
+  const l = load.latency;
+  summary.push(
+    `Load, ${loadOptions.users} connections        held ${load.connectionsHeld}; ${load.sent} sent, ${load.delivered} delivered, lost ${load.lost}, ` +
+      `duplicated ${load.duplicated}; p50 ${l?.p50.toFixed(1)} ms, p95 ${l?.p95.toFixed(1)} ms, p99 ${l?.p99.toFixed(1)} ms; ` +
+      `${load.throughputPerS.toFixed(1)} messages/s (reported, not a budget)`,
   );
 }
 

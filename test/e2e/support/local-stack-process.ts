@@ -10,6 +10,8 @@ export interface LocalStackProcess {
   readonly httpUrl: string;
   readonly dynamoDbEndpoint: string;
   readonly startupMs: number;
+  /** The gateway's Node.js process (benchmarks read its memory). */
+  readonly pid: number;
   readonly output: () => string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -49,6 +51,7 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
     dynamoDbEndpoint: String(ready.dynamoDbEndpoint),
     startupMs: Number(ready.startupMs),
     output: () => output,
+    pid: child.pid ?? 0,
     stop: () => stopChild(child, exited),
   };
 }
