@@ -283,6 +283,20 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return this.#listRefresh;
   }
 
+  /**
+   * Fetches the conversation list and syncs every conversation that is ahead of what is held. Runs by
+   * itself on every (re)connect; call it when the app returns to the foreground, where a message whose
+   * delivery failed for good (and no later message revealed the gap) would otherwise wait for the next
+   * reconnect.
+   */
+  async catchUp(): Promise<void> {
+    const list = await this.refreshConversations();
+    const behind = list.filter((summary) => summary.lastSeq > this.#timeline(summary.conversationId).held);
+    const gapped = [...this.#timelines].filter(([, timeline]) => timeline.hasGap).map(([id]) => id);
+    const ids = new Set([...behind.map((summary) => summary.conversationId), ...gapped]);
+    await Promise.all([...ids].map((id) => this.#catchUp(id)));
+  }
+
   presenceOf(userId: string): Presence | undefined {
     return this.#presence.get(userId);
   }
@@ -403,11 +417,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.#outbox.resume();
     this.#requests.onOpen();
     try {
-      const list = await this.refreshConversations();
-      const behind = list.filter((summary) => summary.lastSeq > this.#timeline(summary.conversationId).held);
-      const gapped = [...this.#timelines].filter(([, timeline]) => timeline.hasGap).map(([id]) => id);
-      const ids = new Set([...behind.map((summary) => summary.conversationId), ...gapped]);
-      await Promise.all([...ids].map((id) => this.#catchUp(id)));
+      await this.catchUp();
     } catch (error) {
       if (!(error instanceof ClientClosedError)) this.emit('error', asParleyError(error));
     }
