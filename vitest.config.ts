@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four suites. Unit tests mock every AWS client; integration tests share one DynamoDB Local started
- * by a global setup (each file makes its own table); end-to-end tests start the whole local stack;
+ * Four suites, and the chaos suite run on its own. Unit tests mock every AWS client; integration
+ * tests share one DynamoDB Local started by a global setup (each file makes its own table); end-to-end tests start the whole local stack;
  * CDK tests synthesize the stack offline. quiet-logs.ts keeps the handlers' expected error logs out of
  * the report (PARLEY_TEST_LOGS=1 shows them).
  */
@@ -35,6 +35,18 @@ export default defineConfig({
           hookTimeout: 90_000,
           // Each file starts a whole local stack (with its own JVM); two at once is plenty on 2 cores.
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          // `npm run test:chaos` only: `npm test` runs every project but this one (its short version,
+          // test/e2e/chaos-short.test.ts, is part of e2e).
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          setupFiles: ['test/support/quiet-logs.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 90_000,
+          fileParallelism: false,
         },
       },
       {

@@ -2,12 +2,20 @@
  * `npm run admin -- <command> <id> [options]`: the operators' tools of protocol.md "Operations", against
  * the local stack (`--local`: its `/_local/` endpoints) or a deployed stack (the outputs `cdk deploy
  * --outputs-file` wrote: its table and `@connections` URL, with your own AWS credentials). Both run the
- * same domain functions (functions/domain/operations.ts). Exit 0 when done, 1 when it failed, 2 for a
- * mistake on the command line.
+ * same domain functions (functions/domain/operations.ts). `failures` and `redrive` work on the delivery
+ * on-failure queue (admin/queue-commands.ts). Exit 0 when done, 1 when it failed (for `redrive`: when an
+ * entry was not redelivered), 2 for a mistake on the command line.
  */
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import {
+  DEFAULT_LIMIT,
+  MAX_LIMIT,
+  type QueueCommand,
+  type QueueRequest,
+  runQueueCommand,
+} from './queue-commands.ts';
 
 export const COMMANDS = {
   deactivate: { path: (id: string) => `users/${encodeURIComponent(id)}/deactivate`, what: 'user' },
@@ -16,14 +24,18 @@ export const COMMANDS = {
   'revoke-token': { path: (id: string) => `tokens/${encodeURIComponent(id)}/revoke`, what: 'jti' },
 } as const;
 export type Command = keyof typeof COMMANDS;
+const QUEUE_COMMANDS: readonly string[] = ['failures', 'redrive'] satisfies QueueCommand[];
 
-export const USAGE = `Usage: npm run -s admin -- <command> <userId | jti> [--local [URL]] [--outputs FILE] [--stack NAME]
+export const USAGE = `Usage: npm run -s admin -- <command> [<userId | jti>] [--local [URL]] [--outputs FILE] [--stack NAME]
 
 Commands:
   deactivate <userId>       refuse the user's connections and messages to them; close their sockets
   reactivate <userId>       undo deactivate
   revoke-sessions <userId>  refuse every token issued before now; close their sockets
   revoke-token <jti>        refuse one token until it expires; close the connections opened with it
+  failures                  list what delivery gave up on: the entries of the on-failure queue
+  redrive                   deliver those entries again from the table (or the stream, for a batch the
+                            stream mapping gave up); remove each one only once that succeeded
 
 Where:
   --local [URL]      the local stack (default http://localhost:3001); --admin-key KEY or PARLEY_ADMIN_KEY
@@ -32,6 +44,9 @@ Where:
                      cdk-outputs.json), with your AWS credentials (the default provider chain)
   --stack NAME       the stack in that file (default: the only one)
   --by NAME          who is asking, for the log (default: your user name @ this host)
+  --limit N          failures, redrive: at most N entries (default ${DEFAULT_LIMIT})
+  --dry-run          redrive: say what would be redelivered; invoke nothing, remove nothing
+  --json             failures, redrive: print JSON instead of one line per entry
   -h, --help         this text
 `;
 
@@ -41,6 +56,9 @@ const OPTIONS = {
   stack: { type: 'string' },
   'admin-key': { type: 'string' },
   by: { type: 'string' },
+  limit: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
 
@@ -48,14 +66,26 @@ export type Target =
   | { kind: 'local'; url: string; adminKey: string | undefined }
   | { kind: 'aws'; outputsFile: string; stack: string | undefined };
 
-export interface Request {
+export interface OperationRequest {
   command: Command;
   id: string;
   target: Target;
   by: string;
 }
 
+export type Request = OperationRequest | QueueRequest;
+
 export class AdminUsageError extends Error {}
+
+/** A command that ran but did not do all it was asked (exit 1); `output` is still printed. */
+export class AdminIncomplete extends Error {
+  readonly output: string;
+  constructor(message: string, output: string) {
+    super(message);
+    this.name = 'AdminIncomplete';
+    this.output = output;
+  }
+}
 
 /** What the command line asks for; `--local` may be followed by the stack's URL. */
 export function parseAdminArgs(
@@ -75,11 +105,23 @@ export function parseAdminArgs(
   if (parsed.values.help === true) return 'help';
   const [command, id, extra] = parsed.positionals;
   if (command === undefined) throw new AdminUsageError('missing <command>');
-  if (!(command in COMMANDS)) throw new AdminUsageError(`unknown command "${command}"`);
-  const spec = COMMANDS[command as Command];
-  if (id === undefined || id === '')
-    throw new AdminUsageError(`missing <${spec.what === 'user' ? 'userId' : 'jti'}>`);
-  if (extra !== undefined) throw new AdminUsageError(`unexpected argument "${extra}"`);
+  const isQueueCommand = QUEUE_COMMANDS.includes(command);
+  if (!(command in COMMANDS) && !isQueueCommand) throw new AdminUsageError(`unknown command "${command}"`);
+  if (isQueueCommand && id !== undefined) throw new AdminUsageError(`unexpected argument "${id}"`);
+  if (!isQueueCommand) {
+    const spec = COMMANDS[command as Command];
+    if (id === undefined || id === '')
+      throw new AdminUsageError(`missing <${spec.what === 'user' ? 'userId' : 'jti'}>`);
+    if (extra !== undefined) throw new AdminUsageError(`unexpected argument "${extra}"`);
+    for (const option of ['limit', 'dry-run', 'json'] as const) {
+      if (parsed.values[option] !== undefined) {
+        throw new AdminUsageError(`--${option} is for failures and redrive`);
+      }
+    }
+  }
+  if (command === 'failures' && parsed.values['dry-run'] !== undefined) {
+    throw new AdminUsageError('--dry-run is for redrive');
+  }
   if (parsed.values.local === true && parsed.values.outputs !== undefined) {
     throw new AdminUsageError('give --local or --outputs, not both');
   }
@@ -91,12 +133,30 @@ export function parseAdminArgs(
           adminKey: parsed.values['admin-key'] ?? (env.PARLEY_ADMIN_KEY || undefined),
         }
       : { kind: 'aws', outputsFile: parsed.values.outputs ?? 'cdk-outputs.json', stack: parsed.values.stack };
+  if (isQueueCommand) {
+    return {
+      command: command as QueueCommand,
+      target,
+      limit: parseLimit(parsed.values.limit),
+      dryRun: parsed.values['dry-run'] === true,
+      json: parsed.values.json === true,
+    };
+  }
   return {
     command: command as Command,
-    id,
+    id: id ?? '',
     target,
     by: parsed.values.by ?? `${userInfo().username}@${hostname()}`,
   };
+}
+
+function parseLimit(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LIMIT;
+  const limit = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) {
+    throw new AdminUsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  }
+  return limit;
 }
 
 /** The outputs of one stack, from the file `cdk deploy --outputs-file` writes. */
@@ -120,8 +180,26 @@ export async function stackOutputs(file: string, stack: string | undefined): Pro
   return stacks[name];
 }
 
-/** Runs the request; resolves with the line to print. */
+/**
+ * Runs the request; resolves with what to print. A `failures` or `redrive` that did not handle every
+ * entry rejects with AdminIncomplete, which carries the output.
+ */
 export async function runAdmin(request: Request, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (isQueueRequest(request)) {
+    const result = await runQueueCommand(request, stackOutputs);
+    if (!result.ok) {
+      throw new AdminIncomplete('some entries were not redelivered: they stay in the queue', result.output);
+    }
+    return result.output;
+  }
+  return runOperation(request, env);
+}
+
+function isQueueRequest(request: Request): request is QueueRequest {
+  return QUEUE_COMMANDS.includes(request.command);
+}
+
+async function runOperation(request: OperationRequest, env: NodeJS.ProcessEnv): Promise<string> {
   const { command, id, target } = request;
   if (target.kind === 'local') {
     const response = await fetch(`${target.url}/_local/${COMMANDS[command].path(id)}`, {
@@ -176,6 +254,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`${await runAdmin(request)}\n`);
   } catch (error) {
+    if (error instanceof AdminIncomplete) process.stdout.write(`${error.output}\n`);
     process.stderr.write(`admin: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }

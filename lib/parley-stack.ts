@@ -192,6 +192,11 @@ export class ParleyStack extends Stack {
       this.delivery.onFailureQueue.queueUrl,
       'Deliveries that could not complete: message identities, and stream pointers of crashed batches',
     );
+    output(
+      'DeliveryFunctionName',
+      this.functions[DELIVERY_STREAM.handler].functionName,
+      'The delivery function: `npm run admin -- redrive` invokes it with the on-failure queue entries',
+    );
     output('AlarmTopicArn', this.operations.alarmTopic.topicArn, 'Subscribe to receive alarms');
     output('DashboardName', this.operations.dashboard.dashboardName, 'CloudWatch dashboard');
     if (this.jwtSecret) {

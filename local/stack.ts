@@ -15,6 +15,11 @@ import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
 import { addDevTokenRoute } from './dev-token-route.ts';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
+import { withDeliveryFaults } from './faults/delivery-faults.ts';
+import { startDynamoDbProxy } from './faults/dynamodb-proxy.ts';
+import { FaultPlan, type FaultSpec } from './faults/fault-plan.ts';
+import { addFaultRoutes } from './faults/fault-routes.ts';
+import { LostConnections } from './faults/lost-connections.ts';
 import { ConnectionRegistry } from './gateway/connections.ts';
 import { addDropRoutes } from './gateway/drop-route.ts';
 import type { ApiIdentity } from './gateway/events.ts';
@@ -29,6 +34,7 @@ import { addOperationsRoutes } from './operations-routes.ts';
 import { FakeSns } from './push/fake-sns.ts';
 import { addPushRoutes, SNS_PATH } from './push/push-routes.ts';
 import { addFailureQueueRoutes, LocalFailureQueue } from './queue/failure-queue.ts';
+import { addRedriveRoute } from './queue/redrive-route.ts';
 import { StreamPoller } from './stream/stream-poller.ts';
 
 export interface LocalStackOptions {
@@ -49,6 +55,10 @@ export interface LocalStackOptions {
    * refused. Requests from this machine (the handlers' own) never need it.
    */
   readonly adminKey?: string;
+  /** Faults to inject from the start (local/faults/; off when undefined). `/_local/faults` changes them. */
+  readonly faults?: FaultSpec;
+  /** Seed of the fault plan's generator, so that a run's draws can be repeated; random when undefined. */
+  readonly faultSeed?: number;
 }
 
 export interface LocalStack {
@@ -61,6 +71,8 @@ export interface LocalStack {
   readonly tableName: string;
   /** Where features add their local-only endpoints. */
   readonly localRoutes: LocalRoutes;
+  /** The fault plan in force (also at `/_local/faults`). */
+  readonly faults: FaultPlan;
   stop(): Promise<void>;
 }
 
@@ -89,27 +101,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     cleanup.push(() => db.stop());
     const streamArn = await prepareTable(db);
+    const faults = new FaultPlan(options.faults, options.faultSeed);
+    // The handlers' DynamoDB calls pass through the fault proxy (see dynamodb-proxy.ts for why always).
+    const dynamoProxy = await startDynamoDbProxy(db.endpoint, faults);
+    cleanup.push(() => dynamoProxy.stop());
 
     const registry = new ConnectionRegistry();
+    const lost = new LostConnections();
     const localRoutes = new LocalRoutes();
-    const sns = new FakeSns();
+    addFaultRoutes(localRoutes, faults);
+    const sns = new FakeSns(faults);
     addPushRoutes(localRoutes, sns);
     const failureQueue = new LocalFailureQueue();
     sns.subscribeTopic(DELIVERY_FAILURE_TOPIC_ARN, (message) => failureQueue.add(message));
     addFailureQueueRoutes(localRoutes, failureQueue);
-    addDropRoutes(localRoutes, registry);
+    addDropRoutes(localRoutes, registry, lost);
     const parts: LocalServerParts = {
       registry,
       localRoutes,
       endpoint: undefined,
       admin: { key: options.adminKey },
+      faults,
     };
     const server = createLocalServer(parts);
     const port = await listen(server, options.port, options.host);
     cleanup.push(() => closeServer(server));
     const httpUrl = `http://localhost:${port}`;
 
-    configureHandlerEnvironment(db, `http://127.0.0.1:${port}`);
+    configureHandlerEnvironment(dynamoProxy.endpoint, `http://127.0.0.1:${port}`);
     addOperationsRoutes(localRoutes);
     addDevTokenRoute(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
@@ -122,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handlers,
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionMs: options.maxConnectionMs,
+      faults: { plan: faults, lost },
     });
     parts.endpoint = endpoint;
     cleanup.push(() => endpoint.shutdown());
@@ -131,6 +151,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });
+    // Crashes and timeouts are injected around the handler, where Lambda's runtime would fail.
+    const deliver = withDeliveryFaults(faults, handlers.delivery, () =>
+      lambdaContext('delivery', DELIVERY_TIMEOUT_MS),
+    );
     const poller = new StreamPoller({
       client: streams,
       streamArn,
@@ -139,10 +163,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       settings: DELIVERY_STREAM,
       invoke: async (records) => {
         const started = Date.now();
-        const response = await handlers.delivery(
-          { Records: records },
-          lambdaContext('delivery', DELIVERY_TIMEOUT_MS),
-        );
+        const response = await deliver(records);
         const failed = response?.batchItemFailures?.length ?? 0;
         localLog.info(
           `delivery batch of ${records.length}${failed ? `, ${failed} failed` : ''} (${Date.now() - started} ms)`,
@@ -153,6 +174,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onFailure: (record) => failureQueue.add(JSON.stringify(record)),
     });
     await poller.start();
+    // `npm run admin -- redrive --local`: the queue's entries through the same delivery handler.
+    addRedriveRoute(localRoutes, {
+      queue: failureQueue,
+      streams,
+      region: LOCAL_REGION,
+      deliver: (event) => handlers.delivery(event, lambdaContext('delivery', DELIVERY_TIMEOUT_MS)),
+    });
     // Registered before the gateway's shutdown step, so it runs after it: $disconnect writes still stream.
     cleanup.splice(cleanup.length - 1, 0, async () => {
       await poller.stop();
@@ -166,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbEndpoint: db.endpoint,
       tableName: LOCAL_TABLE_NAME,
       localRoutes,
+      faults,
       stop,
     };
   } catch (error) {
@@ -198,10 +227,10 @@ async function prepareTable(db: DynamoDbLocal): Promise<string> {
  * time, so this runs before the first handler import. Values the user set (JWT settings, log level)
  * are kept.
  */
-function configureHandlerEnvironment(db: DynamoDbLocal, callbackUrl: string): void {
+function configureHandlerEnvironment(dynamoDbEndpoint: string, callbackUrl: string): void {
   const env = process.env;
   env.TABLE_NAME = LOCAL_TABLE_NAME;
-  env.DYNAMODB_ENDPOINT = db.endpoint;
+  env.DYNAMODB_ENDPOINT = dynamoDbEndpoint;
   env.WS_CALLBACK_URL = callbackUrl;
   env.SNS_ENDPOINT = `${callbackUrl}${SNS_PATH}`;
   env.DELIVERY_FAILURE_TOPIC_ARN = DELIVERY_FAILURE_TOPIC_ARN;

@@ -7,6 +7,13 @@
 import { RATE_LIMIT_SETTINGS } from '../definitions/rate-limits.ts';
 import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
+import {
+  FAULT_ANSWERS,
+  FaultSpecError,
+  formatFaultSpec,
+  parseFaultSpec,
+  randomSeed,
+} from './faults/fault-plan.ts';
 import { ADMIN_KEY_HEADER, generateAdminKey, isLoopbackHost } from './http/admin-access.ts';
 import { localLog } from './log.ts';
 import { startLocalStack } from './stack.ts';
@@ -24,6 +31,23 @@ function rateLimitHelp(): string {
     line(typingBurst, 'typing at once after a quiet spell'),
   ].join('\n');
 }
+
+/** The `--faults` lines of `--help`, with each class's answers from the plan's own table. */
+function faultHelp(): string {
+  const pad = ' '.repeat(25);
+  const classes = Object.entries(FAULT_ANSWERS);
+  const single = classes.filter(([, answers]) => answers.length === 0).map(([name]) => name);
+  return [
+    `${'  --faults SPEC'.padEnd(25)}inject faults (env PARLEY_FAULTS, default none; README "Fault injection"):`,
+    `${pad}class=rate% or class=count (the next n calls), optionally :answer+answer, e.g.`,
+    `${pad}dynamodb=10%,post=15%:500+429+410,sns=3:EndpointDisabled,delivery-crash=10%,lose=2%`,
+    ...classes.flatMap(([name, answers]) =>
+      answers.length > 0 ? [`${pad}${name}: ${answers.join(', ')}`] : [],
+    ),
+    `${pad}${single.join(', ')}: one kind each`,
+  ].join('\n');
+}
+
 const options = runCommandLine(
   {
     name: 'npm start',
@@ -38,6 +62,8 @@ const options = runCommandLine(
   --idle-timeout-ms N    close idle connections after N ms (env IDLE_TIMEOUT_MS, default 600000 as in AWS)
   --max-connection-ms N  close every connection after N ms (env MAX_CONNECTION_MS, default 7200000 as in AWS)
 ${rateLimitHelp()}
+${faultHelp()}
+  --fault-seed N         seed of the fault draws, to repeat a run (env PARLEY_FAULT_SEED, default random)
   -h, --help             this text
 
 Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
@@ -50,6 +76,8 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       persist: { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'max-connection-ms': { type: 'string' },
+      faults: { type: 'string' },
+      'fault-seed': { type: 'string' },
       ...Object.fromEntries(Object.values(RATE_LIMIT_SETTINGS).map(({ flag }) => [flag, { type: 'string' }])),
     },
   },
@@ -66,7 +94,21 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       const value = (flags as Record<string, string | undefined>)[flag] ?? env[name];
       env[name] = String(wholeNumber(`--${flag} (${name})`, value, fallback, { min: 1, max: 1000 }));
     }
+    let faults: ReturnType<typeof parseFaultSpec>;
+    try {
+      faults = parseFaultSpec(flags.faults ?? env.PARLEY_FAULTS ?? '');
+    } catch (error) {
+      if (error instanceof FaultSpecError) throw new UsageError(`--faults (PARLEY_FAULTS): ${error.message}`);
+      throw error;
+    }
     return {
+      faults,
+      faultSeed: wholeNumber(
+        '--fault-seed (PARLEY_FAULT_SEED)',
+        flags['fault-seed'] ?? env.PARLEY_FAULT_SEED,
+        randomSeed(),
+        { max: 2 ** 32 - 1 },
+      ),
       port: wholeNumber('--port (PORT)', flags.port ?? env.PORT, 3001, { max: 65_535 }),
       host,
       givenKey,
@@ -121,6 +163,8 @@ try {
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
     adminKey,
+    faults: options.faults,
+    faultSeed: options.faultSeed,
   });
 } catch (error) {
   process.stderr.write(`npm start: ${startFailure(error)}\n`);
@@ -137,13 +181,21 @@ process.stdout.write(`
   Pushes         curl ${stack.httpUrl}/_local/pushes
   Management API ${stack.httpUrl}/@connections/{connectionId}
   DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
-${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}
+${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
   Ctrl-C stops everything.
 
 `);
 process.stdout.write(
   `PARLEY_LOCAL_READY ${JSON.stringify({ url: stack.url, httpUrl: stack.httpUrl, port: stack.port, dynamoDbEndpoint: stack.dynamoDbEndpoint, tableName: stack.tableName, startupMs })}\n`,
 );
+
+/** Faults given at start are on from the first call: say so where nobody can miss it. */
+function faultsLine(): string {
+  const spec = formatFaultSpec(options.faults);
+  if (spec === '') return '';
+  return `  Faults         ON: ${spec} (seed ${options.faultSeed}; --fault-seed ${options.faultSeed} repeats the draws)
+                 see or change them: curl ${stack.httpUrl}/_local/faults\n`;
+}
 
 /** One line that says what went wrong and what to do; a stack trace only for the unexpected. */
 function startFailure(error: unknown): string {

@@ -22,6 +22,7 @@ export async function saveConnection(connection: Connection, now: Date): Promise
         userId: connection.userId,
         deviceId: connection.deviceId,
         connectedAt: connection.connectedAt,
+        storedAt: now.toISOString(),
         ...(connection.jti !== undefined && { jti: connection.jti }),
         expiresAt: Math.floor(now.getTime() / 1000) + CONNECTION_TTL_SECONDS,
       },

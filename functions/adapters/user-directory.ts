@@ -83,6 +83,7 @@ function addItem(entry: UserDirectoryEntry, item: Item): void {
       userId: entry.userId,
       deviceId: typeof item.deviceId === 'string' ? item.deviceId : undefined,
       connectedAt: String(item.connectedAt),
+      ...(typeof item.storedAt === 'string' && { storedAt: item.storedAt }),
     });
   } else if (sk.startsWith(DEVICE_PREFIX)) {
     entry.devices.push({

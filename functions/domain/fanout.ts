@@ -5,11 +5,15 @@
  * `$connect` window is really gone and has its item deleted; a younger one is "connecting": delivery
  * tries it again shortly and, failing that, has the stream record retried, so the socket that opens a
  * moment later still gets the message. Other failures are returned, classified, for the caller.
+ *
+ * The window is short when the item says when `$connect` stored it (`storedAt`, its last step): a
+ * socket lost right after connecting must not hold its user's deliveries (and push) for 30 s.
  */
 import { failureClass } from '../adapters/aws-errors.ts';
 import { deleteConnection } from '../adapters/connection-store.ts';
 import { postToConnection } from '../adapters/websocket-connections.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
+import { positiveIntegerEnv } from '../shared/env.ts';
 import { logger } from '../shared/logger.ts';
 import type { TargetFailure } from './delivery-report.ts';
 import { FANOUT_LIMITS } from './fanout-limits.ts';
@@ -21,6 +25,12 @@ import type { Connection } from './model.ts';
  * integration timeout (29 s) for the authorizer and the `$connect` route, rounded up.
  */
 const CONNECT_WINDOW_MS = 30_000;
+/**
+ * How long after `$connect` stored the item the socket may still not be open: `$connect` returns right
+ * after the write (unless its other write is retried), and API Gateway opens the socket at once. The
+ * env `CONNECT_WINDOW_MS` widens it only for tests that hold a `$connect` open on purpose.
+ */
+const STORED_WINDOW_MS = positiveIntegerEnv('CONNECT_WINDOW_MS', 5_000);
 
 /** Waits before posting again to a connection still in `$connect` (which normally takes milliseconds). */
 const CONNECTING_RETRY_DELAYS_MS = [100, 400, 1_000];
@@ -100,8 +110,10 @@ async function post(
   return 'connecting';
 }
 
-/** Younger than the `$connect` window (a missing or unreadable `connectedAt` counts as old). */
-function isConnecting(connection: Connection, now: number): boolean {
+/** Still inside the `$connect` window (a missing or unreadable time counts as old). */
+export function isConnecting(connection: Connection, now: number): boolean {
+  const storedAt = connection.storedAt === undefined ? Number.NaN : Date.parse(connection.storedAt);
+  if (Number.isFinite(storedAt)) return now - storedAt < STORED_WINDOW_MS;
   const connectedAt = Date.parse(connection.connectedAt);
   return Number.isFinite(connectedAt) && now - connectedAt < CONNECT_WINDOW_MS;
 }

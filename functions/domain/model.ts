@@ -21,6 +21,12 @@ export interface Connection {
   userId: string;
   deviceId: string | undefined;
   connectedAt: string;
+  /**
+   * When `$connect` stored the item, its last step: API Gateway opens the socket as soon as `$connect`
+   * returns, so from a few seconds after this a 410 means gone (functions/domain/fanout.ts). Absent on
+   * items stored before it existed.
+   */
+  storedAt?: string;
   /** The token the connection was opened with, when it has a `jti` (revoking it closes the connection). */
   jti?: string;
 }

@@ -5,7 +5,9 @@
  *   in the on-failure queue by message identity, and skipped;
  * - transient (throttling, 5xx, a connection still inside `$connect`): the record is reported in
  *   `batchItemFailures` and retried, until it has failed `deliveryAttempts` times; then it is recorded
- *   like a permanent failure, so the shard moves on and the message can be redelivered at any age.
+ *   like a permanent failure, so the shard moves on and the message can be redelivered at any age;
+ * - a record an operator's redrive rebuilt (`eventID` `redrive:…`, functions/stream/redrive.ts): any
+ *   failure is reported in `batchItemFailures`, never counted or recorded again (its entry stays queued).
  * Records of one partition key (one conversation) must reach clients in `seq` order: after a record is
  * reported for retry, later records of the same conversation are left for that retry (Lambda retries
  * from the lowest reported record), while other conversations' records are still delivered now.

@@ -30,6 +30,15 @@ export type DeliveryEvent =
   | { kind: 'close'; userId: string; connectionId: string; reason: string }
   | { kind: 'skip'; reason: string; malformed: boolean };
 
+/**
+ * The `eventID` prefix of the records an operator's redrive rebuilds (functions/stream/redrive.ts): their
+ * queue entry already names the message, so a failure is reported rather than recorded again.
+ */
+export const REDRIVE_EVENT_ID_PREFIX = 'redrive:';
+
+export const isRedriveRecord = (eventId: string | undefined): boolean =>
+  eventId?.startsWith(REDRIVE_EVENT_ID_PREFIX) === true;
+
 type Item = Record<string, unknown>;
 type StreamImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 

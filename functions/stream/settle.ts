@@ -13,7 +13,7 @@ import { type DeliveryReport, needsRetry } from '../domain/delivery-report.ts';
 import type { FailedDelivery, FailureDetail } from '../domain/failed-delivery.ts';
 import { logger } from '../shared/logger.ts';
 import { countMetric } from '../shared/metrics.ts';
-import type { DeliveryEvent } from './records.ts';
+import { type DeliveryEvent, isRedriveRecord } from './records.ts';
 
 /** Stored events, whose delivery failures are retried and recorded; presence and closes are handled in delivery.ts. */
 type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' } | { kind: 'presence' } | { kind: 'close' }>;
@@ -51,6 +51,19 @@ export async function settle(
   countTargets(attempt);
   const wholeEvent: FailureClass | undefined = 'error' in attempt ? failureClass(attempt.error) : undefined;
   const retry = wholeEvent === 'transient' || ('report' in attempt && needsRetry(attempt.report));
+  const permanent =
+    wholeEvent === 'permanent' ||
+    ('report' in attempt && attempt.report.failures.some((failure) => failure.kind === 'permanent'));
+  if (isRedriveRecord(eventId)) {
+    // An operator's redrive (functions/stream/redrive.ts): its queue entry stays until a redelivery
+    // succeeds, so any failure is reported back to the tool, neither counted nor recorded again.
+    if (!retry && !permanent) return 'done';
+    logger.error('redelivery failed; its on-failure queue entry stays', {
+      failureClass: retry ? 'transient' : 'permanent',
+      ...failureLog(attempt),
+    });
+    return 'retry';
+  }
   if (retry) {
     let attempts: number;
     try {
@@ -69,9 +82,6 @@ export async function settle(
     }
     return record(entry(event, attempt, 'gave_up', attempts, eventId, now));
   }
-  const permanent =
-    wholeEvent === 'permanent' ||
-    ('report' in attempt && attempt.report.failures.some((failure) => failure.kind === 'permanent'));
   if (permanent) return record(entry(event, attempt, 'permanent', 1, eventId, now));
   return 'done';
 }

@@ -3,9 +3,17 @@
  * `@aws-sdk/client-apigatewaymanagementapi` speaks: the SDK reads the error type from the
  * `x-amzn-ErrorType` header, so a closed connection surfaces as a real `GoneException`.
  * Requests are not signature-checked: any credentials do locally.
+ *
+ * With fault injection (local/faults/), a `PostToConnection` may be answered, before anything is sent,
+ * as API Gateway answers when it fails (500), throttles (429 `LimitExceededException`) or has lost the
+ * connection (410): then the socket is also cut, as a 410 only ever means a gone connection, and the
+ * gateway runs `$disconnect` as for `/drop`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultPlan } from '../faults/fault-plan.ts';
+import { localLog } from '../log.ts';
 import { type ConnectionRegistry, MAX_MESSAGE_BYTES } from './connections.ts';
+import { dropConnection } from './drop-route.ts';
 
 /** `/@connections/{id}`, optionally under a stage path, as the SDK builds it from its endpoint. */
 const PATH = /^(?:\/[^/@]+)?\/@connections\/([^/]+)$/;
@@ -19,6 +27,7 @@ export async function handleManagementRequest(
   request: IncomingMessage,
   response: ServerResponse,
   pathname: string,
+  faults?: FaultPlan,
 ): Promise<void> {
   const encoded = PATH.exec(pathname)?.[1] ?? '';
   const connectionId = decodeURIComponent(encoded);
@@ -26,6 +35,8 @@ export async function handleManagementRequest(
     case 'POST': {
       const data = await readBody(request, MAX_MESSAGE_BYTES);
       if (data === 'too_large') return error(response, 413, 'PayloadTooLargeException', 'Message too long');
+      const fault = faults?.next('post');
+      if (fault !== undefined) return injectPostFault(registry, response, connectionId, fault);
       const result = registry.post(connectionId, data);
       if (result === 'gone') return gone(response);
       if (result === 'too_large') return error(response, 413, 'PayloadTooLargeException', 'Message too long');
@@ -55,6 +66,25 @@ export async function handleManagementRequest(
       await drain(request);
       return error(response, 404, 'NotFoundException', 'Not Found');
   }
+}
+
+/** The error types API Gateway answers with; the SDK models 429 and 410, a 500 reaches it unmodeled. */
+const POST_FAULTS = {
+  500: { type: 'InternalServerErrorException', message: 'Internal server error' },
+  429: { type: 'LimitExceededException', message: 'Rate exceeded' },
+  410: { type: 'GoneException', message: 'Gone' },
+} as const;
+
+async function injectPostFault(
+  registry: ConnectionRegistry,
+  response: ServerResponse,
+  connectionId: string,
+  status: keyof typeof POST_FAULTS,
+): Promise<void> {
+  localLog.info(`fault: PostToConnection ${connectionId} -> ${status} (injected)`);
+  const connection = status === 410 ? registry.open(connectionId) : undefined;
+  if (connection !== undefined) await dropConnection(connection);
+  error(response, status, POST_FAULTS[status].type, POST_FAULTS[status].message);
 }
 
 function gone(response: ServerResponse): void {

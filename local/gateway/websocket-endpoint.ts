@@ -9,6 +9,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RouteDefinition } from '../../definitions/routes.ts';
+import type { FaultPlan } from '../faults/fault-plan.ts';
+import type { LostConnections } from '../faults/lost-connections.ts';
 import type { LocalHandlers, RouteResult } from '../handlers.ts';
 import { lambdaContext } from '../lambda-context.ts';
 import { localLog } from '../log.ts';
@@ -41,6 +43,11 @@ export interface WebSocketEndpointOptions {
   readonly idleTimeoutMs: number;
   /** API Gateway closes every connection after this long (2 hours). */
   readonly maxConnectionMs: number;
+  /**
+   * Fault injection (local/faults/): `lose` cuts a connection at a client frame, which is lost with it,
+   * and a connection in `lost` ends without `$disconnect`.
+   */
+  readonly faults?: { readonly plan: FaultPlan; readonly lost: LostConnections };
 }
 
 export interface WebSocketEndpoint {
@@ -162,6 +169,10 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
         closeConnection(openConnection, 1003, 'Binary messages are not supported');
         return;
       }
+      if (options.faults?.plan.next('lose')) {
+        void options.faults.lost.lose(openConnection, 'injected fault at a client frame');
+        return;
+      }
       const body = Buffer.isBuffer(data)
         ? data.toString('utf8')
         : Buffer.from(data as ArrayBuffer).toString('utf8');
@@ -178,6 +189,8 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       clearTimeout(maxTimer);
       connection.state = 'closed';
       registry.remove(connectionId);
+      // A lost network: API Gateway never learns of it, and the connection item stays behind.
+      if (options.faults?.lost.wasLost(connection)) return;
       const cause = connection.closeCause ?? {
         code,
         reason: reasonBuffer.toString() || (code === 1005 ? 'Client-side close frame status not set' : ''),

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { serveDemo } from '../demo/serve-demo.ts';
+import type { FaultPlan } from '../faults/fault-plan.ts';
 import type { ConnectionRegistry } from '../gateway/connections.ts';
 import { handleManagementRequest, isManagementPath } from '../gateway/management-api.ts';
 import type { WebSocketEndpoint } from '../gateway/websocket-endpoint.ts';
@@ -18,6 +19,8 @@ export interface LocalServerParts {
   endpoint: WebSocketEndpoint | undefined;
   /** Requests from other machines to `@connections` and `/_local/` need this key (admin-access.ts). */
   readonly admin?: AdminSettings;
+  /** Fault injection: some `PostToConnection` calls fail (local/faults/). */
+  readonly faults?: FaultPlan;
 }
 
 export function createLocalServer(parts: LocalServerParts): Server {
@@ -48,7 +51,7 @@ async function handle(
   const guarded = isManagementPath(url.pathname) || url.pathname.startsWith(LOCAL_PREFIX);
   if (guarded && !admitAdminRequest(parts.admin, request, response)) return;
   if (isManagementPath(url.pathname)) {
-    return handleManagementRequest(parts.registry, request, response, url.pathname);
+    return handleManagementRequest(parts.registry, request, response, url.pathname, parts.faults);
   }
   if (url.pathname.startsWith(LOCAL_PREFIX)) {
     const body = await readAll(request);

@@ -3,8 +3,13 @@
  * Instead of reaching APNs or FCM, Publish records the notification for `GET /_local/pushes`. A token
  * can be marked as rejected by the platform, which disables its endpoints as SNS does on APNs/FCM
  * feedback, so the next Publish answers `EndpointDisabled`.
+ *
+ * With fault injection (local/faults/), a Publish may fail before anything is recorded: `InternalError`
+ * (500, which the SDK retries), or `EndpointDisabled` for a push to an endpoint, which is then disabled
+ * as if the platform had just rejected its token, so later calls agree with that answer.
  */
 import { randomUUID } from 'node:crypto';
+import type { FaultPlan } from '../faults/fault-plan.ts';
 import { localLog } from '../log.ts';
 import { type PushRecord, pushContent, SNS_PLATFORMS, type SnsPlatform } from './push-record.ts';
 import {
@@ -35,6 +40,11 @@ export class FakeSns {
   readonly #endpoints = new Map<string, PlatformEndpoint>();
   readonly #pushes: PushRecord[] = [];
   readonly #topics = new Map<string, (message: string) => void>();
+  readonly #faults: FaultPlan | undefined;
+
+  constructor(faults?: FaultPlan) {
+    this.#faults = faults;
+  }
 
   /** A topic whose published messages go to `deliver` (an SQS subscription with raw message delivery). */
   subscribeTopic(topicArn: string, deliver: (message: string) => void): void {
@@ -153,6 +163,7 @@ export class FakeSns {
   }
 
   #publish(params: Map<string, string>): string {
+    this.#injectFault(params);
     const topicArn = params.get('TopicArn');
     if (topicArn !== undefined) {
       const deliver = this.#topics.get(topicArn);
@@ -190,6 +201,22 @@ export class FakeSns {
         `(conversation ${push.data.conversationId ?? '?'}, seq ${push.data.seq ?? '?'}, badge ${push.badge ?? '-'})`,
     );
     return `<MessageId>${randomUUID()}</MessageId>`;
+  }
+
+  /** Throws the injected failure of this Publish, if the plan has one for it. */
+  #injectFault(params: Map<string, string>): void {
+    const target = params.get('TargetArn');
+    const endpoint = target === undefined ? undefined : this.#endpoints.get(target);
+    // EndpointDisabled only makes sense for a push to an endpoint that exists.
+    const fault = this.#faults?.next(
+      'sns',
+      (answer) => answer !== 'EndpointDisabled' || endpoint !== undefined,
+    );
+    if (fault === undefined) return;
+    localLog.info(`fault: SNS Publish to ${target ?? params.get('TopicArn') ?? '?'} -> ${fault} (injected)`);
+    if (fault === 'InternalError') throw new QueryError('InternalError', 'Internal Error', 500);
+    if (endpoint !== undefined) endpoint.attributes.Enabled = 'false';
+    throw new QueryError('EndpointDisabled', 'Endpoint is disabled');
   }
 
   #endpoint(arn: string): PlatformEndpoint {

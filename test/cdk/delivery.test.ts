@@ -172,9 +172,12 @@ describe('delivery from the table stream', () => {
     expect(() => synthesize({ typingBurst: 'lots' })).toThrow(ConfigError);
   });
 
-  it('outputs the on-failure queue for operators', () => {
+  it('outputs the on-failure queue and the delivery function for operators (admin failures, redrive)', () => {
     parley.template.hasOutput('OnFailureQueueUrl', {
       Value: parley.stack.resolve(parley.stack.delivery.onFailureQueue.queueUrl),
+    });
+    parley.template.hasOutput('DeliveryFunctionName', {
+      Value: parley.stack.resolve(parley.stack.functions.delivery.functionName),
     });
   });
 });

@@ -54,15 +54,20 @@ const message = (conversationId: string, seq: number, sequenceNumber: string) =>
   messageInsert({ conversationId, seq, messageId: `m-${conversationId}-${seq}` }, sequenceNumber);
 
 /** The user's partition with these connections, each connected at the given instant. */
-function mockConnections(userId: string, connections: { id: string; at: string }[], devices = 0): void {
+function mockConnections(
+  userId: string,
+  connections: { id: string; at: string; storedAt?: string }[],
+  devices = 0,
+): void {
   const pk = `USER#${userId}`;
-  const items: Record<string, unknown>[] = connections.map(({ id, at }) => ({
+  const items: Record<string, unknown>[] = connections.map(({ id, at, storedAt }) => ({
     PK: pk,
     SK: `CONN#${id}`,
     type: 'connection',
     connectionId: id,
     userId,
     connectedAt: at,
+    ...(storedAt !== undefined && { storedAt }),
   }));
   for (let i = 0; i < devices; i++) {
     items.push({
@@ -206,6 +211,46 @@ describe('a transient failure', () => {
   });
 });
 
+describe('a record an operator’s redrive rebuilt (eventID `redrive:…`)', () => {
+  const redriven = (sequenceNumber: string) => ({
+    ...message('d_alice_bob', 7, sequenceNumber),
+    eventID: 'redrive:6b1f0c2e',
+  });
+  const attemptsCounted = () =>
+    ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.SK === 'ATTEMPTS');
+
+  it('is reported, not recorded in the queue again, when a target fails for good', async () => {
+    // GIVEN bob's connection still answers 403
+    api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).rejects(forbidden());
+
+    // WHEN the redrive runs delivery on it
+    const result = await handler(streamEvent(redriven('1')));
+
+    // THEN the tool sees the failure (its entry stays), and no second entry is recorded
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '1' }] });
+    expect(queuedFailures(sns)).toEqual([]);
+    expect(attemptsCounted()).toEqual([]);
+  });
+
+  it('is reported without counting an attempt when a target fails transiently', async () => {
+    api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).rejects(serverError());
+    mockFailedAttempts(ddb, DELIVERY_STREAM.deliveryAttempts);
+
+    const result = await handler(streamEvent(redriven('1')));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '1' }] });
+    expect(queuedFailures(sns)).toEqual([]);
+    expect(attemptsCounted()).toEqual([]);
+  });
+
+  it('is done when every target was reached', async () => {
+    const result = await handler(streamEvent(redriven('1')));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(postedCalls(api).map(({ connectionId }) => connectionId)).toEqual([BOB_PHONE]);
+  });
+});
+
 describe('the time budget', () => {
   it('leaves records it has no time for to a retry instead of timing out mid-batch', async () => {
     const result = await handler(streamEvent(message('d_alice_bob', 7, '500000000000000000001')), {
@@ -242,6 +287,36 @@ describe('a connection inside the $connect window', () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '700000000000000000001' }] });
     expect(ddb).not.toHaveReceivedCommandWith(DeleteCommand, { Key: { SK: `CONN#${BOB_PHONE}` } });
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('is gone 5 s after $connect stored it, though its upgrade began under 30 s ago', async () => {
+    // GIVEN bob's upgrade began 8 s ago and $connect stored his item 6 s ago: the socket had time to
+    // open, so a 410 now means it was lost (a network cut right after connecting)
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    mockConnections('bob', [{ id: BOB_PHONE, at: ago(8_000), storedAt: ago(6_000) }], 1);
+    api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).rejects(gone());
+
+    const result = await handler(streamEvent(message('d_alice_bob', 7, '810000000000000000001')));
+
+    // THEN the item goes at once, the record is done, and bob, now offline, gets the push
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { PK: 'USER#bob', SK: `CONN#${BOB_PHONE}` },
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it('is still connecting within 5 s of $connect storing it', async () => {
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    mockConnections('bob', [{ id: BOB_PHONE, at: ago(3_000), storedAt: ago(1_000) }]);
+    api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).rejectsOnce(gone()).resolves({});
+
+    const result = await handler(streamEvent(message('d_alice_bob', 7, '820000000000000000001')));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 2);
+    expect(ddb).not.toHaveReceivedCommandWith(DeleteCommand, { Key: { SK: `CONN#${BOB_PHONE}` } });
   });
 
   it('is deleted once it is older than the window', async () => {

@@ -24,6 +24,7 @@ const connectionItem = (deviceId?: string) => ({
   userId: 'alice',
   deviceId,
   connectedAt: CONNECTED_AT,
+  storedAt: NOW.toISOString(),
   expiresAt: EXPIRES_AT,
 });
 

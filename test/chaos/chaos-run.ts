@@ -1,0 +1,280 @@
+/**
+ * One chaos run: pairs of users on the client SDK exchange messages through the local stack while
+ * faults are injected (`/_local/faults`), then every promise of architecture.md is checked against the
+ * table and against what each client saw: each acked message stored exactly once with gapless seqs,
+ * each received by its recipient exactly once after de-duplication (over the socket, or through sync),
+ * no connection item left once every socket is gone, presence sets empty, and the on-failure queue
+ * redriven to empty. The figures come back for the report.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Message, ParleyClient, type WebSocketConstructor } from '../../client/src/index.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../e2e/support/local-stack-process.ts';
+import { localToken } from '../e2e/support/tokens.ts';
+import { TableAudit } from './table-audit.ts';
+
+export interface ChaosOptions {
+  readonly label: string;
+  readonly pairs: number;
+  readonly messages: number;
+  /** The fault rules PUT to `/_local/faults` while the messages are sent; undefined runs without faults. */
+  readonly faults: Record<string, unknown> | undefined;
+  /** Repeats a run's injected faults. */
+  readonly seed?: number;
+  /** Empties the on-failure queue by redelivering it; answers how many entries it redrove. */
+  readonly redrive: (stack: LocalStackProcess) => Promise<number>;
+}
+
+export interface ChaosReport {
+  readonly label: string;
+  readonly sent: number;
+  readonly acked: number;
+  readonly stored: number;
+  readonly deliveredOnSocket: number;
+  readonly recoveredBySync: number;
+  readonly duplicatesSeen: number;
+  readonly redriven: number;
+  readonly reconnects: number;
+  readonly faultsInjected: unknown;
+  /** Each broken promise, in words; empty when every check held. */
+  readonly violations: string[];
+}
+
+interface User {
+  readonly id: string;
+  readonly partner: string;
+  readonly client: ParleyClient;
+  /** messageId → how many `message` frames carried it on this user's sockets. */
+  readonly onSocket: Map<string, number>;
+  readonly seen: Message[];
+}
+
+const SETTLE_LIMIT_MS = 60_000;
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const stack = await startLocalStackProcess({
+    LOG_LEVEL: 'error',
+    SEND_RATE_PER_SECOND: '1000',
+    SEND_BURST: '1000',
+  });
+  const audit = new TableAudit(stack.dynamoDbEndpoint);
+  const users: User[] = [];
+  let reconnects = 0;
+  try {
+    const run = randomUUID().slice(0, 8);
+    for (let pair = 0; pair < options.pairs; pair += 1) {
+      const a = `chaos-${run}-a${pair}`;
+      const b = `chaos-${run}-b${pair}`;
+      users.push(newUser(stack, a, b), newUser(stack, b, a));
+    }
+    for (const user of users) {
+      user.client.on('state', ({ state }) => {
+        if (state === 'reconnecting') reconnects += 1;
+      });
+    }
+    await Promise.all(users.map((user) => opened(user.client)));
+    // Every user has a phone registered, so a recipient whose socket is lost gets pushes meanwhile.
+    await Promise.all(users.map((user) => user.client.registerDevice('fcm', `fcm-token-${user.id}`)));
+    // Each pair's conversation exists before the faults start (its first message creates it).
+    const firsts = await Promise.all(
+      users.filter((_, i) => i % 2 === 0).map((user) => user.client.send({ to: user.partner }, 'hello')),
+    );
+    if (options.faults !== undefined)
+      await setFaults(stack, { faults: options.faults, seed: options.seed ?? 1 });
+
+    // WHEN the messages are sent, spread over every user, all at once
+    const sends: Promise<Message>[] = [];
+    for (let i = 0; i < options.messages; i += 1) {
+      const user = users[i % users.length] as User;
+      sends.push(user.client.send({ to: user.partner }, `chaos ${i} from ${user.id}`));
+    }
+    const acked = await Promise.all(sends);
+    const faultsInjected = options.faults === undefined ? undefined : await getFaults(stack);
+    if (options.faults !== undefined) await setFaults(stack, undefined);
+
+    // and what exhausted its retries is redriven, and every client catches up
+    const redriven = await options.redrive(stack);
+    await Promise.all(users.map((user) => user.client.catchUp()));
+    const expected = [...firsts, ...acked];
+    await settled(users, expected);
+
+    const violations: string[] = [];
+    const stored = await checkTable(audit, expected, violations);
+    checkClients(users, expected, violations);
+    // THEN once every socket is gone, nothing of them is left in the table: a socket lost without
+    // $disconnect is removed by the next delivery's 410, so every user gets one last message first.
+    await Promise.all(users.map((user) => user.client.send({ to: user.partner }, 'last one')));
+    for (const user of users) user.client.close();
+    await checkNothingLeft(audit, users, stack, violations);
+
+    const byRecipient = (message: Message) => users.find((u) => u.partner === message.senderId);
+    let deliveredOnSocket = 0;
+    let duplicatesSeen = 0;
+    for (const message of expected) {
+      const frames = byRecipient(message)?.onSocket.get(message.messageId) ?? 0;
+      if (frames > 0) deliveredOnSocket += 1;
+      duplicatesSeen += Math.max(0, frames - 1);
+    }
+    return {
+      label: options.label,
+      sent: expected.length,
+      acked: expected.length,
+      stored,
+      deliveredOnSocket,
+      recoveredBySync: expected.length - deliveredOnSocket,
+      duplicatesSeen,
+      redriven,
+      reconnects,
+      faultsInjected,
+      violations,
+    };
+  } finally {
+    for (const user of users) user.client.close();
+    audit.close();
+    await stack.stop();
+  }
+}
+
+function newUser(stack: LocalStackProcess, id: string, partner: string): User {
+  const onSocket = new Map<string, number>();
+  // The platform's WebSocket, watched: what came over the socket, before the SDK's de-duplication.
+  const Watched = class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', ({ data }) => {
+        if (typeof data !== 'string' || !data.includes('"type":"message"')) return;
+        const frame = JSON.parse(data) as { type?: string; messageId?: string };
+        if (frame.type === 'message' && frame.messageId !== undefined) {
+          onSocket.set(frame.messageId, (onSocket.get(frame.messageId) ?? 0) + 1);
+        }
+      });
+    }
+  } satisfies WebSocketConstructor;
+  const client = new ParleyClient({
+    url: `${stack.url}/`,
+    token: () => localToken(id),
+    deviceId: `${id}-phone`,
+    WebSocket: Watched,
+    // Faults lose acks and sockets: notice quickly, so a run takes seconds rather than minutes.
+    ackTimeoutMs: 3_000,
+    requestTimeoutMs: 3_000,
+    pingIntervalMs: 2_000,
+    pongTimeoutMs: 3_000,
+    backoff: { initialMs: 50, maxMs: 1_000, stableAfterMs: 5_000 },
+  });
+  const seen: Message[] = [];
+  client.on('message', (message) => seen.push(message));
+  return { id, partner, client, onSocket, seen };
+}
+
+function opened(client: ParleyClient): Promise<void> {
+  return new Promise((resolve) => {
+    const off = client.on('state', ({ state }) => {
+      if (state !== 'open') return;
+      off();
+      resolve();
+    });
+    client.connect();
+  });
+}
+
+async function setFaults(stack: LocalStackProcess, faults: unknown): Promise<void> {
+  const response =
+    faults === undefined
+      ? await fetch(`${stack.httpUrl}/_local/faults`, { method: 'DELETE' })
+      : await fetch(`${stack.httpUrl}/_local/faults`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(faults),
+        });
+  if (!response.ok) throw new Error(`/_local/faults answered ${response.status}: ${await response.text()}`);
+}
+
+async function getFaults(stack: LocalStackProcess): Promise<unknown> {
+  const response = await fetch(`${stack.httpUrl}/_local/faults`);
+  return response.ok ? response.json() : undefined;
+}
+
+/** Waits until every recipient's client has seen every message meant for it (or the limit passes). */
+async function settled(users: User[], expected: Message[]): Promise<void> {
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  const complete = () =>
+    users.every((user) => {
+      const ids = new Set(user.seen.map((m) => m.messageId));
+      return expected.every((m) => m.senderId !== user.partner || ids.has(m.messageId));
+    });
+  while (!complete() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (Date.now() > deadline - SETTLE_LIMIT_MS / 2) await Promise.all(users.map((u) => u.client.catchUp()));
+  }
+}
+
+async function checkTable(audit: TableAudit, expected: Message[], violations: string[]): Promise<number> {
+  let stored = 0;
+  const byConversation = new Map<string, Message[]>();
+  for (const message of expected) {
+    byConversation.set(message.conversationId, [
+      ...(byConversation.get(message.conversationId) ?? []),
+      message,
+    ]);
+  }
+  for (const [conversationId, acked] of byConversation) {
+    const items = await audit.messages(conversationId);
+    stored += items.length;
+    const seqs = items.map((item) => item.seq);
+    if (seqs.some((seq, i) => seq !== i + 1)) violations.push(`${conversationId}: seqs not gapless from 1`);
+    const perClientId = new Map<string, number>();
+    for (const item of items) {
+      const key = `${item.senderId}/${item.clientMessageId}`;
+      perClientId.set(key, (perClientId.get(key) ?? 0) + 1);
+    }
+    for (const [key, count] of perClientId) if (count > 1) violations.push(`${key} stored ${count} times`);
+    const ids = new Set(items.map((item) => item.messageId));
+    for (const message of acked)
+      if (!ids.has(message.messageId)) violations.push(`${message.messageId} acked, not stored`);
+    if (items.length !== acked.length)
+      violations.push(`${conversationId}: ${items.length} stored, ${acked.length} acked`);
+  }
+  return stored;
+}
+
+function checkClients(users: User[], expected: Message[], violations: string[]): void {
+  for (const user of users) {
+    const ids = user.seen.map((m) => m.messageId);
+    if (new Set(ids).size !== ids.length) violations.push(`${user.id} was handed a message twice`);
+    const meant = expected.filter((m) => m.senderId === user.partner);
+    const held = new Set(ids);
+    const missing = meant.filter((m) => !held.has(m.messageId));
+    if (missing.length > 0) violations.push(`${user.id} never got ${missing.length} message(s)`);
+    const seqs = user.seen.map((m) => m.seq);
+    if (seqs.some((seq, i) => i > 0 && seq <= (seqs[i - 1] ?? 0)))
+      violations.push(`${user.id} saw seqs out of order`);
+  }
+}
+
+async function checkNothingLeft(
+  audit: TableAudit,
+  users: User[],
+  stack: LocalStackProcess,
+  violations: string[],
+): Promise<void> {
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  let left = await audit.connectionItems();
+  let present = await presenceLeft(audit, users);
+  while ((left.length > 0 || present.length > 0) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    left = await audit.connectionItems();
+    present = await presenceLeft(audit, users);
+  }
+  if (left.length > 0) violations.push(`${left.length} connection item(s) outlived their sockets`);
+  if (present.length > 0) violations.push(`presence still counts connections of ${present.join(', ')}`);
+  const queued = await (await fetch(`${stack.httpUrl}/_local/delivery-failures`)).json();
+  if (Array.isArray(queued) && queued.length > 0)
+    violations.push(`${queued.length} entries left in the on-failure queue`);
+}
+
+async function presenceLeft(audit: TableAudit, users: User[]): Promise<string[]> {
+  const counts = await Promise.all(
+    users.map(async (user) => ({ id: user.id, n: (await audit.presence(user.id)).length })),
+  );
+  return counts.filter((c) => c.n > 0).map((c) => c.id);
+}

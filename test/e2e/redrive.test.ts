@@ -1,0 +1,232 @@
+/**
+ * What exhausts delivery's retries, dealt with through `npm run admin -- failures | redrive --local URL`
+ * against the whole local stack with real WebSocket clients:
+ * - delivery gives up on a message for good (its conversation item is gone while that one delivery
+ *   runs): the queue holds its identity, `failures` lists it, `sync` returns the message all along, a
+ *   dry run changes nothing, a redrive while the cause lasts fails and keeps the entry, and once the
+ *   cause is fixed a redrive brings the message to the recipient's socket and empties the queue; a
+ *   second redrive finds nothing;
+ * - delivery crashes on a batch until the stream poller gives it up (as the event source mapping does):
+ *   the queue holds a stream pointer, and a redrive reads the records back from the stream.
+ * The faults come from a wrapper around the stack's own delivery handler, never from timing.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
+import type { LocalHandlers } from '../../local/handlers.ts';
+import { setLocalLogSink } from '../../local/log.ts';
+import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { localToken } from './support/tokens.ts';
+import { type Client, connect } from './support/ws-client.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** While set, delivery of the message with this clientMessageId finds its conversation item gone. */
+let conversationGoneFor: string | undefined;
+/** While set, every delivery batch holding the message with this clientMessageId crashes. */
+let crashOn: string | undefined;
+/** Resolved after each delivery that met a missing conversation, with the conversation put back. */
+let onConversationGone: (() => void) | undefined;
+
+const clientMessageIds = (event: DynamoDBStreamEvent) =>
+  event.Records.map((record) => record.dynamodb?.NewImage?.clientMessageId?.S);
+
+function wrap(handlers: LocalHandlers): LocalHandlers {
+  return {
+    ...handlers,
+    delivery: async (event, context) => {
+      if (crashOn !== undefined && clientMessageIds(event).includes(crashOn)) {
+        throw new Error('injected crash');
+      }
+      const gone = conversationGoneFor;
+      const record = event.Records.find((r) => r.dynamodb?.NewImage?.clientMessageId?.S === gone);
+      const conversationId = record?.dynamodb?.NewImage?.conversationId?.S;
+      if (gone === undefined || conversationId === undefined) return handlers.delivery(event, context);
+      // The conversation item is taken away for this one delivery, then put back as it was.
+      const key = { PK: `CONV#${conversationId}`, SK: 'META' };
+      const { Item } = await table.send(
+        new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: key, ConsistentRead: true }),
+      );
+      await table.send(new DeleteCommand({ TableName: LOCAL_TABLE_NAME, Key: key }));
+      try {
+        return await handlers.delivery(event, context);
+      } finally {
+        await table.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item }));
+        onConversationGone?.();
+      }
+    },
+  };
+}
+
+let stack: LocalStack;
+let table: DynamoDBDocumentClient;
+let httpUrl: string;
+
+beforeAll(async () => {
+  process.env.LOG_LEVEL = 'fatal';
+  setLocalLogSink(() => undefined);
+  stack = await startLocalStack({
+    port: 0,
+    host: '127.0.0.1',
+    dynamoDbPort: 0,
+    persistDir: undefined,
+    idleTimeoutMs: 10 * 60_000,
+    maxConnectionMs: 2 * 60 * 60_000,
+    wrapHandlers: wrap,
+  });
+  httpUrl = `http://127.0.0.1:${stack.port}`;
+  table = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamoDbEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  );
+});
+
+afterAll(async () => {
+  table?.destroy();
+  await stack?.stop();
+});
+
+function admin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['admin/admin.ts', ...args], { cwd: ROOT }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stdout, stderr });
+    });
+  });
+}
+
+async function queued(): Promise<Record<string, unknown>[]> {
+  return (await fetch(`${httpUrl}/_local/delivery-failures`)).json() as Promise<Record<string, unknown>[]>;
+}
+
+async function send(from: Client, clientMessageId: string): Promise<Record<string, unknown>> {
+  from.send({ action: 'sendMessage', to: 'bob', clientMessageId, content: `text of ${clientMessageId}` });
+  return from.until((frame) => frame.type === 'ack' && frame.clientMessageId === clientMessageId);
+}
+
+async function syncedIds(client: Client, conversationId: string): Promise<unknown[]> {
+  client.send({ action: 'sync', conversationId, afterSeq: 0 });
+  const frame = await client.until((f) => f.type === 'messages' && f.conversationId === conversationId);
+  return (frame.messages as { messageId: string }[]).map((message) => message.messageId);
+}
+
+describe('redrive of what delivery gave up', () => {
+  it('lists a message delivery gave up on, keeps it while redelivery fails, and delivers it once fixed', async () => {
+    // GIVEN alice and bob talking, and then a message whose delivery finds its conversation gone
+    const alice = await connect(`${stack.url}/?token=${await localToken('alice')}`);
+    const bob = await connect(`${stack.url}/?token=${await localToken('bob')}`);
+    const hello = await send(alice, 'hello-1');
+    await bob.until((frame) => frame.type === 'message' && frame.messageId === hello.messageId);
+    conversationGoneFor = 'lost-1';
+    let given = new Promise<void>((resolve) => {
+      onConversationGone = resolve;
+    });
+    const lost = await send(alice, 'lost-1');
+    await given;
+    const { conversationId, messageId, seq } = lost;
+
+    // THEN the queue holds its identity, `failures` lists it, and sync returns the message
+    expect(await queued()).toEqual([
+      expect.objectContaining({ kind: 'message', class: 'permanent', conversationId, seq, messageId }),
+    ]);
+    const listed = await admin('failures', '--local', httpUrl);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect(listed.stdout).toMatch(
+      new RegExp(
+        `^\\S+ {2}\\S+ {2}message ${conversationId} seq ${seq} messageId ${messageId}: failed for good: PermanentFailure, recorded \\S+\\n1 entry in the on-failure queue\\n$`,
+      ),
+    );
+    const json = JSON.parse((await admin('failures', '--local', httpUrl, '--json')).stdout);
+    expect(json).toMatchObject([{ kind: 'message', entry: { kind: 'delivery', delivery: { messageId } } }]);
+    expect(await syncedIds(bob, String(conversationId))).toEqual([hello.messageId, messageId]);
+
+    // WHEN a dry run, then a redrive while the cause lasts
+    const dry = await admin('redrive', '--local', httpUrl, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^would redeliver {2}\S+ {2}message .*\(1 record from the table\)$/m);
+    given = new Promise<void>((resolve) => {
+      onConversationGone = resolve;
+    });
+    const failing = await admin('redrive', '--local', httpUrl);
+    await given;
+    // THEN the entry stays, once (the failed redelivery is not recorded again)
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(
+      /^FAILED, kept {2}\S+ {2}message .*delivery failed again on 1 of 1 record/m,
+    );
+    expect(failing.stderr).toMatch(/not redelivered: they stay in the queue/);
+    expect(await queued()).toEqual([expect.objectContaining({ messageId })]);
+
+    // WHEN the cause is gone and the operator redrives
+    conversationGoneFor = undefined;
+    const redriven = await admin('redrive', '--local', httpUrl);
+
+    // THEN bob's socket gets the message, the queue is empty, and a second redrive does nothing
+    expect(redriven).toMatchObject({ code: 0, stderr: '' });
+    expect(redriven.stdout).toMatch(
+      /^redelivered {2}\S+ {2}message .*\(1 record from the table\)\nredrive: 1 redelivered and removed\n$/,
+    );
+    expect(
+      await bob.until((frame) => frame.type === 'message' && frame.messageId === messageId),
+    ).toMatchObject({
+      conversationId,
+      seq,
+      senderId: 'alice',
+      content: 'text of lost-1',
+    });
+    expect(await queued()).toEqual([]);
+    expect(await admin('redrive', '--local', httpUrl)).toEqual({
+      code: 0,
+      stdout: 'the on-failure queue is empty: nothing to redrive\n',
+      stderr: '',
+    });
+    expect(await syncedIds(bob, String(conversationId))).toEqual([hello.messageId, messageId]);
+
+    for (const client of [alice, bob]) client.socket.close();
+    await Promise.all([alice.closed, bob.closed]);
+  });
+
+  it('redelivers a batch the stream poller gave up from the stream records its pointer names', async () => {
+    // GIVEN delivery crashing on every batch that holds one message, until the poller gives it up
+    const alice = await connect(`${stack.url}/?token=${await localToken('alice')}`);
+    const bob = await connect(`${stack.url}/?token=${await localToken('bob')}`);
+    crashOn = 'crash-1';
+    const crashed = await send(alice, 'crash-1');
+    let pointer: Record<string, unknown> | undefined;
+    // Waits for the poller's own retries to run out (about 13 s of its back-off), however long they take.
+    while (pointer === undefined) {
+      pointer = (await queued()).find((entry) => entry.DDBStreamBatchInfo !== undefined);
+      if (pointer === undefined) await sleep(200);
+    }
+    crashOn = undefined;
+
+    // THEN `failures` lists a stream batch
+    const listed = await admin('failures', '--local', httpUrl);
+    expect(listed.stdout).toMatch(
+      /^\S+ {2}\S+ {2}stream batch on \S+, sequence numbers \d+–\d+ \(1 record\(s\)/m,
+    );
+
+    // WHEN the operator redrives
+    const redriven = await admin('redrive', '--local', httpUrl);
+
+    // THEN the record is read back from the stream and reaches bob; the queue is empty
+    expect(redriven).toMatchObject({ code: 0, stderr: '' });
+    expect(redriven.stdout).toMatch(/^redelivered {2}\S+ {2}stream batch .*\(1 record from the stream\)$/m);
+    expect(
+      await bob.until((frame) => frame.type === 'message' && frame.messageId === crashed.messageId),
+    ).toMatchObject({
+      content: 'text of crash-1',
+    });
+    expect(await queued()).toEqual([]);
+
+    for (const client of [alice, bob]) client.socket.close();
+    await Promise.all([alice.closed, bob.closed]);
+  });
+});
