@@ -26,6 +26,8 @@ export const LOAD_DEFAULTS: LoadOptions = { users: 1000, offeredRate: 30, durati
 export interface LoadResult {
   readonly connectionsHeld: number;
   readonly connectMs: number;
+  /** Each pair's first message (which creates its direct conversation), untimed, before the run. */
+  readonly warmUpMs: number;
   readonly sent: number;
   readonly acked: number;
   readonly delivered: number;
@@ -39,6 +41,7 @@ export interface LoadResult {
 }
 
 const CONNECT_CONCURRENCY = 25;
+const WARM_UP_CONCURRENCY = 25;
 /** Time given to the last messages to arrive (and to late duplicates) once the sending stops. */
 const DRAIN_LIMIT_MS = 60_000;
 const DUPLICATE_GRACE_MS = 2_000;
@@ -72,11 +75,12 @@ export async function measureLoad(options: LoadOptions = LOAD_DEFAULTS): Promise
       );
     }
     const connectMs = performance.now() - connectStarted;
+    const warmUpMs = await warmUp(users, clients);
     const exchanged = await exchange(users, clients, options);
     const connectionsHeld = clients.filter(
       (client) => client.socket.readyState === client.socket.OPEN,
     ).length;
-    measured = { ...exchanged, connectionsHeld, connectMs, peakMemoryMb: await peakMemory(stack) };
+    measured = { ...exchanged, connectionsHeld, connectMs, warmUpMs, peakMemoryMb: await peakMemory(stack) };
   } catch (error) {
     process.stderr.write(
       `local stack output (last lines):\n${stack.output().split('\n').slice(-30).join('\n')}\n`,
@@ -88,11 +92,38 @@ export async function measureLoad(options: LoadOptions = LOAD_DEFAULTS): Promise
   return { ...measured, stoppedCleanly: await stopAndCheck(stack) };
 }
 
+/**
+ * One message from each pair's first user to the second, at most WARM_UP_CONCURRENCY at a time, waited
+ * for: it creates the pair's direct conversation, so the timed run measures steady traffic rather than
+ * first contacts (and the connects' presence records are through the stream by then).
+ */
+async function warmUp(users: readonly string[], clients: readonly Client[]): Promise<number> {
+  const started = performance.now();
+  for (let pair = 0; pair < users.length / 2; pair += WARM_UP_CONCURRENCY) {
+    const batch = Array.from(
+      { length: Math.min(WARM_UP_CONCURRENCY, users.length / 2 - pair) },
+      (_, i) => pair + i,
+    );
+    await Promise.all(
+      batch.map(async (p) => {
+        const [from, to] = [clients[2 * p], clients[2 * p + 1]];
+        if (from === undefined || to === undefined) return;
+        const clientMessageId = `warm-up-${p}`;
+        from.send({ action: 'sendMessage', to: users[2 * p + 1], clientMessageId, content: 'hello' });
+        await to.until((frame) => frame.type === 'message' && frame.clientMessageId === clientMessageId);
+      }),
+    );
+  }
+  return performance.now() - started;
+}
+
 async function exchange(
   users: readonly string[],
   clients: readonly Client[],
   options: LoadOptions,
-): Promise<Omit<LoadResult, 'connectionsHeld' | 'connectMs' | 'peakMemoryMb' | 'stoppedCleanly'>> {
+): Promise<
+  Omit<LoadResult, 'connectionsHeld' | 'connectMs' | 'warmUpMs' | 'peakMemoryMb' | 'stoppedCleanly'>
+> {
   const outgoing = new Map<string, Outgoing>();
   let delivered = 0;
   let duplicated = 0;
@@ -234,7 +265,8 @@ export function printLoad(result: LoadResult, options: LoadOptions = LOAD_DEFAUL
         ],
         ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
       )}\n\n` +
-      `  connecting ${options.users} users took ${(result.connectMs / 1000).toFixed(1)} s (${CONNECT_CONCURRENCY} at a time); error frames ${result.errorFrames}\n` +
+      `  connecting ${options.users} users took ${(result.connectMs / 1000).toFixed(1)} s (${CONNECT_CONCURRENCY} at a time), ` +
+      `the untimed first message of each pair ${(result.warmUpMs / 1000).toFixed(1)} s; error frames ${result.errorFrames}\n` +
       `  peak memory: gateway process ${result.peakMemoryMb.gateway.toFixed(0)} MB, DynamoDB Local ${result.peakMemoryMb.dynamoDbLocal.toFixed(0)} MB\n` +
       `  local stack stopped, DynamoDB Local's JVM and both ports gone: ${result.stoppedCleanly ? 'yes' : 'NO'}\n`,
   );

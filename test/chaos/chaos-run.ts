@@ -33,6 +33,8 @@ export interface ChaosReport {
   readonly recoveredBySync: number;
   readonly duplicatesSeen: number;
   readonly redriven: number;
+  /** Pushes recorded for the users who were offline. */
+  readonly pushes: number;
   readonly reconnects: number;
   readonly faultsInjected: unknown;
   /** Each broken promise, in words; empty when every check held. */
@@ -81,18 +83,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (options.faults !== undefined)
       await setFaults(stack, { faults: options.faults, seed: options.seed ?? 1 });
 
-    // WHEN the messages are sent, spread over every user, all at once
+    // WHEN one user in ten is offline (pushes go to their phones), and the messages are sent, spread
+    // over every other user, all at once
+    const away = users.filter((_, i) => i % 10 === 3);
+    for (const user of away) user.client.close();
+    const senders = users.filter((user) => !away.includes(user));
     const sends: Promise<Message>[] = [];
     for (let i = 0; i < options.messages; i += 1) {
-      const user = users[i % users.length] as User;
+      const user = senders[i % senders.length] as User;
       sends.push(user.client.send({ to: user.partner }, `chaos ${i} from ${user.id}`));
     }
     const acked = await Promise.all(sends);
+    await deliveryQuiet(users);
     const faultsInjected = options.faults === undefined ? undefined : await getFaults(stack);
     if (options.faults !== undefined) await setFaults(stack, undefined);
 
-    // and what exhausted its retries is redriven, and every client catches up
+    // and what exhausted its retries is redriven, the offline users come back, and everyone catches up
     const redriven = await options.redrive(stack);
+    await Promise.all(away.map((user) => opened(user.client)));
     await Promise.all(users.map((user) => user.client.catchUp()));
     const expected = [...firsts, ...acked];
     await settled(users, expected);
@@ -123,6 +131,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       recoveredBySync: expected.length - deliveredOnSocket,
       duplicatesSeen,
       redriven,
+      pushes: await pushCount(stack),
       reconnects,
       faultsInjected,
       violations,
@@ -175,6 +184,31 @@ function opened(client: ParleyClient): Promise<void> {
     });
     client.connect();
   });
+}
+
+/**
+ * Waits until delivery has gone quiet (no new `message` frame on any socket for 3 s, or everything
+ * arrived), so that "recovered by sync" counts what the sockets really missed, not what was still on
+ * its way. Only the figures depend on it; the checks hold either way.
+ */
+async function deliveryQuiet(users: User[]): Promise<void> {
+  const frames = () => users.reduce((sum, user) => sum + user.onSocket.size, 0);
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  let last = frames();
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < 3_000) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = frames();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    }
+  }
+}
+
+async function pushCount(stack: LocalStackProcess): Promise<number> {
+  const pushes = await (await fetch(`${stack.httpUrl}/_local/pushes`)).json();
+  return Array.isArray(pushes) ? pushes.length : 0;
 }
 
 async function setFaults(stack: LocalStackProcess, faults: unknown): Promise<void> {
