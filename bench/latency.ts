@@ -71,7 +71,10 @@ const WARM_UP_PER_PAIR = 2;
 /** Time left for late duplicates (a retried stream batch) once everything has arrived. */
 const DUPLICATE_GRACE_MS = 1_000;
 
-export async function measureLatency(options: LatencyOptions = LATENCY_DEFAULTS): Promise<LatencyResult> {
+/** The local stack as a process, signing with a fresh secret the benchmark's tokens use (clientUrl). */
+export async function startBenchStack(
+  env: Record<string, string> = {},
+): Promise<{ stack: LocalStackProcess; secret: string }> {
   const secret = `bench-${randomUUID()}`;
   // Only this secret: whatever JWT settings the caller's shell holds would make the tokens invalid.
   const stack = await startLocalStackProcess({
@@ -80,7 +83,13 @@ export async function measureLatency(options: LatencyOptions = LATENCY_DEFAULTS)
     JWKS_URL: '',
     JWT_ISSUER: '',
     JWT_AUDIENCE: '',
+    ...env,
   });
+  return { stack, secret };
+}
+
+export async function measureLatency(options: LatencyOptions = LATENCY_DEFAULTS): Promise<LatencyResult> {
+  const { stack, secret } = await startBenchStack();
   // Every socket that opened, for the cleanup, even when a later one in its batch failed.
   const opened: Client[] = [];
   let exchanged: Omit<LatencyResult, 'stoppedCleanly'>;

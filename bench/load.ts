@@ -5,11 +5,10 @@
  * its arrival at the recipient, and reads the peak memory (VmHWM) of the gateway's Node.js process and
  * of DynamoDB Local's JVM. A benchmark, not a test: it reports, it does not gate.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { type LocalStackProcess, startLocalStackProcess } from '../test/e2e/support/local-stack-process.ts';
+import type { LocalStackProcess } from '../test/e2e/support/local-stack-process.ts';
 import { type Client, connect } from '../test/e2e/support/ws-client.ts';
-import { clientUrl, dynamoDbLocalProcesses, stopAndCheck } from './latency.ts';
+import { clientUrl, dynamoDbLocalProcesses, startBenchStack, stopAndCheck } from './latency.ts';
 import { type Summary, summarize } from './stats.ts';
 import { heading, textTable } from './text-table.ts';
 
@@ -54,15 +53,7 @@ interface Outgoing {
 }
 
 export async function measureLoad(options: LoadOptions = LOAD_DEFAULTS): Promise<LoadResult> {
-  const secret = `bench-${randomUUID()}`;
-  const stack = await startLocalStackProcess({
-    JWT_SECRET: secret,
-    JWT_SECRET_ID: '',
-    JWKS_URL: '',
-    JWT_ISSUER: '',
-    JWT_AUDIENCE: '',
-    LOG_LEVEL: 'error',
-  });
+  const { stack, secret } = await startBenchStack({ LOG_LEVEL: 'error' });
   const clients: Client[] = [];
   let measured: Omit<LoadResult, 'stoppedCleanly'>;
   try {

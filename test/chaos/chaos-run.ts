@@ -94,7 +94,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sends.push(user.client.send({ to: user.partner }, `chaos ${i} from ${user.id}`));
     }
     const acked = await Promise.all(sends);
-    await deliveryQuiet(users);
+    await deliveryQuiet(users, senders, acked);
     const faultsInjected = options.faults === undefined ? undefined : await getFaults(stack);
     if (options.faults !== undefined) await setFaults(stack, undefined);
 
@@ -187,16 +187,20 @@ function opened(client: ParleyClient): Promise<void> {
 }
 
 /**
- * Waits until delivery has gone quiet (no new `message` frame on any socket for 3 s, or everything
- * arrived), so that "recovered by sync" counts what the sockets really missed, not what was still on
- * its way. Only the figures depend on it; the checks hold either way.
+ * Waits until delivery is through its backlog: every online user has had, on its socket, every message
+ * meant for it, or no new `message` frame has arrived anywhere for 10 s (a frame lost with a socket never
+ * comes). So "recovered by sync" counts what the sockets really missed, not what the stream had not
+ * delivered yet (and the backlog is not pushed to clients closed at the end). Only the figures depend on
+ * it; the checks hold either way.
  */
-async function deliveryQuiet(users: User[]): Promise<void> {
+async function deliveryQuiet(users: User[], online: User[], acked: Message[]): Promise<void> {
   const frames = () => users.reduce((sum, user) => sum + user.onSocket.size, 0);
-  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  const allOnSockets = () =>
+    online.every((user) => acked.every((m) => m.senderId !== user.partner || user.onSocket.has(m.messageId)));
+  const deadline = Date.now() + 4 * SETTLE_LIMIT_MS;
   let last = frames();
   let quietSince = Date.now();
-  while (Date.now() < deadline && Date.now() - quietSince < 3_000) {
+  while (Date.now() < deadline && Date.now() - quietSince < 10_000 && !allOnSockets()) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const now = frames();
     if (now !== last) {

@@ -28,6 +28,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
         'by sync',
         'duplicates',
         'redriven',
+        'pushes',
         'reconnects',
         'faults',
         'promises',
