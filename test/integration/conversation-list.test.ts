@@ -73,11 +73,14 @@ async function listPage(userId: string, cursor?: string, limit?: number): Promis
 /** The order the list must have: the user's memberships by activity, newest first, as they stand now. */
 async function expectedOrder(userId: string): Promise<string[]> {
   const memberships = await listMemberships(userId);
+  // Ties (two deliveries in the same millisecond) go by id in code-unit order, as the list orders them:
+  // localeCompare would put "dm_o…" before "dm_V…" and fail the run that happens to tie.
+  const byCodeUnits = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   return memberships
     .sort((a, b) =>
       a.activityAt === b.activityAt
-        ? b.conversationId.localeCompare(a.conversationId)
-        : b.activityAt.localeCompare(a.activityAt),
+        ? byCodeUnits(b.conversationId, a.conversationId)
+        : byCodeUnits(b.activityAt, a.activityAt),
     )
     .map((membership) => membership.conversationId);
 }
