@@ -8,40 +8,73 @@
  *   like a permanent failure, so the shard moves on and the message can be redelivered at any age;
  * - a record an operator's redrive rebuilt (`eventID` `redrive:…`, functions/stream/redrive.ts): any
  *   failure is reported in `batchItemFailures`, never counted or recorded again (its entry stays queued).
- * Records of one partition key (one conversation) must reach clients in `seq` order: after a record is
- * reported for retry, later records of the same conversation are left for that retry (Lambda retries
- * from the lowest reported record), while other conversations' records are still delivered now.
+ * Records of one partition key (one conversation) must reach clients in `seq` order: they are delivered
+ * one after another, and after a record is reported for retry, later records of the same conversation
+ * are left for that retry (Lambda retries from the lowest reported record). Different conversations of
+ * the batch are delivered at the same time, and still delivered when another one fails.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { failureClass } from '../adapters/aws-errors.ts';
 import { closeConnection } from '../adapters/websocket-connections.ts';
 import { deliverPresence } from '../domain/deliver-presence.ts';
 import { DeliveredReceipts } from '../domain/delivered-receipts.ts';
+import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger, withLogKeys } from '../shared/logger.ts';
 import { type DeliveryEvent, toDeliveryEvent } from './records.ts';
 import { deliverEvent, settle } from './settle.ts';
 
 /** Time a record may need in the worst case (SDK calls time out after 2 s, 3 attempts, a few in a row). */
 const RECORD_TIME_BUDGET_MS = 20_000;
+/**
+ * Conversations (partition keys) delivered at once within a batch. One at a time, a busy shard's
+ * batch of 100 waited for 100 × 4 DynamoDB round trips and the posts in a row; each conversation's
+ * own records still go in `seq` order. Each record's fan-out is bounded by FANOUT_LIMITS on its own.
+ */
+const PARTITIONS_IN_PARALLEL = 8;
 
 export async function handler(
   event: DynamoDBStreamEvent,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<DynamoDBBatchResponse> {
-  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
-  const waitingForRetry = new Set<string>();
   // One `delivered` per (conversation, recipient) for the whole batch, sent once every record was tried.
   const receipts = new DeliveredReceipts();
-  for (const record of event.Records) {
+  const lanes = [...partitionLanes(event.Records).values()];
+  const outcomes = await mapConcurrently(lanes, PARTITIONS_IN_PARALLEL, (records) =>
+    deliverLane(records, receipts, context).then(
+      (failure) => ({ failure }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  await receipts.flush();
+  // An unexpected error fails the whole batch, as it did one record at a time, but only once every
+  // lane has stopped: nothing of this invocation keeps running after it returns.
+  const crashed = outcomes.find((outcome) => 'error' in outcome);
+  if (crashed !== undefined) throw crashed.error;
+  return {
+    batchItemFailures: outcomes.flatMap((outcome) =>
+      'failure' in outcome && outcome.failure !== undefined ? [outcome.failure] : [],
+    ),
+  };
+}
+
+/**
+ * One partition key's records (one conversation, or one user's connections), in stream order. The
+ * first record that must be retried, or that there is no time left for, is returned and the lane
+ * stops: later records of the partition are left for that retry (Lambda retries from the lowest
+ * record reported, so other lanes' failures and successes after it are retried too).
+ */
+async function deliverLane(
+  records: readonly DynamoDBRecord[],
+  receipts: DeliveredReceipts,
+  context: Pick<Context, 'getRemainingTimeInMillis'> | undefined,
+): Promise<{ itemIdentifier: string } | undefined> {
+  for (const record of records) {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
-    const partition = partitionOf(record);
-    if (waitingForRetry.has(partition)) continue;
     if ((context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY) < RECORD_TIME_BUDGET_MS) {
       // Not attempted: reporting it makes Lambda retry from here, with a fresh time budget.
       logger.warn('out of time for the batch, leaving the rest for a retry', { sequenceNumber });
       if (sequenceNumber === undefined) throw new Error('out of time and the record has no sequence number');
-      batchItemFailures.push({ itemIdentifier: sequenceNumber });
-      break;
+      return { itemIdentifier: sequenceNumber };
     }
     const verdict = await withLogKeys({ eventID: record.eventID, sequenceNumber }, () =>
       processRecord(record, receipts),
@@ -49,12 +82,10 @@ export async function handler(
     if (verdict === 'retry') {
       // Without a sequence number the failure cannot be pinned to a record: fail the whole batch.
       if (sequenceNumber === undefined) throw new Error('a record to retry has no sequence number');
-      batchItemFailures.push({ itemIdentifier: sequenceNumber });
-      waitingForRetry.add(partition);
+      return { itemIdentifier: sequenceNumber };
     }
   }
-  await receipts.flush();
-  return { batchItemFailures };
+  return undefined;
 }
 
 async function processRecord(record: DynamoDBRecord, receipts: DeliveredReceipts): Promise<'done' | 'retry'> {
@@ -116,6 +147,18 @@ async function processClose(event: Extract<DeliveryEvent, { kind: 'close' }>): P
       return transient ? 'retry' : 'done';
     }
   });
+}
+
+/** The batch's records by partition key, each list in stream order. */
+function partitionLanes(records: readonly DynamoDBRecord[]): Map<string, DynamoDBRecord[]> {
+  const lanes = new Map<string, DynamoDBRecord[]>();
+  for (const record of records) {
+    const partition = partitionOf(record);
+    const lane = lanes.get(partition);
+    if (lane === undefined) lanes.set(partition, [record]);
+    else lane.push(record);
+  }
+  return lanes;
 }
 
 function partitionOf(record: DynamoDBRecord): string {
