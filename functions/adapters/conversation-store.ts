@@ -7,12 +7,14 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
+import { DIRECT_ID_PREFIX } from '../domain/identifiers.ts';
 import type { Conversation } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger } from '../shared/logger.ts';
 import { batchGetItems } from './batch-get.ts';
 import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
+import { knownDirectConversations } from './known-conversations.ts';
 
 type Item = Record<string, unknown>;
 
@@ -29,12 +31,20 @@ function toConversation(item: Item): Conversation {
 /**
  * Eventually consistent by default: membership of a conversation changes rarely, and a stale read can
  * only miss a member added in the last second, never let a stranger in (members are never removed).
- * `consistent` for a caller that must tell "not visible yet" from "does not exist".
+ * `consistent` for a caller that must tell "not visible yet" from "does not exist". Only what was
+ * found is remembered (known-conversations.ts, direct ones only): a conversation that does not exist
+ * yet is read again next time. With `caller`, a conversation remembered without them among its members
+ * is read again all the same: answered from memory, a non-member's refusal would come sooner for a
+ * conversation that exists than for one that does not, and tell them which (conversations.ts).
  */
 export async function getConversation(
   conversationId: string,
-  options: { consistent?: boolean } = {},
+  options: { consistent?: boolean; caller?: string } = {},
 ): Promise<Conversation | undefined> {
+  const known = knownDirectConversations.get(conversationId);
+  if (known !== undefined && (options.caller === undefined || known.members.includes(options.caller))) {
+    return known;
+  }
   const { Item } = await dynamo.send(
     new GetCommand({
       TableName: TABLE_NAME,
@@ -42,7 +52,12 @@ export async function getConversation(
       ...(options.consistent === true && { ConsistentRead: true }),
     }),
   );
-  return Item === undefined ? undefined : toConversation(Item);
+  const conversation = Item === undefined ? undefined : toConversation(Item);
+  // Both must say direct: the id cannot name a group (groups are `grp_…`), and the item is not one.
+  if (conversation?.kind === 'direct' && conversationId.startsWith(DIRECT_ID_PREFIX)) {
+    knownDirectConversations.set(conversationId, conversation);
+  }
+  return conversation;
 }
 
 /** Many conversations at once (BatchGetItem), eventually consistent like getConversation; by id. */

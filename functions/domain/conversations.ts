@@ -25,7 +25,7 @@ const notAMember = (): ForbiddenError => new ForbiddenError('not a member of thi
 
 /** The conversation the caller belongs to; `notAMember()` when it does not exist or is someone else's. */
 async function requireMembership(conversationId: string, userId: string): Promise<Conversation> {
-  const conversation = await getConversation(conversationId);
+  const conversation = await getConversation(conversationId, { caller: userId });
   if (conversation === undefined || !conversation.members.includes(userId)) throw notAMember();
   return conversation;
 }

@@ -17,6 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { knownDirectConversations } from '../../functions/adapters/known-conversations.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers } from '../../local/handlers.ts';
 import { setLocalLogSink } from '../../local/log.ts';
@@ -47,7 +48,9 @@ function wrap(handlers: LocalHandlers): LocalHandlers {
       const record = event.Records.find((r) => r.dynamodb?.NewImage?.clientMessageId?.S === gone);
       const conversationId = record?.dynamodb?.NewImage?.conversationId?.S;
       if (gone === undefined || conversationId === undefined) return handlers.delivery(event, context);
-      // The conversation item is taken away for this one delivery, then put back as it was.
+      // The conversation item is taken away for this one delivery, then put back as it was; the delivery
+      // runs as a container that has not read it yet would (a warm one remembers direct conversations).
+      knownDirectConversations.clear();
       const key = { PK: `CONV#${conversationId}`, SK: 'META' };
       const { Item } = await table.send(
         new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: key, ConsistentRead: true }),

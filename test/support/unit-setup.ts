@@ -3,6 +3,8 @@
  * test file imports them. No test reaches a network: every AWS client is mocked per file.
  */
 import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach } from 'vitest';
+import { knownDirectConversations } from '../../functions/adapters/known-conversations.ts';
 
 process.env.AWS_REGION = 'eu-west-1';
 process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -15,3 +17,6 @@ process.env.PUSH_APP_ARN_FCM = 'arn:aws:sns:eu-west-1:123456789012:app/GCM/parle
 process.env.JWT_SECRET = 'unit-test-secret-that-is-long-enough-for-hs256';
 process.env.LOG_LEVEL = 'error';
 process.env.DELIVERY_FAILURE_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:parley-delivery-failures';
+
+// A warm container remembers direct conversations (known-conversations.ts); each case starts cold.
+beforeEach(() => knownDirectConversations.clear());
