@@ -6,6 +6,7 @@
  * of DynamoDB Local's JVM. A benchmark, not a test: it reports, it does not gate.
  */
 import { readFile } from 'node:fs/promises';
+import type WebSocket from 'ws';
 import type { LocalStackProcess } from '../test/e2e/support/local-stack-process.ts';
 import { type Client, connect } from '../test/e2e/support/ws-client.ts';
 import { clientUrl, dynamoDbLocalProcesses, startBenchStack, stopAndCheck } from './latency.ts';
@@ -34,6 +35,8 @@ export interface LoadResult {
   readonly duplicated: number;
   readonly errorFrames: number;
   readonly latency: Summary | undefined;
+  /** From just before the send to its `ack`: the send path alone, without the stream and delivery. */
+  readonly ackLatency: Summary | undefined;
   readonly throughputPerS: number;
   readonly peakMemoryMb: { readonly gateway: number; readonly dynamoDbLocal: number };
   readonly stoppedCleanly: boolean;
@@ -59,12 +62,7 @@ export async function measureLoad(options: LoadOptions = LOAD_DEFAULTS): Promise
   try {
     const users = Array.from({ length: options.users }, (_, i) => `load-${i}`);
     const connectStarted = performance.now();
-    for (let i = 0; i < users.length; i += CONNECT_CONCURRENCY) {
-      const batch = users.slice(i, i + CONNECT_CONCURRENCY);
-      clients.push(
-        ...(await Promise.all(batch.map(async (user) => connect(await clientUrl(stack, user, secret))))),
-      );
-    }
+    await connectAll(stack, secret, users, clients);
     const connectMs = performance.now() - connectStarted;
     const warmUpMs = await warmUp(users, clients);
     const exchanged = await exchange(users, clients, options);
@@ -83,12 +81,27 @@ export async function measureLoad(options: LoadOptions = LOAD_DEFAULTS): Promise
   return { ...measured, stoppedCleanly: await stopAndCheck(stack) };
 }
 
+/** Connects every user, CONNECT_CONCURRENCY at a time, into `clients` (so a failure leaves them to close). */
+export async function connectAll(
+  stack: LocalStackProcess,
+  secret: string,
+  users: readonly string[],
+  clients: Client[],
+): Promise<void> {
+  for (let i = 0; i < users.length; i += CONNECT_CONCURRENCY) {
+    const batch = users.slice(i, i + CONNECT_CONCURRENCY);
+    clients.push(
+      ...(await Promise.all(batch.map(async (user) => connect(await clientUrl(stack, user, secret))))),
+    );
+  }
+}
+
 /**
  * One message from each pair's first user to the second, at most WARM_UP_CONCURRENCY at a time, waited
  * for: it creates the pair's direct conversation, so the timed run measures steady traffic rather than
  * first contacts (and the connects' presence records are through the stream by then).
  */
-async function warmUp(users: readonly string[], clients: readonly Client[]): Promise<number> {
+export async function warmUp(users: readonly string[], clients: readonly Client[]): Promise<number> {
   const started = performance.now();
   for (let pair = 0; pair < users.length / 2; pair += WARM_UP_CONCURRENCY) {
     const batch = Array.from(
@@ -108,44 +121,60 @@ async function warmUp(users: readonly string[], clients: readonly Client[]): Pro
   return performance.now() - started;
 }
 
-async function exchange(
+export type ExchangeResult = Omit<
+  LoadResult,
+  'connectionsHeld' | 'connectMs' | 'warmUpMs' | 'peakMemoryMb' | 'stoppedCleanly'
+>;
+
+/**
+ * One open-loop run on clients already connected and warmed up. `label` keeps each run's
+ * clientMessageIds apart, so several runs can share one stack; the run's listeners are removed when it
+ * ends, and it ends only once everything sent has arrived (or DRAIN_LIMIT_MS passed), so the next run
+ * starts on an empty backlog.
+ */
+export async function exchange(
   users: readonly string[],
   clients: readonly Client[],
-  options: LoadOptions,
-): Promise<
-  Omit<LoadResult, 'connectionsHeld' | 'connectMs' | 'warmUpMs' | 'peakMemoryMb' | 'stoppedCleanly'>
-> {
+  options: Omit<LoadOptions, 'users'>,
+  label = 'load',
+): Promise<ExchangeResult> {
   const outgoing = new Map<string, Outgoing>();
   let delivered = 0;
   let duplicated = 0;
   let errorFrames = 0;
   const latencies: number[] = [];
+  const ackLatencies: number[] = [];
   let firstSend = Number.POSITIVE_INFINITY;
   let lastArrival = 0;
   const partnerOf = (i: number) => (i % 2 === 0 ? i + 1 : i - 1);
 
-  clients.forEach((client, index) => {
-    client.socket.on('message', (data) => {
-      const arrivedAt = performance.now();
-      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (frame.type === 'error') errorFrames++;
-      if (frame.type === 'ack') {
-        const sent = outgoing.get(String(frame.clientMessageId));
-        if (sent !== undefined) sent.acked = true;
-        return;
-      }
-      if (frame.type !== 'message') return;
+  const listeners = clients.map((_, index) => (data: WebSocket.RawData) => {
+    const arrivedAt = performance.now();
+    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+    if (frame.type === 'error') errorFrames++;
+    if (frame.type === 'ack') {
       const sent = outgoing.get(String(frame.clientMessageId));
-      if (sent === undefined || sent.recipient !== index) return;
-      sent.arrivals += 1;
-      if (sent.arrivals > 1) {
-        duplicated += 1;
-        return;
+      if (sent !== undefined && !sent.acked) {
+        sent.acked = true;
+        ackLatencies.push(arrivedAt - sent.sentAt);
       }
-      delivered += 1;
-      latencies.push(arrivedAt - sent.sentAt);
-      lastArrival = Math.max(lastArrival, arrivedAt);
-    });
+      return;
+    }
+    if (frame.type !== 'message') return;
+    const sent = outgoing.get(String(frame.clientMessageId));
+    if (sent === undefined || sent.recipient !== index) return;
+    sent.arrivals += 1;
+    if (sent.arrivals > 1) {
+      duplicated += 1;
+      return;
+    }
+    delivered += 1;
+    latencies.push(arrivedAt - sent.sentAt);
+    lastArrival = Math.max(lastArrival, arrivedAt);
+  });
+  clients.forEach((client, index) => {
+    const listener = listeners[index];
+    if (listener !== undefined) client.socket.on('message', listener);
   });
 
   // Each user sends every `interval` ms, starting at a random phase: a steady rate per user, and an
@@ -161,7 +190,7 @@ async function exchange(
       timers.push(
         setTimeout(
           () => {
-            const clientMessageId = `u${index}-m${n}`;
+            const clientMessageId = `${label}-u${index}-m${n}`;
             const sentAt = performance.now();
             firstSend = Math.min(firstSend, sentAt);
             outgoing.set(clientMessageId, { sentAt, recipient: partnerOf(index), acked: false, arrivals: 0 });
@@ -189,6 +218,10 @@ async function exchange(
   }
   for (const timer of timers) clearTimeout(timer);
   await new Promise((resolve) => setTimeout(resolve, DUPLICATE_GRACE_MS));
+  clients.forEach((client, index) => {
+    const listener = listeners[index];
+    if (listener !== undefined) client.socket.off('message', listener);
+  });
   const acked = [...outgoing.values()].filter((m) => m.acked).length;
   const seconds = (lastArrival - firstSend) / 1000;
   return {
@@ -199,12 +232,13 @@ async function exchange(
     duplicated,
     errorFrames,
     latency: latencies.length > 0 ? summarize(latencies) : undefined,
+    ackLatency: ackLatencies.length > 0 ? summarize(ackLatencies) : undefined,
     throughputPerS: seconds > 0 ? delivered / seconds : 0,
   };
 }
 
 /** Peak resident memory (VmHWM) in MB of the gateway's process and of DynamoDB Local's JVM. */
-async function peakMemory(stack: LocalStackProcess): Promise<LoadResult['peakMemoryMb']> {
+export async function peakMemory(stack: LocalStackProcess): Promise<LoadResult['peakMemoryMb']> {
   const port = Number(new URL(stack.dynamoDbEndpoint).port);
   const [jvm] = await dynamoDbLocalProcesses(port);
   return {

@@ -4,8 +4,10 @@
  * stubbed. Alice and Bob already share a direct conversation (made by a first message, not counted);
  * Bob is online on one device; Alice sends a new message and the delivery handler processes the stream
  * record that write produced. Every DynamoDB call is printed with what Local reported and what AWS
- * bills (bench/billing.ts). A retried send, a markRead (with its stream delivery) and a typing are
- * counted too, for information, and so are groups of 20 and 100 (bench/group-units.ts).
+ * bills (bench/billing.ts). A retried send, a markRead (with its stream delivery), a typing, a send
+ * refused by the rate limit and the message to an offline recipient (bench/offline-units.ts) are
+ * counted too, for information, and so are groups of 20 and 100 (bench/group-units.ts) and presence
+ * (bench/presence-units.ts). Each operation's figures are returned too (bench/operation-units.ts).
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -17,8 +19,11 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dy
 import { RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { measureGroupUnits } from './group-units.ts';
-import { startManagementApiStub } from './management-api-stub.ts';
+import { type ManagementApiStub, startManagementApiStub } from './management-api-stub.ts';
+import { measureOfflineUnits, OFFLINE_PHASES } from './offline-units.ts';
+import { PhaseCounter, printOperations } from './operation-units.ts';
 import { measurePresenceUnits } from './presence-units.ts';
+import type { OperationFigures } from './results.ts';
 import { findStreamRecord } from './stream-records.ts';
 import { heading, textTable } from './text-table.ts';
 
@@ -31,6 +36,8 @@ export interface UnitsResult {
   readonly localWriteUnits: number;
   readonly localReadUnits: number;
   readonly withinBudget: boolean;
+  /** Every operation measured, by name: `directMessageOnline` is the budgeted one above. */
+  readonly operations: Record<string, OperationFigures>;
 }
 
 const TABLE_NAME = 'parley-bench';
@@ -48,6 +55,8 @@ const INFORMATIVE = [
   'sync of 50 messages',
   'conversation list, first page (50 of 60)',
   'conversation list, next page (10)',
+  'sendMessage refused (rate_limited)',
+  ...OFFLINE_PHASES,
 ] as const;
 
 export async function measureRequestUnits(): Promise<UnitsResult> {
@@ -61,10 +70,10 @@ export async function measureRequestUnits(): Promise<UnitsResult> {
     const { Table } = await probe.send(new DescribeTableCommand({ TableName: TABLE_NAME }));
     const streamArn = Table?.LatestStreamArn;
     if (streamArn === undefined) throw new Error(`${TABLE_NAME} has no stream`);
-    const { calls, groups } = await runScenario(db.endpoint, stub, probe, (match) =>
+    const scenario = await runScenario(db.endpoint, stub, probe, (match) =>
       findStreamRecord(streams, streamArn, LOCAL_REGION, match),
     );
-    return report(calls, groups);
+    return report(scenario);
   } finally {
     probe.destroy();
     streams.destroy();
@@ -75,18 +84,27 @@ export async function measureRequestUnits(): Promise<UnitsResult> {
 
 type FindRecord = (match: (record: DynamoDBRecord) => boolean) => Promise<DynamoDBRecord>;
 
+interface Scenario {
+  readonly calls: Map<string, RecordedCall[]>;
+  /** The group and presence reports, printed after the phases. */
+  readonly groups: string;
+  readonly operations: Record<string, OperationFigures>;
+}
+
 async function runScenario(
   endpoint: string,
-  stub: Awaited<ReturnType<typeof startManagementApiStub>>,
+  stub: ManagementApiStub,
   probe: DynamoDBClient,
   findRecord: FindRecord,
-): Promise<{ calls: Map<string, RecordedCall[]>; groups: string }> {
+): Promise<Scenario> {
   // What Lambda's environment would hold; handler modules read it when first imported, below.
   Object.assign(process.env, {
     TABLE_NAME,
     DYNAMODB_ENDPOINT: endpoint,
     WS_CALLBACK_URL: stub.url,
     SNS_ENDPOINT: stub.url,
+    // Dan's device registers with it (bench/offline-units.ts); the stub's fake SNS knows this shape.
+    PUSH_APP_ARN_APNS: 'arn:aws:sns:us-east-1:123456789012:app/APNS/parley-bench',
     DELIVERY_FAILURE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:parley-delivery-failures',
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -105,6 +123,8 @@ async function runScenario(
   const { handler: sendMessage } = await import('../functions/routes/send-message.ts');
   const { handler: markRead } = await import('../functions/routes/mark-read.ts');
   const { handler: typing } = await import('../functions/routes/typing.ts');
+  const { handler: registerDevice } = await import('../functions/routes/register-device.ts');
+  const { keys } = await import('../functions/adapters/keys.ts');
   const { handler: sync } = await import('../functions/routes/sync.ts');
   const { handler: createConversation } = await import('../functions/routes/create-conversation.ts');
   const { handler: delivery } = await import('../functions/stream/delivery.ts');
@@ -116,6 +136,7 @@ async function runScenario(
     keyNames: [TABLE.partitionKey.name, TABLE.sortKey.name],
     indexes: TABLE.globalIndexes,
   });
+  const counter = new PhaseCounter(recorder, stub);
   const route = async (handler: typeof sendMessage, who: typeof ALICE, frame: Record<string, unknown>) => {
     const response = await handler(messageEvent(frame, who), lambdaContext);
     const body =
@@ -150,23 +171,19 @@ async function runScenario(
   await (await deliver(messageInsert(1)))();
 
   const frame = { action: 'sendMessage', conversationId, clientMessageId: 'bench-2', content: CONTENT };
-  const ack = await recorder.during('sendMessage', () => route(sendMessage, ALICE, frame));
+  const ack = await counter.count('sendMessage', () => route(sendMessage, ALICE, frame));
   if (ack?.seq !== 2 || ack.duplicate !== false) throw new Error(`unexpected ack ${JSON.stringify(ack)}`);
-  await recorder.during('delivery', await deliver(messageInsert(2)));
+  await counter.count('delivery', await deliver(messageInsert(2)));
   const reachedBob = stub.posted.some(
     (post) => post.connectionId === BOB.connectionId && post.frame.type === 'message' && post.frame.seq === 2,
   );
   if (!reachedBob) throw new Error('the message was not posted to Bob’s connection');
 
-  const retry = await recorder.during('duplicate sendMessage (retry)', () =>
-    route(sendMessage, ALICE, frame),
-  );
+  const retry = await counter.count('duplicate sendMessage (retry)', () => route(sendMessage, ALICE, frame));
   if (retry?.duplicate !== true)
     throw new Error(`the retry was not answered as a duplicate: ${JSON.stringify(retry)}`);
-  await recorder.during('markRead', () =>
-    route(markRead, BOB, { action: 'markRead', conversationId, seq: 2 }),
-  );
-  await recorder.during(
+  await counter.count('markRead', () => route(markRead, BOB, { action: 'markRead', conversationId, seq: 2 }));
+  await counter.count(
     'markRead delivery',
     await deliver(
       (record) =>
@@ -175,14 +192,14 @@ async function runScenario(
         record.dynamodb.NewImage.readSeq?.N === '2',
     ),
   );
-  await recorder.during('typing', () =>
+  await counter.count('typing', () =>
     route(typing, ALICE, { action: 'typing', conversationId, state: 'start' }),
   );
   // Not counted: 48 more messages, so that the conversation holds 50 (their deliveries are not run).
   for (let i = 3; i <= 50; i++) {
     await route(sendMessage, ALICE, { ...frame, clientMessageId: `bench-${i}` });
   }
-  const page = await recorder.during('sync of 50 messages', () =>
+  const page = await counter.count('sync of 50 messages', () =>
     route(sync, BOB, { action: 'sync', conversationId, afterSeq: 0, limit: 50 }),
   );
   if ((page?.messages as unknown[] | undefined)?.length !== 50)
@@ -204,7 +221,7 @@ async function runScenario(
       )
     )();
   }
-  const firstPage = await recorder.during('conversation list, first page (50 of 60)', () =>
+  const firstPage = await counter.count('conversation list, first page (50 of 60)', () =>
     route(sync, CAROL, { action: 'sync', limit: 50 }),
   );
   if (
@@ -212,31 +229,68 @@ async function runScenario(
     typeof firstPage?.nextCursor !== 'string'
   )
     throw new Error('the conversation list did not answer 50 conversations and a cursor');
-  const nextPage = await recorder.during('conversation list, next page (10)', () =>
+  const nextPage = await counter.count('conversation list, next page (10)', () =>
     route(sync, CAROL, { action: 'sync', limit: 50, cursor: firstPage.nextCursor }),
   );
   if ((nextPage?.conversations as unknown[] | undefined)?.length !== 10 || nextPage?.nextCursor !== null)
     throw new Error('the conversation list did not end with the 10 left');
+  // A refused send: Erin's bucket is written full (its `tat` a minute ahead, past any burst), so her
+  // send is refused by the limiter's first conditional UpdateItem. Writing the bucket, rather than
+  // lowering SEND_BURST for the whole run, leaves every other figure as it is.
+  const ERIN = { userId: 'erin', name: 'Erin', connectionId: 'erinConnId00=', deviceId: 'erin-phone' };
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.rateBucket(ERIN.userId, 'sendMessage'),
+        type: 'rateBucket',
+        tat: Date.now() + 60_000,
+        expiresAt: Math.ceil(Date.now() / 1000) + 3600,
+      },
+    }),
+  );
+  const refused = await counter.count('sendMessage refused (rate_limited)', () =>
+    sendMessage(
+      messageEvent(
+        { ...frame, to: BOB.userId, conversationId: undefined, clientMessageId: 'limited-1' },
+        ERIN,
+      ),
+      lambdaContext,
+    ),
+  );
+  if (!String(refused.body).includes('"code":"rate_limited"'))
+    throw new Error(`the send was not refused as rate_limited: ${refused.body}`);
+  const connectOnline = async (who: typeof ALICE) => {
+    await connect(connectEvent(who), lambdaContext);
+    stub.open(who.connectionId);
+  };
+  const offline = await measureOfflineUnits({
+    counter,
+    stub,
+    sender: ALICE,
+    connect: connectOnline,
+    disconnect: async (who) => {
+      await disconnect(disconnectEvent(who), lambdaContext);
+    },
+    route: (action, who, offlineFrame) =>
+      route(action === 'registerDevice' ? registerDevice : sendMessage, who, offlineFrame),
+    deliver,
+    content: CONTENT,
+  });
   const groups = await measureGroupUnits({
-    recorder,
+    counter,
     stub,
     creator: ALICE,
-    connect: async (who) => {
-      await connect(connectEvent(who), lambdaContext);
-      stub.open(who.connectionId);
-    },
+    connect: connectOnline,
     createConversation: (who, groupFrame) => route(createConversation, who, groupFrame),
     sendMessage: (who, groupFrame) => route(sendMessage, who, groupFrame),
     deliver,
     content: CONTENT,
   });
   const presence = await measurePresenceUnits({
-    recorder,
+    counter,
     stub,
-    connect: async (who) => {
-      await connect(connectEvent(who), lambdaContext);
-      stub.open(who.connectionId);
-    },
+    connect: connectOnline,
     disconnect: async (who) => {
       await disconnect(disconnectEvent(who), lambdaContext);
     },
@@ -256,8 +310,23 @@ async function runScenario(
   });
   dynamo.destroy();
   return {
-    calls: new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, recorder.callsOf(phase)])),
-    groups: `${groups}\n${presence}`,
+    calls: new Map([...COUNTED, ...INFORMATIVE].map((phase) => [phase, counter.phase(phase).calls])),
+    groups: `${groups.report}\n${presence.report}`,
+    operations: {
+      directMessageOnline: counter.operation(...COUNTED),
+      directMessageOffline: offline.directMessageOffline,
+      duplicateSend: counter.operation('duplicate sendMessage (retry)'),
+      rateLimitedSend: counter.operation('sendMessage refused (rate_limited)'),
+      markRead: counter.operation('markRead'),
+      markReadDelivery: counter.operation('markRead delivery'),
+      typing: counter.operation('typing'),
+      sync50: counter.operation('sync of 50 messages'),
+      conversationListFirstPage: counter.operation('conversation list, first page (50 of 60)'),
+      conversationListNextPage: counter.operation('conversation list, next page (10)'),
+      registerDevice: offline.registerDevice,
+      ...groups.operations,
+      ...presence.operations,
+    },
   };
 }
 
@@ -321,7 +390,7 @@ function phaseTable(phase: string, calls: readonly RecordedCall[]): string {
   );
 }
 
-function report(calls: Map<string, RecordedCall[]>, groups: string): UnitsResult {
+function report({ calls, groups, operations }: Scenario): UnitsResult {
   const all = [...calls.values()].flat();
   const used = new Set<RuleId>(
     all.flatMap((call) => (call.billed.kind === 'read' ? call.billed.read.rules : call.billed.write.rules)),
@@ -348,6 +417,7 @@ function report(calls: Map<string, RecordedCall[]>, groups: string): UnitsResult
     ...[...used].sort().map((id) => `  ${id}  ${RULES[id]}`),
     '  Item sizes: attribute name bytes + value bytes (numbers: 1 byte per 2 significant digits + 1).',
     groups,
+    printOperations(operations),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   return {
@@ -356,5 +426,6 @@ function report(calls: Map<string, RecordedCall[]>, groups: string): UnitsResult
     localWriteUnits: counted.localWrite,
     localReadUnits: counted.localRead,
     withinBudget,
+    operations,
   };
 }
