@@ -50,6 +50,19 @@ function signal(): { promise: Promise<void>; fire: () => void } {
   return { promise, fire };
 }
 
+/** Bob's posts finish only once a post to dan has been made. */
+function bobWaitsForDan(): void {
+  const danPosted = signal();
+  api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).callsFake(async () => {
+    await danPosted.promise;
+    return {};
+  });
+  api.on(PostToConnectionCommand, { ConnectionId: DAN_PHONE }).callsFake(async () => {
+    danPosted.fire();
+    return {};
+  });
+}
+
 describe('a batch of several conversations', () => {
   beforeEach(() => {
     mockConversation(ddb, 'd_alice_bob', ['alice', 'bob']);
@@ -72,15 +85,7 @@ describe('a batch of several conversations', () => {
 
   it('delivers another conversation while one is still posting', async () => {
     // GIVEN bob's post does not finish until dan's has been made: one at a time, this batch never ends
-    const danPosted = signal();
-    api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).callsFake(async () => {
-      await danPosted.promise;
-      return {};
-    });
-    api.on(PostToConnectionCommand, { ConnectionId: DAN_PHONE }).callsFake(async () => {
-      danPosted.fire();
-      return {};
-    });
+    bobWaitsForDan();
 
     const result = await handler(streamEvent(toBob(7), toDan(3)));
 
@@ -92,15 +97,7 @@ describe('a batch of several conversations', () => {
   });
 
   it("keeps one conversation's records in seq order, the next started only once the last is done", async () => {
-    const danPosted = signal();
-    api.on(PostToConnectionCommand, { ConnectionId: BOB_PHONE }).callsFake(async () => {
-      await danPosted.promise;
-      return {};
-    });
-    api.on(PostToConnectionCommand, { ConnectionId: DAN_PHONE }).callsFake(async () => {
-      danPosted.fire();
-      return {};
-    });
+    bobWaitsForDan();
 
     await handler(streamEvent(toBob(7), toDan(3), toBob(8)));
 
