@@ -29,7 +29,22 @@ export type ClientFrame =
   | { action: 'sync'; conversationId?: string; afterSeq?: number; limit?: number; cursor?: string }
   | { action: 'registerDevice'; platform: PushPlatform; token: string }
   | { action: 'unregisterDevice' }
-  | { action: 'ping' };
+  | { action: 'ping' }
+  | { action: 'editMessage'; conversationId: string; seq: number; content: string }
+  | { action: 'deleteMessage'; conversationId: string; seq: number }
+  | { action: 'react'; conversationId: string; seq: number; emoji: string; on: boolean }
+  | { action: 'leaveConversation'; conversationId: string }
+  | { action: 'requestUpload'; clientRequestId: string; contentType: UploadContentType; size: number };
+
+/** What `requestUpload` accepts (protocol.md), up to 25 MiB. */
+export type UploadContentType =
+  | 'image/jpeg'
+  | 'image/png'
+  | 'image/webp'
+  | 'image/gif'
+  | 'video/mp4'
+  | 'audio/mp4'
+  | 'application/pdf';
 
 type TargetFields = { conversationId: string; to?: never } | { to: string; conversationId?: never };
 
@@ -44,6 +59,22 @@ export interface Message {
   readonly content: string;
   readonly createdAt: string;
   readonly clientMessageId: string;
+  /** Short-lived download links; only on messages sent with attachments. */
+  readonly attachments?: readonly Attachment[];
+  /** Once edited. */
+  readonly editedAt?: string;
+  /** A tombstone: content `""`, no attachments, no reactions. */
+  readonly deleted?: boolean;
+  /** Emoji → the ids of the users who reacted with it. */
+  readonly reactions?: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface Attachment {
+  readonly attachmentId: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly url: string;
+  readonly expiresAt: string;
 }
 
 export interface MessageFrame extends Message {
@@ -63,7 +94,36 @@ export interface SendAckFrame {
 
 export interface ActionAckFrame {
   readonly type: 'ack';
-  readonly action: 'registerDevice' | 'unregisterDevice';
+  readonly action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation';
+}
+
+export interface MessageChangeAckFrame {
+  readonly type: 'ack';
+  readonly action: 'editMessage' | 'deleteMessage';
+  readonly seq: number;
+}
+
+/** A message was edited, deleted or reacted to: its current state. */
+export interface MessageUpdatedFrame {
+  readonly type: 'messageUpdated';
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly seq: number;
+  readonly content: string;
+  readonly editedAt: string | null;
+  readonly deleted: boolean;
+  readonly reactions: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A presigned upload: send the file with `method` to `url`, with `headers`, before `expiresAt`. */
+export interface UploadFrame {
+  readonly type: 'upload';
+  readonly clientRequestId: string;
+  readonly uploadId: string;
+  readonly url: string;
+  readonly method: 'PUT';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: string;
 }
 
 export interface TypingFrame {
@@ -155,6 +215,9 @@ export type ServerFrame =
   | MessageFrame
   | SendAckFrame
   | ActionAckFrame
+  | MessageChangeAckFrame
+  | MessageUpdatedFrame
+  | UploadFrame
   | TypingFrame
   | PresenceFrame
   | ReadFrame
@@ -177,6 +240,8 @@ const SERVER_TYPES: ReadonlySet<string> = new Set([
   'conversations',
   'pong',
   'error',
+  'messageUpdated',
+  'upload',
 ]);
 
 /**

@@ -36,6 +36,12 @@ export class ForbiddenError extends ParleyError {
   readonly code = 'forbidden';
 }
 
+/** For a member of the conversation: the message or the upload named does not exist. */
+export class NotFoundError extends ParleyError {
+  override readonly name = 'NotFoundError';
+  readonly code = 'not_found';
+}
+
 /** Over the user's rate limit: nothing was done, and the same frame may be sent again after `retryAfterMs`. */
 export class RateLimitedError extends ParleyError {
   override readonly name = 'RateLimitedError';

@@ -4,6 +4,18 @@
  */
 import type { ErrorCode } from './errors.ts';
 
+/** A short-lived download link to one attachment of a message. */
+export interface AttachmentView {
+  attachmentId: string;
+  contentType: string;
+  size: number;
+  url: string;
+  expiresAt: string;
+}
+
+/** Emoji → the ids of the users who reacted with it (at most 50 distinct emoji per message). */
+export type Reactions = Record<string, string[]>;
+
 export interface MessageFrame {
   type: 'message';
   conversationId: string;
@@ -13,6 +25,35 @@ export interface MessageFrame {
   content: string;
   createdAt: string;
   clientMessageId: string;
+  /** Only when the message has attachments, edits, a deletion or reactions (protocol.md 1.1). */
+  attachments?: AttachmentView[];
+  editedAt?: string;
+  deleted?: boolean;
+  reactions?: Reactions;
+}
+
+/** A message was edited, deleted or reacted to: its current state, to every connection of every member. */
+export interface MessageUpdatedFrame {
+  type: 'messageUpdated';
+  conversationId: string;
+  messageId: string;
+  seq: number;
+  /** `""` once deleted. */
+  content: string;
+  editedAt: string | null;
+  deleted: boolean;
+  reactions: Reactions;
+}
+
+/** A presigned upload: the client sends the file with `method` to `url`, with `headers`, before `expiresAt`. */
+export interface UploadFrame {
+  type: 'upload';
+  clientRequestId: string;
+  uploadId: string;
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: string;
 }
 
 export interface SendAckFrame {
@@ -28,7 +69,14 @@ export interface SendAckFrame {
 
 export interface ActionAckFrame {
   type: 'ack';
-  action: 'registerDevice' | 'unregisterDevice';
+  action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation';
+}
+
+/** The answer to `editMessage` and `deleteMessage`. */
+export interface MessageChangeAckFrame {
+  type: 'ack';
+  action: 'editMessage' | 'deleteMessage';
+  seq: number;
 }
 
 export interface PresenceFrame {
@@ -125,6 +173,9 @@ export type ServerFrame =
   | MessageFrame
   | SendAckFrame
   | ActionAckFrame
+  | MessageChangeAckFrame
+  | MessageUpdatedFrame
+  | UploadFrame
   | TypingFrame
   | PresenceFrame
   | ReadFrame

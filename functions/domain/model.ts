@@ -64,6 +64,23 @@ export interface StoredMessage {
   clientMessageId: string;
   /** The connection that sent it: delivery skips it (that connection got the `ack`). */
   originConnectionId: string | undefined;
+  /** Set by the sender's last edit (functions/domain/edit-message.ts). */
+  editedAt?: string;
+  /** A tombstone: its content, reactions and attachments are gone, its `seq` stays. */
+  deleted?: boolean;
+  /** Emoji → user ids; absent or empty without reactions. */
+  reactions?: Record<string, string[]>;
+  /** Uploads attached at send time (functions/domain/attachments.ts). */
+  attachments?: StoredAttachment[];
+}
+
+/** An upload as a message keeps it: where it lies in the bucket and what it is. */
+export interface StoredAttachment {
+  attachmentId: string;
+  /** The object's key in the attachments bucket. */
+  key: string;
+  contentType: string;
+  size: number;
 }
 
 /** A member's read cursor and the newest `seq` sent to them by others (their unread = difference). */

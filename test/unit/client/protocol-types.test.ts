@@ -11,6 +11,9 @@ describe('client protocol types', () => {
     expectTypeOf<Server.MessageFrame>().toExtend<Client.MessageFrame>();
     expectTypeOf<Server.SendAckFrame>().toExtend<Client.SendAckFrame>();
     expectTypeOf<Server.ActionAckFrame>().toExtend<Client.ActionAckFrame>();
+    expectTypeOf<Server.MessageChangeAckFrame>().toExtend<Client.MessageChangeAckFrame>();
+    expectTypeOf<Server.MessageUpdatedFrame>().toExtend<Client.MessageUpdatedFrame>();
+    expectTypeOf<Server.UploadFrame>().toExtend<Client.UploadFrame>();
     expectTypeOf<Server.TypingFrame>().toExtend<Client.TypingFrame>();
     expectTypeOf<Server.PresenceFrame>().toExtend<Client.PresenceFrame>();
     expectTypeOf<Server.ReadFrame>().toExtend<Client.ReadFrame>();
