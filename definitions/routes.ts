@@ -52,6 +52,11 @@ export const ROUTES = [
   { routeKey: 'ping', handler: 'ping', twoWay: true },
   // A reconnecting client pages through what it missed: one strongly consistent Query per page.
   { routeKey: 'sync', handler: 'sync', twoWay: true },
+  // Changes to stored messages: each is one conditional update, delivered as `messageUpdated`.
+  { routeKey: 'editMessage', handler: 'edit-message', twoWay: true },
+  { routeKey: 'deleteMessage', handler: 'delete-message', twoWay: true },
+  // A reaction burst on a popular message is coalesced by delivery; the route is throttled like typing.
+  { routeKey: 'react', handler: 'react', twoWay: true, throttle: { rateLimit: 200, burstLimit: 400 } },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The REQUEST authorizer on `$connect`: module under functions/authorizer/. */

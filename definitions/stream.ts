@@ -27,7 +27,7 @@ export interface StreamConsumerDefinition {
   readonly parallelizationFactor: number;
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
-   * messages, new conversations (groups from createConversation, direct ones from their first
+   * messages and their changes, new conversations (groups from createConversation, direct ones from their first
    * message), member items whose read cursor was moved by `markRead` (the delivery Lambda's own
    * unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out), and
    * connection items put or removed (presence).
@@ -53,6 +53,8 @@ export const DELIVERY_STREAM = {
       eventName: ['MODIFY'],
       dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
     },
+    // An edit, a deletion or a reaction (nothing else modifies a message item): `messageUpdated`.
+    { eventName: ['MODIFY'], dynamodb: { NewImage: { type: { S: ['message'] } } } },
     // Presence: a connection item appears ($connect) or goes, whatever removed it ($disconnect, a 410,
     // the per-user cap, TTL).
     { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },

@@ -81,6 +81,12 @@ export const FUNCTION_PERMISSIONS = {
     table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem', 'UpdateItem'],
     indexes: [INBOX_INDEX],
   },
+  // GetItem of the conversation (membership; direct ones are cached), one conditional UpdateItem of the message.
+  'edit-message': { table: ['GetItem', 'UpdateItem'] },
+  // The tombstone's mark, then the removal of its reactions and attachments: both UpdateItem.
+  'delete-message': { table: ['GetItem', 'UpdateItem'] },
+  // ADD/DELETE on the reaction sets; a second UpdateItem when an emoji's last reaction goes.
+  react: { table: ['GetItem', 'UpdateItem'] },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.

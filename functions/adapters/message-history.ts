@@ -3,6 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { conversationPartition, keys, MESSAGE_PREFIX } from './keys.ts';
+import { lifecycleOf } from './message-item.ts';
 
 type Item = Record<string, unknown>;
 
@@ -71,5 +72,6 @@ function toStoredMessage(item: Item): StoredMessage {
     createdAt: String(item.createdAt),
     clientMessageId: String(item.clientMessageId),
     originConnectionId: typeof item.originConnectionId === 'string' ? item.originConnectionId : undefined,
+    ...lifecycleOf(item),
   };
 }

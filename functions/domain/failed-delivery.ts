@@ -11,12 +11,15 @@ export interface FailedDelivery {
   readonly source: 'parley.delivery';
   /** `permanent`: no retry could succeed; `gave_up`: transient failures outlasted the retries. */
   readonly class: Exclude<FailureClass, 'transient'> | 'gave_up';
-  /** `conversation`: the conversation's creation (its `conversation` frame to the members). */
-  readonly kind: 'message' | 'read' | 'conversation';
+  /**
+   * `conversation`: the conversation's creation (its `conversation` frame to the members);
+   * `messageUpdated`: an edit, deletion or reaction of the message at `seq`.
+   */
+  readonly kind: 'message' | 'read' | 'conversation' | 'messageUpdated';
   readonly conversationId: string;
-  /** For `message` and `read`; a `conversation` is named by its id alone. */
+  /** For `message`, `messageUpdated` and `read`; a `conversation` is named by its id alone. */
   readonly seq?: number;
-  /** For `message`. */
+  /** For `message` and `messageUpdated`. */
   readonly messageId?: string;
   /** For `read`: whose cursor moved. */
   readonly readerId?: string;

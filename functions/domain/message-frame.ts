@@ -1,5 +1,5 @@
 /** A stored message as clients see it: the `message` frame, and the same fields in `sync` pages. */
-import type { MessageFrame, MessageView } from './frames.ts';
+import type { MessageFrame, MessageUpdatedFrame, MessageView } from './frames.ts';
 import type { StoredMessage } from './model.ts';
 
 export function toMessageView(message: StoredMessage): MessageView {
@@ -11,8 +11,26 @@ export function toMessageView(message: StoredMessage): MessageView {
     content: message.content,
     createdAt: message.createdAt,
     clientMessageId: message.clientMessageId,
+    ...(message.editedAt !== undefined && { editedAt: message.editedAt }),
+    ...(message.deleted === true && { deleted: true }),
+    // A tombstone keeps no reactions (the table removes them too; this holds in between).
+    ...(message.deleted !== true &&
+      message.reactions !== undefined &&
+      Object.keys(message.reactions).length > 0 && { reactions: message.reactions }),
   };
 }
+
+/** A message's current state after an edit, a deletion or a reaction. */
+export const toMessageUpdatedFrame = (message: StoredMessage): MessageUpdatedFrame => ({
+  type: 'messageUpdated',
+  conversationId: message.conversationId,
+  messageId: message.messageId,
+  seq: message.seq,
+  content: message.deleted === true ? '' : message.content,
+  editedAt: message.editedAt ?? null,
+  deleted: message.deleted === true,
+  reactions: message.deleted === true ? {} : (message.reactions ?? {}),
+});
 
 export const toMessageFrame = (message: StoredMessage): MessageFrame => ({
   type: 'message',

@@ -89,3 +89,26 @@ export const syncFrame = z.object({
   ),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
 });
+
+/** `editMessage`: the content rules are sendMessage's (functions/domain/content.ts). */
+export const editMessageFrame = z.object({
+  action: z.literal('editMessage'),
+  conversationId,
+  seq,
+  content,
+});
+
+export const deleteMessageFrame = z.object({
+  action: z.literal('deleteMessage'),
+  conversationId,
+  seq,
+});
+
+/** `react`: what counts as one emoji is the domain's (functions/domain/reaction-rules.ts). */
+export const reactFrame = z.object({
+  action: z.literal('react'),
+  conversationId,
+  seq,
+  emoji: z.string(),
+  on: z.boolean(),
+});

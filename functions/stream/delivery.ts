@@ -38,7 +38,7 @@ export async function handler(
 ): Promise<DynamoDBBatchResponse> {
   // One `delivered` per (conversation, recipient) for the whole batch, sent once every record was tried.
   const receipts = new DeliveredReceipts();
-  const lanes = [...partitionLanes(event.Records).values()];
+  const lanes = [...partitionLanes(withoutSupersededUpdates(event.Records)).values()];
   const outcomes = await mapConcurrently(lanes, PARTITIONS_IN_PARALLEL, (records) =>
     deliverLane(records, receipts, context).then(
       (failure) => ({ failure }),
@@ -97,21 +97,34 @@ async function processRecord(record: DynamoDBRecord, receipts: DeliveredReceipts
   }
   if (event.kind === 'presence') return processPresence(event);
   if (event.kind === 'close') return processClose(event);
-  const keys =
-    event.kind === 'message'
-      ? {
-          conversationId: event.message.conversationId,
-          messageId: event.message.messageId,
-          seq: event.message.seq,
-        }
-      : event.kind === 'read'
-        ? { conversationId: event.read.conversationId, readerId: event.read.userId, seq: event.read.seq }
-        : { conversationId: event.conversation.conversationId };
+  const keys = logKeysOf(event);
   return withLogKeys(keys, async () => {
     const attempt = await deliverEvent(event);
     if ('report' in attempt) receipts.add(attempt.report.delivered);
     return settle(event, attempt, record.eventID ?? record.dynamodb?.SequenceNumber);
   });
+}
+
+/** What names a stored event in the logs (never its content). */
+function logKeysOf(event: Parameters<typeof deliverEvent>[0]): Record<string, unknown> {
+  switch (event.kind) {
+    case 'message':
+      return {
+        conversationId: event.message.conversationId,
+        messageId: event.message.messageId,
+        seq: event.message.seq,
+      };
+    case 'read':
+      return { conversationId: event.read.conversationId, readerId: event.read.userId, seq: event.read.seq };
+    case 'messageUpdated':
+      return {
+        conversationId: event.update.conversationId,
+        messageId: event.update.messageId,
+        seq: event.update.seq,
+      };
+    case 'conversation':
+      return { conversationId: event.conversation.conversationId };
+  }
 }
 
 /**
@@ -147,6 +160,35 @@ async function processClose(event: Extract<DeliveryEvent, { kind: 'close' }>): P
       return transient ? 'retry' : 'done';
     }
   });
+}
+
+/**
+ * A burst of reactions (or edits) to one message is one MODIFY per change; each new image holds the
+ * message's whole state, so only the batch's last one per message is delivered: one `messageUpdated`
+ * per member connection instead of one per change. A dropped record's successor is later in the same
+ * lane, so any retry that would have covered it covers the successor too.
+ */
+export function withoutSupersededUpdates(records: readonly DynamoDBRecord[]): DynamoDBRecord[] {
+  const lastUpdate = new Map<string, DynamoDBRecord>();
+  for (const record of records) {
+    const key = messageUpdateKey(record);
+    if (key !== undefined) lastUpdate.set(key, record);
+  }
+  const kept = records.filter((record) => {
+    const key = messageUpdateKey(record);
+    return key === undefined || lastUpdate.get(key) === record;
+  });
+  if (kept.length < records.length) {
+    logger.info('message updates coalesced', { superseded: records.length - kept.length });
+  }
+  return kept;
+}
+
+function messageUpdateKey(record: DynamoDBRecord): string | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'MODIFY' || image?.type?.S !== 'message') return undefined;
+  const { PK, SK } = record.dynamodb?.Keys ?? {};
+  return PK?.S === undefined || SK?.S === undefined ? undefined : `${PK.S}\n${SK.S}`;
 }
 
 /** The batch's records by partition key, each list in stream order. */

@@ -6,12 +6,16 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { ReadFrame } from '../domain/frames.ts';
+import { lifecycleOf } from '../adapters/message-item.ts';
+import type { MessageUpdatedFrame, ReadFrame } from '../domain/frames.ts';
+import { toMessageUpdatedFrame } from '../domain/message-frame.ts';
 import type { Conversation, StoredMessage } from '../domain/model.ts';
 
 export type DeliveryEvent =
   | { kind: 'message'; message: StoredMessage; senderName: string | undefined }
   | { kind: 'read'; read: ReadFrame }
+  /** An edit, a deletion or a reaction: the message item's new image, as the members are to see it. */
+  | { kind: 'messageUpdated'; update: MessageUpdatedFrame }
   | {
       kind: 'conversation';
       conversation: Conversation;
@@ -66,11 +70,19 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   if (record.eventName === 'INSERT' && newItem.type === 'connection') {
     return toPresenceEvent('opened', newItem, record);
   }
+  if (record.eventName === 'MODIFY' && newItem.type === 'message') return toMessageUpdatedEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'connection') return toCloseEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
   return skip(`${record.eventName ?? 'unknown'} of a ${String(newItem.type)} item`);
+}
+
+/** Nothing but edits, deletions and reactions modifies a message item (functions/adapters/message-changes.ts). */
+function toMessageUpdatedEvent(item: Item): DeliveryEvent {
+  const event = toMessageEvent(item);
+  if (event.kind !== 'message') return event;
+  return { kind: 'messageUpdated', update: toMessageUpdatedFrame(event.message) };
 }
 
 function toMessageEvent(item: Item): DeliveryEvent {
@@ -103,6 +115,7 @@ function toMessageEvent(item: Item): DeliveryEvent {
       createdAt,
       clientMessageId,
       originConnectionId: text(item.originConnectionId),
+      ...lifecycleOf(item),
     },
     senderName: text(item.senderName),
   };

@@ -124,7 +124,7 @@ export function parseFailureEntry(value: unknown): FailureEntry {
     const kind = value.kind;
     if (
       value.version !== 1 ||
-      (kind !== 'message' && kind !== 'read' && kind !== 'conversation') ||
+      (kind !== 'message' && kind !== 'read' && kind !== 'conversation' && kind !== 'messageUpdated') ||
       typeof value.conversationId !== 'string'
     ) {
       return { kind: 'unknown', reason: `a parley.delivery entry of an unknown version or kind` };
@@ -189,8 +189,8 @@ export function subjectOf(entry: FailureEntry): string {
     return `stream batch on ${batch.shardId}, sequence numbers ${batch.startSequenceNumber}–${batch.endSequenceNumber}`;
   }
   const d = entry.delivery;
-  return d.kind === 'message'
-    ? `message ${d.conversationId} seq ${d.seq ?? '?'} messageId ${d.messageId ?? '?'}`
+  return d.kind === 'message' || d.kind === 'messageUpdated'
+    ? `${d.kind === 'message' ? 'message' : 'update of message'} ${d.conversationId} seq ${d.seq ?? '?'} messageId ${d.messageId ?? '?'}`
     : d.kind === 'read'
       ? `read ${d.conversationId} seq ${d.seq ?? '?'} by ${d.readerId ?? '?'}`
       : `conversation ${d.conversationId}`;
@@ -274,14 +274,15 @@ export async function recordsFor(
     return { from: 'table', records: [rebuild('INSERT', item, 1, ids)] };
   }
   if (d.seq === undefined) return { unavailable: 'the entry names no seq' };
-  if (d.kind === 'message') {
+  if (d.kind === 'message' || d.kind === 'messageUpdated') {
     const item = await sources.readItem(keys.message(d.conversationId, d.seq));
     if (item === undefined)
       return { unavailable: `message ${d.conversationId} seq ${d.seq} is not in the table` };
     if (d.messageId !== undefined && item.messageId !== d.messageId) {
       return { unavailable: `seq ${d.seq} of ${d.conversationId} is another message than the entry names` };
     }
-    return { from: 'table', records: [rebuild('INSERT', item, 1, ids)] };
+    // An update is redelivered as the message's state now: `messageUpdated` carries all of it.
+    return { from: 'table', records: [rebuild(d.kind === 'message' ? 'INSERT' : 'MODIFY', item, 1, ids)] };
   }
   if (d.readerId === undefined) return { unavailable: 'the read entry names no reader' };
   const member = await sources.readItem(keys.member(d.conversationId, d.readerId));

@@ -8,6 +8,7 @@ import { countFailedAttempt } from '../adapters/delivery-attempts.ts';
 import { enqueueFailedDelivery } from '../adapters/failure-queue.ts';
 import { deliverConversation } from '../domain/deliver-conversation.ts';
 import { deliverMessage } from '../domain/deliver-message.ts';
+import { deliverMessageUpdate } from '../domain/deliver-message-update.ts';
 import { deliverRead } from '../domain/deliver-read.ts';
 import { type DeliveryReport, needsRetry } from '../domain/delivery-report.ts';
 import type { FailedDelivery, FailureDetail } from '../domain/failed-delivery.ts';
@@ -22,6 +23,7 @@ const DELIVERED: Record<StoredEvent['kind'], string> = {
   message: 'message delivered',
   read: 'read cursor delivered',
   conversation: 'conversation delivered',
+  messageUpdated: 'message update delivered',
 };
 
 /** The report of a delivery, or the error that stopped it before any target was tried. */
@@ -29,16 +31,24 @@ export type Attempt = { report: DeliveryReport } | { error: unknown };
 
 export async function deliverEvent(event: StoredEvent): Promise<Attempt> {
   try {
-    const report =
-      event.kind === 'message'
-        ? await deliverMessage(event.message, event.senderName)
-        : event.kind === 'read'
-          ? await deliverRead(event.read)
-          : await deliverConversation(event.conversation, event.originConnectionId);
+    const report = await deliverStored(event);
     logger.info(DELIVERED[event.kind], summary(report));
     return { report };
   } catch (error) {
     return { error };
+  }
+}
+
+function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
+  switch (event.kind) {
+    case 'message':
+      return deliverMessage(event.message, event.senderName);
+    case 'read':
+      return deliverRead(event.read);
+    case 'conversation':
+      return deliverConversation(event.conversation, event.originConnectionId);
+    case 'messageUpdated':
+      return deliverMessageUpdate(event.update);
   }
 }
 
@@ -185,6 +195,14 @@ function identityOf(
         conversationId: event.read.conversationId,
         seq: event.read.seq,
         readerId: event.read.userId,
+      };
+    case 'messageUpdated':
+      // Redelivered from the message item as it is then: the newest state is all anyone needs.
+      return {
+        kind: 'messageUpdated',
+        conversationId: event.update.conversationId,
+        seq: event.update.seq,
+        messageId: event.update.messageId,
       };
     case 'conversation':
       // One creation per conversation: its id is all it takes.

@@ -47,13 +47,14 @@ describe('delivery from the table stream', () => {
     const filters = (mapping.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
     expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual(DELIVERY_STREAM.filterPatterns);
     // New messages and conversations, member items whose read cursor markRead moved (not delivery's
-    // own bookkeeping), connection items put or removed (presence), and connections to close.
+    // own bookkeeping), edited, deleted or reacted-to messages, connection items put or removed (presence), and connections to close.
     expect(DELIVERY_STREAM.filterPatterns).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
       {
         eventName: ['MODIFY'],
         dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
       },
+      { eventName: ['MODIFY'], dynamodb: { NewImage: { type: { S: ['message'] } } } },
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },
       { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['connection'] } } } },
       {

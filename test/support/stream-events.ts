@@ -46,6 +46,11 @@ export function messageInsert(fields: Item = {}, sequenceNumber?: string): Dynam
   );
 }
 
+/** A MODIFY of message `seq` 7 (an edit, a deletion, a reaction): its new image is `fields` over the insert's. */
+export function messageModify(fields: Item = {}, sequenceNumber?: string): DynamoDBRecord {
+  return { ...messageInsert(fields, sequenceNumber), eventName: 'MODIFY' };
+}
+
 /**
  * The INSERT of the group "Weekend trip" {alice, bob, carol}, created by alice's phone connection
  * `CfQ3bfF3DoECJqQ=`, or of `fields` (a direct conversation: `kind: 'direct'`, no origin, no title).

@@ -1,0 +1,7 @@
+import { deleteMessage } from '../domain/delete-message.ts';
+import { deleteMessageFrame } from '../shared/frame-schemas.ts';
+import { defineRoute } from '../shared/ws-route.ts';
+
+export const handler = defineRoute('deleteMessage', deleteMessageFrame, ({ frame, caller }) =>
+  deleteMessage({ ...frame, caller, now: new Date() }),
+);

@@ -1,0 +1,7 @@
+import { editMessage } from '../domain/edit-message.ts';
+import { editMessageFrame } from '../shared/frame-schemas.ts';
+import { defineRoute } from '../shared/ws-route.ts';
+
+export const handler = defineRoute('editMessage', editMessageFrame, ({ frame, caller }) =>
+  editMessage({ ...frame, caller, now: new Date() }),
+);

@@ -1,0 +1,282 @@
+/**
+ * editMessage, deleteMessage and react: each is a membership check and one conditional update of the
+ * message item (never a read of it first), whose refusal is explained from the item DynamoDB returns
+ * with the failed condition. The stream, not the route, tells the members (`messageUpdated`).
+ */
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler as deleteHandler } from '../../../functions/routes/delete-message.ts';
+import { handler as editHandler } from '../../../functions/routes/edit-message.ts';
+import { handler as reactHandler } from '../../../functions/routes/react.ts';
+import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import {
+  conditionFailed,
+  ddb,
+  expectNothingWritten,
+  frameOf,
+  givenConversation,
+  sentToDynamo,
+  TABLE,
+} from './route-mocks.ts';
+
+const NOW = new Date('2026-11-23T10:30:05.200Z');
+const NOW_ISO = NOW.toISOString();
+const GROUP = 'grp-lunch';
+const MESSAGE_KEY = { PK: `CONV#${GROUP}`, SK: 'MSG#000000000007' };
+const ALICE = { name: 'Alice Martin', deviceId: 'iphone-7f3a' };
+
+const send = (handler: typeof editHandler, frame: Record<string, unknown>) =>
+  handler(messageEvent(frame, ALICE), lambdaContext);
+const edit = (fields: Record<string, unknown> = {}) =>
+  send(editHandler, {
+    action: 'editMessage',
+    conversationId: GROUP,
+    seq: 7,
+    content: '  lunch at 1?  ',
+    ...fields,
+  });
+const remove = (fields: Record<string, unknown> = {}) =>
+  send(deleteHandler, { action: 'deleteMessage', conversationId: GROUP, seq: 7, ...fields });
+const react = (fields: Record<string, unknown> = {}) =>
+  send(reactHandler, { action: 'react', conversationId: GROUP, seq: 7, emoji: '👍', on: true, ...fields });
+
+const messageItem = (fields: Record<string, unknown> = {}) => ({
+  ...MESSAGE_KEY,
+  type: 'message',
+  conversationId: GROUP,
+  seq: 7,
+  messageId: 'msg-7',
+  senderId: 'alice',
+  content: 'lunch at 12?',
+  createdAt: '2026-11-23T10:00:00.000Z',
+  clientMessageId: 'c-7',
+  ...fields,
+});
+
+const updates = () => sentToDynamo().filter(([name]) => name === 'UpdateCommand');
+const errorFrame = (code: string, action: string) => expect.objectContaining({ type: 'error', code, action });
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(NOW);
+  ddb.on(GetCommand).resolves({});
+  givenConversation(GROUP, ['alice', 'bob', 'carol']);
+  ddb.on(UpdateCommand).resolves({ Attributes: messageItem() });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  ddb.reset();
+});
+
+describe('editMessage', () => {
+  it('updates the content only where the caller sent it and it is not deleted, and acks with the seq', async () => {
+    expect(frameOf(await edit())).toEqual({ type: 'ack', action: 'editMessage', seq: 7 });
+    expect(updates()).toEqual([
+      [
+        'UpdateCommand',
+        {
+          TableName: TABLE,
+          Key: MESSAGE_KEY,
+          UpdateExpression: 'SET content = :content, editedAt = :editedAt',
+          ConditionExpression:
+            'attribute_exists(PK) AND senderId = :sender AND attribute_not_exists(deleted)',
+          ExpressionAttributeValues: { ':content': 'lunch at 1?', ':editedAt': NOW_ISO, ':sender': 'alice' },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      ],
+    ]);
+  });
+
+  it("is forbidden on another user's message", async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ senderId: 'bob' }))));
+    expect(frameOf(await edit())).toEqual(errorFrame('forbidden', 'editMessage'));
+  });
+
+  it('is not_found for a seq that holds no message, and for a deleted one', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    expect(frameOf(await edit({ seq: 99 }))).toEqual(errorFrame('not_found', 'editMessage'));
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ deleted: true, content: '' }))));
+    expect(frameOf(await edit())).toEqual(errorFrame('not_found', 'editMessage'));
+  });
+
+  it('is forbidden for a non-member, before anything is written', async () => {
+    givenConversation(GROUP, ['bob', 'carol']);
+    expect(frameOf(await edit())).toEqual(errorFrame('forbidden', 'editMessage'));
+    expectNothingWritten();
+  });
+
+  it('refuses empty and over-long content without writing', async () => {
+    expect(frameOf(await edit({ content: '   ' }))).toEqual(errorFrame('bad_request', 'editMessage'));
+    expect(frameOf(await edit({ content: 'x'.repeat(4001) }))).toEqual(
+      errorFrame('too_large', 'editMessage'),
+    );
+    expect(frameOf(await edit({ seq: 0 }))).toEqual(errorFrame('bad_request', 'editMessage'));
+    expectNothingWritten();
+  });
+});
+
+describe('deleteMessage', () => {
+  it('marks the message deleted with empty content, then removes its reactions', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({
+      Attributes: messageItem({
+        'R#👍': new Set(['bob']),
+        'U#bob': new Set(['👍']),
+        reactionEmoji: new Set(['👍']),
+      }),
+    });
+    expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
+    expect(updates()).toEqual([
+      [
+        'UpdateCommand',
+        {
+          TableName: TABLE,
+          Key: MESSAGE_KEY,
+          UpdateExpression: 'SET deleted = :true, deletedAt = :deletedAt, content = :empty',
+          ConditionExpression:
+            'attribute_exists(PK) AND senderId = :sender AND attribute_not_exists(deleted)',
+          ExpressionAttributeValues: {
+            ':true': true,
+            ':deletedAt': NOW_ISO,
+            ':empty': '',
+            ':sender': 'alice',
+          },
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      ],
+      [
+        'UpdateCommand',
+        {
+          TableName: TABLE,
+          Key: MESSAGE_KEY,
+          UpdateExpression: 'REMOVE #a0, #a1, #a2',
+          ConditionExpression: 'deleted = :true',
+          ExpressionAttributeNames: { '#a0': 'R#👍', '#a1': 'U#bob', '#a2': 'reactionEmoji' },
+          ExpressionAttributeValues: { ':true': true },
+        },
+      ],
+    ]);
+  });
+
+  it('writes once for a message without reactions', async () => {
+    expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
+    expect(updates()).toHaveLength(1);
+  });
+
+  it('acks a repeated delete and finishes what the first one left', async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejectsOnce(
+        conditionFailed(marshall(messageItem({ deleted: true, content: '', 'R#🎉': new Set(['carol']) }))),
+      )
+      .resolves({});
+    expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
+    expect(updates()[1]?.[1]).toMatchObject({
+      UpdateExpression: 'REMOVE #a0',
+      ExpressionAttributeNames: { '#a0': 'R#🎉' },
+    });
+  });
+
+  it("is forbidden on another user's message and not_found for an unknown seq", async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ senderId: 'carol' }))));
+    expect(frameOf(await remove())).toEqual(errorFrame('forbidden', 'deleteMessage'));
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    expect(frameOf(await remove({ seq: 12 }))).toEqual(errorFrame('not_found', 'deleteMessage'));
+  });
+});
+
+describe('react', () => {
+  it('adds the user to the emoji set and the emoji to the user set, within both limits', async () => {
+    expect(frameOf(await react())).toEqual({ type: 'ack', action: 'react' });
+    expect(updates()).toEqual([
+      [
+        'UpdateCommand',
+        {
+          TableName: TABLE,
+          Key: MESSAGE_KEY,
+          UpdateExpression: 'ADD #users :user, #mine :emoji, #all :emoji',
+          ConditionExpression:
+            'attribute_exists(PK) AND attribute_not_exists(deleted)' +
+            ' AND (attribute_not_exists(#all) OR contains(#all, :emojiText) OR size(#all) < :maxEmoji)' +
+            ' AND (attribute_not_exists(#mine) OR contains(#mine, :emojiText) OR size(#mine) < :maxMine)',
+          ExpressionAttributeNames: { '#users': 'R#👍', '#mine': 'U#alice', '#all': 'reactionEmoji' },
+          ExpressionAttributeValues: {
+            ':user': new Set(['alice']),
+            ':emoji': new Set(['👍']),
+            ':emojiText': '👍',
+            ':maxEmoji': 50,
+            ':maxMine': 10,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      ],
+    ]);
+  });
+
+  it("removes a reaction, and the emoji from the message's count once nobody has it", async () => {
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({ Attributes: messageItem({ reactionEmoji: new Set(['👍']) }) })
+      .resolves({});
+    expect(frameOf(await react({ on: false }))).toEqual({ type: 'ack', action: 'react' });
+    const [first, second] = updates();
+    expect(first?.[1]).toMatchObject({
+      UpdateExpression: 'DELETE #users :user, #mine :emoji',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: { '#users': 'R#👍', '#mine': 'U#alice' },
+    });
+    expect(second?.[1]).toMatchObject({
+      UpdateExpression: 'DELETE #all :emoji',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#users)',
+      ExpressionAttributeNames: { '#all': 'reactionEmoji', '#users': 'R#👍' },
+    });
+  });
+
+  it('keeps the emoji counted while others still have it', async () => {
+    ddb
+      .on(UpdateCommand)
+      .resolves({ Attributes: messageItem({ 'R#👍': new Set(['bob']), reactionEmoji: new Set(['👍']) }) });
+    await react({ on: false });
+    expect(updates()).toHaveLength(1);
+  });
+
+  it('is too_large past 50 emoji on the message or 10 of one user, and not_found on a tombstone', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem())));
+    expect(frameOf(await react())).toEqual(errorFrame('too_large', 'react'));
+    const tenOfAlice = new Set(['😀', '😃', '😄', '😁', '😆', '😅', '🤣', '😂', '🙂', '🙃']);
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ 'U#alice': tenOfAlice }))));
+    expect(frameOf(await react())).toMatchObject({
+      code: 'too_large',
+      message: expect.stringContaining('10 emoji'),
+    });
+    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ deleted: true }))));
+    expect(frameOf(await react())).toEqual(errorFrame('not_found', 'react'));
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    expect(frameOf(await react({ seq: 40 }))).toEqual(errorFrame('not_found', 'react'));
+  });
+
+  it.each([
+    ['text', 'ok', 'bad_request'],
+    ['two emoji', '👍👍', 'bad_request'],
+    ['a digit', '1', 'bad_request'],
+    ['nothing', '', 'bad_request'],
+    ['over 32 bytes', '👍'.repeat(9), 'too_large'],
+  ])('refuses %s as an emoji without writing', async (_, emoji, code) => {
+    expect(frameOf(await react({ emoji }))).toEqual(errorFrame(code, 'react'));
+    expectNothingWritten();
+  });
+
+  it.each(['👍🏽', '🇫🇷', '1️⃣', '👨‍👩‍👧', '❤️'])('takes %s as one emoji', async (emoji) => {
+    expect(frameOf(await react({ emoji }))).toEqual({ type: 'ack', action: 'react' });
+  });
+
+  it('is forbidden for a non-member', async () => {
+    givenConversation(GROUP, ['bob']);
+    expect(frameOf(await react())).toEqual(errorFrame('forbidden', 'react'));
+    expectNothingWritten();
+  });
+});
