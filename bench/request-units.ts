@@ -19,6 +19,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dy
 import { RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { measureGroupUnits } from './group-units.ts';
+import { LIFECYCLE_PHASES, measureLifecycleUnits } from './lifecycle-units.ts';
 import { type ManagementApiStub, startManagementApiStub } from './management-api-stub.ts';
 import { measureOfflineUnits, OFFLINE_PHASES } from './offline-units.ts';
 import { PhaseCounter, printOperations } from './operation-units.ts';
@@ -57,6 +58,7 @@ const INFORMATIVE = [
   'conversation list, next page (10)',
   'sendMessage refused (rate_limited)',
   ...OFFLINE_PHASES,
+  ...LIFECYCLE_PHASES,
 ] as const;
 
 export async function measureRequestUnits(): Promise<UnitsResult> {
@@ -128,6 +130,9 @@ async function runScenario(
   const { handler: sync } = await import('../functions/routes/sync.ts');
   const { handler: createConversation } = await import('../functions/routes/create-conversation.ts');
   const { handler: delivery } = await import('../functions/stream/delivery.ts');
+  const { handler: editMessage } = await import('../functions/routes/edit-message.ts');
+  const { handler: react } = await import('../functions/routes/react.ts');
+  const { handler: deleteMessage } = await import('../functions/routes/delete-message.ts');
   const { connectEvent, disconnectEvent, messageEvent, lambdaContext } = await import(
     '../test/support/ws-events.ts'
   );
@@ -192,6 +197,20 @@ async function runScenario(
         record.dynamodb.NewImage.readSeq?.N === '2',
     ),
   );
+  // Alice's seq 2, delivered to Bob above, edited by her, reacted to by him, deleted by her.
+  const lifecycle = await measureLifecycleUnits({
+    counter,
+    conversationId,
+    seq: 2,
+    route: (action, by, changeFrame) =>
+      route(
+        action === 'editMessage' ? editMessage : action === 'react' ? react : deleteMessage,
+        by === 'sender' ? ALICE : BOB,
+        changeFrame,
+      ),
+    deliver,
+    updatesPosted: () => stub.posted.filter((post) => post.frame.type === 'messageUpdated').length,
+  });
   await counter.count('typing', () =>
     route(typing, ALICE, { action: 'typing', conversationId, state: 'start' }),
   );
@@ -324,6 +343,7 @@ async function runScenario(
       conversationListFirstPage: counter.operation('conversation list, first page (50 of 60)'),
       conversationListNextPage: counter.operation('conversation list, next page (10)'),
       registerDevice: offline.registerDevice,
+      ...lifecycle,
       ...groups.operations,
       ...presence.operations,
     },
