@@ -57,6 +57,15 @@ export const ROUTES = [
   { routeKey: 'deleteMessage', handler: 'delete-message', twoWay: true },
   // A reaction burst on a popular message is coalesced by delivery; the route is throttled like typing.
   { routeKey: 'react', handler: 'react', twoWay: true, throttle: { rateLimit: 200, burstLimit: 400 } },
+  // A group member leaves (one transaction), or a direct conversation is hidden from the caller's list.
+  { routeKey: 'leaveConversation', handler: 'leave-conversation', twoWay: true },
+  // One presigned PUT per file (and one small write); throttled like createConversation.
+  {
+    routeKey: 'requestUpload',
+    handler: 'request-upload',
+    twoWay: true,
+    throttle: { rateLimit: 50, burstLimit: 100 },
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The REQUEST authorizer on `$connect`: module under functions/authorizer/. */

@@ -28,8 +28,8 @@ export interface StreamConsumerDefinition {
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
    * messages and their changes, new conversations (groups from createConversation, direct ones from their first
-   * message), member items whose read cursor was moved by `markRead` (the delivery Lambda's own
-   * unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out), and
+   * message), groups a member left, member items whose read cursor was moved by `markRead` (the
+   * delivery Lambda's own unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out), and
    * connection items put or removed (presence).
    */
   readonly filterPatterns: readonly Record<string, unknown>[];
@@ -52,6 +52,12 @@ export const DELIVERY_STREAM = {
     {
       eventName: ['MODIFY'],
       dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
+    },
+    // A group member left (leaveConversation): the remaining members get the new `members`. A direct
+    // conversation left marks only the leaver's member item (`changedBy: 'leave'`), which stays out.
+    {
+      eventName: ['MODIFY'],
+      dynamodb: { NewImage: { type: { S: ['conversation'] }, changedBy: { S: ['leave'] } } },
     },
     // An edit, a deletion or a reaction (nothing else modifies a message item): `messageUpdated`.
     { eventName: ['MODIFY'], dynamodb: { NewImage: { type: { S: ['message'] } } } },

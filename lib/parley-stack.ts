@@ -22,6 +22,7 @@ import {
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
 import { type ParleyConfig, readConfig } from './config.ts';
+import { AttachmentBucket } from './constructs/attachment-bucket.ts';
 import { ChatTable } from './constructs/chat-table.ts';
 import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
 import { Operations } from './constructs/operations.ts';
@@ -32,6 +33,7 @@ import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } fro
 export class ParleyStack extends Stack {
   readonly config: ParleyConfig;
   readonly table: ChatTable;
+  readonly attachments: AttachmentBucket;
   readonly functions: Readonly<Record<FunctionName, ParleyFunction>>;
   readonly webSocket: ParleyWebSocketApi;
   readonly delivery: DeliveryPipeline;
@@ -49,6 +51,7 @@ export class ParleyStack extends Stack {
     };
 
     this.table = new ChatTable(this, 'Chat', { definition: TABLE });
+    this.attachments = new AttachmentBucket(this, 'Attachments');
 
     const routeFunctions: Record<string, ParleyFunction> = {};
     for (const route of ROUTES) {
@@ -141,6 +144,7 @@ export class ParleyStack extends Stack {
     }
     if (permissions.push) fn.sendPush(this.config.push, permissions.push);
     if (permissions.failureQueue) fn.recordFailures(this.delivery.failureTopic);
+    if (permissions.attachments) this.attachments.grantAccess(fn, permissions.attachments);
   }
 
   private configureJwt(authorizer: ParleyFunction): secretsmanager.ISecret | undefined {

@@ -21,6 +21,16 @@ export type DynamoAction =
   | 'UpdateItem'
   | 'DeleteItem';
 
+/**
+ * What a function does with the attachments bucket (lib/constructs/attachment-bucket.ts), all through
+ * presigned requests (functions/shared/clients/s3.ts): `signUploads` signs PUTs under `uploads/`
+ * (s3:PutObject there: a presigned URL carries its signer's permissions); `attachUploads` HEADs an
+ * upload and copies it under `attachments/` (s3:GetObject on `uploads/`, s3:PutObject on
+ * `attachments/`); `signDownloads` signs GETs under `attachments/` (s3:GetObject there);
+ * `deleteAttachments` deletes a deleted message's objects under `attachments/` (s3:DeleteObject there).
+ */
+export type AttachmentAccess = 'signUploads' | 'attachUploads' | 'signDownloads' | 'deleteAttachments';
+
 /** CreatePlatformEndpoint is scoped to the platform applications, the others to their endpoints. */
 export type PushAction = 'CreatePlatformEndpoint' | 'SetEndpointAttributes' | 'DeleteEndpoint' | 'Publish';
 
@@ -39,6 +49,8 @@ export interface FunctionPermissions {
   readonly failureQueue?: boolean;
   /** Applies per-user rate limits: gets the configured limits (definitions/rate-limits.ts) as variables. */
   readonly rateLimited?: boolean;
+  /** Its requests to the attachments bucket; any of them also gives it `ATTACHMENTS_BUCKET`. */
+  readonly attachments?: readonly AttachmentAccess[];
 }
 
 export type FunctionName = HandlerName;
@@ -55,7 +67,14 @@ export const FUNCTION_PERMISSIONS = {
   default: { table: [] },
   // Its TransactWriteItems holds Puts only (message, send receipt; conversation and members when a
   // direct conversation starts). UpdateItem for the sender's rate bucket.
-  'send-message': { table: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], rateLimited: true },
+  // BatchGetItem of the upload items of its attachments, which it checks and copies.
+  'send-message': {
+    table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem'],
+    rateLimited: true,
+    attachments: ['attachUploads'],
+  },
+  // PutItem of the upload item (owner, declared type and size); signs the PUT.
+  'request-upload': { table: ['PutItem', 'UpdateItem'], attachments: ['signUploads'] },
   // Typing is ephemeral: the handler delivers it itself (architecture.md), deleting gone connections.
   // UpdateItem for the typer's rate bucket.
   typing: {
@@ -80,13 +99,20 @@ export const FUNCTION_PERMISSIONS = {
   sync: {
     table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem', 'UpdateItem'],
     indexes: [INBOX_INDEX],
+    // Download links of the attachments of the messages it returns.
+    attachments: ['signDownloads'],
   },
   // GetItem of the conversation (membership; direct ones are cached), one conditional UpdateItem of the message.
   'edit-message': { table: ['GetItem', 'UpdateItem'] },
-  // The tombstone's mark, then the removal of its reactions and attachments: both UpdateItem.
-  'delete-message': { table: ['GetItem', 'UpdateItem'] },
+  // The tombstone's mark, then the removal of its reactions and attachments list: both UpdateItem;
+  // its attachments' objects are deleted from the bucket in between.
+  'delete-message': { table: ['GetItem', 'UpdateItem'], attachments: ['deleteAttachments'] },
   // ADD/DELETE on the reaction sets; a second UpdateItem when an emoji's last reaction goes.
   react: { table: ['GetItem', 'UpdateItem'] },
+  // GetItem of the caller's member item and the conversation; a group leave is one TransactWriteItems
+  // (UpdateItem of the conversation's members, DeleteItem of the member item); a direct one reads the
+  // last seq (Query) and marks the member item hidden up to it (UpdateItem).
+  'leave-conversation': { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.
@@ -98,5 +124,7 @@ export const FUNCTION_PERMISSIONS = {
     push: ['Publish', 'DeleteEndpoint'],
     // What delivery gives up on, recorded by message identity.
     failureQueue: true,
+    // Download links in the `message` frames.
+    attachments: ['signDownloads'],
   },
 } as const satisfies Record<FunctionName, FunctionPermissions>;

@@ -35,6 +35,7 @@ import { FakeSns } from './push/fake-sns.ts';
 import { addPushRoutes, SNS_PATH } from './push/push-routes.ts';
 import { addFailureQueueRoutes, LocalFailureQueue } from './queue/failure-queue.ts';
 import { addRedriveRoute } from './queue/redrive-route.ts';
+import { type LocalS3, startLocalS3 } from './s3rver.ts';
 import { StreamPoller } from './stream/stream-poller.ts';
 
 export interface LocalStackOptions {
@@ -105,6 +106,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The handlers' DynamoDB calls pass through the fault proxy (see dynamodb-proxy.ts for why always).
     const dynamoProxy = await startDynamoDbProxy(db.endpoint, faults);
     cleanup.push(() => dynamoProxy.stop());
+    const s3 = await startLocalS3({ persistDir: options.persistDir, credentials: LOCAL_CREDENTIALS });
+    cleanup.push(() => s3.stop());
 
     const registry = new ConnectionRegistry();
     const lost = new LostConnections();
@@ -128,7 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(() => closeServer(server));
     const httpUrl = `http://localhost:${port}`;
 
-    configureHandlerEnvironment(dynamoProxy.endpoint, `http://127.0.0.1:${port}`);
+    configureHandlerEnvironment(dynamoProxy.endpoint, `http://127.0.0.1:${port}`, s3);
     addOperationsRoutes(localRoutes);
     addDevTokenRoute(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
@@ -227,8 +230,10 @@ async function prepareTable(db: DynamoDbLocal): Promise<string> {
  * time, so this runs before the first handler import. Values the user set (JWT settings, log level)
  * are kept.
  */
-function configureHandlerEnvironment(dynamoDbEndpoint: string, callbackUrl: string): void {
+function configureHandlerEnvironment(dynamoDbEndpoint: string, callbackUrl: string, s3: LocalS3): void {
   const env = process.env;
+  env.ATTACHMENTS_BUCKET = s3.bucket;
+  env.S3_ENDPOINT = s3.endpoint;
   env.TABLE_NAME = LOCAL_TABLE_NAME;
   env.DYNAMODB_ENDPOINT = dynamoDbEndpoint;
   env.WS_CALLBACK_URL = callbackUrl;

@@ -30,7 +30,8 @@ export type ItemType =
   | 'conversationList'
   | 'rateBucket'
   | 'presence'
-  | 'tokenUse';
+  | 'tokenUse'
+  | 'upload';
 
 const SEQ_DIGITS = 12;
 
@@ -92,6 +93,8 @@ export const keys = {
   }),
   /** How often delivery has tried one stream record (by its `eventID`), kept only for records that failed. */
   deliveryAttempts: (eventId: string): ItemKey => ({ PK: `ATTEMPTS#${eventId}`, SK: 'ATTEMPTS' }),
+  /** One requested upload (functions/adapters/upload-store.ts): its owner and what was declared. */
+  upload: (uploadId: string): ItemKey => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
   /**
    * One chunk of a conversation list as of its first page (functions/domain/conversation-list.ts),
    * under the user's own id so that a cursor can only ever open its holder's lists.

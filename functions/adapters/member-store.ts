@@ -21,6 +21,7 @@ function toMemberCursor(item: Item): MemberCursor {
     readSeq: typeof item.readSeq === 'number' ? item.readSeq : 0,
     readAt: typeof item.readAt === 'string' ? item.readAt : undefined,
     lastSeq: typeof item.lastSeq === 'number' ? item.lastSeq : 0,
+    ...(typeof item.hiddenUntilSeq === 'number' && { hiddenUntilSeq: item.hiddenUntilSeq }),
   };
 }
 

@@ -2,6 +2,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { attachmentsOf } from './attachment-item.ts';
 import { conversationPartition, keys, MESSAGE_PREFIX } from './keys.ts';
 import { lifecycleOf } from './message-item.ts';
 
@@ -73,5 +74,6 @@ function toStoredMessage(item: Item): StoredMessage {
     clientMessageId: String(item.clientMessageId),
     originConnectionId: typeof item.originConnectionId === 'string' ? item.originConnectionId : undefined,
     ...lifecycleOf(item),
+    ...attachmentsOf(item),
   };
 }

@@ -12,7 +12,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
-import type { StoredMessage } from '../domain/model.ts';
+import type { StoredAttachment, StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { logger } from '../shared/logger.ts';
 import { conversationPartition, keys, MESSAGE_PREFIX } from './keys.ts';
@@ -29,6 +29,8 @@ export interface NewMessage {
   createdAt: string;
   clientMessageId: string;
   originConnectionId: string;
+  /** Uploads attached at send time (functions/domain/attachments.ts); absent without any. */
+  attachments?: StoredAttachment[];
 }
 
 export interface CommitResult {

@@ -9,10 +9,13 @@ function characterCount(text: string): number {
   return count;
 }
 
-/** protocol.md: content is trimmed, then must have 1–4000 characters; it is stored exactly as that. */
-export function normalizeContent(raw: string): string {
+/**
+ * protocol.md: content is trimmed, then must have 1–4000 characters; it is stored exactly as that.
+ * `allowEmpty`: a message with attachments may have no text.
+ */
+export function normalizeContent(raw: string, options: { allowEmpty?: boolean } = {}): string {
   const content = raw.trim();
-  if (content === '') throw new BadRequestError('content: must not be empty');
+  if (content === '' && options.allowEmpty !== true) throw new BadRequestError('content: must not be empty');
   if (characterCount(content) > MAX_CONTENT_CHARACTERS) {
     throw new TooLargeError(`content: more than ${MAX_CONTENT_CHARACTERS} characters`);
   }

@@ -16,6 +16,7 @@ import { getConversation, getConversations } from '../adapters/conversation-stor
 import { getMember, getMembers } from '../adapters/member-store.ts';
 import { readLastMessage } from '../adapters/message-history.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
+import { messageViewOf } from './attachments.ts';
 import { unreadCount } from './badge.ts';
 import { BadRequestError } from './errors.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
@@ -107,7 +108,10 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 interface Page {
   conversations: ConversationSummary[];
-  /** How many of the ids this page took: served, or skipped because the caller is no longer a member. */
+  /**
+   * How many of the ids this page took: served, or skipped because the caller is no longer a member
+   * (left a group) or left a direct conversation that has had no message since.
+   */
   consumed: number;
 }
 
@@ -126,11 +130,20 @@ async function buildPage(userId: string, ids: string[]): Promise<Page> {
     const conversation =
       conversations.get(conversationId) ?? (await getConversation(conversationId, { consistent: true }));
     const member = members.get(conversationId) ?? (await getMember(conversationId, userId));
-    if (conversation === undefined || member === undefined) {
+    if (conversation === undefined || member === undefined || !conversation.members.includes(userId)) {
       page.consumed += 1;
       continue;
     }
     const summary = toSummary(conversation, member, lastMessages[index]);
+    const last = lastMessages[index];
+    // Download links are signed per page (local computation), only for messages that have attachments.
+    if (summary.lastMessage !== null && last?.attachments !== undefined)
+      summary.lastMessage = await messageViewOf(last);
+    // A direct conversation the caller left stays out until a message after the one they left at.
+    if (member.hiddenUntilSeq !== undefined && summary.lastSeq <= member.hiddenUntilSeq) {
+      page.consumed += 1;
+      continue;
+    }
     // +1 for the comma between array elements. One entry always fits: at most 100 members and a
     // message of 4,000 characters.
     const size = byteLength(summary) + 1;

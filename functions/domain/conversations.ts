@@ -12,7 +12,7 @@ import { createDirectConversation, getConversation } from '../adapters/conversat
 import { getMember } from '../adapters/member-store.ts';
 import { getUserState } from '../adapters/user-directory.ts';
 import { ForbiddenError } from './errors.ts';
-import { directConversationId } from './identifiers.ts';
+import { DIRECT_ID_PREFIX, directConversationId } from './identifiers.ts';
 import type { Conversation, MemberCursor } from './model.ts';
 
 export interface ConversationTarget {
@@ -21,11 +21,17 @@ export interface ConversationTarget {
 }
 
 /** The one refusal for a non-member, the same whether or not the conversation exists. */
-const notAMember = (): ForbiddenError => new ForbiddenError('not a member of this conversation');
+export const notAMember = (): ForbiddenError => new ForbiddenError('not a member of this conversation');
 
 /** The conversation the caller belongs to; `notAMember()` when it does not exist or is someone else's. */
 async function requireMembership(conversationId: string, userId: string): Promise<Conversation> {
-  const conversation = await getConversation(conversationId, { caller: userId });
+  // Groups lose members (leaveConversation): read strongly consistently, so that a member who just left
+  // is refused at once rather than after the replicas caught up. The choice is made on the id alone,
+  // never on what exists, so it tells a non-member nothing. Direct conversations never change.
+  const conversation = await getConversation(conversationId, {
+    caller: userId,
+    ...(!conversationId.startsWith(DIRECT_ID_PREFIX) && { consistent: true }),
+  });
   if (conversation === undefined || !conversation.members.includes(userId)) throw notAMember();
   return conversation;
 }

@@ -6,6 +6,7 @@
 import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
+import { messageFrameOf } from './attachments.ts';
 import { isReachable, loadConversationAudience } from './audience.ts';
 import type { UnreadEntry } from './badge.ts';
 import { type DeliveryReport, reportOf } from './delivery-report.ts';
@@ -13,7 +14,6 @@ import { dropExcess } from './drop-excess.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
 import { FANOUT_LIMITS } from './fanout-limits.ts';
-import { toMessageFrame } from './message-frame.ts';
 import type { StoredMessage } from './model.ts';
 import { notifyOffline } from './notify-offline.ts';
 
@@ -48,7 +48,10 @@ export async function deliverMessage(
     .flatMap((entry) => entry.connections)
     .filter((connection) => connection.connectionId !== message.originConnectionId);
   const [fanout, capCleanups] = await Promise.all([
-    sendToConnections(connections, toMessageFrame(message), { waitForConnecting: true, now: now.getTime() }),
+    sendToConnections(connections, await messageFrameOf(message, now), {
+      waitForConnecting: true,
+      now: now.getTime(),
+    }),
     dropExcess(capped),
   ]);
   // After the posts, so that the same update records whether the message was delivered. Bounded like

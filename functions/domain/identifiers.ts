@@ -39,6 +39,15 @@ export function directConversationId(userA: string, userB: string): string {
   return `${DIRECT_ID_PREFIX}${createHash('sha256').update(`${first}\n${second}`).digest('base64url')}`;
 }
 
+/**
+ * An upload's id, derived from (user, clientRequestId) so that a retried requestUpload names the same
+ * upload without a receipt. Anyone who knows both can compute it, which gives them nothing: only its owner
+ * can attach it (functions/domain/attachments.ts checks the owner).
+ */
+export function uploadIdFor(userId: string, clientRequestId: string): string {
+  return `up_${createHash('sha256').update(`upload\n${userId}\n${clientRequestId}`).digest('base64url').slice(0, 32)}`;
+}
+
 export function newMessageId(): string {
   return randomUUID();
 }

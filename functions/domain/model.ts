@@ -90,4 +90,9 @@ export interface MemberCursor {
   readSeq: number;
   readAt: string | undefined;
   lastSeq: number;
+  /**
+   * A direct conversation the member left (leaveConversation) stays out of their conversation list
+   * until it has a message with a greater `seq` (functions/domain/leave-conversation.ts).
+   */
+  hiddenUntilSeq?: number;
 }

@@ -4,6 +4,7 @@
  * (definitions/push-platforms.ts), plus `default` for any other transport.
  */
 import { PUSH_PLATFORMS } from '../../definitions/push-platforms.ts';
+import { attachmentWord } from './attachment-rules.ts';
 import type { Conversation, Platform, StoredMessage } from './model.ts';
 
 export interface PushNotification {
@@ -47,8 +48,12 @@ export function buildPushNotification(
 ): PushNotification {
   return {
     title: pushTitle(message, senderName, conversation),
-    // Code points, not UTF-16 units: never cut an emoji or other astral character in half.
-    body: Array.from(message.content).slice(0, BODY_CODE_POINTS).join(''),
+    // Code points, not UTF-16 units: never cut an emoji or other astral character in half. A message
+    // of attachments only says what it carries ("Photo").
+    body:
+      message.content === '' && (message.attachments?.length ?? 0) > 0
+        ? attachmentWord(message.attachments ?? [])
+        : Array.from(message.content).slice(0, BODY_CODE_POINTS).join(''),
     badge,
     conversationId: message.conversationId,
     messageId: message.messageId,

@@ -1,4 +1,5 @@
 import { commitMessage } from '../adapters/message-store.ts';
+import { attachUploads } from './attachments.ts';
 import { normalizeContent } from './content.ts';
 import { type ConversationTarget, refuseMessageToSelf, resolveForSending } from './conversations.ts';
 import type { SendAckFrame } from './frames.ts';
@@ -11,6 +12,8 @@ export interface SendMessageInput extends ConversationTarget {
   connectionId: string;
   clientMessageId: string;
   content: string;
+  /** Up to 10 of the sender's uploads (protocol.md 1.1); `content` may then be empty. */
+  attachments?: readonly { uploadId: string }[];
   now: Date;
 }
 
@@ -19,11 +22,14 @@ export interface SendMessageInput extends ConversationTarget {
  * posts the message: the table's stream delivers what is stored (architecture.md).
  */
 export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame> {
-  const content = normalizeContent(input.content);
+  const uploadIds = (input.attachments ?? []).map((attachment) => attachment.uploadId);
+  const content = normalizeContent(input.content, { allowEmpty: uploadIds.length > 0 });
   // Before anything that writes (a first message creates the direct conversation).
   refuseMessageToSelf(input, input.caller.userId);
   await requireWithinRate(input.caller.userId, 'sendMessage', input.now);
   const conversation = await resolveForSending(input, input.caller.userId, input.now);
+  // After membership: a non-member learns nothing about uploads either.
+  const attachments = await attachUploads(input.caller.userId, conversation.conversationId, uploadIds);
   const { message, duplicate } = await commitMessage({
     conversationId: conversation.conversationId,
     messageId: newMessageId(),
@@ -33,6 +39,7 @@ export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame
     createdAt: input.now.toISOString(),
     clientMessageId: input.clientMessageId,
     originConnectionId: input.connectionId,
+    ...(attachments.length > 0 && { attachments }),
   });
   return {
     type: 'ack',

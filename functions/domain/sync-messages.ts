@@ -6,10 +6,10 @@
  * after the last `seq` this one returned.
  */
 import { readMessagesAfter } from '../adapters/message-history.ts';
+import { messageViewOf } from './attachments.ts';
 import { requireMemberCursor } from './conversations.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { MessagesFrame } from './frames.ts';
-import { toMessageView } from './message-frame.ts';
 import type { Caller } from './model.ts';
 
 /** The first read of a page: small, so that a page of very large messages does not read (and bill) many more than it can hold. */
@@ -35,7 +35,7 @@ export async function syncMessages(input: SyncMessagesInput): Promise<MessagesFr
   for (;;) {
     const { messages, next } = await readMessagesAfter(conversationId, afterSeq, chunk, startKey);
     for (const message of messages) {
-      const view = toMessageView(message);
+      const view = await messageViewOf(message);
       // +1 for the comma between array elements.
       const size = byteLength(view) + 1;
       read += 1;

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { PUSH_PLATFORM_NAMES } from '../../definitions/push-platforms.ts';
+import { ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENTS } from '../domain/attachment-rules.ts';
 import { MAX_GROUP_MEMBERS } from '../domain/group-rules.ts';
 import {
   CLIENT_MESSAGE_ID_CHARS,
@@ -35,10 +36,15 @@ function conversationTarget<T extends z.core.$ZodShape>(shape: T) {
   );
 }
 
+/** An upload the client was given by `requestUpload` (its id is Parley's, so only bounded here). */
+const attachmentRef = z.object({ uploadId: z.string().check(z.minLength(1), z.maxLength(128)) });
+
 export const sendMessageFrame = conversationTarget({
   action: z.literal('sendMessage'),
   clientMessageId,
   content,
+  // Up to 10 (more is too_large); `content` may then be empty (functions/domain/content.ts).
+  attachments: z.optional(z.array(attachmentRef).check(z.maxLength(MAX_ATTACHMENTS))),
 });
 
 export const typingFrame = conversationTarget({
@@ -50,6 +56,11 @@ export const markReadFrame = z.object({
   action: z.literal('markRead'),
   conversationId,
   seq,
+});
+
+export const leaveConversationFrame = z.object({
+  action: z.literal('leaveConversation'),
+  conversationId,
 });
 
 export const registerDeviceFrame = z.object({
@@ -111,4 +122,17 @@ export const reactFrame = z.object({
   seq,
   emoji: z.string(),
   on: z.boolean(),
+});
+
+/**
+ * `requestUpload`: a type of protocol.md's list (else bad_request) and a whole number of bytes ≥ 1.
+ * Over 25 MiB is too_large, which the domain decides (functions/domain/request-upload.ts): a number
+ * over its maximum would be bad_request here.
+ */
+export const requestUploadFrame = z.object({
+  action: z.literal('requestUpload'),
+  // The same rules as clientMessageId (protocol.md).
+  clientRequestId: clientMessageId,
+  contentType: z.enum(ATTACHMENT_CONTENT_TYPES),
+  size: z.int().check(z.minimum(1)),
 });

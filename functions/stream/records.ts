@@ -1,11 +1,13 @@
 /**
  * What a DynamoDB stream record means for delivery. The event source mapping's filter should only let
- * committed messages, new conversations and read cursors moved by markRead through; anything else that
- * arrives anyway is skipped, never failed, so one odd record cannot block its shard.
+ * committed messages, new conversations, groups a member left and read cursors moved by markRead
+ * through; anything else that arrives anyway is skipped, never failed, so one odd record cannot block
+ * its shard.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { attachmentsOf } from '../adapters/attachment-item.ts';
 import { lifecycleOf } from '../adapters/message-item.ts';
 import type { MessageUpdatedFrame, ReadFrame } from '../domain/frames.ts';
 import { toMessageUpdatedFrame } from '../domain/message-frame.ts';
@@ -72,6 +74,7 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   }
   if (record.eventName === 'MODIFY' && newItem.type === 'message') return toMessageUpdatedEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'connection') return toCloseEvent(newItem);
+  if (record.eventName === 'MODIFY' && newItem.type === 'conversation') return toMembersChangedEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
@@ -116,9 +119,21 @@ function toMessageEvent(item: Item): DeliveryEvent {
       clientMessageId,
       originConnectionId: text(item.originConnectionId),
       ...lifecycleOf(item),
+      ...attachmentsOf(item),
     },
     senderName: text(item.senderName),
   };
+}
+
+/**
+ * A group member left (leaveConversation, the only change ever made to a conversation item): the new
+ * image's `members` are the remaining ones, and they get the `conversation` frame; the leaver is not
+ * among them. No connection is skipped: the creator's `originConnectionId` was about the creation.
+ */
+function toMembersChangedEvent(item: Item): DeliveryEvent {
+  if (item.changedBy !== 'leave') return skip(`conversation change by ${String(item.changedBy)}`);
+  const event = toConversationEvent(item);
+  return event.kind === 'conversation' ? { ...event, originConnectionId: undefined } : event;
 }
 
 function toConversationEvent(item: Item): DeliveryEvent {

@@ -46,13 +46,17 @@ describe('delivery from the table stream', () => {
   it('invokes the function only for the records it handles', () => {
     const filters = (mapping.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
     expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual(DELIVERY_STREAM.filterPatterns);
-    // New messages and conversations, member items whose read cursor markRead moved (not delivery's
+    // New messages and conversations, groups a member left, member items whose read cursor markRead moved (not delivery's
     // own bookkeeping), edited, deleted or reacted-to messages, connection items put or removed (presence), and connections to close.
     expect(DELIVERY_STREAM.filterPatterns).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
       {
         eventName: ['MODIFY'],
         dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
+      },
+      {
+        eventName: ['MODIFY'],
+        dynamodb: { NewImage: { type: { S: ['conversation'] }, changedBy: { S: ['leave'] } } },
       },
       { eventName: ['MODIFY'], dynamodb: { NewImage: { type: { S: ['message'] } } } },
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['connection'] } } } },

@@ -57,8 +57,22 @@ interface Used {
   postToConnections: boolean;
   push: string[];
   sendsToQueue: boolean;
+  /** Requests to the attachments bucket, by the presigning helpers of functions/shared/clients/s3.ts. */
+  attachments: string[];
   unknown: string[];
 }
+
+/** The helpers of functions/shared/clients/s3.ts → the access lib/permissions.ts names. */
+const ATTACHMENT_CALLS: Record<string, string> = {
+  presignUpload: 'signUploads',
+  headAttachment: 'attachUploads',
+  copyAttachment: 'attachUploads',
+  presignDownload: 'signDownloads',
+  deleteAttachment: 'deleteAttachments',
+};
+
+/** A call of one of those helpers (esbuild drops the ones a handler never calls, definitions included). */
+const ATTACHMENT_CALL = new RegExp(`\\b(${Object.keys(ATTACHMENT_CALLS).join('|')})\\(`, 'g');
 
 async function usedBy(entry: string): Promise<Used> {
   const result = await build({
@@ -80,7 +94,11 @@ async function usedBy(entry: string): Promise<Used> {
   const requiredEnv = new Set<string>();
   let postToConnections = false;
   let queriesIndex = false;
+  const attachments = new Set<string>();
   for (const section of ours) {
+    for (const [, call = ''] of section.matchAll(ATTACHMENT_CALL)) {
+      attachments.add(ATTACHMENT_CALLS[call] as string);
+    }
     for (const [, name = ''] of section.matchAll(/new (\w+?)Command\d*\(/g)) {
       if (name === 'TransactWrite' || name === 'TransactWriteItems') {
         for (const [, kind = ''] of section.matchAll(/\b(Put|Update|Delete|ConditionCheck)\s*:/g)) {
@@ -104,6 +122,7 @@ async function usedBy(entry: string): Promise<Used> {
     push: [...push].sort(),
     // SNS Publish serves pushes and the failure topic alike: the topic's variable tells them apart.
     sendsToQueue: requiredEnv.has('DELIVERY_FAILURE_TOPIC_ARN'),
+    attachments: [...attachments].sort(),
     unknown: [...unknown],
   };
 }
@@ -148,6 +167,7 @@ describe('permissions match what each handler sends', () => {
     expect(actual?.sendsToQueue, 'publishes to the delivery failure topic').toBe(
       granted.failureQueue === true,
     );
+    expect(actual?.attachments, 'attachment bucket access').toEqual([...(granted.attachments ?? [])].sort());
   });
 
   it.each(

@@ -1,8 +1,8 @@
 /**
  * Authorization on every action (architecture.md guarantees 6, 9 and 10), against DynamoDB Local with
  * the real handlers: every client action protocol.md lists that exists today (editMessage,
- * deleteMessage, react, leaveConversation and requestUpload have no route yet) × five callers, with the
- * outcome of each cell, then what a non-member can learn.
+ * deleteMessage, react and requestUpload have no route yet; leaveConversation is only in the non-member
+ * part) × five callers, with the outcome of each cell, then what a non-member can learn.
  *
  * The world: alice made the group G = {alice, bob, dora, rick, sara} and wrote in it, and wrote to bob
  * (their direct conversation A–B). eve is in neither. Then an operator deactivated dora, revoked rick's
@@ -45,6 +45,7 @@ import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { deactivateUser, revokeSessions, revokeToken } from '../../functions/domain/operations.ts';
 import { handler as connect } from '../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
+import { handler as leaveConversation } from '../../functions/routes/leave-conversation.ts';
 import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../functions/routes/ping.ts';
 import { handler as registerDevice } from '../../functions/routes/register-device.ts';
@@ -336,6 +337,12 @@ describe('a non-member learns nothing', () => {
     ['typing', typing, (id: string) => ({ action: 'typing', conversationId: id, state: 'start' })],
     ['markRead', markRead, (id: string) => ({ action: 'markRead', conversationId: id, seq: 1 })],
     ['sync', sync, (id: string) => ({ action: 'sync', conversationId: id, afterSeq: 0 })],
+    // (leaving is in no matrix row above: a member's leave would change G for the rows after it)
+    [
+      'leaveConversation',
+      leaveConversation,
+      (id: string) => ({ action: 'leaveConversation', conversationId: id }),
+    ],
   ] as const)('%s: the same forbidden for G, for A–B, and for conversations that do not exist', async (action, route, frame) => {
     const answers = [];
     for (const id of [ids.group, ids.alicebob, NEVER_TALKED, NEVER(), `dm_${randomUUID()}`]) {

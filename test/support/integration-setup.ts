@@ -9,6 +9,7 @@ import { createTable } from '../../local/create-table.ts';
 
 const tableName = `parley-it-${randomUUID().slice(0, 8)}`;
 process.env.TABLE_NAME = tableName;
+process.env.ATTACHMENTS_BUCKET = 'parley-attachments-test';
 process.env.WS_CALLBACK_URL ??= 'https://abc123.execute-api.eu-west-1.amazonaws.com/test';
 process.env.DELIVERY_FAILURE_TOPIC_ARN ??= 'arn:aws:sns:us-east-1:123456789012:parley-delivery-failures';
 process.env.PUSH_APP_ARN_APNS = 'arn:aws:sns:us-east-1:123456789012:app/APNS/parley';

@@ -10,6 +10,7 @@ process.env.AWS_REGION = 'eu-west-1';
 process.env.AWS_ACCESS_KEY_ID = 'test';
 process.env.AWS_SECRET_ACCESS_KEY = 'test';
 process.env.TABLE_NAME = 'parley-test';
+process.env.ATTACHMENTS_BUCKET = 'parley-attachments-test';
 process.env.WS_CALLBACK_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/test';
 process.env.PUSH_APP_ARN_APNS = 'arn:aws:sns:eu-west-1:123456789012:app/APNS/parley';
 process.env.PUSH_APP_ARN_APNS_SANDBOX = 'arn:aws:sns:eu-west-1:123456789012:app/APNS_SANDBOX/parley';

@@ -20,6 +20,12 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     expect(filter(record('MODIFY', { type: { S: 'conversation' } }))).toBe(false);
   });
 
+  it('lets a group a member left through (leaveConversation), but not a direct conversation left', () => {
+    expect(filter(record('MODIFY', { type: { S: 'conversation' }, changedBy: { S: 'leave' } }))).toBe(true);
+    // leaving a direct conversation marks only the leaver's member item
+    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'leave' } }))).toBe(false);
+  });
+
   it('lets a member item moved by markRead through', () => {
     expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'read' } }))).toBe(true);
   });

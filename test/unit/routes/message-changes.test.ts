@@ -67,6 +67,7 @@ beforeEach(() => {
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
   ddb.reset();
 });
 
@@ -159,6 +160,37 @@ describe('deleteMessage', () => {
         },
       ],
     ]);
+  });
+
+  it("deletes the attachments' objects from the bucket before the item stops listing them", async () => {
+    const fetchMock = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(null, { status: 204 }));
+    const attachments = ['a1', 'a2'].map((attachmentId) => ({
+      attachmentId,
+      key: `attachments/${GROUP}/${attachmentId}`,
+      contentType: 'image/jpeg',
+      size: 2048,
+    }));
+    ddb.on(UpdateCommand).resolvesOnce({ Attributes: messageItem({ attachments }) });
+    expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
+    const deleted = fetchMock.mock.calls.map(([url, init]) => [init?.method, new URL(String(url)).pathname]);
+    expect(deleted.sort()).toEqual([
+      ['DELETE', `/attachments/${GROUP}/a1`],
+      ['DELETE', `/attachments/${GROUP}/a2`],
+    ]);
+    expect(updates()[1]?.[1]).toMatchObject({
+      UpdateExpression: 'REMOVE #a0',
+      ExpressionAttributeNames: { '#a0': 'attachments' },
+    });
+  });
+
+  it('keeps the attachments listed when the bucket fails, so that a retried delete finishes', async () => {
+    vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(null, { status: 503 }));
+    const attachments = [
+      { attachmentId: 'a1', key: `attachments/${GROUP}/a1`, contentType: 'image/png', size: 9 },
+    ];
+    ddb.on(UpdateCommand).resolvesOnce({ Attributes: messageItem({ attachments }) });
+    expect(frameOf(await remove())).toEqual(errorFrame('internal', 'deleteMessage'));
+    expect(updates()).toHaveLength(1);
   });
 
   it('writes once for a message without reactions', async () => {

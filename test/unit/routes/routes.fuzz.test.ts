@@ -13,6 +13,7 @@ import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler as connect } from '../../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../../functions/routes/default.ts';
+import { handler as leaveConversation } from '../../../functions/routes/leave-conversation.ts';
 import { handler as markRead } from '../../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../../functions/routes/ping.ts';
 import { handler as sendMessage } from '../../../functions/routes/send-message.ts';
@@ -46,6 +47,7 @@ const ROUTES: Route[] = [
   { action: 'typing', handler: typing, answers: [] },
   { action: 'markRead', handler: markRead, answers: ['read'] },
   { action: 'createConversation', handler: createConversation, answers: ['conversation'] },
+  { action: 'leaveConversation', handler: leaveConversation, answers: ['ack'] },
 ];
 
 const RUNS = 300;
@@ -150,6 +152,9 @@ const VALID: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
       fc.option(fc.constantFrom('Lunch', ' ', 'Weekend trip'), { nil: undefined }),
     )
     .map(([members, title]) => ({ action: 'createConversation', clientRequestId: 'r-1', members, title })),
+  leaveConversation: fc
+    .constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM)
+    .map((conversationId) => ({ action: 'leaveConversation', conversationId })),
 };
 
 type Mutation = { kind: 'keep' } | { kind: 'drop' } | { kind: 'set'; value: unknown };

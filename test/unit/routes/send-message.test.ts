@@ -48,9 +48,11 @@ const IF_NEW = 'attribute_not_exists(PK)';
 const send = (fields: Record<string, unknown>) =>
   messageEvent({ action: 'sendMessage', clientMessageId: CMID, content: CONTENT, ...fields }, ALICE);
 
+/** Groups lose members (leaveConversation), so membership reads them strongly consistently; by id alone. */
 const getConversationInput = (conversationId: string) => ({
   TableName: TABLE,
   Key: { PK: `CONV#${conversationId}`, SK: 'META' },
+  ...(!conversationId.startsWith('dm_') && { ConsistentRead: true }),
 });
 
 const getUserStateInput = (userId: string) => ({

@@ -39,6 +39,13 @@ const ALICE = { name: 'Alice Martin', deviceId: 'iphone-7f3a' };
 const typing = (fields: Record<string, unknown>) =>
   messageEvent({ action: 'typing', state: 'start', ...fields }, ALICE);
 
+/** Groups lose members (leaveConversation), so membership reads them strongly consistently; by id alone. */
+const getConversationInput = (conversationId: string) => ({
+  TableName: TABLE,
+  Key: { PK: `CONV#${conversationId}`, SK: 'META' },
+  ...(!conversationId.startsWith('dm_') && { ConsistentRead: true }),
+});
+
 const userPartitionQuery = (userId: string) => ({
   TableName: TABLE,
   KeyConditionExpression: 'PK = :pk',
@@ -107,7 +114,7 @@ describe('typing', () => {
     expect(response).toEqual({ statusCode: 200 });
     expect(sentToDynamo()).toEqual([
       rateBucketUpdate('alice', 'typing'),
-      ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${GROUP}`, SK: 'META' } }],
+      ['GetCommand', getConversationInput(GROUP)],
       ['QueryCommand', userPartitionQuery('bob')],
       ['QueryCommand', userPartitionQuery('carol')],
     ]);
@@ -282,7 +289,7 @@ describe('typing', () => {
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
       expect(sentToDynamo()).toEqual([
         rateBucketUpdate('alice', 'typing'),
-        ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${conversationId}`, SK: 'META' } }],
+        ['GetCommand', getConversationInput(conversationId)],
       ]);
       expect(api).not.toHaveReceivedAnyCommand();
     });
