@@ -9,26 +9,30 @@ import type { BackoffOptions } from './backoff.ts';
 import { Connection, type ConnectionState, type StateChange, type TokenProvider } from './connection.ts';
 import { ConversationList } from './conversation-list.ts';
 import { Emitter } from './emitter.ts';
-import { ClientClosedError, ParleyError } from './errors.ts';
+import { ClientClosedError, ParleyError, UploadError } from './errors.ts';
 import { newId, subjectOf } from './ids.ts';
 import { Outbox, type PendingMessage } from './outbox.ts';
 import type {
+  AttachmentRef,
   ClientFrame,
   Conversation,
   ConversationSummary,
   DeliveredFrame,
   Message,
   MessagesFrame,
+  MessageUpdatedFrame,
   PresenceFrame,
   PushPlatform,
   ReadFrame,
   ServerFrame,
   Target,
+  UploadContentType,
+  UploadFrame,
 } from './protocol.ts';
 import { RequestQueue } from './requests.ts';
 import type { TokenTransport, WebSocketConstructor } from './socket.ts';
 import { JsonSlot, type KeyValueStorage, memoryStorage } from './storage.ts';
-import { Timeline } from './timeline.ts';
+import { applyUpdate, Timeline } from './timeline.ts';
 import { TypingState } from './typing.ts';
 
 export interface ParleyClientOptions {
@@ -72,6 +76,22 @@ export interface SendFailedEvent {
   readonly error: ParleyError;
 }
 
+export interface SendOptions {
+  /** Up to 10 uploads of the user's own (uploadAttachment's ids); `content` may then be empty. */
+  readonly attachments?: readonly AttachmentRef[];
+}
+
+/** The part of `fetch` that uploadAttachment uses: the platform's `fetch` fits. */
+export type UploadFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: Blob | Uint8Array<ArrayBuffer> },
+) => Promise<{ readonly ok: boolean; readonly status: number }>;
+
+export interface UploadOptions {
+  /** Default: the platform's global `fetch`. */
+  readonly fetch?: UploadFetch;
+}
+
 export interface Presence {
   readonly status: 'online' | 'offline';
   readonly lastSeen?: string;
@@ -90,7 +110,18 @@ export interface ParleyClientEvents {
   read: (read: ReadFrame) => void;
   delivered: (delivered: DeliveredFrame) => void;
   presence: (presence: PresenceFrame) => void;
+  /** A conversation is new, or its members or title changed. */
   conversation: (conversation: Conversation) => void;
+  /**
+   * A message was edited, deleted or reacted to (by anyone, the user's other devices included): its
+   * whole current state. The SDK's copy (messages(), message()) is updated before this is emitted.
+   */
+  messageUpdated: (update: MessageUpdatedFrame) => void;
+  /**
+   * The user left a conversation (leaveConversation on this device), or a `conversation` frame no longer
+   * lists them: it is gone from the list.
+   */
+  left: (conversationId: string) => void;
   /** The conversation list changed (order, unread counts, a new conversation). */
   conversations: (list: readonly ConversationSummary[]) => void;
   /** An error frame no request of the app was waiting for. */
@@ -98,6 +129,9 @@ export interface ParleyClientEvents {
 }
 
 const MAX_CONTENT_CHARS = 4000;
+const MAX_ATTACHMENTS = 10;
+const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
+const MAX_EMOJI_BYTES = 32;
 const SYNC_PAGE = 100;
 /** Rounds of `sync` for one conversation before giving up on a gap until the next message or reconnect. */
 const MAX_SYNC_ROUNDS = 3;
@@ -116,6 +150,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   /** User id → our direct conversation with them, learnt from acks and conversation frames. */
   readonly #directs = new Map<string, string>();
   readonly #syncing = new Set<string>();
+  /** Groups the user left on this device: what is still in flight to them is dropped. */
+  readonly #leftGroups = new Set<string>();
   #userId: string | undefined;
   #restored: Promise<void> | undefined;
   #heldSlot: JsonSlot<Record<string, number>> | undefined;
@@ -202,9 +238,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * Sends `content` to a conversation or a user. Shown at once as pending (the `pending` event);
    * resolves with the committed message once acknowledged, however many reconnects that takes.
    */
-  send(target: Target, content: string): Promise<Message> {
+  send(target: Target, content: string, options: SendOptions = {}): Promise<Message> {
     const trimmed = content.trim();
-    if (trimmed.length === 0) return Promise.reject(new ParleyError('bad_request', 'content is empty'));
+    const attachments = options.attachments?.map(({ uploadId }) => ({ uploadId })) ?? [];
+    if (attachments.length > MAX_ATTACHMENTS) {
+      return Promise.reject(new ParleyError('too_large', `more than ${MAX_ATTACHMENTS} attachments`));
+    }
+    if (trimmed.length === 0 && attachments.length === 0) {
+      return Promise.reject(new ParleyError('bad_request', 'content is empty'));
+    }
     if (trimmed.length > MAX_CONTENT_CHARS) {
       return Promise.reject(new ParleyError('too_large', `content is over ${MAX_CONTENT_CHARS} characters`));
     }
@@ -215,6 +257,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       target: conversationId === undefined ? target : { conversationId },
       conversationId,
       content: trimmed,
+      ...(attachments.length > 0 && { attachments }),
       createdAt: new Date().toISOString(),
     };
     const committed = this.#outbox.add(pending);
@@ -325,6 +368,124 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     await this.#deviceRequest({ action: 'unregisterDevice' });
   }
 
+  // ---- changes to messages and conversations ---------------------------------------------------------
+  //
+  // The acks of editMessage, deleteMessage, react and leaveConversation carry no id of the request (an
+  // `action`, and the `seq` for edits and deletions), and their errors only the `action`. So each action
+  // has its own request channel (requests.ts), one request in flight at a time, first in first out: an
+  // ack or an error naming the action answers the channel's head, which the `seq` (where the ack has
+  // one) confirms. Only one in flight is also what keeps the user's order: each frame runs in its own
+  // Lambda, so a reaction added and then removed, sent together, could be applied the other way round.
+  // Each of these is safe to send again (after a reconnect, a timeout, `internal`): the same edit, a
+  // deletion again (acknowledged like the first), a reaction set again, a leave again (see below).
+
+  /** Replaces the content of one of the user's own messages. Resolves on the server's ack. */
+  async editMessage(conversationId: string, seq: number, content: string): Promise<void> {
+    const trimmed = content.trim();
+    if (trimmed.length === 0) throw new ParleyError('bad_request', 'content is empty', 'editMessage');
+    if (trimmed.length > MAX_CONTENT_CHARS) {
+      throw new ParleyError('too_large', `content is over ${MAX_CONTENT_CHARS} characters`, 'editMessage');
+    }
+    await this.#requests.request({
+      channel: 'editMessage',
+      frame: { action: 'editMessage', conversationId, seq, content: trimmed },
+      answer: (frame) =>
+        frame.type === 'ack' && frame.action === 'editMessage' && frame.seq === seq ? true : undefined,
+      isMine: (error) => error.action === 'editMessage',
+    });
+  }
+
+  /** Deletes one of the user's own messages: it stays as a tombstone (`deleted`, content `""`). */
+  async deleteMessage(conversationId: string, seq: number): Promise<void> {
+    await this.#requests.request({
+      channel: 'deleteMessage',
+      frame: { action: 'deleteMessage', conversationId, seq },
+      answer: (frame) =>
+        frame.type === 'ack' && frame.action === 'deleteMessage' && frame.seq === seq ? true : undefined,
+      isMine: (error) => error.action === 'deleteMessage',
+    });
+  }
+
+  /** Adds (`on`, the default) or removes the user's reaction with one emoji; idempotent. */
+  async react(conversationId: string, seq: number, emoji: string, on = true): Promise<void> {
+    const bytes = new TextEncoder().encode(emoji).length;
+    if (bytes === 0 || bytes > MAX_EMOJI_BYTES) {
+      throw new ParleyError('bad_request', `emoji must be 1-${MAX_EMOJI_BYTES} bytes of UTF-8`, 'react');
+    }
+    await this.#requests.request({
+      channel: 'react',
+      frame: { action: 'react', conversationId, seq, emoji, on },
+      answer: (frame) => (frame.type === 'ack' && frame.action === 'react' ? true : undefined),
+      isMine: (error) => error.action === 'react',
+    });
+  }
+
+  /**
+   * Leaves a group (the user stops being a member), or hides a direct conversation until its next
+   * message. Once acknowledged, the conversation is dropped from the list (the `left` event).
+   */
+  async leaveConversation(conversationId: string): Promise<void> {
+    await this.#requests.request({
+      channel: 'leaveConversation',
+      frame: { action: 'leaveConversation', conversationId },
+      answer: (frame) => (frame.type === 'ack' && frame.action === 'leaveConversation' ? true : undefined),
+      isMine: (error) => error.action === 'leaveConversation',
+      // Leaving a group again is refused (no longer a member): sent again, that means the first went through.
+      doneDespite: (error, attempts) => (attempts > 1 && error.code === 'forbidden' ? true : undefined),
+    });
+    this.#dropConversation(conversationId);
+  }
+
+  /**
+   * Uploads a file to attach to a message: `requestUpload` (answered by an `upload` frame naming the
+   * same `clientRequestId`), then the bytes with the frame's method, URL and headers. Resolves with the
+   * `uploadId` to pass to send()'s `attachments`. A failed upload rejects with UploadError.
+   */
+  async uploadAttachment(
+    file: Blob | Uint8Array<ArrayBuffer>,
+    contentType: UploadContentType,
+    options: UploadOptions = {},
+  ): Promise<string> {
+    const size = file instanceof Uint8Array ? file.byteLength : file.size;
+    if (size > MAX_UPLOAD_BYTES) {
+      throw new ParleyError('too_large', 'a file is at most 25 MiB', 'requestUpload');
+    }
+    const fetch = options.fetch ?? (globalThis as { fetch?: UploadFetch }).fetch;
+    if (fetch === undefined) throw new TypeError('no fetch on this platform: pass options.fetch');
+    const clientRequestId = newId();
+    // Sent again with the same clientRequestId, the request names the same upload (with a fresh URL).
+    const upload = await this.#requests.request<UploadFrame>({
+      channel: `requestUpload:${clientRequestId}`,
+      frame: { action: 'requestUpload', clientRequestId, contentType, size },
+      answer: (frame) =>
+        frame.type === 'upload' && frame.clientRequestId === clientRequestId ? frame : undefined,
+      isMine: (error) => error.clientRequestId === clientRequestId,
+    });
+    let response: { readonly ok: boolean; readonly status: number };
+    try {
+      response = await fetch(upload.url, {
+        method: upload.method,
+        headers: { ...upload.headers },
+        body: file,
+      });
+    } catch (error) {
+      throw new UploadError(`the upload failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!response.ok)
+      throw new UploadError(`the upload was refused with HTTP ${response.status}`, response.status);
+    return upload.uploadId;
+  }
+
+  /** The messages handed on in a conversation during this run, ascending seq, edits and reactions applied. */
+  messages(conversationId: string): readonly Message[] {
+    return this.#timelines.get(conversationId)?.messages ?? [];
+  }
+
+  /** One message handed on during this run, in its current state. */
+  message(conversationId: string, seq: number): Message | undefined {
+    return this.#timelines.get(conversationId)?.message(seq);
+  }
+
   /**
    * Typing is ephemeral: sent only on an open socket, and only into a conversation that exists (the
    * server refuses typing to a user before the first message, and the refusal would only be noise).
@@ -366,8 +527,17 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         raise(this.#deliveredTo, frame.conversationId, frame.userId, frame.seq);
         this.emit('delivered', frame);
         return;
+      case 'messageUpdated':
+        this.#onMessageUpdated(frame);
+        return;
       case 'conversation': {
         const { type: _, ...conversation } = frame;
+        if (this.#userId !== undefined && !conversation.members.includes(this.#userId)) {
+          // No longer a member (removed elsewhere): what it held goes.
+          this.#dropConversation(conversation.conversationId, 'group');
+          return;
+        }
+        this.#leftGroups.delete(conversation.conversationId);
         this.#learnDirect(conversation);
         this.#list.onConversation(conversation);
         this.emit('conversation', conversation);
@@ -380,8 +550,46 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
   }
 
+  #onMessageUpdated(frame: MessageUpdatedFrame): void {
+    if (this.#leftGroups.has(frame.conversationId)) return;
+    const updated = this.#timeline(frame.conversationId).update(frame);
+    const summary = this.#list.get(frame.conversationId);
+    const last = summary?.lastMessage;
+    if (last?.seq === frame.seq) this.#list.onMessageChanged(updated ?? applyUpdate(last, frame));
+    this.emit('messageUpdated', frame);
+    if (last?.seq === frame.seq) this.#emitList();
+  }
+
+  /**
+   * Left, or no longer a member. A group goes with all it held; a direct conversation only leaves the
+   * list (its next message brings it back, after the seq held, so it does not sync from the start).
+   */
+  #dropConversation(conversationId: string, kind = this.#kindOf(conversationId)): void {
+    const listed = this.#list.remove(conversationId);
+    if (kind === 'group') {
+      this.#leftGroups.add(conversationId);
+      this.#timelines.delete(conversationId);
+      this.#readBy.delete(conversationId);
+      this.#deliveredTo.delete(conversationId);
+      if (conversationId in this.#storedHeld) {
+        delete this.#storedHeld[conversationId];
+        this.#queueHeldWrite();
+      }
+    }
+    this.emit('left', conversationId);
+    if (listed) this.#emitList();
+  }
+
+  /** Unknown when neither the list nor a direct conversation learnt so far names it. */
+  #kindOf(conversationId: string): 'direct' | 'group' | undefined {
+    const listed = this.#list.get(conversationId)?.kind;
+    if (listed !== undefined) return listed;
+    return [...this.#directs.values()].includes(conversationId) ? 'direct' : undefined;
+  }
+
   /** A committed message (live, from sync, or our own ack) into its timeline; hands on what is ready. */
   #receive(message: Message): void {
+    if (this.#leftGroups.has(message.conversationId)) return;
     const timeline = this.#timeline(message.conversationId);
     const ready = timeline.accept(message);
     for (const next of ready) {
@@ -396,10 +604,35 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     if (timeline.hasGap) void this.#catchUp(message.conversationId);
   }
 
-  #onSent(pending: PendingMessage, message: Message): void {
+  #onSent(pending: PendingMessage, message: Message): Message | Promise<Message> {
     if ('to' in pending.target) this.#directs.set(pending.target.to, message.conversationId);
     this.emit('sent', { pending, message });
-    this.#receive(message);
+    if ((pending.attachments?.length ?? 0) === 0) {
+      this.#receive(message);
+      return message;
+    }
+    // The ack names no attachment: the message as members see it (download links) comes from sync.
+    return this.#fetchOne(message).then((full) => {
+      this.#receive(full);
+      return full;
+    });
+  }
+
+  /** One committed message as `sync` gives it; the one given when that fails. */
+  async #fetchOne(message: Message): Promise<Message> {
+    const { conversationId, seq } = message;
+    try {
+      const page = await this.#requests.request({
+        channel: 'sync',
+        frame: { action: 'sync', conversationId, afterSeq: seq - 1, limit: 1 },
+        answer: (frame) =>
+          frame.type === 'messages' && frame.conversationId === conversationId ? frame : undefined,
+        isMine: (error) => error.action === 'sync',
+      });
+      return page.messages.find((found) => found.seq === seq) ?? message;
+    } catch {
+      return message;
+    }
   }
 
   #onState(change: StateChange): void {
@@ -474,7 +707,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       all.push(...page.conversations);
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
-    for (const summary of all) this.#learnDirect(summary);
+    for (const summary of all) {
+      this.#learnDirect(summary);
+      this.#leftGroups.delete(summary.conversationId);
+    }
     this.#list.replace(all);
     this.#emitList();
     return this.#list.summaries;
@@ -549,6 +785,10 @@ function sendFrame(pending: PendingMessage): ClientFrame {
     action: 'sendMessage',
     clientMessageId: pending.clientMessageId,
     content: pending.content,
+    ...(pending.attachments !== undefined &&
+      pending.attachments.length > 0 && {
+        attachments: pending.attachments.map(({ uploadId }) => ({ uploadId })),
+      }),
     ...targetFields(pending.target),
   };
 }

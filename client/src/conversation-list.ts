@@ -70,6 +70,20 @@ export class ConversationList {
     return true;
   }
 
+  /** A message changed (edit, deletion, reaction): the preview follows when it is the last one. */
+  onMessageChanged(message: Message): void {
+    const entry = this.#entries.get(message.conversationId);
+    if (entry === undefined || entry.summary.lastMessage?.seq !== message.seq) return;
+    entry.summary = { ...entry.summary, lastMessage: message };
+  }
+
+  /** Left (leaveConversation), or no longer a member: gone from the list until the server lists it again. */
+  remove(conversationId: string): boolean {
+    if (!this.#entries.delete(conversationId)) return false;
+    this.#order = this.#order.filter((id) => id !== conversationId);
+    return true;
+  }
+
   onRead(read: ReadFrame, me: string | undefined): void {
     const entry = this.#entries.get(read.conversationId);
     if (entry === undefined || read.userId !== me || read.seq <= entry.summary.readSeq) return;

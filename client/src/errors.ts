@@ -37,6 +37,17 @@ export type CloseReason =
   /** The token provider failed. */
   | 'token_unavailable';
 
+/** uploadAttachment's PUT of the bytes failed: refused (`status`), or no answer (no status). */
+export class UploadError extends Error {
+  override readonly name = 'UploadError';
+  readonly status: number | undefined;
+
+  constructor(message: string, status?: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
 /** A request that could not be answered because the client closed, or the server never answered. */
 export class ClientClosedError extends Error {
   override readonly name = 'ClientClosedError';

@@ -9,11 +9,14 @@ export {
   type ParleyClientOptions,
   type Presence,
   type SendFailedEvent,
+  type SendOptions,
   type SentEvent,
   type TypingChange,
+  type UploadFetch,
+  type UploadOptions,
 } from './client.ts';
 export type { ConnectionState, StateChange, TokenProvider } from './connection.ts';
-export { ClientClosedError, type CloseReason, ParleyError } from './errors.ts';
+export { ClientClosedError, type CloseReason, ParleyError, UploadError } from './errors.ts';
 export type { PendingMessage } from './outbox.ts';
 export type * from './protocol.ts';
 export type { TokenTransport, WebSocketConstructor, WebSocketLike } from './socket.ts';

@@ -9,7 +9,7 @@
  * previous is acknowledged), while different conversations go in parallel.
  */
 import { ParleyError } from './errors.ts';
-import type { ErrorFrame, Message, SendAckFrame, Target } from './protocol.ts';
+import type { AttachmentRef, ErrorFrame, Message, SendAckFrame, Target } from './protocol.ts';
 import type { JsonSlot } from './storage.ts';
 
 export interface PendingMessage {
@@ -18,6 +18,11 @@ export interface PendingMessage {
   /** Known when the target is a conversation, or a user whose direct conversation is known. */
   readonly conversationId: string | undefined;
   readonly content: string;
+  /**
+   * Uploads attached (uploadAttachment's ids). Stored with the rest of the send, so a retry, after a
+   * reconnect or a restart, sends the same attachments with the same `clientMessageId`.
+   */
+  readonly attachments?: readonly AttachmentRef[];
   /** When the app called send() (the device's clock). */
   readonly createdAt: string;
 }
@@ -28,7 +33,7 @@ interface Entry {
   /** Internal errors answered in a row: the back-off before the next try. */
   failures: number;
   timer: ReturnType<typeof setTimeout> | undefined;
-  resolve?: (message: Message) => void;
+  resolve?: (message: Message | PromiseLike<Message>) => void;
   reject?: (error: Error) => void;
 }
 
@@ -37,7 +42,12 @@ export interface OutboxOptions {
   readonly slot: JsonSlot<PendingMessage[]> | undefined;
   /** An unacknowledged send is sent again after this long. Default 10 s. */
   readonly ackTimeoutMs?: number;
-  readonly onSent: (pending: PendingMessage, message: Message, senderId: string) => void;
+  /** Returns what the send's promise resolves with: the message, or a fuller copy of it to come. */
+  readonly onSent: (
+    pending: PendingMessage,
+    message: Message,
+    senderId: string,
+  ) => Message | PromiseLike<Message>;
   readonly onFailed: (pending: PendingMessage, error: ParleyError) => void;
 }
 
@@ -109,8 +119,8 @@ export class Outbox {
       clientMessageId: ack.clientMessageId,
     };
     this.#remove(key, lane, entry);
-    this.#options.onSent(entry.pending, message, senderId);
-    entry.resolve?.(message);
+    const committed = this.#options.onSent(entry.pending, message, senderId);
+    entry.resolve?.(committed);
   }
 
   /** An error naming one of our clientMessageIds: true when it was ours. */

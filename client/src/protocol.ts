@@ -22,7 +22,12 @@ export type Target = { readonly conversationId: string } | { readonly to: string
 // ---- client → server ----------------------------------------------------------------------------
 
 export type ClientFrame =
-  | ({ action: 'sendMessage'; clientMessageId: string; content: string } & TargetFields)
+  | ({
+      action: 'sendMessage';
+      clientMessageId: string;
+      content: string;
+      attachments?: AttachmentRef[];
+    } & TargetFields)
   | ({ action: 'typing'; state: 'start' | 'stop' } & TargetFields)
   | { action: 'markRead'; conversationId: string; seq: number }
   | { action: 'createConversation'; clientRequestId: string; members: string[]; title?: string }
@@ -35,6 +40,11 @@ export type ClientFrame =
   | { action: 'react'; conversationId: string; seq: number; emoji: string; on: boolean }
   | { action: 'leaveConversation'; conversationId: string }
   | { action: 'requestUpload'; clientRequestId: string; contentType: UploadContentType; size: number };
+
+/** A completed upload of the sender's own, attached to `sendMessage` (up to 10). */
+export interface AttachmentRef {
+  readonly uploadId: string;
+}
 
 /** What `requestUpload` accepts (protocol.md), up to 25 MiB. */
 export type UploadContentType =

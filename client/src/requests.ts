@@ -16,6 +16,12 @@ export interface RequestSpec<T> {
   readonly answer: (frame: ServerFrame) => T | undefined;
   /** Whether an error frame is this request's (it names the action, or the request's id). */
   readonly isMine: (error: ErrorFrame) => boolean;
+  /**
+   * An error of this request that means it is done after all (a request sent again after its first
+   * attempt succeeded unseen, say): the answer to resolve with, or undefined to treat it as an error.
+   * `attempts` counts the sends so far.
+   */
+  readonly doneDespite?: (error: ErrorFrame, attempts: number) => T | undefined;
 }
 
 interface Pending<T> extends RequestSpec<T> {
@@ -95,6 +101,11 @@ export class RequestQueue {
       const head = queue[0];
       if (head === undefined || !head.sent || !head.isMine(error)) continue;
       clearTimeout(head.timer);
+      const done = head.doneDespite?.(error, head.attempts);
+      if (done !== undefined) {
+        this.#finish(channel, () => head.resolve(done));
+        return true;
+      }
       if (error.code === 'internal' || error.code === 'rate_limited') {
         head.sent = false;
         const wait = error.retryAfterMs ?? RETRY_AFTER_INTERNAL_MS;

@@ -8,16 +8,20 @@ import {
   type ConversationSummary,
   ParleyClient,
   type Target,
+  type UploadContentType,
 } from '../../client/src/index.ts';
 import { presenceDot, renderConversationList } from './conversation-list.ts';
 import { fetchDevToken } from './dev-token-client.ts';
 import { byId, timeOf } from './dom.ts';
 import { renderMessages } from './message-pane.ts';
 import { conversationName, parseMembers, peerOf, typingLine } from './names.ts';
-import { MessageTimeline } from './timeline.ts';
+import { MessageTimeline, type TimelineEntry } from './timeline.ts';
 
 /** protocol.md's user id rule, checked before a direct conversation is opened for someone. */
 const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+
+/** The photo types requestUpload accepts (protocol.md). */
+const PHOTO_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif']);
 
 type Known = Pick<Conversation, 'conversationId' | 'kind' | 'members' | 'title'>;
 
@@ -47,6 +51,8 @@ export function startChat(me: string, firstToken: string): Chat {
   let summaries: readonly ConversationSummary[] = client.conversations;
   /** A conversation, or `{ to }`: a direct conversation that its first message will create. */
   let selected: Target | undefined;
+  /** The message the composer is editing instead of writing a new one. */
+  let editing: { conversationId: string; seq: number } | undefined;
 
   const list = byId('conversation-list');
   const noConversations = byId('no-conversations');
@@ -57,6 +63,10 @@ export function startChat(me: string, firstToken: string): Chat {
   const composer = byId<HTMLFormElement>('composer');
   const text = byId<HTMLTextAreaElement>('composer-text');
   const send = byId<HTMLButtonElement>('send');
+  const photo = byId<HTMLInputElement>('composer-photo');
+  const editBar = byId('editing');
+  const cancelEdit = byId<HTMLButtonElement>('cancel-edit');
+  const uploadStatus = byId('upload-status');
   const chatError = byId('chat-error');
   const state = byId('connection-state');
 
@@ -72,7 +82,39 @@ export function startChat(me: string, firstToken: string): Chat {
       (conversation) => conversation.kind === 'direct' && peerOf(conversation, me) === peer,
     )?.conversationId;
 
+  const stopEditing = () => {
+    if (editing === undefined) return;
+    editing = undefined;
+    text.value = '';
+    renderPane();
+  };
+
+  const actions = {
+    me,
+    onEdit: (entry: TimelineEntry) => {
+      if (entry.conversationId === undefined || entry.seq === undefined) return;
+      editing = { conversationId: entry.conversationId, seq: entry.seq };
+      text.value = entry.content;
+      renderPane();
+      text.focus();
+    },
+    onDelete: (entry: TimelineEntry) => {
+      if (entry.conversationId === undefined || entry.seq === undefined) return;
+      if (editing?.seq === entry.seq && editing.conversationId === entry.conversationId) stopEditing();
+      client.deleteMessage(entry.conversationId, entry.seq).catch((error: unknown) => {
+        showError(`Could not delete: ${describe(error)}`);
+      });
+    },
+    onReact: (entry: TimelineEntry, emoji: string, on: boolean) => {
+      if (entry.conversationId === undefined || entry.seq === undefined) return;
+      client.react(entry.conversationId, entry.seq, emoji, on).catch((error: unknown) => {
+        showError(`Could not react: ${describe(error)}`);
+      });
+    },
+  };
+
   const select = (target: Target) => {
+    editing = undefined;
     selected = target;
     chatError.textContent = '';
     render();
@@ -93,7 +135,9 @@ export function startChat(me: string, firstToken: string): Chat {
   }
 
   function renderPane(): void {
-    text.disabled = send.disabled = selected === undefined;
+    text.disabled = send.disabled = photo.disabled = selected === undefined;
+    editBar.hidden = editing === undefined;
+    send.textContent = editing === undefined ? 'Send' : 'Save';
     if (selected === undefined) {
       title.textContent = 'Pick a conversation';
       details.replaceChildren();
@@ -126,7 +170,7 @@ export function startChat(me: string, firstToken: string): Chat {
       readBy: conversationId === undefined ? new Map() : client.readBy(conversationId),
       deliveredTo: conversationId === undefined ? new Map() : client.deliveredTo(conversationId),
     };
-    renderMessages(messages, timeline.entries(selected, receipts));
+    renderMessages(messages, timeline.entries(selected, receipts), actions);
     typing.textContent = typingLine(conversationId === undefined ? [] : client.typingIn(conversationId));
     if (conversationId !== undefined) markReadIfSeen(conversationId);
   }
@@ -165,6 +209,13 @@ export function startChat(me: string, firstToken: string): Chat {
     timeline.add(message);
     render();
   });
+  client.on('messageUpdated', (update) => {
+    // The SDK has applied the change to its copy: the page shows that copy, as a sync would give it.
+    const current = client.message(update.conversationId, update.seq);
+    if (current !== undefined) timeline.update(current);
+    renderPane();
+  });
+  client.on('left', () => render());
   client.on('pending', (pending) => {
     timeline.addPending(pending);
     renderPane();
@@ -212,6 +263,11 @@ export function startChat(me: string, firstToken: string): Chat {
   });
   text.addEventListener('keydown', (event) => {
     // Enter sends, Shift+Enter starts a new line; not while an input method is composing.
+    if (event.key === 'Escape' && editing !== undefined) {
+      event.preventDefault();
+      stopEditing();
+      return;
+    }
     if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
     event.preventDefault();
     composer.requestSubmit();
@@ -220,9 +276,47 @@ export function startChat(me: string, firstToken: string): Chat {
     event.preventDefault();
     const content = text.value.trim();
     if (selected === undefined || content === '') return;
+    if (editing !== undefined) {
+      const { conversationId, seq } = editing;
+      editing = undefined;
+      text.value = '';
+      renderPane();
+      client.editMessage(conversationId, seq, content).catch((error: unknown) => {
+        showError(`Could not edit: ${describe(error)}`);
+      });
+      return;
+    }
     text.value = '';
     // A failure arrives as 'sendFailed' (shown on the message), so the promise needs no handling here.
     client.send(selected, content).catch(() => {});
+  });
+
+  cancelEdit.addEventListener('click', stopEditing);
+
+  // A photo: uploaded first (requestUpload, then a PUT of the bytes), then sent with the composer's text.
+  photo.addEventListener('change', () => {
+    const file = photo.files?.[0];
+    const target = selected;
+    photo.value = '';
+    if (file === undefined || target === undefined) return;
+    if (!PHOTO_TYPES.has(file.type)) {
+      showError(`Not a photo the server takes: ${file.type || 'unknown type'}`);
+      return;
+    }
+    const caption = editing === undefined ? text.value.trim() : '';
+    if (editing === undefined) text.value = '';
+    uploadStatus.textContent = `Uploading ${file.name}…`;
+    client
+      .uploadAttachment(file, file.type as UploadContentType)
+      .then((uploadId) => {
+        uploadStatus.textContent = '';
+        // A failure to send arrives as 'sendFailed' (shown on the message).
+        client.send(target, caption, { attachments: [{ uploadId }] }).catch(() => {});
+      })
+      .catch((error: unknown) => {
+        uploadStatus.textContent = '';
+        showError(`Could not upload the photo: ${describe(error)}`);
+      });
   });
 
   const newForm = byId<HTMLFormElement>('new-conversation');

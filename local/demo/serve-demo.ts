@@ -28,13 +28,31 @@ const ASSETS: Readonly<Record<string, Asset>> = {
  * this origin's too but `'self'` does not cover `ws:` in every browser. The favicon is an empty data URL.
  */
 const SECURITY_HEADERS = {
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   // A restarted stack serves a fresh bundle; nothing here is worth a stale copy.
   'Cache-Control': 'no-store',
 } as const;
+
+/**
+ * Photos go to and come from the attachments bucket, another origin (the local stack's S3 at
+ * `S3_ENDPOINT`): the page may PUT uploads to it and show images from it, and nothing else.
+ */
+function contentSecurityPolicy(): string {
+  const s3 = s3Origin();
+  const extra = s3 === undefined ? '' : ` ${s3}`;
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:${extra}; connect-src 'self' ws: wss:${extra}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`;
+}
+
+function s3Origin(): string | undefined {
+  const endpoint = process.env.S3_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') return undefined;
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return undefined;
+  }
+}
 
 const cache = new Map<string, Promise<string>>();
 
@@ -54,7 +72,11 @@ export async function serveDemo(
       `demo page: ${pathname} failed: ${error instanceof Error ? error.message : String(error)}`,
     );
     response
-      .writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS })
+      .writeHead(500, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Security-Policy': contentSecurityPolicy(),
+        ...SECURITY_HEADERS,
+      })
       .end('The demo page could not be built; see the npm start terminal.\n');
     return true;
   }
@@ -62,6 +84,7 @@ export async function serveDemo(
     .writeHead(200, {
       'Content-Type': asset.contentType,
       'Content-Length': Buffer.byteLength(body),
+      'Content-Security-Policy': contentSecurityPolicy(),
       ...SECURITY_HEADERS,
     })
     .end(method === 'HEAD' ? undefined : body);

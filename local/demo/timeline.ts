@@ -4,7 +4,7 @@
  * per (sender, clientMessageId), so a message the SDK hands over twice, or a send whose `ack` and
  * `message` both arrive, is shown once.
  */
-import type { Message, PendingMessage, Target } from '../../client/src/index.ts';
+import type { Attachment, Message, PendingMessage, Target } from '../../client/src/index.ts';
 
 export type Mark = 'pending' | 'failed' | 'sent' | 'delivered' | 'read';
 
@@ -19,6 +19,13 @@ export interface TimelineEntry {
   /** Only on the user's own messages. */
   readonly mark: Mark | undefined;
   readonly error: string | undefined;
+  /** The conversation, once committed (what edits, deletions and reactions name). */
+  readonly conversationId: string | undefined;
+  readonly editedAt: string | undefined;
+  readonly deleted: boolean;
+  /** Emoji → who reacted. */
+  readonly reactions: Readonly<Record<string, readonly string[]>>;
+  readonly attachments: readonly Attachment[];
 }
 
 /** Other members' receipts in one conversation: user id → highest `seq`. */
@@ -48,6 +55,11 @@ export class MessageTimeline {
 
   constructor(me: string) {
     this.#me = me;
+  }
+
+  /** A message the client holds in a new state (edited, deleted, reacted to): shown as it is now. */
+  update(message: Message): void {
+    if (this.#committed.get(message.conversationId)?.has(message.seq)) this.add(message);
   }
 
   add(message: Message): void {
@@ -94,6 +106,11 @@ export class MessageTimeline {
           mine,
           mark: mine ? markOf(message.seq, receipts, this.#me) : undefined,
           error: undefined,
+          conversationId: message.conversationId,
+          editedAt: message.editedAt,
+          deleted: message.deleted === true,
+          reactions: message.reactions ?? {},
+          attachments: message.attachments ?? [],
         };
       });
     const shown = new Set(committed.map((entry) => entry.key));
@@ -112,6 +129,11 @@ export class MessageTimeline {
           mine: true,
           mark: error === undefined ? 'pending' : 'failed',
           error,
+          conversationId: pending.conversationId,
+          editedAt: undefined,
+          deleted: false,
+          reactions: {},
+          attachments: [],
         }),
       );
     return [...committed, ...unsent];

@@ -1,7 +1,8 @@
 /**
  * The demo chat page (local/demo/) in headless Chromium against the local stack as `npm start` runs it:
  * two users in two browser contexts exchange messages and see typing, delivery and read marks and
- * presence; one closes the page, gets a push, comes back and catches up. Also what the page is served
+ * presence; one closes the page, gets a push, comes back and catches up; messages are edited, reacted
+ * to and deleted, and a photo sent, each seen by the other side. Also what the page is served
  * with, and the dev-token endpoint. Waits on DOM state only (Playwright's auto-waiting locators).
  *
  * Uses the system's Chromium (Debian's `chromium`; `CHROMIUM_PATH` overrides): playwright-core
@@ -144,6 +145,124 @@ describe('the demo page in Chromium', () => {
     expect([...alice.errors, ...bob.errors, ...back.errors]).toEqual([]);
     for (const page of [a, b2]) expect(await page.getByTestId('chat-error').textContent()).toBe('');
     await Promise.all([alice.context.close(), back.context.close()]);
+  });
+});
+
+describe('changing messages in the demo page', () => {
+  it('edits, reacts to and deletes a message; the other side sees each change live and after a reload', async () => {
+    // GIVEN dave and erin in a direct conversation, both with it open
+    const dave = await openAs('dave');
+    const { page: d } = dave;
+    await d.getByLabel('With (user ids, comma-separated)').fill('erin');
+    await d.getByRole('button', { name: 'Start', exact: true }).click();
+    await send(d, 'Helo Erin');
+    await markOn(d, 'Helo Erin', 'sent').waitFor();
+    await send(d, 'Delete me');
+    await markOn(d, 'Delete me', 'sent').waitFor();
+    const erin = await openAs('erin');
+    const { page: e } = erin;
+    await conversationWith(e, 'dave').click();
+    await message(e, 'Delete me').waitFor();
+
+    // WHEN dave edits his first message: both see the new text, marked edited
+    await message(d, 'Helo Erin').getByRole('button', { name: 'Edit' }).click();
+    await d.getByTestId('editing').waitFor();
+    await d.getByLabel('Message', { exact: true }).fill('Hello Erin');
+    await d.getByLabel('Message', { exact: true }).press('Enter');
+    for (const page of [d, e]) {
+      await message(page, 'Hello Erin').getByTestId('edited').waitFor();
+      expect(await message(page, 'Helo Erin').count()).toBe(0);
+    }
+
+    // AND erin reacts to it: both see the count, erin's button pressed
+    await message(e, 'Hello Erin').locator('[data-testid=reaction][data-emoji="👍"]').click();
+    await message(e, 'Hello Erin')
+      .locator('[data-testid=reaction][data-emoji="👍"][data-count="1"][aria-pressed=true]')
+      .waitFor();
+    await message(d, 'Hello Erin')
+      .locator('[data-testid=reaction][data-emoji="👍"][data-count="1"][aria-pressed=false]')
+      .waitFor();
+    // Only the sender can edit or delete
+    expect(await message(e, 'Hello Erin').getByRole('button', { name: 'Edit' }).count()).toBe(0);
+
+    // AND dave deletes his second message: both see a tombstone in its place
+    await message(d, 'Delete me').getByRole('button', { name: 'Delete' }).click();
+    for (const page of [d, e]) {
+      await page.locator('[data-testid=message][data-seq="2"] [data-testid=tombstone]').waitFor();
+      expect(await message(page, 'Delete me').count()).toBe(0);
+    }
+
+    // THEN a reload (a fresh client that syncs) shows erin the same: edited text, reaction, tombstone
+    await e.reload();
+    await e.locator('[data-testid=connection-state][data-state=open]').waitFor();
+    await conversationWith(e, 'dave').click();
+    await message(e, 'Hello Erin').getByTestId('edited').waitFor();
+    await message(e, 'Hello Erin')
+      .locator('[data-testid=reaction][data-emoji="👍"][data-count="1"][aria-pressed=true]')
+      .waitFor();
+    await e.locator('[data-testid=message][data-seq="2"] [data-testid=tombstone]').waitFor();
+    expect(await e.getByTestId('message').count()).toBe(2);
+
+    expect([...dave.errors, ...erin.errors]).toEqual([]);
+    for (const page of [d, e]) expect(await page.getByTestId('chat-error').textContent()).toBe('');
+    await Promise.all([dave.context.close(), erin.context.close()]);
+  });
+});
+
+/** A 1×1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** Waits until the image of a message has loaded (a URL that fails leaves naturalWidth at 0). */
+async function imageLoaded(page: Page, text: string): Promise<string> {
+  const image = message(page, text).getByTestId('attachment-image');
+  await image.waitFor();
+  await image.evaluate(
+    (element: HTMLImageElement) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (element.complete && element.naturalWidth > 0) resolve();
+          else if (element.complete) reject(new Error(`the image did not load: ${element.src}`));
+        };
+        element.addEventListener('load', check);
+        element.addEventListener('error', () => reject(new Error(`the image did not load: ${element.src}`)));
+        check();
+      }),
+  );
+  return (await image.getAttribute('src')) ?? '';
+}
+
+describe('photos in the demo page', () => {
+  it('uploads a photo and sends it with a caption; both sides show the image from its link', async () => {
+    // GIVEN frank and gina in a direct conversation, both with it open
+    const frank = await openAs('frank');
+    const { page: f } = frank;
+    await f.getByLabel('With (user ids, comma-separated)').fill('gina');
+    await f.getByRole('button', { name: 'Start', exact: true }).click();
+    await send(f, 'Photo coming');
+    await markOn(f, 'Photo coming', 'sent').waitFor();
+    const gina = await openAs('gina');
+    const { page: g } = gina;
+    await conversationWith(g, 'frank').click();
+    await message(g, 'Photo coming').waitFor();
+
+    // WHEN frank picks a photo with a caption in the composer
+    await f.getByLabel('Message', { exact: true }).fill('Our cat');
+    await f.getByLabel('Send a photo').setInputFiles({ name: 'cat.png', mimeType: 'image/png', buffer: PNG });
+
+    // THEN both see the message with the image, loaded from the attachment's (presigned) URL
+    const seenByGina = await imageLoaded(g, 'Our cat');
+    await imageLoaded(f, 'Our cat');
+    expect(await message(g, 'Our cat').getByTestId('message-content').textContent()).toBe('Our cat');
+    const download = await fetch(seenByGina);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(PNG)).toBe(true);
+
+    expect([...frank.errors, ...gina.errors]).toEqual([]);
+    for (const page of [f, g]) expect(await page.getByTestId('chat-error').textContent()).toBe('');
+    await Promise.all([frank.context.close(), gina.context.close()]);
   });
 });
 

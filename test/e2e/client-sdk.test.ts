@@ -4,8 +4,13 @@
  * sends are in flight and queued, and every one ends stored once, seen once by the recipient, in the
  * order written within each conversation; a recipient offline for 50 messages in 3 conversations
  * catches up exactly once on reconnect. And the upgrade's refusals, on the `ws` package (which, unlike
- * browsers, reports the HTTP status): a 401 gets one fresh token, a 403 (deactivated) is final.
+ * browsers, reports the HTTP status): a 401 gets one fresh token, a 403 (deactivated) is final. And
+ * protocol 1.1 through the SDK: edits, reactions, a deletion and a photo reach the other member as a
+ * fresh sync would give them; a member who leaves a group drops it, the others see the new members.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,10 +19,20 @@ import { DEFAULT_JWT_SECRET } from '../../local/jwt-secret.ts';
 import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
 
+/** A 1×1 PNG, written at start, that hal uploads as a photo. */
+const PNG_PATH = join(tmpdir(), 'parley-sdk-e2e.png');
+
 let stack: LocalStackProcess;
 const clients: ParleyClient[] = [];
 
 beforeAll(async () => {
+  await writeFile(
+    PNG_PATH,
+    Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    ),
+  );
   stack = await startLocalStackProcess();
 });
 
@@ -40,7 +55,7 @@ function sdk(userId: string): ParleyClient {
 /** Resolves once `predicate` holds, checked after every event of the client. */
 function until(client: ParleyClient, predicate: () => boolean): Promise<void> {
   return new Promise((resolve) => {
-    const events = ['message', 'state', 'sent', 'conversations'] as const;
+    const events = ['message', 'state', 'sent', 'conversations', 'messageUpdated', 'conversation'] as const;
     const offs: (() => void)[] = [];
     const check = () => {
       if (!predicate()) return;
@@ -74,6 +89,76 @@ async function dropUser(userId: string): Promise<string[]> {
   expect(response.status).toBe(200);
   return ((await response.json()) as { dropped: string[] }).dropped;
 }
+
+describe('the SDK changing messages and conversations (protocol 1.1)', () => {
+  it('edits, reacts, deletes and sends a photo; the other side holds what a fresh sync gives', async () => {
+    const hal = sdk('hal');
+    const ivy = sdk('ivy');
+    await Promise.all([open(hal), open(ivy)]);
+    const first = await hal.send({ to: 'ivy' }, 'frist');
+    const second = await hal.send({ to: 'ivy' }, 'to be deleted');
+    const { conversationId } = first;
+    await until(ivy, () => ivy.heldSeq(conversationId) === 2);
+
+    await hal.editMessage(conversationId, first.seq, 'first');
+    await ivy.react(conversationId, first.seq, '👍');
+    await hal.deleteMessage(conversationId, second.seq);
+    const bytes = new Uint8Array(await readFile(PNG_PATH));
+    const uploadId = await hal.uploadAttachment(bytes, 'image/png');
+    const photo = await hal.send({ conversationId }, '', { attachments: [{ uploadId }] });
+    expect(photo.attachments).toHaveLength(1);
+
+    const settled = (client: ParleyClient) =>
+      client.message(conversationId, 1)?.content === 'first' &&
+      client.message(conversationId, 1)?.reactions?.['👍']?.length === 1 &&
+      client.message(conversationId, 2)?.deleted === true &&
+      client.message(conversationId, 3) !== undefined;
+    await until(ivy, () => settled(ivy));
+    await until(hal, () => settled(hal));
+    const live = ivy.messages(conversationId);
+    expect(live[0]).toMatchObject({
+      content: 'first',
+      editedAt: expect.any(String),
+      reactions: { '👍': ['ivy'] },
+    });
+    expect(live[1]).toMatchObject({ content: '', deleted: true });
+    const [attachment] = live[2]?.attachments ?? [];
+    expect(attachment).toMatchObject({ contentType: 'image/png', size: bytes.length });
+    const download = await fetch(attachment?.url ?? '');
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes);
+
+    // A fresh client of ivy's syncs the conversation: the same messages, edits, reactions, tombstone.
+    const fresh = sdk('ivy');
+    await open(fresh);
+    await until(fresh, () => fresh.heldSeq(conversationId) === 3);
+    const withoutLinks = (messages: readonly Message[]) =>
+      messages.map(({ attachments, ...rest }) => ({
+        ...rest,
+        attachments: attachments?.map(({ url: _url, expiresAt: _expiresAt, ...kept }) => kept),
+      }));
+    expect(withoutLinks(fresh.messages(conversationId))).toEqual(withoutLinks(live));
+    fresh.close();
+  });
+
+  it('leaves a group: the leaver drops it, the others see the new members', async () => {
+    const jon = sdk('jon');
+    const kim = sdk('kim');
+    await Promise.all([open(jon), open(kim)]);
+    const group = await jon.createConversation(['kim', 'lea'], 'Leavers');
+    await until(kim, () => kim.conversations.some((c) => c.conversationId === group.conversationId));
+    await kim.leaveConversation(group.conversationId);
+    expect(kim.conversations.some((c) => c.conversationId === group.conversationId)).toBe(false);
+    await until(jon, () =>
+      (jon.conversations.find((c) => c.conversationId === group.conversationId)?.members ?? []).every(
+        (member) => member !== 'kim',
+      ),
+    );
+    expect(jon.conversations.find((c) => c.conversationId === group.conversationId)?.members).toEqual(
+      expect.arrayContaining(['jon', 'lea']),
+    );
+  });
+});
 
 describe('the SDK over a lost network', () => {
   it('commits 20 sends exactly once when the socket is cut with sends in flight', async () => {
