@@ -23,6 +23,7 @@ const TIME_IMPORT =
 /** What Lambda's environment holds for the handlers; they read it at import time. */
 const LAMBDA_ENV = {
   TABLE_NAME: 'parley',
+  ATTACHMENTS_BUCKET: 'parley-attachments',
   WS_CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod',
   AWS_REGION: 'us-east-1',
   JWT_SECRET: 'cold-start-benchmark-secret-long-enough-for-hs256',

@@ -133,6 +133,8 @@ async function loadHandlers(endpoint: string, stubUrl: string) {
   // What Lambda's environment would hold; handler modules read it when first imported, below.
   Object.assign(process.env, {
     TABLE_NAME,
+    // Named because the handlers require it; no message here has an attachment.
+    ATTACHMENTS_BUCKET: 'parley-flat-cost-attachments',
     DYNAMODB_ENDPOINT: endpoint,
     WS_CALLBACK_URL: stubUrl,
     SNS_ENDPOINT: stubUrl,

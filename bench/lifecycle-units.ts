@@ -18,13 +18,69 @@ export interface LifecycleBench {
   /** A delivered message of the sender's, which nothing has changed yet. */
   readonly seq: number;
   route(
-    action: 'editMessage' | 'react' | 'deleteMessage',
+    action: 'editMessage' | 'react' | 'deleteMessage' | 'requestUpload' | 'sendMessage',
     by: 'sender' | 'recipient',
     frame: Frame,
   ): Promise<Frame | undefined>;
   deliver(match: (record: DynamoDBRecord) => boolean): Promise<() => Promise<void>>;
   /** How many messageUpdated frames were posted so far. */
   updatesPosted(): number;
+}
+
+export const ATTACHMENT_PHASES = [
+  'requestUpload',
+  'sendMessage with 1 photo',
+  'delivery of a photo',
+] as const;
+const [REQUEST_UPLOAD, SEND_PHOTO, PHOTO_DELIVERY] = ATTACHMENT_PHASES;
+
+/** A 1 KB "photo": what is measured is the requests around it, not its bytes. */
+const PHOTO = new Uint8Array(1024).map((_, index) => index % 251);
+
+/**
+ * A message with one photo: requestUpload (its upload item), the client's PUT to the presigned URL
+ * (S3, not counted), sendMessage with the attachment (the upload item read, then a HEAD and a copy in
+ * S3) and its delivery, whose `message` frame carries a presigned download link.
+ */
+export async function measureAttachmentUnits(
+  bench: LifecycleBench,
+): Promise<Record<string, OperationFigures>> {
+  const { conversationId } = bench;
+  const upload = await bench.counter.count(REQUEST_UPLOAD, () =>
+    bench.route('requestUpload', 'sender', {
+      action: 'requestUpload',
+      clientRequestId: 'bench-photo',
+      contentType: 'image/jpeg',
+      size: PHOTO.byteLength,
+    }),
+  );
+  const put = await fetch(String(upload?.url), {
+    method: 'PUT',
+    headers: upload?.headers as Record<string, string>,
+    body: PHOTO,
+  });
+  if (!put.ok) throw new Error(`the upload's PUT answered ${put.status}`);
+  const ack = await bench.counter.count(SEND_PHOTO, () =>
+    bench.route('sendMessage', 'sender', {
+      action: 'sendMessage',
+      conversationId,
+      clientMessageId: 'bench-photo',
+      content: '',
+      attachments: [{ uploadId: upload?.uploadId }],
+    }),
+  );
+  const delivered = await bench.deliver(
+    (record) =>
+      record.eventName === 'INSERT' &&
+      record.dynamodb?.NewImage?.type?.S === 'message' &&
+      record.dynamodb.NewImage.conversationId?.S === conversationId &&
+      record.dynamodb.NewImage.seq?.N === String(ack?.seq),
+  );
+  await bench.counter.count(PHOTO_DELIVERY, delivered);
+  return {
+    requestUpload: bench.counter.operation(REQUEST_UPLOAD),
+    photoMessageOnline: bench.counter.operation(SEND_PHOTO, PHOTO_DELIVERY),
+  };
 }
 
 export const LIFECYCLE_PHASES = [

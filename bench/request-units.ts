@@ -16,10 +16,16 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { TABLE } from '../definitions/table.ts';
 import { createTable } from '../local/create-table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { type LocalS3, startLocalS3 } from '../local/s3rver.ts';
 import { RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { measureGroupUnits } from './group-units.ts';
-import { LIFECYCLE_PHASES, measureLifecycleUnits } from './lifecycle-units.ts';
+import {
+  ATTACHMENT_PHASES,
+  LIFECYCLE_PHASES,
+  measureAttachmentUnits,
+  measureLifecycleUnits,
+} from './lifecycle-units.ts';
 import { type ManagementApiStub, startManagementApiStub } from './management-api-stub.ts';
 import { measureOfflineUnits, OFFLINE_PHASES } from './offline-units.ts';
 import { PhaseCounter, printOperations } from './operation-units.ts';
@@ -59,11 +65,13 @@ const INFORMATIVE = [
   'sendMessage refused (rate_limited)',
   ...OFFLINE_PHASES,
   ...LIFECYCLE_PHASES,
+  ...ATTACHMENT_PHASES,
 ] as const;
 
 export async function measureRequestUnits(): Promise<UnitsResult> {
   const db = await startDynamoDbLocal();
   const stub = await startManagementApiStub();
+  const s3 = await startLocalS3({ persistDir: undefined, credentials: LOCAL_CREDENTIALS });
   const aws = { endpoint: db.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const probe = new DynamoDBClient(aws);
   const streams = new DynamoDBStreamsClient(aws);
@@ -72,7 +80,7 @@ export async function measureRequestUnits(): Promise<UnitsResult> {
     const { Table } = await probe.send(new DescribeTableCommand({ TableName: TABLE_NAME }));
     const streamArn = Table?.LatestStreamArn;
     if (streamArn === undefined) throw new Error(`${TABLE_NAME} has no stream`);
-    const scenario = await runScenario(db.endpoint, stub, probe, (match) =>
+    const scenario = await runScenario(db.endpoint, stub, s3, probe, (match) =>
       findStreamRecord(streams, streamArn, LOCAL_REGION, match),
     );
     return report(scenario);
@@ -80,6 +88,7 @@ export async function measureRequestUnits(): Promise<UnitsResult> {
     probe.destroy();
     streams.destroy();
     await stub.close();
+    await s3.stop();
     await db.stop();
   }
 }
@@ -96,6 +105,7 @@ interface Scenario {
 async function runScenario(
   endpoint: string,
   stub: ManagementApiStub,
+  s3: LocalS3,
   probe: DynamoDBClient,
   findRecord: FindRecord,
 ): Promise<Scenario> {
@@ -105,6 +115,8 @@ async function runScenario(
     DYNAMODB_ENDPOINT: endpoint,
     WS_CALLBACK_URL: stub.url,
     SNS_ENDPOINT: stub.url,
+    ATTACHMENTS_BUCKET: s3.bucket,
+    S3_ENDPOINT: s3.endpoint,
     // Dan's device registers with it (bench/offline-units.ts); the stub's fake SNS knows this shape.
     PUSH_APP_ARN_APNS: 'arn:aws:sns:us-east-1:123456789012:app/APNS/parley-bench',
     DELIVERY_FAILURE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:parley-delivery-failures',
@@ -133,6 +145,7 @@ async function runScenario(
   const { handler: editMessage } = await import('../functions/routes/edit-message.ts');
   const { handler: react } = await import('../functions/routes/react.ts');
   const { handler: deleteMessage } = await import('../functions/routes/delete-message.ts');
+  const { handler: requestUpload } = await import('../functions/routes/request-upload.ts');
   const { connectEvent, disconnectEvent, messageEvent, lambdaContext } = await import(
     '../test/support/ws-events.ts'
   );
@@ -198,19 +211,18 @@ async function runScenario(
     ),
   );
   // Alice's seq 2, delivered to Bob above, edited by her, reacted to by him, deleted by her.
-  const lifecycle = await measureLifecycleUnits({
+  const changes = { editMessage, react, deleteMessage, requestUpload, sendMessage };
+  const lifecycleBench = {
     counter,
     conversationId,
     seq: 2,
-    route: (action, by, changeFrame) =>
-      route(
-        action === 'editMessage' ? editMessage : action === 'react' ? react : deleteMessage,
-        by === 'sender' ? ALICE : BOB,
-        changeFrame,
-      ),
+    route: (action: keyof typeof changes, by: 'sender' | 'recipient', changeFrame: Record<string, unknown>) =>
+      route(changes[action], by === 'sender' ? ALICE : BOB, changeFrame),
     deliver,
     updatesPosted: () => stub.posted.filter((post) => post.frame.type === 'messageUpdated').length,
-  });
+  };
+  const lifecycle = await measureLifecycleUnits(lifecycleBench);
+  const photo = await measureAttachmentUnits(lifecycleBench);
   await counter.count('typing', () =>
     route(typing, ALICE, { action: 'typing', conversationId, state: 'start' }),
   );
@@ -344,6 +356,7 @@ async function runScenario(
       conversationListNextPage: counter.operation('conversation list, next page (10)'),
       registerDevice: offline.registerDevice,
       ...lifecycle,
+      ...photo,
       ...groups.operations,
       ...presence.operations,
     },
