@@ -10,7 +10,8 @@ export const MAX_EMOJI_PER_MESSAGE = 50;
 export const MAX_REACTIONS_PER_USER = 10;
 const MAX_EMOJI_BYTES = 32;
 
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+/** Built on first use: loading ICU's segmentation data is cold-start time edit and delete never need. */
+let graphemes: Intl.Segmenter | undefined;
 /** A pictograph, a flag's regional indicators, or a keycap (`1️⃣`): digits and `#` alone are not emoji. */
 const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
 
@@ -19,6 +20,7 @@ export function requireEmoji(emoji: string): string {
   if (Buffer.byteLength(emoji, 'utf8') > MAX_EMOJI_BYTES) {
     throw new TooLargeError(`emoji: more than ${MAX_EMOJI_BYTES} bytes of UTF-8`);
   }
+  graphemes ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
   const clusters = [...graphemes.segment(emoji)];
   if (clusters.length !== 1 || !EMOJI.test(emoji))
     throw new BadRequestError('emoji: must be exactly one emoji');
