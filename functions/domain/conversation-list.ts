@@ -20,7 +20,7 @@ import { messageViewOf } from './attachments.ts';
 import { unreadCount } from './badge.ts';
 import { BadRequestError } from './errors.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
-import type { ConversationSummary, ConversationsFrame } from './frames.ts';
+import type { ConversationSummary, ConversationsFrame, MessageView } from './frames.ts';
 import {
   MAX_CURSOR_LENGTH,
   newListId,
@@ -29,7 +29,6 @@ import {
   signCursor,
   verifyCursor,
 } from './list-cursor.ts';
-import { toMessageView } from './message-frame.ts';
 import type { Caller, Conversation, MemberCursor, StoredMessage } from './model.ts';
 
 /** How long a list's cursors are accepted (and its snapshot kept). */
@@ -134,11 +133,14 @@ async function buildPage(userId: string, ids: string[]): Promise<Page> {
       page.consumed += 1;
       continue;
     }
-    const summary = toSummary(conversation, member, lastMessages[index]);
     const last = lastMessages[index];
-    // Download links are signed per page (local computation), only for messages that have attachments.
-    if (summary.lastMessage !== null && last?.attachments !== undefined)
-      summary.lastMessage = await messageViewOf(last);
+    // With its attachments' download links, signed per page (local computation).
+    const summary = toSummary(
+      conversation,
+      member,
+      last,
+      last === undefined ? null : await messageViewOf(last),
+    );
     // A direct conversation the caller left stays out until a message after the one they left at.
     if (member.hiddenUntilSeq !== undefined && summary.lastSeq <= member.hiddenUntilSeq) {
       page.consumed += 1;
@@ -159,6 +161,7 @@ function toSummary(
   conversation: Conversation,
   member: MemberCursor,
   lastMessage: StoredMessage | undefined,
+  lastView: MessageView | null,
 ): ConversationSummary {
   return {
     conversationId: conversation.conversationId,
@@ -177,7 +180,7 @@ function toSummary(
           ? Math.max(member.lastSeq, lastMessage.seq)
           : member.lastSeq,
     }),
-    lastMessage: lastMessage === undefined ? null : toMessageView(lastMessage),
+    lastMessage: lastView,
   };
 }
 

@@ -1,5 +1,5 @@
 /** A stored message as clients see it: the `message` frame, and the same fields in `sync` pages. */
-import type { MessageFrame, MessageUpdatedFrame, MessageView } from './frames.ts';
+import type { MessageUpdatedFrame, MessageView } from './frames.ts';
 import type { StoredMessage } from './model.ts';
 
 export function toMessageView(message: StoredMessage): MessageView {
@@ -30,9 +30,4 @@ export const toMessageUpdatedFrame = (message: StoredMessage): MessageUpdatedFra
   editedAt: message.editedAt ?? null,
   deleted: message.deleted === true,
   reactions: message.deleted === true ? {} : (message.reactions ?? {}),
-});
-
-export const toMessageFrame = (message: StoredMessage): MessageFrame => ({
-  type: 'message',
-  ...toMessageView(message),
 });
