@@ -65,9 +65,11 @@ export const FUNCTION_PERMISSIONS = {
   connect: { table: ['PutItem'] },
   disconnect: { table: ['DeleteItem'] },
   default: { table: [] },
-  // Its TransactWriteItems holds Puts only (message, send receipt; conversation and members when a
-  // direct conversation starts). UpdateItem for the sender's rate bucket.
-  // BatchGetItem of the upload items of its attachments, which it checks and copies.
+  // Its commit's TransactWriteItems holds Puts only (message, send receipt; conversation and members
+  // when a direct conversation starts). UpdateItem for the sender's rate bucket.
+  // BatchGetItem of the upload items of its attachments, which it checks and copies (under
+  // `attachments/*`, whatever the key below it), then claims: UpdateItem, or a TransactWriteItems of
+  // UpdateItems for several.
   'send-message': {
     table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem'],
     rateLimited: true,

@@ -12,7 +12,7 @@ import { putUpload } from '../adapters/upload-store.ts';
 import { presignUpload } from '../shared/clients/s3.ts';
 import { MAX_ATTACHMENT_BYTES } from './attachment-rules.ts';
 import { UPLOAD_URL_SECONDS, uploadKey } from './attachments.ts';
-import { TooLargeError } from './errors.ts';
+import { BadRequestError, TooLargeError } from './errors.ts';
 import type { UploadFrame } from './frames.ts';
 import { uploadIdFor } from './identifiers.ts';
 import type { Caller } from './model.ts';
@@ -30,13 +30,20 @@ export async function requestUpload(input: RequestUploadInput): Promise<UploadFr
   if (size > MAX_ATTACHMENT_BYTES) {
     throw new TooLargeError(`size: more than ${MAX_ATTACHMENT_BYTES} bytes (25 MiB)`);
   }
-  // The same (user, clientRequestId) always names the same upload: a retry gets a fresh URL for it.
+  // The same (user, clientRequestId) always names the same upload: a retry gets a fresh URL for it,
+  // until a message has it.
   const uploadId = uploadIdFor(caller.userId, clientRequestId);
   const key = uploadKey(caller.userId, uploadId);
-  await putUpload(
+  const stored = await putUpload(
     { uploadId, ownerId: caller.userId, key, contentType, size, requestedAt: now.toISOString() },
     now,
   );
+  // An upload belongs to one message (protocol.md 1.2): once attached it is never reopened.
+  if (stored === 'attached') {
+    throw new BadRequestError(
+      `clientRequestId: upload ${uploadId} is already attached to a message; ask with another clientRequestId`,
+    );
+  }
   const { url, headers } = await presignUpload(key, contentType, size, UPLOAD_URL_SECONDS, now);
   return {
     type: 'upload',

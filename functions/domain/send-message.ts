@@ -28,8 +28,17 @@ export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame
   refuseMessageToSelf(input, input.caller.userId);
   await requireWithinRate(input.caller.userId, 'sendMessage', input.now);
   const conversation = await resolveForSending(input, input.caller.userId, input.now);
-  // After membership: a non-member learns nothing about uploads either.
-  const attachments = await attachUploads(input.caller.userId, conversation.conversationId, uploadIds);
+  // After membership: a non-member learns nothing about uploads either. Each upload is claimed for this
+  // clientMessageId before the commit, so a retry of it (after a failed commit, or answered as the
+  // duplicate) passes, and any other message is refused it.
+  const attachments = await attachUploads(
+    {
+      senderId: input.caller.userId,
+      clientMessageId: input.clientMessageId,
+      conversationId: conversation.conversationId,
+    },
+    uploadIds,
+  );
   const { message, duplicate } = await commitMessage({
     conversationId: conversation.conversationId,
     messageId: newMessageId(),

@@ -5,8 +5,9 @@
  * - `uploads/{userId}/{uploadId}`: what clients PUT. The lifecycle rule removes every object under
  *   `uploads/` one day after it was written: an upload never attached is gone by then, and so is the
  *   upload item in the table (its TTL).
- * - `attachments/{conversationId}/{uploadId}`: sendMessage copies an upload here when it attaches it
- *   (functions/domain/attachments.ts); no rule touches this prefix, so what a message holds stays.
+ * - `attachments/{conversationId}/{senderId}/{clientMessageId}/{uploadId}`: sendMessage copies an
+ *   upload here when it attaches it to that message (functions/domain/attachments.ts), one object per
+ *   message; no rule touches this prefix, so what a message holds stays.
  *
  * CORS lets the demo page (any origin: the URLs themselves are the authorisation) PUT and GET.
  */

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { uploadIdFor } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/request-upload.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
-import { ddb, expectNothingWritten, frameOf, TABLE } from './route-mocks.ts';
+import { conditionFailed, ddb, expectNothingWritten, frameOf, TABLE } from './route-mocks.ts';
 
 const NOW = new Date('2026-11-23T10:30:05.200Z');
 const CRID = 'photo-1';
@@ -62,7 +62,7 @@ describe('requestUpload', () => {
     });
   });
 
-  it('records the upload as the caller’s, with what was declared and a one-day TTL', async () => {
+  it('records the upload as the caller’s, with what was declared and a one-day TTL, unless a message holds it', async () => {
     // WHEN
     await handler(request({ contentType: 'application/pdf', size: 25 * MiB }), lambdaContext);
 
@@ -82,7 +82,25 @@ describe('requestUpload', () => {
         requestedAt: NOW.toISOString(),
         expiresAt: Math.floor(NOW.getTime() / 1000) + 86_400,
       },
+      ConditionExpression: 'attribute_not_exists(claimedBy)',
     });
+  });
+
+  it('refuses to reopen an upload a message holds as bad_request (an upload belongs to one message)', async () => {
+    // GIVEN the upload of this clientRequestId is attached to a message (its item carries the claim)
+    ddb.on(PutCommand).rejects(conditionFailed());
+
+    // WHEN it is asked for again
+    const frame = frameOf(await handler(request({}), lambdaContext));
+
+    // THEN no new URL: the claimed item stays as it is
+    expect(frame).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      action: 'requestUpload',
+      clientRequestId: CRID,
+    });
+    expect(frame.message).toContain('already attached to a message');
   });
 
   it('names the same upload when retried with the same clientRequestId, another for another user', async () => {

@@ -1,21 +1,35 @@
 /**
- * sendMessage with `attachments`: each upload must be the sender's (forbidden), exist in the bucket
- * (not_found) with exactly the declared type and size (bad_request); then it is copied under
- * `attachments/` and stored on the message. DynamoDB is mocked with aws-sdk-client-mock; the bucket's
- * HEAD and copy are presigned requests sent with fetch, which is stubbed and asserted on exactly.
+ * sendMessage with `attachments`: each upload must be the sender's (forbidden), held by no other message
+ * (bad_request), exist in the bucket (not_found) with exactly the declared type and size (bad_request);
+ * then it is copied to the message's own key under `attachments/`, claimed for the message
+ * (protocol.md 1.2: an upload belongs to one message) and stored on it. DynamoDB is mocked with
+ * aws-sdk-client-mock; the bucket's HEAD and copy are presigned requests sent with fetch, which is
+ * stubbed and asserted on exactly.
  */
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { uploadIdFor } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/send-message.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 import {
+  CONDITION_FAILED,
+  cancelled,
+  conditionFailed,
   ddb,
   expectNothingWritten,
   frameOf,
   givenConversation,
   givenLastSeq,
   givenRateBucketsAdmit,
+  NONE,
+  sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
 
@@ -23,7 +37,11 @@ const NOW = new Date('2026-11-23T10:30:05.200Z');
 const GROUP = 'grp-lunch';
 const BUCKET_URL = 'https://parley-attachments-test.s3.eu-west-1.amazonaws.com';
 const ALICES = uploadIdFor('alice', 'photo-1');
+const ALICES_SECOND = uploadIdFor('alice', 'photo-2');
 const BOBS = uploadIdFor('bob', 'photo-1');
+/** Where message m-1's copy of an upload lies: a key of its own. */
+const keptFor = (uploadId: string, clientMessageId = 'm-1') =>
+  `attachments/${GROUP}/alice/${clientMessageId}/${uploadId}`;
 
 const uploadItem = (uploadId: string, ownerId: string, contentType = 'image/jpeg', size = 1234) => ({
   PK: `UPLOAD#${uploadId}`,
@@ -45,6 +63,26 @@ const send = (fields: Record<string, unknown>) =>
     content: '',
     ...fields,
   });
+
+/** An upload item once message `claim` holds it, its copy at `attachmentKey` (TTL removed). */
+const claimed = (item: ReturnType<typeof uploadItem>, claim: string, attachmentKey: string) => ({
+  ...item,
+  claimedBy: claim,
+  attachmentKey,
+});
+
+/** What the consistent BatchGetItem of the upload items finds. */
+function givenUploads(...items: Record<string, unknown>[]): void {
+  ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE]: items } });
+}
+
+/** The writes that are not the sender's rate bucket, in order. */
+const uploadWrites = () =>
+  sentToDynamo().filter(
+    ([name, input]) =>
+      ['UpdateCommand', 'TransactWriteCommand', 'PutCommand'].includes(name) &&
+      !String((input as { Key?: { PK?: string } }).Key?.PK ?? '').startsWith('RATE#'),
+  );
 
 type Stored = { status: number; contentType?: string; size?: number } | undefined;
 let fetchMock: MockInstance<typeof fetch>;
@@ -102,7 +140,7 @@ describe('sendMessage with attachments', () => {
     ddb.reset();
   });
 
-  it('checks the upload with one HEAD, copies it under attachments/ and stores it, content may be empty', async () => {
+  it('checks the upload with one HEAD, copies it to the message’s own key, claims it and stores it, content may be empty', async () => {
     // GIVEN
     givenBucket({ [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 } });
 
@@ -125,7 +163,7 @@ describe('sendMessage with attachments', () => {
       {
         method: 'PUT',
         origin: BUCKET_URL,
-        path: `/attachments/${GROUP}/${ALICES}`,
+        path: `/${keptFor(ALICES)}`,
         query: expect.objectContaining({
           'X-Amz-SignedHeaders': 'host;x-amz-copy-source;x-amz-copy-source-if-match',
         }),
@@ -135,18 +173,219 @@ describe('sendMessage with attachments', () => {
         },
       },
     ]);
+    // AND the upload is claimed for (alice, m-1), with its copy and no TTL any more, before the commit
+    expect(uploadWrites()).toEqual([
+      [
+        'UpdateCommand',
+        {
+          TableName: TABLE,
+          Key: { PK: `UPLOAD#${ALICES}`, SK: 'UPLOAD' },
+          UpdateExpression: 'SET claimedBy = :claim, attachmentKey = :key REMOVE #ttl',
+          ConditionExpression:
+            'attribute_exists(PK) AND (attribute_not_exists(claimedBy) OR claimedBy = :claim)',
+          ExpressionAttributeNames: { '#ttl': 'expiresAt' },
+          ExpressionAttributeValues: { ':claim': 'alice#m-1', ':key': keptFor(ALICES) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      ],
+      ['TransactWriteCommand', expect.anything()],
+    ]);
     const commit = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input;
     expect(commit?.TransactItems?.[0]?.Put?.Item).toMatchObject({
       content: '',
       attachments: [
         {
           attachmentId: ALICES,
-          key: `attachments/${GROUP}/${ALICES}`,
+          key: keptFor(ALICES),
           contentType: 'image/jpeg',
           size: 1234,
         },
       ],
     });
+  });
+
+  it('refuses an upload another message holds as bad_request, before asking the bucket, after forbidden and not_found', async () => {
+    // GIVEN alice's upload is already attached to her message m-0
+    givenUploads(claimed(uploadItem(ALICES, 'alice'), 'alice#m-0', keptFor(ALICES, 'm-0')));
+    givenBucket({ [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 } });
+
+    // WHEN she attaches it to m-1
+    const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
+
+    // THEN
+    expect(frame).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      clientMessageId: 'm-1',
+      message: `attachments: upload ${ALICES} is already attached to another message`,
+    });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expectNothingWritten();
+
+    // AND forbidden and not_found still come first
+    givenUploads(
+      claimed(uploadItem(ALICES, 'alice'), 'alice#m-0', keptFor(ALICES, 'm-0')),
+      uploadItem(BOBS, 'bob'),
+    );
+    const forbidden = frameOf(
+      await handler(send({ attachments: [{ uploadId: ALICES }, { uploadId: BOBS }] }), lambdaContext),
+    );
+    const missing = frameOf(
+      await handler(send({ attachments: [{ uploadId: ALICES }, { uploadId: 'up_nothing' }] }), lambdaContext),
+    );
+    expect(forbidden).toMatchObject({ type: 'error', code: 'forbidden' });
+    expect(missing).toMatchObject({ type: 'error', code: 'not_found' });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expectNothingWritten();
+  });
+
+  it('refuses an upload another message claimed meanwhile as bad_request, committing nothing', async () => {
+    // GIVEN the read saw the upload free, but m-0 claims it before m-1 does
+    givenBucket({ [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 } });
+    ddb
+      .on(UpdateCommand, { Key: { PK: `UPLOAD#${ALICES}`, SK: 'UPLOAD' } })
+      .rejects(
+        conditionFailed(marshall(claimed(uploadItem(ALICES, 'alice'), 'alice#m-0', keptFor(ALICES, 'm-0')))),
+      );
+
+    // WHEN
+    const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
+
+    // THEN
+    expect(frame).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: `attachments: upload ${ALICES} is already attached to another message`,
+    });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers not_found when the upload item expired between the read and the claim', async () => {
+    givenBucket({ [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 } });
+    ddb.on(UpdateCommand, { Key: { PK: `UPLOAD#${ALICES}`, SK: 'UPLOAD' } }).rejects(conditionFailed());
+    const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
+    expect(frame).toMatchObject({ type: 'error', code: 'not_found' });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('passes a retry of the same clientMessageId with the copy its first attempt kept: no HEAD, no copy, no claim', async () => {
+    // GIVEN m-1's first attempt copied and claimed the upload, then its commit failed
+    givenUploads(claimed(uploadItem(ALICES, 'alice'), 'alice#m-1', keptFor(ALICES)));
+    givenBucket({});
+
+    // WHEN m-1 is sent again (a day later: the upload itself is gone from the bucket)
+    const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
+
+    // THEN it is committed with the kept copy
+    expect(frame).toMatchObject({ type: 'ack', seq: 5, duplicate: false });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(uploadWrites().map(([name]) => name)).toEqual(['TransactWriteCommand']);
+    const commit = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input;
+    expect(commit?.TransactItems?.[0]?.Put?.Item).toMatchObject({
+      attachments: [{ attachmentId: ALICES, key: keptFor(ALICES), contentType: 'image/jpeg', size: 1234 }],
+    });
+  });
+
+  it('answers a retry of a committed clientMessageId with its duplicate ack, no error', async () => {
+    // GIVEN m-1 was committed as seq 3 with the upload
+    givenUploads(claimed(uploadItem(ALICES, 'alice'), 'alice#m-1', keptFor(ALICES)));
+    givenBucket({ [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 } });
+    const receipt = {
+      conversationId: GROUP,
+      messageId: 'msg-first',
+      senderId: 'alice',
+      createdAt: '2026-11-23T10:30:00.000Z',
+      clientMessageId: 'm-1',
+      seq: 3,
+    };
+    ddb.on(TransactWriteCommand).rejects(cancelled(NONE, { ...CONDITION_FAILED, Item: marshall(receipt) }));
+
+    // WHEN it is sent again
+    const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
+
+    // THEN
+    expect(frame).toEqual({
+      type: 'ack',
+      action: 'sendMessage',
+      clientMessageId: 'm-1',
+      conversationId: GROUP,
+      messageId: 'msg-first',
+      seq: 3,
+      createdAt: '2026-11-23T10:30:00.000Z',
+      duplicate: true,
+    });
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('claims several uploads in one transaction, all or none', async () => {
+    // GIVEN two of alice's uploads
+    givenUploads(uploadItem(ALICES, 'alice'), uploadItem(ALICES_SECOND, 'alice', 'image/png', 99));
+    givenBucket({
+      [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 },
+      [`uploads/alice/${ALICES_SECOND}`]: { status: 200, contentType: 'image/png', size: 99 },
+    });
+
+    // WHEN both are attached
+    const frame = frameOf(
+      await handler(
+        send({ attachments: [{ uploadId: ALICES }, { uploadId: ALICES_SECOND }] }),
+        lambdaContext,
+      ),
+    );
+
+    // THEN one transaction claims both, then the message is committed
+    expect(frame).toMatchObject({ type: 'ack', duplicate: false });
+    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { PK: `UPLOAD#${ALICES}`, SK: 'UPLOAD' },
+    });
+    const [claim, commit] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+    expect(claim?.TransactItems).toEqual(
+      [ALICES, ALICES_SECOND].map((uploadId) => ({
+        Update: {
+          TableName: TABLE,
+          Key: { PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' },
+          UpdateExpression: 'SET claimedBy = :claim, attachmentKey = :key REMOVE #ttl',
+          ConditionExpression:
+            'attribute_exists(PK) AND (attribute_not_exists(claimedBy) OR claimedBy = :claim)',
+          ExpressionAttributeNames: { '#ttl': 'expiresAt' },
+          ExpressionAttributeValues: { ':claim': 'alice#m-1', ':key': keptFor(uploadId) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      })),
+    );
+    expect(commit?.TransactItems?.[0]?.Put?.Item?.attachments).toEqual([
+      { attachmentId: ALICES, key: keptFor(ALICES), contentType: 'image/jpeg', size: 1234 },
+      { attachmentId: ALICES_SECOND, key: keptFor(ALICES_SECOND), contentType: 'image/png', size: 99 },
+    ]);
+  });
+
+  it('refuses the whole send when one of several uploads was claimed by another message', async () => {
+    givenUploads(uploadItem(ALICES, 'alice'), uploadItem(ALICES_SECOND, 'alice', 'image/png', 99));
+    givenBucket({
+      [`uploads/alice/${ALICES}`]: { status: 200, contentType: 'image/jpeg', size: 1234 },
+      [`uploads/alice/${ALICES_SECOND}`]: { status: 200, contentType: 'image/png', size: 99 },
+    });
+    const holder = claimed(
+      uploadItem(ALICES_SECOND, 'alice', 'image/png', 99),
+      'alice#m-0',
+      keptFor(ALICES_SECOND, 'm-0'),
+    );
+    ddb.on(TransactWriteCommand).rejects(cancelled(NONE, { ...CONDITION_FAILED, Item: marshall(holder) }));
+
+    const frame = frameOf(
+      await handler(
+        send({ attachments: [{ uploadId: ALICES }, { uploadId: ALICES_SECOND }] }),
+        lambdaContext,
+      ),
+    );
+
+    expect(frame).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: `attachments: upload ${ALICES_SECOND} is already attached to another message`,
+    });
+    // Only the claim was tried: no commit.
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it("refuses another user's upload as forbidden, before asking the bucket", async () => {
