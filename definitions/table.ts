@@ -19,10 +19,23 @@ export interface GlobalIndexDefinition {
   readonly include: readonly string[];
 }
 
+/**
+ * An index on the table's own partition key with another sort key. Unlike a global index it can be
+ * read strongly consistently; it must exist when the table is created, and it limits each partition
+ * (one conversation's messages) to 10 GB.
+ */
+export interface LocalIndexDefinition {
+  readonly indexName: string;
+  readonly sortKey: KeyAttribute;
+  /** Every attribute is copied: a query answers with the items' whole state. */
+  readonly projection: 'ALL';
+}
+
 export interface TableDefinition {
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
+  readonly localIndexes: readonly LocalIndexDefinition[];
   /** Epoch-seconds attribute DynamoDB's TTL deletes items by. */
   readonly timeToLiveAttribute: string;
   /** The delivery Lambda compares old and new member items (read cursors), so it needs both images. */
@@ -52,9 +65,21 @@ export const TABLE = {
       include: ['activityAt', 'peer'],
     },
   ],
+  localIndexes: [
+    {
+      // Sparse: only messages that changed after their commit (edited, deleted, reacted to) carry
+      // `version`, so a new message writes no index entry and `sync` by `afterVersion` reads its
+      // changes here, consistently, and its new messages in the table by `seq`
+      // (functions/domain/conversation-version.ts).
+      indexName: 'changes',
+      sortKey: { name: 'version', type: 'N' },
+      projection: 'ALL',
+    },
+  ],
   timeToLiveAttribute: 'expiresAt',
   streamView: 'NEW_AND_OLD_IMAGES',
 } as const satisfies TableDefinition;
 
 export const UNREAD_INDEX = TABLE.globalIndexes[0].indexName;
 export const INBOX_INDEX = TABLE.globalIndexes[1].indexName;
+export const CHANGES_INDEX = TABLE.localIndexes[0].indexName;

@@ -19,7 +19,8 @@ export type DynamoAction =
   | 'Query'
   | 'PutItem'
   | 'UpdateItem'
-  | 'DeleteItem';
+  | 'DeleteItem'
+  | 'ConditionCheckItem';
 
 /**
  * What a function does with the attachments bucket (lib/constructs/attachment-bucket.ts), all through
@@ -104,13 +105,19 @@ export const FUNCTION_PERMISSIONS = {
     // Download links of the attachments of the messages it returns.
     attachments: ['signDownloads'],
   },
-  // GetItem of the conversation (membership; direct ones are cached), one conditional UpdateItem of the message.
-  'edit-message': { table: ['GetItem', 'UpdateItem'] },
-  // The tombstone's mark, then the removal of its reactions and attachments list: both UpdateItem;
-  // its attachments' objects are deleted from the bucket in between.
-  'delete-message': { table: ['GetItem', 'UpdateItem'], attachments: ['deleteAttachments'] },
-  // ADD/DELETE on the reaction sets; a second UpdateItem when an emoji's last reaction goes.
-  react: { table: ['GetItem', 'UpdateItem'] },
+  // GetItem of the conversation (membership; direct ones are cached). Every change is versioned
+  // (functions/adapters/versioned-change.ts): a Query of the newest seq and a GetItem of the change
+  // count, then one TransactWriteItems: UpdateItem of the count, ConditionCheckItem of the next seq,
+  // the conditional UpdateItem of the message.
+  'edit-message': { table: ['GetItem', 'Query', 'UpdateItem', 'ConditionCheckItem'] },
+  // The versioned mark of the tombstone, a GetItem of it back, then the removal of its reactions and
+  // attachments list (UpdateItem); its attachments' objects are deleted from the bucket in between.
+  'delete-message': {
+    table: ['GetItem', 'Query', 'UpdateItem', 'ConditionCheckItem'],
+    attachments: ['deleteAttachments'],
+  },
+  // Versioned ADD/DELETE on the reaction sets; an UpdateItem when an emoji's last reaction may have gone.
+  react: { table: ['GetItem', 'Query', 'UpdateItem', 'ConditionCheckItem'] },
   // GetItem of the caller's member item and the conversation; a group leave is one TransactWriteItems
   // (UpdateItem of the conversation's members, DeleteItem of the member item); a direct one reads the
   // last seq (Query) and marks the member item hidden up to it (UpdateItem).

@@ -16,6 +16,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
     declare(index.partitionKey);
     declare(index.sortKey);
   }
+  for (const index of TABLE.localIndexes) declare(index.sortKey);
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
@@ -34,6 +35,14 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
       ],
       Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
+    })),
+    LocalSecondaryIndexes: TABLE.localIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: TABLE.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: index.projection },
     })),
     StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamView },
   };

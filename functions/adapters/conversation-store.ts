@@ -25,6 +25,8 @@ function toConversation(item: Item): Conversation {
     members: Array.isArray(item.members) ? item.members.map(String) : [],
     title: typeof item.title === 'string' ? item.title : null,
     createdAt: String(item.createdAt),
+    ...(typeof item.changeSeq === 'number' && { changeSeq: item.changeSeq }),
+    ...(typeof item.changeCount === 'number' && { changeCount: item.changeCount }),
   };
 }
 
@@ -65,8 +67,9 @@ export async function getConversation(
 /** Many conversations at once (BatchGetItem), eventually consistent like getConversation; by id. */
 export async function getConversations(
   conversationIds: readonly string[],
+  options: { consistent?: boolean } = {},
 ): Promise<Map<string, Conversation>> {
-  const items = await batchGetItems(conversationIds.map(keys.conversation));
+  const items = await batchGetItems(conversationIds.map(keys.conversation), options);
   return new Map(items.map((item) => [String(item.conversationId), toConversation(item)]));
 }
 

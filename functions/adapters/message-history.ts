@@ -1,5 +1,6 @@
 /** Reading a conversation's committed messages (`CONV#{id}` / `MSG#{seq}`) in `seq` order. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { CHANGES_INDEX } from '../../definitions/table.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { attachmentsOf } from './attachment-item.ts';
@@ -76,4 +77,49 @@ function toStoredMessage(item: Item): StoredMessage {
     ...lifecycleOf(item),
     ...attachmentsOf(item),
   };
+}
+
+/**
+ * Messages with `seq` > `afterSeq` in seq order, until at least `want` that never changed (no
+ * `version`: versions.ts) are found or the conversation ends. Changed ones are read too (and returned):
+ * `lastReadSeq` is the newest seq seen, which tells sync-changes.ts which messages surely existed when
+ * this read ran. `more` when the conversation goes on beyond it.
+ */
+export async function readMessagesFrom(
+  conversationId: string,
+  afterSeq: number,
+  want: number,
+): Promise<{ messages: StoredMessage[]; lastReadSeq: number; more: boolean }> {
+  const messages: StoredMessage[] = [];
+  let unchanged = 0;
+  let startKey: Item | undefined;
+  do {
+    const chunk = await readMessagesAfter(conversationId, afterSeq, want, startKey);
+    messages.push(...chunk.messages);
+    unchanged += chunk.messages.filter((message) => message.version === undefined).length;
+    startKey = chunk.next;
+  } while (startKey !== undefined && unchanged < want);
+  return { messages, lastReadSeq: messages.at(-1)?.seq ?? afterSeq, more: startKey !== undefined };
+}
+
+/**
+ * Messages whose stored `version` (their latest change) is above `afterVersion`, ascending by version,
+ * from the sparse `changes` index: a local index, so strongly consistent like the table.
+ */
+export async function readChangedAfter(
+  conversationId: string,
+  afterVersion: number,
+  limit: number,
+): Promise<{ messages: StoredMessage[]; more: boolean }> {
+  const { Items = [], LastEvaluatedKey } = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      IndexName: CHANGES_INDEX,
+      KeyConditionExpression: 'PK = :pk AND version > :after',
+      ExpressionAttributeValues: { ':pk': conversationPartition(conversationId), ':after': afterVersion },
+      ConsistentRead: true,
+      Limit: limit,
+    }),
+  );
+  return { messages: Items.map(toStoredMessage), more: LastEvaluatedKey !== undefined };
 }

@@ -42,10 +42,13 @@ export const reactionAttributesOf = (item: Item): string[] =>
     (name) => name.startsWith(REACTION_PREFIX) || name.startsWith(REACTOR_PREFIX) || name === EMOJI_SET,
   );
 
-/** `editedAt`, `deleted` and `reactions` when the item has them (a plain message has none). */
-export function lifecycleOf(item: Item): Pick<StoredMessage, 'editedAt' | 'deleted' | 'reactions'> {
+/** `version`, `editedAt`, `deleted` and `reactions` when the item has them (a plain message has none). */
+export function lifecycleOf(
+  item: Item,
+): Pick<StoredMessage, 'editedAt' | 'deleted' | 'reactions' | 'version'> {
   const reactions = reactionsOf(item);
   return {
+    ...(typeof item.version === 'number' && { version: item.version }),
     ...(typeof item.editedAt === 'string' && { editedAt: item.editedAt }),
     ...(item.deleted === true && { deleted: true }),
     ...(Object.keys(reactions).length > 0 && { reactions }),

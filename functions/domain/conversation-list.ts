@@ -30,6 +30,7 @@ import {
   verifyCursor,
 } from './list-cursor.ts';
 import type { Caller, Conversation, MemberCursor, StoredMessage } from './model.ts';
+import { conversationVersion } from './versions.ts';
 
 /** How long a list's cursors are accepted (and its snapshot kept). */
 export const LIST_LIFETIME_SECONDS = 3600;
@@ -117,7 +118,8 @@ interface Page {
 /** As many of `ids` as fit in one frame, in their order, with their current fields. */
 async function buildPage(userId: string, ids: string[]): Promise<Page> {
   const [conversations, members, lastMessages] = await Promise.all([
-    getConversations(ids),
+    // Consistent: each entry's `version` tells the client what to sync, so it must not lag a change.
+    getConversations(ids, { consistent: true }),
     getMembers(userId, ids),
     mapConcurrently(ids, READ_PARALLELISM, readLastMessage),
   ]);
@@ -169,6 +171,11 @@ function toSummary(
     members: conversation.members,
     title: conversation.title,
     lastSeq: Math.max(lastMessage?.seq ?? 0, member.lastSeq),
+    version: conversationVersion({
+      lastSeq: lastMessage?.seq ?? 0,
+      changeSeq: conversation.changeSeq,
+      changeCount: conversation.changeCount ?? 0,
+    }),
     readSeq: member.readSeq,
     // As the push badge counts it: up to the newest message from others, after the read cursor. The
     // member's `lastSeq` is kept by delivery, a moment after the commit; a newest message from someone

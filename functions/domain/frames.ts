@@ -25,6 +25,8 @@ export interface MessageFrame {
   content: string;
   createdAt: string;
   clientMessageId: string;
+  /** (1.2) The conversation's version at this message's latest change (functions/domain/versions.ts). */
+  version: number;
   /** Only when the message has attachments, edits, a deletion or reactions (protocol.md 1.1). */
   attachments?: AttachmentView[];
   editedAt?: string;
@@ -38,6 +40,8 @@ export interface MessageUpdatedFrame {
   conversationId: string;
   messageId: string;
   seq: number;
+  /** (1.2) The conversation's version at this change. */
+  version: number;
   /** `""` once deleted. */
   content: string;
   editedAt: string | null;
@@ -129,9 +133,11 @@ export type MessageView = Omit<MessageFrame, 'type'>;
 export interface MessagesFrame {
   type: 'messages';
   conversationId: string;
-  /** Ascending `seq`, gapless from `afterSeq + 1`. */
+  /** Ascending `seq`, gapless from `afterSeq + 1`; (1.2) with `afterVersion`, ascending `version`. */
   messages: MessageView[];
   hasMore: boolean;
+  /** (1.2) With `afterVersion` only: the highest version in the page, or `afterVersion` when it is empty. */
+  version?: number;
 }
 
 /** One entry of the conversation list (`sync` without `conversationId`). */
@@ -142,6 +148,8 @@ export interface ConversationSummary {
   title: string | null;
   /** The conversation's newest `seq` (0 before its first message). */
   lastSeq: number;
+  /** (1.2) The conversation's current version: sync by `afterVersion` when it is beyond what is held. */
+  version: number;
   readSeq: number;
   /** Messages from others after `readSeq`. */
   unread: number;

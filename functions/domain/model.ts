@@ -52,6 +52,13 @@ export interface Conversation {
   members: string[];
   title: string | null;
   createdAt: string;
+  /**
+   * (1.2) Where the conversation's changes stand (functions/domain/versions.ts): as read from the item.
+   * A direct conversation remembered by a warm container (known-conversations.ts) keeps the values of
+   * its first read: only a fresh read of the item (the conversation list's) is current.
+   */
+  changeSeq?: number;
+  changeCount?: number;
 }
 
 export interface StoredMessage {
@@ -72,6 +79,8 @@ export interface StoredMessage {
   reactions?: Record<string, string[]>;
   /** Uploads attached at send time (functions/domain/attachments.ts). */
   attachments?: StoredAttachment[];
+  /** Stored once the message changed (edit, deletion, reaction); before that its seq's (versions.ts). */
+  version?: number;
 }
 
 /** An upload as a message keeps it: where it lies in the bucket and what it is. */

@@ -89,11 +89,13 @@ const SYNC_LIMITS = { min: 1, max: 100, default: 50 } as const;
 /**
  * `sync`: with `conversationId`, a page of that conversation's messages after `afterSeq`; without, the
  * caller's conversation list from `cursor`. A number out of range is bad_request (not too_large).
+ * (1.2) `afterVersion` instead of `afterSeq`: the messages changed or added after that version.
  */
 export const syncFrame = z.object({
   action: z.literal('sync'),
   conversationId: z.optional(conversationId),
-  afterSeq: z._default(z.int().check(z.minimum(0)), 0),
+  afterSeq: z.optional(z.int().check(z.minimum(0))),
+  afterVersion: z.optional(z.int().check(z.minimum(0))),
   limit: z._default(
     z.int().check(z.minimum(SYNC_LIMITS.min), z.maximum(SYNC_LIMITS.max)),
     SYNC_LIMITS.default,

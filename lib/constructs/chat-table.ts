@@ -45,6 +45,13 @@ export class ChatTable extends Construct {
         nonKeyAttributes: [...index.include],
       });
     }
+    for (const index of definition.localIndexes) {
+      this.table.addLocalSecondaryIndex({
+        indexName: index.indexName,
+        sortKey: attribute(index.sortKey),
+        projectionType: dynamodb.ProjectionType[index.projection],
+      });
+    }
   }
 
   get tableName(): string {
@@ -67,7 +74,9 @@ export class ChatTable extends Construct {
   /** Grants Query, the only action an index serves, on the named indexes. */
   grantIndexQuery(grantee: iam.IGrantable, indexes: readonly string[]): void {
     if (indexes.length === 0) return;
-    const known = new Set(this.definition.globalIndexes.map((index) => index.indexName));
+    const known = new Set(
+      [...this.definition.globalIndexes, ...this.definition.localIndexes].map((index) => index.indexName),
+    );
     for (const index of indexes) {
       if (!known.has(index)) throw new Error(`Table has no index "${index}"`);
     }

@@ -62,6 +62,23 @@ describe('the table', () => {
     );
   });
 
+  it('has the sparse changes index on the conversation partition, read consistently by sync', () => {
+    expect(table.Properties.LocalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'changes',
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'version', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(table.Properties.AttributeDefinitions).toContainEqual({
+      AttributeName: 'version',
+      AttributeType: 'N',
+    });
+  });
+
   it('outputs its name for the admin tool', () => {
     parley.template.hasOutput('TableName', { Value: parley.stack.resolve(parley.stack.table.tableName) });
   });

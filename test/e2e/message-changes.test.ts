@@ -76,6 +76,8 @@ describe('a message that changes after it was sent', () => {
       conversationId,
       messageId,
       seq,
+      // The third change since message 1 (edit, reaction, deletion): protocol.md 1.2's version.
+      version: 1_000_003,
       content: '',
       editedAt: expect.stringMatching(/Z$/),
       deleted: true,

@@ -55,6 +55,8 @@ const EXPECTED_FRAME = {
   content: 'Are we still on for lunch at noon? I booked the table by the window.',
   createdAt: '2026-11-23T10:30:05.123Z',
   clientMessageId: '6f1c2e0a-4b7d-4e59-9a38-2d5f8c1b7e90',
+  // A new message's version follows from its seq (functions/domain/versions.ts).
+  version: 7_000_000,
 };
 
 const memberAfterUpdate = (seq: number, readSeq = 5) => ({

@@ -28,6 +28,8 @@ const UPDATE_BASE = {
   conversationId: 'd_alice_bob',
   messageId: '01JDB4T4XKQ7M2W9R3N5P8HZ6F',
   seq: 7,
+  // The version the change stored on the item.
+  version: 7_000_003,
 };
 
 describe('delivery of a changed message', () => {
@@ -48,7 +50,13 @@ describe('delivery of a changed message', () => {
 
   it("posts the edited message to every member's connections, the editor's own included, and pushes nothing", async () => {
     const result = await handler(
-      streamEvent(messageModify({ content: 'Lunch at one instead?', editedAt: '2026-11-23T10:31:00.000Z' })),
+      streamEvent(
+        messageModify({
+          content: 'Lunch at one instead?',
+          editedAt: '2026-11-23T10:31:00.000Z',
+          version: 7_000_003,
+        }),
+      ),
     );
     expect(result).toEqual({ batchItemFailures: [] });
     const frames = postedFrames(api);
@@ -89,6 +97,7 @@ describe('delivery of a changed message', () => {
           deleted: true,
           deletedAt: '2026-11-23T10:32:00.000Z',
           'R#🎉': new Set(['bob']),
+          version: 7_000_003,
         }),
       ),
     );

@@ -1,9 +1,11 @@
 /**
- * editMessage, deleteMessage and react: each is a membership check and one conditional update of the
- * message item (never a read of it first), whose refusal is explained from the item DynamoDB returns
+ * editMessage, deleteMessage and react: each is a membership check and one transaction (never a read
+ * of the message first): the conversation's next version claimed on its item (conditional on the
+ * count as read), a check that no newer message was committed meanwhile, and the conditional update
+ * of the message item that stores that version. A refusal is explained from the item DynamoDB returns
  * with the failed condition. The stream, not the route, tells the members (`messageUpdated`).
  */
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as deleteHandler } from '../../../functions/routes/delete-message.ts';
@@ -11,11 +13,17 @@ import { handler as editHandler } from '../../../functions/routes/edit-message.t
 import { handler as reactHandler } from '../../../functions/routes/react.ts';
 import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
 import {
+  CONDITION_FAILED,
+  CONFLICT,
+  cancelled,
   conditionFailed,
+  conversationItem,
   ddb,
   expectNothingWritten,
   frameOf,
   givenConversation,
+  givenLastSeq,
+  NONE,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -23,8 +31,12 @@ import {
 const NOW = new Date('2026-11-23T10:30:05.200Z');
 const NOW_ISO = NOW.toISOString();
 const GROUP = 'grp-lunch';
+const META_KEY = { PK: `CONV#${GROUP}`, SK: 'META' };
 const MESSAGE_KEY = { PK: `CONV#${GROUP}`, SK: 'MSG#000000000007' };
 const ALICE = { name: 'Alice Martin', deviceId: 'iphone-7f3a' };
+/** The newest message is seq 9; the conversation has had 2 changes since it: the next version is 9·10⁶ + 3. */
+const LAST_SEQ = 9;
+const NEXT_VERSION = 9_000_003;
 
 const send = (handler: typeof editHandler, frame: Record<string, unknown>) =>
   handler(messageEvent(frame, ALICE), lambdaContext);
@@ -55,14 +67,31 @@ const messageItem = (fields: Record<string, unknown> = {}) => ({
 });
 
 const updates = () => sentToDynamo().filter(([name]) => name === 'UpdateCommand');
+const transactions = () =>
+  sentToDynamo()
+    .filter(([name]) => name === 'TransactWriteCommand')
+    .map(
+      ([, input]) => (input as { TransactItems: Record<string, Record<string, unknown>>[] }).TransactItems,
+    );
+/** The message item's update in the first transaction. */
+const change = () => transactions()[0]?.[2]?.Update;
 const errorFrame = (code: string, action: string) => expect.objectContaining({ type: 'error', code, action });
+/** The transaction cancelled on the message item's own condition, which stood as `item`. */
+const refusedWith = (item?: Record<string, unknown>) =>
+  cancelled(NONE, NONE, { ...CONDITION_FAILED, ...(item && { Item: marshall(item) }) });
 
 beforeEach(() => {
   vi.useFakeTimers();
   vi.setSystemTime(NOW);
   ddb.on(GetCommand).resolves({});
   givenConversation(GROUP, ['alice', 'bob', 'carol']);
-  ddb.on(UpdateCommand).resolves({ Attributes: messageItem() });
+  ddb.on(GetCommand, { Key: META_KEY, ProjectionExpression: 'changeSeq, changeCount' }).resolves({
+    Item: { ...conversationItem(GROUP, ['alice', 'bob', 'carol']), changeSeq: 9, changeCount: 2 },
+  });
+  givenLastSeq(GROUP, LAST_SEQ);
+  ddb.on(TransactWriteCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  ddb.on(GetCommand, { Key: MESSAGE_KEY }).resolves({ Item: messageItem({ deleted: true, content: '' }) });
 });
 
 afterEach(() => {
@@ -71,35 +100,89 @@ afterEach(() => {
   ddb.reset();
 });
 
+describe('the version every change claims', () => {
+  it('is the next count on the conversation item, conditional on the count read, guarded by the next seq', async () => {
+    await edit();
+    const [claim, guard] = transactions()[0] ?? [];
+    expect(claim).toEqual({
+      Update: {
+        TableName: TABLE,
+        Key: META_KEY,
+        UpdateExpression: 'SET #changeSeq = :changeSeq, #changeCount = :changeCount, changedBy = :changedBy',
+        ConditionExpression:
+          'attribute_exists(PK) AND #changeSeq = :readChangeSeq AND #changeCount = :readChangeCount',
+        ExpressionAttributeNames: { '#changeSeq': 'changeSeq', '#changeCount': 'changeCount' },
+        ExpressionAttributeValues: {
+          ':changeSeq': 9,
+          ':changeCount': 3,
+          ':readChangeSeq': 9,
+          ':readChangeCount': 2,
+          ':changedBy': 'message-change',
+        },
+      },
+    });
+    expect(guard).toEqual({
+      ConditionCheck: {
+        TableName: TABLE,
+        Key: { PK: `CONV#${GROUP}`, SK: 'MSG#000000000010' },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    });
+  });
+
+  it('starts the count at 1 after a newer message', async () => {
+    givenLastSeq(GROUP, 12);
+    await edit();
+    expect(transactions()[0]?.[0]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':changeSeq': 12,
+      ':changeCount': 1,
+    });
+    expect(change()?.ExpressionAttributeValues).toMatchObject({ ':version': 12_000_001 });
+  });
+
+  it('is claimed again when another change or a new message won the race', async () => {
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(CONDITION_FAILED, NONE, NONE))
+      .rejectsOnce(cancelled(NONE, CONDITION_FAILED, NONE))
+      .rejectsOnce(cancelled(NONE, CONFLICT, NONE))
+      .resolves({});
+    const answer = edit();
+    // The back-off between attempts.
+    await vi.runAllTimersAsync();
+    expect(frameOf(await answer)).toEqual({ type: 'ack', action: 'editMessage', seq: 7 });
+    expect(transactions()).toHaveLength(4);
+  });
+});
+
 describe('editMessage', () => {
   it('updates the content only where the caller sent it and it is not deleted, and acks with the seq', async () => {
     expect(frameOf(await edit())).toEqual({ type: 'ack', action: 'editMessage', seq: 7 });
-    expect(updates()).toEqual([
-      [
-        'UpdateCommand',
-        {
-          TableName: TABLE,
-          Key: MESSAGE_KEY,
-          UpdateExpression: 'SET content = :content, editedAt = :editedAt',
-          ConditionExpression:
-            'attribute_exists(PK) AND senderId = :sender AND attribute_not_exists(deleted)',
-          ExpressionAttributeValues: { ':content': 'lunch at 1?', ':editedAt': NOW_ISO, ':sender': 'alice' },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      ],
-    ]);
+    expect(change()).toEqual({
+      TableName: TABLE,
+      Key: MESSAGE_KEY,
+      UpdateExpression: 'SET #version = :version, content = :content, editedAt = :editedAt',
+      ConditionExpression: 'attribute_exists(PK) AND senderId = :sender AND attribute_not_exists(deleted)',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: {
+        ':version': NEXT_VERSION,
+        ':content': 'lunch at 1?',
+        ':editedAt': NOW_ISO,
+        ':sender': 'alice',
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
   });
 
   it("is forbidden on another user's message", async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ senderId: 'bob' }))));
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem({ senderId: 'bob' })));
     expect(frameOf(await edit())).toEqual(errorFrame('forbidden', 'editMessage'));
   });
 
   it('is not_found for a seq that holds no message, and for a deleted one', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(TransactWriteCommand).rejects(refusedWith());
     expect(frameOf(await edit({ seq: 99 }))).toEqual(errorFrame('not_found', 'editMessage'));
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ deleted: true, content: '' }))));
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem({ deleted: true, content: '' })));
     expect(frameOf(await edit())).toEqual(errorFrame('not_found', 'editMessage'));
   });
 
@@ -121,33 +204,32 @@ describe('editMessage', () => {
 
 describe('deleteMessage', () => {
   it('marks the message deleted with empty content, then removes its reactions', async () => {
-    ddb.on(UpdateCommand).resolvesOnce({
-      Attributes: messageItem({
+    ddb.on(GetCommand, { Key: MESSAGE_KEY }).resolves({
+      Item: messageItem({
+        deleted: true,
+        content: '',
         'R#👍': new Set(['bob']),
         'U#bob': new Set(['👍']),
         reactionEmoji: new Set(['👍']),
       }),
     });
     expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
+    expect(change()).toEqual({
+      TableName: TABLE,
+      Key: MESSAGE_KEY,
+      UpdateExpression: 'SET #version = :version, deleted = :true, deletedAt = :deletedAt, content = :empty',
+      ConditionExpression: 'attribute_exists(PK) AND senderId = :sender AND attribute_not_exists(deleted)',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: {
+        ':version': NEXT_VERSION,
+        ':true': true,
+        ':deletedAt': NOW_ISO,
+        ':empty': '',
+        ':sender': 'alice',
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
     expect(updates()).toEqual([
-      [
-        'UpdateCommand',
-        {
-          TableName: TABLE,
-          Key: MESSAGE_KEY,
-          UpdateExpression: 'SET deleted = :true, deletedAt = :deletedAt, content = :empty',
-          ConditionExpression:
-            'attribute_exists(PK) AND senderId = :sender AND attribute_not_exists(deleted)',
-          ExpressionAttributeValues: {
-            ':true': true,
-            ':deletedAt': NOW_ISO,
-            ':empty': '',
-            ':sender': 'alice',
-          },
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      ],
       [
         'UpdateCommand',
         {
@@ -170,14 +252,14 @@ describe('deleteMessage', () => {
       contentType: 'image/jpeg',
       size: 2048,
     }));
-    ddb.on(UpdateCommand).resolvesOnce({ Attributes: messageItem({ attachments }) });
+    ddb.on(GetCommand, { Key: MESSAGE_KEY }).resolves({ Item: messageItem({ deleted: true, attachments }) });
     expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
     const deleted = fetchMock.mock.calls.map(([url, init]) => [init?.method, new URL(String(url)).pathname]);
     expect(deleted.sort()).toEqual([
       ['DELETE', `/attachments/${GROUP}/a1`],
       ['DELETE', `/attachments/${GROUP}/a2`],
     ]);
-    expect(updates()[1]?.[1]).toMatchObject({
+    expect(updates()[0]?.[1]).toMatchObject({
       UpdateExpression: 'REMOVE #a0',
       ExpressionAttributeNames: { '#a0': 'attachments' },
     });
@@ -188,34 +270,32 @@ describe('deleteMessage', () => {
     const attachments = [
       { attachmentId: 'a1', key: `attachments/${GROUP}/a1`, contentType: 'image/png', size: 9 },
     ];
-    ddb.on(UpdateCommand).resolvesOnce({ Attributes: messageItem({ attachments }) });
+    ddb.on(GetCommand, { Key: MESSAGE_KEY }).resolves({ Item: messageItem({ deleted: true, attachments }) });
     expect(frameOf(await remove())).toEqual(errorFrame('internal', 'deleteMessage'));
-    expect(updates()).toHaveLength(1);
+    expect(updates()).toHaveLength(0);
   });
 
   it('writes once for a message without reactions', async () => {
     expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
-    expect(updates()).toHaveLength(1);
+    expect(transactions()).toHaveLength(1);
+    expect(updates()).toHaveLength(0);
   });
 
   it('acks a repeated delete and finishes what the first one left', async () => {
     ddb
-      .on(UpdateCommand)
-      .rejectsOnce(
-        conditionFailed(marshall(messageItem({ deleted: true, content: '', 'R#🎉': new Set(['carol']) }))),
-      )
-      .resolves({});
+      .on(TransactWriteCommand)
+      .rejects(refusedWith(messageItem({ deleted: true, content: '', 'R#🎉': new Set(['carol']) })));
     expect(frameOf(await remove())).toEqual({ type: 'ack', action: 'deleteMessage', seq: 7 });
-    expect(updates()[1]?.[1]).toMatchObject({
+    expect(updates()[0]?.[1]).toMatchObject({
       UpdateExpression: 'REMOVE #a0',
       ExpressionAttributeNames: { '#a0': 'R#🎉' },
     });
   });
 
   it("is forbidden on another user's message and not_found for an unknown seq", async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ senderId: 'carol' }))));
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem({ senderId: 'carol' })));
     expect(frameOf(await remove())).toEqual(errorFrame('forbidden', 'deleteMessage'));
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(TransactWriteCommand).rejects(refusedWith());
     expect(frameOf(await remove({ seq: 12 }))).toEqual(errorFrame('not_found', 'deleteMessage'));
   });
 });
@@ -223,71 +303,78 @@ describe('deleteMessage', () => {
 describe('react', () => {
   it('adds the user to the emoji set and the emoji to the user set, within both limits', async () => {
     expect(frameOf(await react())).toEqual({ type: 'ack', action: 'react' });
-    expect(updates()).toEqual([
-      [
-        'UpdateCommand',
-        {
-          TableName: TABLE,
-          Key: MESSAGE_KEY,
-          UpdateExpression: 'ADD #users :user, #mine :emoji, #all :emoji',
-          ConditionExpression:
-            'attribute_exists(PK) AND attribute_not_exists(deleted)' +
-            ' AND (attribute_not_exists(#all) OR contains(#all, :emojiText) OR size(#all) < :maxEmoji)' +
-            ' AND (attribute_not_exists(#mine) OR contains(#mine, :emojiText) OR size(#mine) < :maxMine)',
-          ExpressionAttributeNames: { '#users': 'R#👍', '#mine': 'U#alice', '#all': 'reactionEmoji' },
-          ExpressionAttributeValues: {
-            ':user': new Set(['alice']),
-            ':emoji': new Set(['👍']),
-            ':emojiText': '👍',
-            ':maxEmoji': 50,
-            ':maxMine': 10,
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      ],
-    ]);
+    expect(change()).toEqual({
+      TableName: TABLE,
+      Key: MESSAGE_KEY,
+      UpdateExpression: 'SET #version = :version ADD #users :user, #mine :emoji, #all :emoji',
+      ConditionExpression:
+        'attribute_exists(PK) AND attribute_not_exists(deleted)' +
+        ' AND (attribute_not_exists(#users) OR NOT contains(#users, :userText))' +
+        ' AND (attribute_not_exists(#all) OR contains(#all, :emojiText) OR size(#all) < :maxEmoji)' +
+        ' AND (attribute_not_exists(#mine) OR contains(#mine, :emojiText) OR size(#mine) < :maxMine)',
+      ExpressionAttributeNames: {
+        '#version': 'version',
+        '#users': 'R#👍',
+        '#mine': 'U#alice',
+        '#all': 'reactionEmoji',
+      },
+      ExpressionAttributeValues: {
+        ':version': NEXT_VERSION,
+        ':user': new Set(['alice']),
+        ':emoji': new Set(['👍']),
+        ':userText': 'alice',
+        ':emojiText': '👍',
+        ':maxEmoji': 50,
+        ':maxMine': 10,
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('acks a repeated reaction without a new version', async () => {
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem({ 'R#👍': new Set(['alice']) })));
+    expect(frameOf(await react())).toEqual({ type: 'ack', action: 'react' });
+    expect(transactions()).toHaveLength(1);
   });
 
   it("removes a reaction, and the emoji from the message's count once nobody has it", async () => {
-    ddb
-      .on(UpdateCommand)
-      .resolvesOnce({ Attributes: messageItem({ reactionEmoji: new Set(['👍']) }) })
-      .resolves({});
     expect(frameOf(await react({ on: false }))).toEqual({ type: 'ack', action: 'react' });
-    const [first, second] = updates();
-    expect(first?.[1]).toMatchObject({
-      UpdateExpression: 'DELETE #users :user, #mine :emoji',
-      ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeNames: { '#users': 'R#👍', '#mine': 'U#alice' },
+    expect(change()).toMatchObject({
+      UpdateExpression: 'SET #version = :version DELETE #users :user, #mine :emoji',
+      ConditionExpression: 'attribute_exists(PK) AND contains(#users, :userText)',
+      ExpressionAttributeNames: { '#version': 'version', '#users': 'R#👍', '#mine': 'U#alice' },
     });
-    expect(second?.[1]).toMatchObject({
+    expect(updates()[0]?.[1]).toMatchObject({
       UpdateExpression: 'DELETE #all :emoji',
-      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#users)',
+      ConditionExpression:
+        'attribute_exists(PK) AND attribute_not_exists(#users) AND contains(#all, :emojiText)',
       ExpressionAttributeNames: { '#all': 'reactionEmoji', '#users': 'R#👍' },
     });
   });
 
-  it('keeps the emoji counted while others still have it', async () => {
-    ddb
-      .on(UpdateCommand)
-      .resolves({ Attributes: messageItem({ 'R#👍': new Set(['bob']), reactionEmoji: new Set(['👍']) }) });
-    await react({ on: false });
-    expect(updates()).toHaveLength(1);
+  it('keeps the emoji counted while others still have it (the removal of the emoji is refused)', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    expect(frameOf(await react({ on: false }))).toEqual({ type: 'ack', action: 'react' });
+  });
+
+  it('acks taking back a reaction the user does not have, without a new version', async () => {
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem()));
+    expect(frameOf(await react({ on: false }))).toEqual({ type: 'ack', action: 'react' });
+    expect(updates()).toHaveLength(0);
   });
 
   it('is too_large past 50 emoji on the message or 10 of one user, and not_found on a tombstone', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem())));
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem()));
     expect(frameOf(await react())).toEqual(errorFrame('too_large', 'react'));
     const tenOfAlice = new Set(['😀', '😃', '😄', '😁', '😆', '😅', '🤣', '😂', '🙂', '🙃']);
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ 'U#alice': tenOfAlice }))));
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem({ 'U#alice': tenOfAlice })));
     expect(frameOf(await react())).toMatchObject({
       code: 'too_large',
       message: expect.stringContaining('10 emoji'),
     });
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(messageItem({ deleted: true }))));
+    ddb.on(TransactWriteCommand).rejects(refusedWith(messageItem({ deleted: true })));
     expect(frameOf(await react())).toEqual(errorFrame('not_found', 'react'));
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(TransactWriteCommand).rejects(refusedWith());
     expect(frameOf(await react({ seq: 40 }))).toEqual(errorFrame('not_found', 'react'));
   });
 

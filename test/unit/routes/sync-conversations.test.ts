@@ -105,6 +105,7 @@ describe('the conversation list', () => {
         members: ['alice', 'bob'],
         title: 'Lunch crew',
         lastSeq: n,
+        version: n * 1_000_000,
         readSeq: n - 1,
         unread: 1,
         lastMessage: {
@@ -115,6 +116,7 @@ describe('the conversation list', () => {
           content: `last message of ${n}`,
           createdAt: activityAt(n),
           clientMessageId: `c-${n}`,
+          version: n * 1_000_000,
         },
       })),
       nextCursor: null,

@@ -41,7 +41,7 @@ const view = (seq: number, content = `message ${seq}`) => {
     originConnectionId: _origin,
     ...rest
   } = messageItem(seq, content);
-  return rest;
+  return { ...rest, version: seq * 1_000_000 };
 };
 
 function givenMember(): void {
