@@ -60,6 +60,7 @@ const INFORMATIVE = [
   'markRead delivery',
   'typing',
   'sync of 50 messages',
+  'sync by afterVersion of 50 messages',
   'conversation list, first page (50 of 60)',
   'conversation list, next page (10)',
   'sendMessage refused (rate_limited)',
@@ -235,6 +236,12 @@ async function runScenario(
   );
   if ((page?.messages as unknown[] | undefined)?.length !== 50)
     throw new Error('sync did not answer 50 messages');
+  // (1.2) A fresh device's catch-up by version: the same 50 (message 2 changed, so it comes last).
+  const byVersion = await counter.count('sync by afterVersion of 50 messages', () =>
+    route(sync, BOB, { action: 'sync', conversationId, afterVersion: 0, limit: 50 }),
+  );
+  if ((byVersion?.messages as unknown[] | undefined)?.length !== 50)
+    throw new Error('sync by afterVersion did not answer 50 messages');
   // Not counted: Carol gets a first message from 60 people, each delivered, so her list has 60 entries.
   const CAROL = { userId: 'carol', name: 'Carol', connectionId: 'carolConnId0=', deviceId: 'carol-phone' };
   for (let i = 1; i <= 60; i++) {
@@ -352,6 +359,9 @@ async function runScenario(
       markReadDelivery: counter.operation('markRead delivery'),
       typing: counter.operation('typing'),
       sync50: counter.operation('sync of 50 messages'),
+      // (1.2) Per returned message, as architecture.md budgets it.
+      syncAfterVersion: perMessage(counter.operation('sync by afterVersion of 50 messages'), 50),
+      conversationListPage50: counter.operation('conversation list, first page (50 of 60)'),
       conversationListFirstPage: counter.operation('conversation list, first page (50 of 60)'),
       conversationListNextPage: counter.operation('conversation list, next page (10)'),
       registerDevice: offline.registerDevice,
@@ -362,6 +372,15 @@ async function runScenario(
     },
   };
 }
+
+/** An operation's figures divided by the messages it returned. */
+const perMessage = (figures: OperationFigures, messages: number): OperationFigures => ({
+  wru: figures.wru / messages,
+  rru: figures.rru / messages,
+  requests: figures.requests / messages,
+  postToConnection: figures.postToConnection / messages,
+  snsPublish: figures.snsPublish / messages,
+});
 
 const units = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1));
 

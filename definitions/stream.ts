@@ -28,7 +28,7 @@ export interface StreamConsumerDefinition {
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
    * messages and their changes, new conversations (groups from createConversation, direct ones from their first
-   * message), groups a member left, member items whose read cursor was moved by `markRead` (the
+   * message), groups a member left, member items removed or hidden by a leave (`left`), member items whose read cursor was moved by `markRead` (the
    * delivery Lambda's own unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out), and
    * connection items put or removed (presence).
    */
@@ -49,12 +49,16 @@ export const DELIVERY_STREAM = {
   parallelizationFactor: 4,
   filterPatterns: [
     { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
+    // A read cursor moved by markRead; or (`leave`) a direct conversation hidden by leaveConversation:
+    // the leaver's connections get `left`.
     {
       eventName: ['MODIFY'],
-      dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read'] } } },
+      dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read', 'leave'] } } },
     },
-    // A group member left (leaveConversation): the remaining members get the new `members`. A direct
-    // conversation left marks only the leaver's member item (`changedBy: 'leave'`), which stays out.
+    // A group member item removed (leaveConversation): the leaver's connections get `left`.
+    { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['member'] } } } },
+    // A group member left (leaveConversation): the remaining members get the members as they are now.
+    // A direct conversation left marks only the leaver's member item (`changedBy: 'leave'`, above).
     {
       eventName: ['MODIFY'],
       dynamodb: { NewImage: { type: { S: ['conversation'] }, changedBy: { S: ['leave'] } } },

@@ -10,7 +10,7 @@
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
  */
 import type { HandlerName } from '../definitions/handlers.ts';
-import { INBOX_INDEX, UNREAD_INDEX } from '../definitions/table.ts';
+import { CHANGES_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../definitions/table.ts';
 
 export type DynamoAction =
   | 'BatchGetItem'
@@ -87,21 +87,25 @@ export const FUNCTION_PERMISSIONS = {
   },
   'mark-read': { table: ['GetItem', 'Query', 'UpdateItem'] },
   // BatchGetItem for the members' states; its TransactWriteItems holds Puts only (conversation,
-  // creation receipt), then one conditional PutItem per member; GetItem and Query on a retry (the
-  // committed conversation, the member items already there).
-  'create-conversation': { table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem'] },
+  // creation receipt), then per member a transaction of a conditional PutItem and a ConditionCheckItem
+  // that the group still lists them (a late retry cannot bring back a leaver); GetItem and Query on a
+  // retry (the committed conversation, the member items already there).
+  'create-conversation': {
+    table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
+  },
   'register-device': {
     table: ['PutItem', 'UpdateItem', 'DeleteItem'],
     push: ['CreatePlatformEndpoint', 'SetEndpointAttributes', 'DeleteEndpoint'],
   },
   'unregister-device': { table: ['UpdateItem', 'DeleteItem'], push: ['DeleteEndpoint'] },
   ping: { table: ['UpdateItem'] },
-  // GetItem of the caller's member item (membership), Query of the conversation's messages.
-  // The conversation list: the `inbox` index, BatchGetItem for conversations, member items and saved
-  // lists, BatchWriteItem to save a list longer than one page.
+  // GetItem of the caller's member item (membership), Query of the conversation's messages, and (1.2,
+  // `afterVersion`) of the `changes` index. The conversation list: the `inbox` index, BatchGetItem for
+  // conversations, presence and saved lists, Query of each conversation's member items and newest
+  // message, BatchWriteItem to save a list longer than one page.
   sync: {
     table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem', 'UpdateItem'],
-    indexes: [INBOX_INDEX],
+    indexes: [INBOX_INDEX, CHANGES_INDEX],
     // Download links of the attachments of the messages it returns.
     attachments: ['signDownloads'],
   },

@@ -118,8 +118,8 @@ export interface ParleyClientEvents {
    */
   messageUpdated: (update: MessageUpdatedFrame) => void;
   /**
-   * The user left a conversation (leaveConversation on this device), or a `conversation` frame no longer
-   * lists them: it is gone from the list.
+   * The user left a conversation (leaveConversation on this device, or a `left` frame: on another of
+   * their devices), or a `conversation` frame no longer lists them: it is gone from the list.
    */
   left: (conversationId: string) => void;
   /** The conversation list changed (order, unread counts, a new conversation). */
@@ -135,6 +135,8 @@ const MAX_EMOJI_BYTES = 32;
 const SYNC_PAGE = 100;
 /** Rounds of `sync` for one conversation before giving up on a gap until the next message or reconnect. */
 const MAX_SYNC_ROUNDS = 3;
+/** Pages of one catch-up by version before it stops (the next reconnect goes on from there). */
+const MAX_VERSION_PAGES = 1_000;
 
 export class ParleyClient extends Emitter<ParleyClientEvents> {
   readonly #storage: KeyValueStorage;
@@ -156,6 +158,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   #restored: Promise<void> | undefined;
   #heldSlot: JsonSlot<Record<string, number>> | undefined;
   #storedHeld: Record<string, number> = {};
+  /** (1.2) Per conversation, the version every change up to which has been applied (sync by afterVersion). */
+  #storedVersions: Record<string, number> = {};
+  #versionSlot: JsonSlot<Record<string, number>> | undefined;
   #heldWriteQueued = false;
   #listRefresh: Promise<readonly ConversationSummary[]> | undefined;
 
@@ -334,10 +339,27 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   async catchUp(): Promise<void> {
     const list = await this.refreshConversations();
-    const behind = list.filter((summary) => summary.lastSeq > this.#timeline(summary.conversationId).held);
+    // (1.2) A conversation whose version is beyond what was applied: its new and changed messages.
+    const changed = new Set(
+      list
+        .filter(
+          (summary) =>
+            summary.version !== undefined &&
+            summary.version > (this.#storedVersions[summary.conversationId] ?? 0),
+        )
+        .map((summary) => summary.conversationId),
+    );
+    // A 1.1 server's list has no version: new messages by seq.
+    const behind = list.filter(
+      (summary) =>
+        summary.version === undefined && summary.lastSeq > this.#timeline(summary.conversationId).held,
+    );
     const gapped = [...this.#timelines].filter(([, timeline]) => timeline.hasGap).map(([id]) => id);
-    const ids = new Set([...behind.map((summary) => summary.conversationId), ...gapped]);
-    await Promise.all([...ids].map((id) => this.#catchUp(id)));
+    const bySeq = new Set([...behind.map((summary) => summary.conversationId), ...gapped]);
+    await Promise.all([
+      ...[...changed].map((id) => this.#catchUpChanges(id)),
+      ...[...bySeq].filter((id) => !changed.has(id)).map((id) => this.#catchUp(id)),
+    ]);
   }
 
   presenceOf(userId: string): Presence | undefined {
@@ -433,7 +455,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       // Leaving a group again is refused (no longer a member): sent again, that means the first went through.
       doneDespite: (error, attempts) => (attempts > 1 && error.code === 'forbidden' ? true : undefined),
     });
-    this.#dropConversation(conversationId);
+    // The server's `left` frame may have come first and dropped it already.
+    if (!this.#leftGroups.has(conversationId)) this.#dropConversation(conversationId);
   }
 
   /**
@@ -530,6 +553,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       case 'messageUpdated':
         this.#onMessageUpdated(frame);
         return;
+      case 'left':
+        this.#onLeft(frame.conversationId);
+        return;
       case 'conversation': {
         const { type: _, ...conversation } = frame;
         if (this.#userId !== undefined && !conversation.members.includes(this.#userId)) {
@@ -561,6 +587,18 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   /**
+   * (1.2) The user left on some device (this one's own leave included): the conversation goes as it does
+   * for leaveConversation, once. A group already dropped, or a direct conversation no longer listed,
+   * has nothing left to drop.
+   */
+  #onLeft(conversationId: string): void {
+    const kind = this.#kindOf(conversationId);
+    if (this.#leftGroups.has(conversationId)) return;
+    if (kind !== 'group' && this.#list.get(conversationId) === undefined) return;
+    this.#dropConversation(conversationId, kind);
+  }
+
+  /**
    * Left, or no longer a member. A group goes with all it held; a direct conversation only leaves the
    * list (its next message brings it back, after the seq held, so it does not sync from the start).
    */
@@ -571,8 +609,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.#timelines.delete(conversationId);
       this.#readBy.delete(conversationId);
       this.#deliveredTo.delete(conversationId);
-      if (conversationId in this.#storedHeld) {
+      if (conversationId in this.#storedHeld || conversationId in this.#storedVersions) {
         delete this.#storedHeld[conversationId];
+        delete this.#storedVersions[conversationId];
         this.#queueHeldWrite();
       }
     }
@@ -593,6 +632,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const timeline = this.#timeline(message.conversationId);
     const ready = timeline.accept(message);
     for (const next of ready) {
+      // Sending reads (protocol.md 1.2): another member's message says they read up to it.
+      if (next.senderId !== this.#userId) raise(this.#readBy, next.conversationId, next.senderId, next.seq);
       if (!this.#list.onMessage(next, this.#userId)) void this.refreshConversations().catch(ignore);
       this.emit('message', next);
     }
@@ -684,6 +725,63 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
   }
 
+  /**
+   * (1.2) `sync` by `afterVersion` from the version applied so far, until the server has no more: new
+   * messages go into the timeline, messages already handed on are applied as updates (`messageUpdated`).
+   */
+  async #catchUpChanges(conversationId: string): Promise<void> {
+    if (this.#syncing.has(conversationId)) return;
+    this.#syncing.add(conversationId);
+    try {
+      let version = this.#storedVersions[conversationId] ?? 0;
+      for (let page = 0; page < MAX_VERSION_PAGES; page += 1) {
+        const answer = await this.#requests.request({
+          channel: 'sync',
+          frame: { action: 'sync', conversationId, afterVersion: version, limit: SYNC_PAGE },
+          answer: (frame) =>
+            frame.type === 'messages' && frame.conversationId === conversationId ? frame : undefined,
+          isMine: (error) => error.action === 'sync',
+        });
+        for (const message of answer.messages) this.#receiveCurrent(message);
+        version = answer.version ?? version;
+        if (!answer.hasMore || answer.messages.length === 0) break;
+      }
+      if (version > (this.#storedVersions[conversationId] ?? 0)) {
+        this.#storedVersions[conversationId] = version;
+        this.#queueHeldWrite();
+      }
+    } catch (error) {
+      if (
+        !(error instanceof ClientClosedError) &&
+        !(error instanceof ParleyError && error.code === 'forbidden')
+      ) {
+        this.emit('error', asParleyError(error));
+      }
+    } finally {
+      this.#syncing.delete(conversationId);
+    }
+    if (this.#timeline(conversationId).hasGap) await this.#catchUp(conversationId);
+  }
+
+  /** A message in its current state (sync by version): new, or an update of one handed on already. */
+  #receiveCurrent(message: Message): void {
+    if (message.seq > this.#timeline(message.conversationId).held) {
+      this.#receive(message);
+      return;
+    }
+    this.#onMessageUpdated({
+      type: 'messageUpdated',
+      conversationId: message.conversationId,
+      messageId: message.messageId,
+      seq: message.seq,
+      ...(message.version !== undefined && { version: message.version }),
+      content: message.content,
+      editedAt: message.editedAt ?? null,
+      deleted: message.deleted === true,
+      reactions: message.reactions ?? {},
+    });
+  }
+
   #syncPage(conversationId: string, afterSeq: number): Promise<MessagesFrame> {
     return this.#requests.request({
       channel: 'sync',
@@ -710,6 +808,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     for (const summary of all) {
       this.#learnDirect(summary);
       this.#leftGroups.delete(summary.conversationId);
+      this.#learnReceipts(summary);
     }
     this.#list.replace(all);
     this.#emitList();
@@ -740,6 +839,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   async #restore(userId: string): Promise<void> {
     const prefix = `parley:${encodeURIComponent(userId)}`;
     this.#heldSlot = new JsonSlot(this.#storage, `${prefix}:held`);
+    this.#versionSlot = new JsonSlot(this.#storage, `${prefix}:versions`);
+    for (const [conversationId, version] of Object.entries(await this.#versionSlot.read({}))) {
+      if (typeof version === 'number') this.#storedVersions[conversationId] = version;
+    }
     const held = await this.#heldSlot.read({});
     for (const [conversationId, seq] of Object.entries(held)) {
       if (typeof seq === 'number' && seq > this.#timeline(conversationId).held) {
@@ -766,7 +869,21 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     queueMicrotask(() => {
       this.#heldWriteQueued = false;
       void this.#heldSlot?.write({ ...this.#storedHeld });
+      void this.#versionSlot?.write({ ...this.#storedVersions });
     });
+  }
+
+  /** (1.2) The ticks and the contact's presence a fresh device shows before any live frame. */
+  #learnReceipts(summary: ConversationSummary): void {
+    for (const receipt of summary.receipts ?? []) {
+      raise(this.#readBy, summary.conversationId, receipt.userId, receipt.readSeq);
+      raise(this.#deliveredTo, summary.conversationId, receipt.userId, receipt.deliveredSeq);
+    }
+    const peer = summary.kind === 'direct' ? summary.members.find((id) => id !== this.#userId) : undefined;
+    if (peer !== undefined && summary.presence !== undefined) {
+      const { status, lastSeen } = summary.presence;
+      this.#presence.set(peer, lastSeen === null || status === 'online' ? { status } : { status, lastSeen });
+    }
   }
 
   #learnDirect(conversation: { conversationId: string; kind: string; members: readonly string[] }): void {

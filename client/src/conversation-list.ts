@@ -1,15 +1,19 @@
 /**
  * The conversation list as the app shows it: the server's list (`sync` without `conversationId`), kept
- * current between fetches by what arrives — a message moves its conversation to the top and counts as
- * unread when it is someone else's, a `read` of ours lowers the count, a new conversation appears.
+ * current between fetches by what arrives — a message moves its conversation to the top, a `read` of
+ * ours or a message of ours moves our read position, a new conversation appears.
+ *
+ * Unread follows the server's rule (protocol.md 1.2): sending reads what came before, so every
+ * message above our read position is someone else's, and the count is `lastSeq − readSeq`, whatever
+ * order frames arrive in and whether a read was partial.
  */
 import type { Conversation, ConversationSummary, Message, ReadFrame } from './protocol.ts';
 
 interface Entry {
   summary: ConversationSummary;
-  /** Others' messages seen since the list was fetched, above our read position: what a read clears. */
-  unreadSeqs: number[];
 }
+
+const unreadOf = (lastSeq: number, readSeq: number): number => Math.max(0, lastSeq - readSeq);
 
 export class ConversationList {
   readonly #entries = new Map<string, Entry>();
@@ -29,7 +33,7 @@ export class ConversationList {
 
   replace(summaries: readonly ConversationSummary[]): void {
     this.#entries.clear();
-    for (const summary of summaries) this.#entries.set(summary.conversationId, { summary, unreadSeqs: [] });
+    for (const summary of summaries) this.#entries.set(summary.conversationId, { summary });
     this.#order = summaries.map((s) => s.conversationId);
   }
 
@@ -48,7 +52,7 @@ export class ConversationList {
           unread: 0,
           lastMessage: null,
         };
-    this.#entries.set(conversation.conversationId, { summary, unreadSeqs: entry?.unreadSeqs ?? [] });
+    this.#entries.set(conversation.conversationId, { summary });
     if (entry === undefined) this.#toTop(conversation.conversationId);
   }
 
@@ -58,13 +62,15 @@ export class ConversationList {
     if (entry === undefined) return false;
     const { summary } = entry;
     const newer = message.seq > summary.lastSeq;
-    const unreadByMe = message.senderId !== me && message.seq > summary.readSeq;
-    if (unreadByMe && !entry.unreadSeqs.includes(message.seq) && newer) entry.unreadSeqs.push(message.seq);
+    const lastSeq = Math.max(summary.lastSeq, message.seq);
+    // Our own message: we read everything up to it.
+    const readSeq = message.senderId === me ? Math.max(summary.readSeq, message.seq) : summary.readSeq;
     entry.summary = {
       ...summary,
-      lastSeq: Math.max(summary.lastSeq, message.seq),
+      lastSeq,
+      readSeq,
       lastMessage: newer ? message : summary.lastMessage,
-      unread: summary.unread + (unreadByMe && newer ? 1 : 0),
+      unread: unreadOf(lastSeq, readSeq),
     };
     if (newer) this.#toTop(message.conversationId);
     return true;
@@ -87,14 +93,8 @@ export class ConversationList {
   onRead(read: ReadFrame, me: string | undefined): void {
     const entry = this.#entries.get(read.conversationId);
     if (entry === undefined || read.userId !== me || read.seq <= entry.summary.readSeq) return;
-    const cleared = entry.unreadSeqs.filter((seq) => seq <= read.seq).length;
-    entry.unreadSeqs = entry.unreadSeqs.filter((seq) => seq > read.seq);
     const { summary } = entry;
-    entry.summary = {
-      ...summary,
-      readSeq: read.seq,
-      unread: read.seq >= summary.lastSeq ? 0 : Math.max(0, summary.unread - cleared),
-    };
+    entry.summary = { ...summary, readSeq: read.seq, unread: unreadOf(summary.lastSeq, read.seq) };
   }
 
   #toTop(conversationId: string): void {

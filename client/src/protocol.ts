@@ -31,7 +31,14 @@ export type ClientFrame =
   | ({ action: 'typing'; state: 'start' | 'stop' } & TargetFields)
   | { action: 'markRead'; conversationId: string; seq: number }
   | { action: 'createConversation'; clientRequestId: string; members: string[]; title?: string }
-  | { action: 'sync'; conversationId?: string; afterSeq?: number; limit?: number; cursor?: string }
+  | {
+      action: 'sync';
+      conversationId?: string;
+      afterSeq?: number;
+      afterVersion?: number;
+      limit?: number;
+      cursor?: string;
+    }
   | { action: 'registerDevice'; platform: PushPlatform; token: string }
   | { action: 'unregisterDevice' }
   | { action: 'ping' }
@@ -69,6 +76,8 @@ export interface Message {
   readonly content: string;
   readonly createdAt: string;
   readonly clientMessageId: string;
+  /** (1.2) The conversation's version at this message's latest change; absent from a 1.1 server. */
+  readonly version?: number;
   /** Short-lived download links; only on messages sent with attachments. */
   readonly attachments?: readonly Attachment[];
   /** Once edited. */
@@ -119,6 +128,8 @@ export interface MessageUpdatedFrame {
   readonly conversationId: string;
   readonly messageId: string;
   readonly seq: number;
+  /** (1.2) The conversation's version at this change. */
+  readonly version?: number;
   readonly content: string;
   readonly editedAt: string | null;
   readonly deleted: boolean;
@@ -185,6 +196,15 @@ export interface MessagesFrame {
   readonly conversationId: string;
   readonly messages: readonly Message[];
   readonly hasMore: boolean;
+  /** (1.2) With `afterVersion`: the highest version in the page (or the one asked from). */
+  readonly version?: number;
+}
+
+/** (1.2) How far another member has read and received, as the list gives it. */
+export interface Receipt {
+  readonly userId: string;
+  readonly readSeq: number;
+  readonly deliveredSeq: number;
 }
 
 /** One entry of the conversation list. */
@@ -199,12 +219,27 @@ export interface ConversationSummary {
   /** Messages from others after `readSeq`. */
   readonly unread: number;
   readonly lastMessage: Message | null;
+  /** (1.2) The conversation's version: behind it, the SDK syncs by `afterVersion`. */
+  readonly version?: number;
+  /** (1.2) Every other member's read and delivery positions. */
+  readonly receipts?: readonly Receipt[];
+  /** (1.2) A direct conversation's other user, where presence flows. */
+  readonly presence?: { readonly status: 'online' | 'offline'; readonly lastSeen: string | null };
 }
 
 export interface ConversationsFrame {
   readonly type: 'conversations';
   readonly conversations: readonly ConversationSummary[];
   readonly nextCursor: string | null;
+}
+
+/**
+ * (1.2) The user left the conversation (leaveConversation on any of their devices): drop it. A direct
+ * conversation comes back with its next message.
+ */
+export interface LeftFrame {
+  readonly type: 'left';
+  readonly conversationId: string;
 }
 
 export interface PongFrame {
@@ -236,6 +271,7 @@ export type ServerFrame =
   | MessagesFrame
   | ConversationsFrame
   | PongFrame
+  | LeftFrame
   | ErrorFrame;
 
 const SERVER_TYPES: ReadonlySet<string> = new Set([
@@ -252,6 +288,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set([
   'error',
   'messageUpdated',
   'upload',
+  'left',
 ]);
 
 /**

@@ -103,6 +103,7 @@ export function applyUpdate(message: Message, frame: MessageUpdatedFrame): Messa
   const reactions = Object.entries(frame.reactions).filter(([, users]) => users.length > 0);
   return {
     ...base,
+    ...(frame.version !== undefined && { version: frame.version }),
     content: frame.content,
     ...(frame.deleted || attachments === undefined ? {} : { attachments }),
     ...(frame.editedAt === null ? {} : { editedAt: frame.editedAt }),

@@ -3,8 +3,8 @@
  * receipts (`CREATED#{creator}#{clientRequestId}`) that make creating a group idempotent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import { DIRECT_ID_PREFIX } from '../domain/identifiers.ts';
@@ -192,8 +192,10 @@ const MEMBER_WRITE_PARALLELISM = 16;
  *    of racing retries (each with its own random id) one commits, the others are cancelled on the
  *    receipt and answer the committed conversation;
  * 2. then the member items, each a conditional put (`attribute_not_exists`, so a retry never resets a
- *    read cursor), bounded in parallel. They cannot join the transaction: 100 members, the
- *    conversation and the receipt are more than TransactWriteItems' 100 actions.
+ *    read cursor) in a transaction with a check that the conversation still lists the user (so a put
+ *    that comes after that user left cannot bring them back), bounded in parallel. They cannot join
+ *    the first transaction: 100 members, the conversation and the receipt are more than
+ *    TransactWriteItems' 100 actions.
  * A creation that failed between 1 and 2 (a crash, a throttled put) is healed by the client's retry
  * with the same clientRequestId: it finds the receipt and puts whatever member items are missing before
  * it answers. Until then the conversation exists and delivers (delivery reads its `members`), but a
@@ -336,9 +338,19 @@ async function completeMembers(conversation: Conversation): Promise<void> {
   await putMembers(conversation.conversationId, missing, conversation.createdAt);
 }
 
+/** Attempts of one member put that lost a transaction conflict (another member leaving at that moment). */
+const MEMBER_PUT_ATTEMPTS = 4;
+
 /**
  * Every put is tried, even after one failed, so a retry has less to do; the first failure is thrown
  * once all have settled. A member item that exists already (a racing retry wrote it) is left alone.
+ *
+ * Each put is conditional on the conversation item still listing the user (a ConditionCheck in the
+ * same transaction): a leave removes the user from `members` in the transaction that deletes their
+ * member item (membership-changes.ts), so no put that arrives later (a slow or retried creation, the
+ * SDK's own retry of a put whose answer was lost, a completion that read the list before the leave)
+ * can bring the member item back and put the group back in the leaver's list. Transactional writes
+ * cost twice a plain put: paid once per member, at creation only.
  */
 async function putMembers(
   conversationId: string,
@@ -347,16 +359,10 @@ async function putMembers(
 ): Promise<void> {
   const failures = await mapConcurrently(userIds, MEMBER_WRITE_PARALLELISM, async (userId) => {
     try {
-      await dynamo.send(
-        new PutCommand({
-          TableName: TABLE_NAME,
-          Item: memberItem(conversationId, userId, joinedAt),
-          ConditionExpression: IF_NEW,
-        }),
-      );
+      await putMemberIfListed(conversationId, userId, joinedAt);
       return undefined;
     } catch (error) {
-      return error instanceof ConditionalCheckFailedException ? undefined : error;
+      return error;
     }
   });
   const failed = failures.filter((failure) => failure !== undefined);
@@ -364,5 +370,52 @@ async function putMembers(
     throw new InternalError(`${failed.length} of ${userIds.length} member items could not be written`, {
       cause: failed[0],
     });
+  }
+}
+
+/** 'put', or why not: the item exists already, or the user is no longer listed (they left). */
+async function putMemberIfListed(
+  conversationId: string,
+  userId: string,
+  joinedAt: string,
+): Promise<'put' | 'exists' | 'not_listed'> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: TABLE_NAME,
+                Key: keys.conversation(conversationId),
+                ConditionExpression: 'contains(members, :userId)',
+                ExpressionAttributeValues: { ':userId': userId },
+              },
+            },
+            {
+              Put: {
+                TableName: TABLE_NAME,
+                Item: memberItem(conversationId, userId, joinedAt),
+                ConditionExpression: IF_NEW,
+              },
+            },
+          ],
+        }),
+      );
+      return 'put';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [listed, put] = error.CancellationReasons ?? [];
+      if (put?.Code === 'ConditionalCheckFailed') return 'exists';
+      if (listed?.Code === 'ConditionalCheckFailed') {
+        logger.info('member item not put: no longer a member', { conversationId });
+        return 'not_listed';
+      }
+      const conflict = (error.CancellationReasons ?? []).some(
+        (reason) => reason.Code === 'TransactionConflict',
+      );
+      if (!conflict || attempt >= MEMBER_PUT_ATTEMPTS) throw error;
+      await sleep(Math.random() * 20 * 2 ** attempt);
+    }
   }
 }

@@ -4,13 +4,13 @@
  * while lastSeq > readSeq, which makes the `unread` index sparse (see definitions/table.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import type { MemberCursor } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
-import { batchGetItems } from './batch-get.ts';
-import { keys } from './keys.ts';
+import { IMPLICIT_READ_BY } from './changed-by.ts';
+import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
 
 type Item = Record<string, unknown>;
 
@@ -21,6 +21,7 @@ function toMemberCursor(item: Item): MemberCursor {
     readSeq: typeof item.readSeq === 'number' ? item.readSeq : 0,
     readAt: typeof item.readAt === 'string' ? item.readAt : undefined,
     lastSeq: typeof item.lastSeq === 'number' ? item.lastSeq : 0,
+    ...(typeof item.deliveredSeq === 'number' && { deliveredSeq: item.deliveredSeq }),
     ...(typeof item.hiddenUntilSeq === 'number' && { hiddenUntilSeq: item.hiddenUntilSeq }),
   };
 }
@@ -33,15 +34,32 @@ export async function getMember(conversationId: string, userId: string): Promise
   return Item === undefined ? undefined : toMemberCursor(Item);
 }
 
-/** `userId`'s member items in many conversations at once (BatchGetItem, eventually consistent); by conversation id. */
-export async function getMembers(
-  userId: string,
-  conversationIds: readonly string[],
-): Promise<Map<string, MemberCursor>> {
-  const items = await batchGetItems(
-    conversationIds.map((conversationId) => keys.member(conversationId, userId)),
-  );
-  return new Map(items.map((item) => [String(item.conversationId), toMemberCursor(item)]));
+/**
+ * Every member item of a conversation, strongly consistent (one Query of the conversation's `MEMBER#`
+ * items): what delivery reads to learn which members of a direct conversation hid it
+ * (leaveConversation), where a replica's lag would let a frame through after the ack. Two small items
+ * for a direct conversation: 1 RRU.
+ */
+export async function listMemberCursors(
+  conversationId: string,
+  options: { consistent: boolean } = { consistent: true },
+): Promise<MemberCursor[]> {
+  const cursors: MemberCursor[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :member)',
+        ExpressionAttributeValues: { ':pk': conversationPartition(conversationId), ':member': MEMBER_PREFIX },
+        ConsistentRead: options.consistent,
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) cursors.push(toMemberCursor(item));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return cursors;
 }
 
 export type AdvanceResult = { moved: true; cursor: MemberCursor } | { moved: false; cursor: MemberCursor };
@@ -86,4 +104,43 @@ export async function advanceReadCursor(
     }
   }
   throw new InternalError('read cursor is too busy right now; retry');
+}
+
+/**
+ * Moves `userId`'s read cursor forward to `seq` without reading the member item first: sending a message
+ * reads what came before it, and so does hiding a direct conversation (protocol.md 1.2). One conditional
+ * update in the usual case; the member leaves the unread index when nothing from others is above `seq`.
+ * Never backwards (a cursor already there is left alone), and a member item that does not exist is
+ * left alone too. `changedBy` keeps it out of the stream filter: no `read` frame goes out.
+ */
+export async function readUpTo(
+  conversationId: string,
+  userId: string,
+  seq: number,
+  readAt: string,
+): Promise<void> {
+  const update = (caughtUp: boolean) =>
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.member(conversationId, userId),
+      UpdateExpression: `SET readSeq = :seq, readAt = :readAt, changedBy = :by${caughtUp ? ' REMOVE unreadOwner' : ''}`,
+      ConditionExpression: `attribute_exists(PK) AND readSeq < :seq${caughtUp ? ' AND lastSeq <= :seq' : ''}`,
+      ExpressionAttributeValues: { ':seq': seq, ':readAt': readAt, ':by': IMPLICIT_READ_BY },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  try {
+    await dynamo.send(update(true));
+    return;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const old = error.Item === undefined ? undefined : toMemberCursor(unmarshall(error.Item));
+    // No member item, or read this far already: nothing to do. Otherwise others wrote after `seq`:
+    // the cursor moves, the member stays in the unread index (lastSeq only grows).
+    if (old === undefined || old.readSeq >= seq) return;
+  }
+  try {
+    await dynamo.send(update(false));
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }

@@ -12,10 +12,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { logger } from '../shared/logger.ts';
+import { LEFT_BY } from './changed-by.ts';
 import { keys } from './keys.ts';
-
-/** `changedBy` of the items a leave writes: the stream filter (definitions/stream.ts) matches on it. */
-export const LEFT_BY = 'leave';
+import { claimVersion, readVersionSlot } from './versioned-change.ts';
 
 /** How long a group leave keeps retrying lost races before it answers `internal`. */
 const LEAVE_DEADLINE_MS = 8_000;
@@ -34,10 +33,11 @@ export type GroupLeave = { left: true; members: string[] } | { left: false };
  * (two leaves of theirs racing) is told so instead of removing someone else. Two members leaving at
  * once thus both end up removed, and neither removal is lost.
  *
- * The member item must exist for the leave to commit: member items are only ever put by the group's
- * creation (conditionally, attribute_not_exists), so once it exists no late put of that creation can
- * bring it back after the delete, and a creation retry puts items only for the `members` list, which no
- * longer holds the leaver.
+ * The member item must exist for the leave to commit. Member items are only ever put by the group's
+ * creation, each in a transaction with a check that the conversation item still lists the user
+ * (conversation-store.ts): the removal from `members` here is what makes any later put of that
+ * creation (a late retry, a completion that read the list before the leave) fail, so the group never
+ * comes back into the leaver's list.
  *
  * `members` is the list as last read (strongly consistent). The group keeps its messages even when its
  * last member leaves: nothing removes them yet (no TTL on message items and no retention job); an
@@ -77,12 +77,18 @@ type RemoveOutcome =
   | { kind: 'moved'; members: string[] }
   | { kind: 'conflict' };
 
+/**
+ * One attempt. The leave is a change members see, so it also claims the conversation's next version
+ * (versioned-change.ts) on the same conversation item update, with the check that no newer message
+ * was committed meanwhile.
+ */
 async function tryRemove(
   conversationId: string,
   userId: string,
   index: number,
   leftAt: string,
 ): Promise<RemoveOutcome> {
+  const claim = claimVersion(conversationId, await readVersionSlot(conversationId));
   try {
     await dynamo.send(
       new TransactWriteCommand({
@@ -92,14 +98,16 @@ async function tryRemove(
               TableName: TABLE_NAME,
               Key: keys.conversation(conversationId),
               // `index` is a number we computed, never client input: safe in the expression.
-              UpdateExpression: `SET changedBy = :leave, changedAt = :leftAt, leftBy = :userId REMOVE members[${index}]`,
-              // kind: a direct conversation's item must never change (known-conversations.ts).
-              ConditionExpression: `kind = :group AND members[${index}] = :userId`,
+              UpdateExpression: `SET changedBy = :leave, changedAt = :leftAt, leftBy = :userId, ${claim.set} REMOVE members[${index}]`,
+              // kind: a direct conversation's members never change (known-conversations.ts).
+              ConditionExpression: `kind = :group AND members[${index}] = :userId AND ${claim.condition}`,
+              ExpressionAttributeNames: claim.names,
               ExpressionAttributeValues: {
                 ':leave': LEFT_BY,
                 ':leftAt': leftAt,
                 ':userId': userId,
                 ':group': 'group',
+                ...claim.values,
               },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },
@@ -111,6 +119,7 @@ async function tryRemove(
               ConditionExpression: 'attribute_exists(PK)',
             },
           },
+          claim.guard,
         ],
       }),
     );
@@ -123,10 +132,16 @@ async function tryRemove(
       // lib-dynamodb does not unmarshall cancellation reasons: the item comes as raw attribute values.
       const item = conversationReason.Item === undefined ? undefined : unmarshall(conversationReason.Item);
       const members = Array.isArray(item?.members) ? item.members.map(String) : [];
-      return item?.kind === 'group' ? { kind: 'moved', members } : { kind: 'gone' };
+      if (item?.kind !== 'group') return { kind: 'gone' };
+      // Still at its place: the version count moved (another change won), not the list.
+      if (members[index] === userId) return { kind: 'conflict' };
+      return { kind: 'moved', members };
     }
     const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
-    if (codes.includes('TransactionConflict')) return { kind: 'conflict' };
+    // A message committed after the newest one read (the guard), or a transaction in flight.
+    if (codes.includes('TransactionConflict') || codes.includes('ConditionalCheckFailed')) {
+      return { kind: 'conflict' };
+    }
     throw error;
   }
 }

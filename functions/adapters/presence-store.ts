@@ -11,7 +11,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { PresenceView } from '../domain/frames.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { batchGetItems } from './batch-get.ts';
 import { keys } from './keys.ts';
 
 export type PresenceChange = 'online' | 'offline' | 'none';
@@ -73,4 +75,24 @@ async function apply(
     if (error instanceof ConditionalCheckFailedException) return undefined;
     throw error;
   }
+}
+
+/**
+ * Where each user stands now, for the conversation list (protocol.md 1.2): online while any connection
+ * is open, else offline with the moment the last one closed (null for a user never seen). One
+ * BatchGetItem, eventually consistent: a change a moment old also reaches the client as `presence`.
+ */
+export async function readPresence(userIds: readonly string[]): Promise<Map<string, PresenceView>> {
+  const unique = [...new Set(userIds)];
+  const items = await batchGetItems(unique.map(keys.presence));
+  const found = new Map(items.map((item) => [String(item.PK), item]));
+  return new Map(
+    unique.map((userId) => {
+      const item = found.get(keys.presence(userId).PK);
+      const connections = item?.connections;
+      const online = connections instanceof Set && connections.size > 0;
+      const lastSeen = typeof item?.lastSeen === 'string' ? item.lastSeen : null;
+      return [userId, online ? { status: 'online', lastSeen: null } : { status: 'offline', lastSeen }];
+    }),
+  );
 }

@@ -15,14 +15,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import { nextChange, type VersionSlot } from '../domain/versions.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { VERSION_CHANGED_BY } from './changed-by.ts';
 import { keys } from './keys.ts';
 import { lastSeq } from './message-store.ts';
 
 type Item = Record<string, unknown>;
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-/** `changedBy` of a conversation item whose only change is its change count. */
-export const VERSION_CHANGED_BY = 'message-change';
 
 /** How long a change keeps retrying lost races before it answers `internal` (the client retries). */
 const CHANGE_DEADLINE_MS = 8_000;
@@ -104,15 +102,19 @@ export type ItemUpdate = Omit<NonNullable<TransactItem['Update']>, 'ReturnValues
 
 /**
  * Commits `change(version)` with the next version. `committed: false` when the change's own condition
- * failed: `old` is the item as it stood (undefined when it does not exist).
+ * failed: `old` is the item as it stood (undefined when it does not exist). Every other failure (the
+ * count or the guard moved, a transaction conflict) tries again, within a deadline.
  */
 export async function versionedChange(
   conversationId: string,
   change: (version: number) => ItemUpdate,
 ): Promise<VersionedOutcome> {
-  return retryVersioned(conversationId, (slot) => {
+  const deadline = Date.now() + CHANGE_DEADLINE_MS;
+  let slot: VersionSlot | undefined;
+  for (let lost = 0; ; lost++) {
+    slot ??= await readVersionSlot(conversationId);
     const claim = claimVersion(conversationId, slot);
-    const item = {
+    const count = {
       Update: {
         TableName: TABLE_NAME,
         Key: keys.conversation(conversationId),
@@ -122,50 +124,42 @@ export async function versionedChange(
         ConditionExpression: `attribute_exists(PK) AND ${claim.condition}`,
         ExpressionAttributeNames: claim.names,
         ExpressionAttributeValues: { ...claim.values, ':changedBy': VERSION_CHANGED_BY },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       },
     };
     const own = {
       Update: { ...change(claim.version), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const },
     };
-    return { version: claim.version, items: [item, claim.guard, own] };
-  });
-}
-
-/**
- * The retry loop of a versioned transaction: `attempt` builds the transaction for a slot; its last
- * item is the change whose failed condition ends the loop. Every other failure (the count or the guard
- * moved, a transaction conflict) re-reads the slot and tries again.
- */
-export async function retryVersioned(
-  conversationId: string,
-  attempt: (slot: VersionSlot) => { version: number; items: TransactItem[] },
-): Promise<VersionedOutcome> {
-  const deadline = Date.now() + CHANGE_DEADLINE_MS;
-  for (let lost = 0; ; lost++) {
-    const { version, items } = attempt(await readVersionSlot(conversationId));
     try {
-      await dynamo.send(new TransactWriteCommand({ TransactItems: items }));
-      return { committed: true, version };
+      await dynamo.send(new TransactWriteCommand({ TransactItems: [count, claim.guard, own] }));
+      return { committed: true, version: claim.version };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      const own = reasons[items.length - 1];
-      if (own?.Code === 'ConditionalCheckFailed') {
-        // lib-dynamodb does not unmarshall cancellation reasons: the item comes as raw attribute values.
-        return { committed: false, old: own.Item === undefined ? undefined : unmarshall(own.Item) };
+      const [countReason, guardReason, ownReason] = error.CancellationReasons ?? [];
+      // lib-dynamodb does not unmarshall cancellation reasons: items come as raw attribute values.
+      if (ownReason?.Code === 'ConditionalCheckFailed') {
+        return {
+          committed: false,
+          old: ownReason.Item === undefined ? undefined : unmarshall(ownReason.Item),
+        };
       }
-      const retriable = reasons.every(
-        (reason) =>
-          reason.Code === 'None' ||
-          reason.Code === 'ConditionalCheckFailed' ||
-          reason.Code === 'TransactionConflict',
-      );
-      if (!retriable) throw error;
+      const codes = [countReason, guardReason].map((reason) => reason?.Code ?? 'None');
+      if (!codes.every((code) => ['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(code))) {
+        throw error;
+      }
+      // Another change won the count: its item came back with the failure, so the next attempt needs
+      // no read unless a newer message came too (then its seq must be read).
+      const counted =
+        countReason?.Item === undefined
+          ? undefined
+          : versionSlotOf(slot.lastSeq, unmarshall(countReason.Item));
+      const sameSeq = counted !== undefined && (counted.changeSeq ?? 0) <= slot.lastSeq;
+      slot = guardReason?.Code === 'None' && sameSeq ? counted : undefined;
     }
     if (Date.now() > deadline) throw new InternalError('the conversation is too busy right now; retry');
     // Full jitter, growing with each loss: writers racing for one conversation spread out instead of
     // all trying again at once (only one of them can win each round).
-    await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 25 * 2 ** Math.min(lost, 6)));
+    await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(lost, 7)));
   }
 }
 

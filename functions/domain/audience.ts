@@ -1,29 +1,79 @@
 /** Who a conversation's stored events go to: its members, with their connections, devices and state. */
 import { PermanentFailure } from '../adapters/aws-errors.ts';
 import { getConversation } from '../adapters/conversation-store.ts';
+import { listMemberCursors } from '../adapters/member-store.ts';
 import { loadUsers, type UserDirectoryEntry } from '../adapters/user-directory.ts';
-import type { Conversation } from './model.ts';
+import { DIRECT_ID_PREFIX } from './identifiers.ts';
+import type { Conversation, MemberCursor } from './model.ts';
+
+export interface AudienceOptions {
+  /**
+   * For a message: its `seq`. A member who hid a direct conversation up to that seq or beyond
+   * (leaveConversation) does not get it; a later message reaches them (and un-hides it). Without it,
+   * hidden means hidden as the conversation now stands.
+   */
+  readonly seq?: number;
+}
 
 /**
- * The conversation item is read eventually consistently; right after the transaction that created it
- * it may not be visible yet, so a miss is read again strongly consistently. A conversation that is
- * really not there cannot be delivered by any retry: that is a permanent failure of the record.
+ * Leaving is immediate (protocol.md 1.2): once `leaveConversation` is acked, nothing of the
+ * conversation reaches the leaver. So delivery decides a group's audience with a strongly consistent
+ * read of its item: an eventually consistent one could still list a member who left a second ago (and
+ * the stream's own image is older still). A direct conversation never changes membership and may come
+ * from the container's memory (known-conversations.ts), but who hid it is read strongly consistently
+ * from its two member items (1 RRU). The choice between the two is made on the id alone. A
+ * conversation that is really not there cannot be delivered by any retry: a permanent failure.
  */
-export async function loadAudience(conversationId: string): Promise<UserDirectoryEntry[]> {
-  return (await loadConversationAudience(conversationId)).members;
+export async function loadAudience(
+  conversationId: string,
+  options: AudienceOptions = {},
+): Promise<UserDirectoryEntry[]> {
+  return (await loadConversationAudience(conversationId, options)).members;
 }
 
 /** loadAudience, with the conversation item it read (its kind and title name a group in push titles). */
 export async function loadConversationAudience(
   conversationId: string,
+  options: AudienceOptions = {},
 ): Promise<{ conversation: Conversation; members: UserDirectoryEntry[] }> {
-  const conversation =
-    (await getConversation(conversationId)) ?? (await getConversation(conversationId, { consistent: true }));
+  const conversation = await currentConversation(conversationId);
+  const hidden =
+    conversation.kind === 'direct' ? await hiddenMembers(conversationId, options.seq) : new Set<string>();
+  return {
+    conversation,
+    members: await loadUsers(conversation.members.filter((member) => !hidden.has(member))),
+  };
+}
+
+/**
+ * The conversation as it stands now: a group read strongly consistently, a direct one from memory or
+ * read (again strongly consistently on a miss, right after the transaction that created it).
+ */
+export async function currentConversation(conversationId: string): Promise<Conversation> {
+  const conversation = conversationId.startsWith(DIRECT_ID_PREFIX)
+    ? ((await getConversation(conversationId)) ??
+      (await getConversation(conversationId, { consistent: true })))
+    : await getConversation(conversationId, { consistent: true });
   if (conversation === undefined) {
     throw new PermanentFailure(`conversation ${conversationId} does not exist`);
   }
-  return { conversation, members: await loadUsers(conversation.members) };
+  return conversation;
 }
+
+/**
+ * The members of a direct conversation who hid it (leaveConversation) as of `seq`, or as it now
+ * stands: up to the newest seq any member was sent or read. A message after the mark un-hides it (the
+ * delivery of that message moves `lastSeq` first, in stream order), so a hider is hidden exactly while
+ * nothing newer than their mark has reached the conversation.
+ */
+export async function hiddenMembers(conversationId: string, seq?: number): Promise<Set<string>> {
+  const cursors = await listMemberCursors(conversationId);
+  const reference = seq ?? Math.max(0, ...cursors.flatMap((cursor) => [cursor.lastSeq, cursor.readSeq]));
+  return new Set(cursors.filter((cursor) => isHiddenAt(cursor, reference)).map((cursor) => cursor.userId));
+}
+
+const isHiddenAt = (cursor: MemberCursor, seq: number): boolean =>
+  cursor.hiddenUntilSeq !== undefined && cursor.hiddenUntilSeq >= seq;
 
 /**
  * A deactivated user receives nothing new: their connections are being closed and their devices may

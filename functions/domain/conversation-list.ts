@@ -13,14 +13,15 @@
 
 import { listMemberships, readList, saveList } from '../adapters/conversation-list-store.ts';
 import { getConversation, getConversations } from '../adapters/conversation-store.ts';
-import { getMember, getMembers } from '../adapters/member-store.ts';
+import { getMember, listMemberCursors } from '../adapters/member-store.ts';
 import { readLastMessage } from '../adapters/message-history.ts';
+import { readPresence } from '../adapters/presence-store.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { messageViewOf } from './attachments.ts';
 import { unreadCount } from './badge.ts';
 import { BadRequestError } from './errors.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
-import type { ConversationSummary, ConversationsFrame, MessageView } from './frames.ts';
+import type { ConversationSummary, ConversationsFrame, MessageView, PresenceView } from './frames.ts';
 import {
   MAX_CURSOR_LENGTH,
   newListId,
@@ -117,12 +118,19 @@ interface Page {
 
 /** As many of `ids` as fit in one frame, in their order, with their current fields. */
 async function buildPage(userId: string, ids: string[]): Promise<Page> {
-  const [conversations, members, lastMessages] = await Promise.all([
+  const [conversations, memberItems, lastMessages] = await Promise.all([
     // Consistent: each entry's `version` tells the client what to sync, so it must not lag a change.
     getConversations(ids, { consistent: true }),
-    getMembers(userId, ids),
+    // Every member's cursor: the caller's own, and the others' as `receipts`.
+    mapConcurrently(ids, READ_PARALLELISM, (id) => listMemberCursors(id, { consistent: false })),
     mapConcurrently(ids, READ_PARALLELISM, readLastMessage),
   ]);
+  const members = new Map(ids.map((id, index) => [id, memberItems[index] ?? []]));
+  // The other user of each direct conversation: their presence is in the entry.
+  const peers = [...conversations.values()]
+    .filter((conversation) => conversation.kind === 'direct')
+    .flatMap((conversation) => conversation.members.filter((member) => member !== userId));
+  const presence = peers.length > 0 ? await readPresence(peers) : new Map<string, PresenceView>();
   const page: Page = { conversations: [], consumed: 0 };
   let bytes = byteLength(frameOf([], 'x'.repeat(MAX_CURSOR_LENGTH)));
   for (const [index, conversationId] of ids.entries()) {
@@ -130,7 +138,9 @@ async function buildPage(userId: string, ids: string[]): Promise<Page> {
     // written a moment ago, so a miss is asked again, consistently, before it counts as gone.
     const conversation =
       conversations.get(conversationId) ?? (await getConversation(conversationId, { consistent: true }));
-    const member = members.get(conversationId) ?? (await getMember(conversationId, userId));
+    const cursors = members.get(conversationId) ?? [];
+    const member =
+      cursors.find((cursor) => cursor.userId === userId) ?? (await getMember(conversationId, userId));
     if (conversation === undefined || member === undefined || !conversation.members.includes(userId)) {
       page.consumed += 1;
       continue;
@@ -142,6 +152,7 @@ async function buildPage(userId: string, ids: string[]): Promise<Page> {
       member,
       last,
       last === undefined ? null : await messageViewOf(last),
+      { cursors, presence },
     );
     // A direct conversation the caller left stays out until a message after the one they left at.
     if (member.hiddenUntilSeq !== undefined && summary.lastSeq <= member.hiddenUntilSeq) {
@@ -164,7 +175,11 @@ function toSummary(
   member: MemberCursor,
   lastMessage: StoredMessage | undefined,
   lastView: MessageView | null,
+  others: { cursors: readonly MemberCursor[]; presence: ReadonlyMap<string, PresenceView> },
 ): ConversationSummary {
+  const peer =
+    conversation.kind === 'direct' ? conversation.members.find((id) => id !== member.userId) : undefined;
+  const peerPresence = peer === undefined ? undefined : others.presence.get(peer);
   return {
     conversationId: conversation.conversationId,
     kind: conversation.kind,
@@ -188,6 +203,16 @@ function toSummary(
           : member.lastSeq,
     }),
     lastMessage: lastView,
+    // Members only: a member item left behind by nothing (every leave deletes its item) never shows.
+    receipts: others.cursors
+      .filter((cursor) => cursor.userId !== member.userId && conversation.members.includes(cursor.userId))
+      .map((cursor) => ({
+        userId: cursor.userId,
+        readSeq: cursor.readSeq,
+        deliveredSeq: cursor.deliveredSeq ?? 0,
+      }))
+      .sort((a, b) => compare(a.userId, b.userId)),
+    ...(peerPresence !== undefined && { presence: peerPresence }),
   };
 }
 

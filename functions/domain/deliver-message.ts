@@ -1,8 +1,9 @@
 /**
  * Delivery of one committed message (a stream INSERT): the `message` frame to every connection of every
- * member but the one that sent it, the recipients' unread bookkeeping, and a push to each recipient
- * who turned out to have no open connection.
+ * member but the one that sent it, the recipients' unread bookkeeping and the sender's read cursor, and
+ * a push to each recipient who turned out to have no open connection.
  */
+import { readUpTo } from '../adapters/member-store.ts';
 import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
@@ -36,7 +37,9 @@ export async function deliverMessage(
   options: DeliverMessageOptions = {},
 ): Promise<DeliveryReport> {
   const now = options.now ?? new Date();
-  const audience = await loadConversationAudience(message.conversationId);
+  // Strongly consistent for a group, and without whoever hid a direct conversation up to this seq:
+  // a member who left before this delivery gets neither the frame nor a push (audience.ts).
+  const audience = await loadConversationAudience(message.conversationId, { seq: message.seq });
   const capped = audience.members
     .filter((entry) => options.onlyTo === undefined || options.onlyTo.includes(entry.userId))
     .map(capUser);
@@ -65,6 +68,10 @@ export async function deliverMessage(
       fanout.reached.has(entry.userId),
     ),
   );
+  // Sending reads what came before (protocol.md 1.2): the sender's unread and badge drop to what others
+  // wrote after it. Here rather than in sendMessage, so that the stream's retries carry it through and
+  // a committed message is always acked as such.
+  await readUpTo(message.conversationId, message.senderId, message.seq, message.createdAt);
   const sender = members.find((entry) => entry.userId === message.senderId);
   const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];
 

@@ -13,9 +13,10 @@ export interface FailedDelivery {
   readonly class: Exclude<FailureClass, 'transient'> | 'gave_up';
   /**
    * `conversation`: the conversation's creation (its `conversation` frame to the members);
-   * `messageUpdated`: an edit, deletion or reaction of the message at `seq`.
+   * `messageUpdated`: an edit, deletion or reaction of the message at `seq`; `left`: a member's leave
+   * (the `left` frame to their connections).
    */
-  readonly kind: 'message' | 'read' | 'conversation' | 'messageUpdated';
+  readonly kind: 'message' | 'read' | 'conversation' | 'messageUpdated' | 'left';
   readonly conversationId: string;
   /** For `message`, `messageUpdated` and `read`; a `conversation` is named by its id alone. */
   readonly seq?: number;
@@ -23,6 +24,8 @@ export interface FailedDelivery {
   readonly messageId?: string;
   /** For `read`: whose cursor moved. */
   readonly readerId?: string;
+  /** For `left`: who left. */
+  readonly leaverId?: string;
   /** Users some connection or device of whom was not reached; empty when the whole event failed. */
   readonly recipients: readonly string[];
   readonly failures: readonly FailureDetail[];

@@ -140,6 +140,20 @@ export interface MessagesFrame {
   version?: number;
 }
 
+/** (1.2) One other member's read and delivery positions, in a conversation list entry. */
+export interface Receipt {
+  userId: string;
+  readSeq: number;
+  deliveredSeq: number;
+}
+
+/** (1.2) A contact's presence as the list carries it. */
+export interface PresenceView {
+  status: 'online' | 'offline';
+  /** With `offline`: when their last connection closed (null when never seen). */
+  lastSeen: string | null;
+}
+
 /** One entry of the conversation list (`sync` without `conversationId`). */
 export interface ConversationSummary {
   conversationId: string;
@@ -150,6 +164,10 @@ export interface ConversationSummary {
   lastSeq: number;
   /** (1.2) The conversation's current version: sync by `afterVersion` when it is beyond what is held. */
   version: number;
+  /** (1.2) How far each other member has read and received. */
+  receipts: Receipt[];
+  /** (1.2) On a direct conversation: the other user's presence now. */
+  presence?: PresenceView;
   readSeq: number;
   /** Messages from others after `readSeq`. */
   unread: number;
@@ -177,6 +195,15 @@ export interface ErrorFrame {
   retryAfterMs?: number;
 }
 
+/**
+ * (1.2) The user left the conversation (leaveConversation, on any of their connections): every
+ * connection of theirs drops it. For a direct conversation, until its next message brings it back.
+ */
+export interface LeftFrame {
+  type: 'left';
+  conversationId: string;
+}
+
 export type ServerFrame =
   | MessageFrame
   | SendAckFrame
@@ -192,4 +219,5 @@ export type ServerFrame =
   | MessagesFrame
   | ConversationsFrame
   | PongFrame
+  | LeftFrame
   | ErrorFrame;

@@ -14,6 +14,7 @@
  *   the two, arrives (conversation-list.ts). Messages keep arriving as before. Leaving again is an ack.
  */
 import { getConversation } from '../adapters/conversation-store.ts';
+import { readUpTo } from '../adapters/member-store.ts';
 import { hideUntilSeq, removeGroupMember } from '../adapters/membership-changes.ts';
 import { lastSeq } from '../adapters/message-store.ts';
 import { notAMember, requireMemberCursor } from './conversations.ts';
@@ -37,7 +38,11 @@ export async function leaveConversation(input: LeaveConversationInput): Promise<
   const conversation = await getConversation(conversationId, { consistent: true, caller: userId });
   if (conversation === undefined || !conversation.members.includes(userId)) throw notAMember();
   if (conversation.kind === 'direct') {
-    if (!(await hideUntilSeq(conversationId, userId, await lastSeq(conversationId)))) throw notAMember();
+    const seq = await lastSeq(conversationId);
+    // Hiding reads it (protocol.md 1.2): its unread leaves every later badge. The read first, so that
+    // the hide is the item's last change (`changedBy: 'leave'`, what delivery turns into `left`).
+    await readUpTo(conversationId, userId, seq, input.now.toISOString());
+    if (!(await hideUntilSeq(conversationId, userId, seq))) throw notAMember();
     return ACK;
   }
   const leave = await removeGroupMember(

@@ -99,6 +99,8 @@ export interface MemberCursor {
   readSeq: number;
   readAt: string | undefined;
   lastSeq: number;
+  /** The newest seq that reached one of the member's connections (delivery receipts). */
+  deliveredSeq?: number;
   /**
    * A direct conversation the member left (leaveConversation) stays out of their conversation list
    * until it has a message with a greater `seq` (functions/domain/leave-conversation.ts).

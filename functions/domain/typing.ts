@@ -1,5 +1,5 @@
 import { loadUsers } from '../adapters/user-directory.ts';
-import { isReachable } from './audience.ts';
+import { hiddenMembers, isReachable } from './audience.ts';
 import { type ConversationTarget, refuseSelfAddress, resolveExisting } from './conversations.ts';
 import { sendToConnections } from './fanout.ts';
 import { capUser } from './fanout-caps.ts';
@@ -27,6 +27,10 @@ export async function sendTyping(input: TypingInput): Promise<void> {
   refuseSelfAddress(input, input.caller.userId);
   await requireWithinRate(input.caller.userId, 'typing', input.now);
   const conversation = await resolveExisting(input, input.caller.userId);
+  // A group's members come from resolveExisting's strongly consistent read (conversations.ts): a member
+  // who left is neither allowed to type nor typed to. A direct conversation that either user hid
+  // (leaveConversation, until its next message) carries no typing, read strongly consistently.
+  if (conversation.kind === 'direct' && (await hiddenMembers(conversation.conversationId)).size > 0) return;
   const others = conversation.members.filter((member) => member !== input.caller.userId);
   const frame: TypingFrame = {
     type: 'typing',

@@ -124,6 +124,8 @@ function logKeysOf(event: Parameters<typeof deliverEvent>[0]): Record<string, un
       };
     case 'conversation':
       return { conversationId: event.conversation.conversationId };
+    case 'left':
+      return { conversationId: event.conversationId, leaverId: event.userId };
   }
 }
 

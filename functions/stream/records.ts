@@ -1,13 +1,14 @@
 /**
  * What a DynamoDB stream record means for delivery. The event source mapping's filter should only let
- * committed messages, new conversations, groups a member left and read cursors moved by markRead
- * through; anything else that arrives anyway is skipped, never failed, so one odd record cannot block
+ * committed messages, new conversations, groups a member left, member items removed or hidden by a
+ * leave and read cursors moved by markRead through; anything else that arrives anyway is skipped, never failed, so one odd record cannot block
  * its shard.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { attachmentsOf } from '../adapters/attachment-item.ts';
+import { LEFT_BY } from '../adapters/changed-by.ts';
 import { lifecycleOf } from '../adapters/message-item.ts';
 import type { MessageUpdatedFrame, ReadFrame } from '../domain/frames.ts';
 import { toMessageUpdatedFrame } from '../domain/message-frame.ts';
@@ -34,6 +35,11 @@ export type DeliveryEvent =
       at: string;
     }
   | { kind: 'close'; userId: string; connectionId: string; reason: string }
+  /**
+   * A member left (leaveConversation): their group member item was removed, or their direct member item
+   * marked hidden. Every connection of theirs gets `left`.
+   */
+  | { kind: 'left'; conversationId: string; userId: string }
   | { kind: 'skip'; reason: string; malformed: boolean };
 
 /**
@@ -63,6 +69,8 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   if (record.eventName === 'REMOVE') {
     const oldItem = toItem(record.dynamodb?.OldImage);
     if (oldItem?.type === 'connection') return toPresenceEvent('closed', oldItem, record);
+    // A group member item is removed only when its user stops being a member (leaveConversation).
+    if (oldItem?.type === 'member') return toLeftEvent(oldItem);
     return skip(`REMOVE of a ${String(oldItem?.type)} item`);
   }
   const newItem = toItem(record.dynamodb?.NewImage);
@@ -75,6 +83,9 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   if (record.eventName === 'MODIFY' && newItem.type === 'message') return toMessageUpdatedEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'connection') return toCloseEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'conversation') return toMembersChangedEvent(newItem);
+  if (record.eventName === 'MODIFY' && newItem.type === 'member' && newItem.changedBy === LEFT_BY) {
+    return toHiddenEvent(newItem, toItem(record.dynamodb?.OldImage));
+  }
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
@@ -159,6 +170,25 @@ function toConversationEvent(item: Item): DeliveryEvent {
     conversation: { conversationId, kind, members, title, createdAt },
     originConnectionId: text(item.originConnectionId),
   };
+}
+
+function toLeftEvent(item: Item): DeliveryEvent {
+  const conversationId = text(item.conversationId);
+  const userId = text(item.userId);
+  if (conversationId === undefined || userId === undefined) return malformed('member item lacks its ids');
+  return { kind: 'left', conversationId, userId };
+}
+
+/**
+ * A direct conversation hidden by leaveConversation (membership-changes.ts `hideUntilSeq`): the mark
+ * only ever moves up, and only a mark that moved is a leave (a record rebuilt without an old image,
+ * by a redrive, counts as one).
+ */
+function toHiddenEvent(item: Item, old: Item | undefined): DeliveryEvent {
+  const mark = count(item.hiddenUntilSeq);
+  if (mark === undefined) return skip('member change by leave without a hidden mark');
+  if (mark <= (count(old?.hiddenUntilSeq) ?? -1)) return skip('hidden mark did not move');
+  return toLeftEvent(item);
 }
 
 /** Only a cursor that moved forward is news: markRead never moves it back, replays never move it. */

@@ -124,7 +124,11 @@ export function parseFailureEntry(value: unknown): FailureEntry {
     const kind = value.kind;
     if (
       value.version !== 1 ||
-      (kind !== 'message' && kind !== 'read' && kind !== 'conversation' && kind !== 'messageUpdated') ||
+      (kind !== 'message' &&
+        kind !== 'read' &&
+        kind !== 'conversation' &&
+        kind !== 'messageUpdated' &&
+        kind !== 'left') ||
       typeof value.conversationId !== 'string'
     ) {
       return { kind: 'unknown', reason: `a parley.delivery entry of an unknown version or kind` };
@@ -176,7 +180,7 @@ export function parseFailureEntry(value: unknown): FailureEntry {
   return { kind: 'unknown', reason: 'neither a parley.delivery entry nor a stream batch pointer' };
 }
 
-/** `message` / `read` / `conversation` for the handler's entries, `batch` for pointers, or `unknown`. */
+/** `message` / `read` / `conversation` / `messageUpdated` / `left` for the handler's entries, `batch` for pointers, or `unknown`. */
 export function kindOf(entry: FailureEntry): string {
   return entry.kind === 'delivery' ? entry.delivery.kind : entry.kind;
 }
@@ -193,7 +197,9 @@ export function subjectOf(entry: FailureEntry): string {
     ? `${d.kind === 'message' ? 'message' : 'update of message'} ${d.conversationId} seq ${d.seq ?? '?'} messageId ${d.messageId ?? '?'}`
     : d.kind === 'read'
       ? `read ${d.conversationId} seq ${d.seq ?? '?'} by ${d.readerId ?? '?'}`
-      : `conversation ${d.conversationId}`;
+      : d.kind === 'left'
+        ? `leave of ${d.conversationId} by ${d.leaverId ?? '?'}`
+        : `conversation ${d.conversationId}`;
 }
 
 /** One readable line (no message content: entries hold none). */
@@ -273,6 +279,21 @@ export async function recordsFor(
     if (item === undefined) return { unavailable: `conversation ${d.conversationId} is not in the table` };
     return { from: 'table', records: [rebuild('INSERT', item, 1, ids)] };
   }
+  if (d.kind === 'left') {
+    if (d.leaverId === undefined) return { unavailable: 'the leave entry names no leaver' };
+    const key = keys.member(d.conversationId, d.leaverId);
+    const member = await sources.readItem(key);
+    // A group leave removed the member item: its REMOVE again. A direct conversation's leave is the
+    // hidden mark, as it now stands. Either way delivery sends `left` only while the user is still out.
+    if (member === undefined) {
+      const old = { ...key, type: 'member', conversationId: d.conversationId, userId: d.leaverId };
+      return { from: 'table', records: [rebuild('REMOVE', old, 1, ids)] };
+    }
+    if (typeof member.hiddenUntilSeq !== 'number') {
+      return { unavailable: `${d.leaverId} is a member of ${d.conversationId} and has not hidden it` };
+    }
+    return { from: 'table', records: [rebuild('MODIFY', { ...member, changedBy: 'leave' }, 1, ids)] };
+  }
   if (d.seq === undefined) return { unavailable: 'the entry names no seq' };
   if (d.kind === 'message' || d.kind === 'messageUpdated') {
     const item = await sources.readItem(keys.message(d.conversationId, d.seq));
@@ -296,7 +317,7 @@ export async function recordsFor(
 
 /** A stream record of the item's current image, as the event source mapping would hand it over. */
 function rebuild(
-  eventName: 'INSERT' | 'MODIFY',
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
   item: Record<string, unknown>,
   sequence: number,
   ids: { now: () => Date; newId: () => string },
@@ -313,7 +334,8 @@ function rebuild(
     dynamodb: {
       ApproximateCreationDateTime: Math.floor(ids.now().getTime() / 1000),
       Keys: image({ PK: item.PK, SK: item.SK }),
-      NewImage: image(item),
+      // A REMOVE has only the item as it was.
+      ...(eventName === 'REMOVE' ? { OldImage: image(item) } : { NewImage: image(item) }),
       // Only an identifier within this one event (delivery reports failures by it).
       SequenceNumber: String(sequence),
       StreamViewType: 'NEW_AND_OLD_IMAGES',

@@ -7,6 +7,7 @@ import { type FailureClass, failureClass, httpStatusOf } from '../adapters/aws-e
 import { countFailedAttempt } from '../adapters/delivery-attempts.ts';
 import { enqueueFailedDelivery } from '../adapters/failure-queue.ts';
 import { deliverConversation } from '../domain/deliver-conversation.ts';
+import { deliverLeft } from '../domain/deliver-left.ts';
 import { deliverMessage } from '../domain/deliver-message.ts';
 import { deliverMessageUpdate } from '../domain/deliver-message-update.ts';
 import { deliverRead } from '../domain/deliver-read.ts';
@@ -24,6 +25,7 @@ const DELIVERED: Record<StoredEvent['kind'], string> = {
   read: 'read cursor delivered',
   conversation: 'conversation delivered',
   messageUpdated: 'message update delivered',
+  left: 'leave delivered',
 };
 
 /** The report of a delivery, or the error that stopped it before any target was tried. */
@@ -49,6 +51,8 @@ function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
       return deliverConversation(event.conversation, event.originConnectionId);
     case 'messageUpdated':
       return deliverMessageUpdate(event.update);
+    case 'left':
+      return deliverLeft(event);
   }
 }
 
@@ -180,7 +184,7 @@ function entry(
 /** What names the stored event, so it can be delivered again from the table. */
 function identityOf(
   event: StoredEvent,
-): Pick<FailedDelivery, 'kind' | 'conversationId' | 'seq' | 'messageId' | 'readerId'> {
+): Pick<FailedDelivery, 'kind' | 'conversationId' | 'seq' | 'messageId' | 'readerId' | 'leaverId'> {
   switch (event.kind) {
     case 'message':
       return {
@@ -207,6 +211,9 @@ function identityOf(
     case 'conversation':
       // One creation per conversation: its id is all it takes.
       return { kind: 'conversation', conversationId: event.conversation.conversationId };
+    case 'left':
+      // Redelivered only while the user is still out (deliver-left.ts).
+      return { kind: 'left', conversationId: event.conversationId, leaverId: event.userId };
   }
 }
 

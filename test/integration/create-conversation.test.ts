@@ -9,7 +9,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getMember } from '../../functions/adapters/member-store.ts';
@@ -123,8 +123,12 @@ describe('createConversation idempotency', () => {
     const send = dynamo.send.bind(dynamo);
     let failures = 0;
     vi.spyOn(dynamo, 'send').mockImplementation((async (command: unknown) => {
-      const input = (command as { input?: { Item?: Record<string, unknown> } }).input;
-      if (command instanceof PutCommand && input?.Item?.type === 'member' && input.Item.userId === 'gus') {
+      // A member item is put in a transaction with the check that the group still lists the user.
+      const input = (
+        command as { input?: { TransactItems?: { Put?: { Item?: Record<string, unknown> } }[] } }
+      ).input;
+      const item = input?.TransactItems?.find((entry) => entry.Put !== undefined)?.Put?.Item;
+      if (command instanceof TransactWriteCommand && item?.type === 'member' && item.userId === 'gus') {
         if (failures++ === 0) {
           throw new ProvisionedThroughputExceededException({
             message: 'Throughput exceeded',

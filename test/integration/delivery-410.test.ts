@@ -128,6 +128,7 @@ describe('delivery when one connection answers 410', () => {
       content: MESSAGE.content,
       createdAt: MESSAGE.createdAt,
       clientMessageId: MESSAGE.clientMessageId,
+      version: 7_000_000,
     };
     expect(frames.get(ALICE_TABLET)).toEqual(expected);
     expect(frames.get(CAROL_PHONE)).toEqual(expected);
@@ -144,7 +145,8 @@ describe('delivery when one connection answers 410', () => {
     });
     expect(await member('carol')).toMatchObject({ lastSeq: 7, unreadOwner: 'carol' });
     const alice = await member('alice');
-    expect(alice).toMatchObject({ lastSeq: 0, changedBy: 'create' });
+    // The sender's own message: nothing unread for her, and she read up to it (sending reads, 1.2).
+    expect(alice).toMatchObject({ lastSeq: 0, readSeq: 7, changedBy: 'implicit-read' });
     expect(alice).not.toHaveProperty('unreadOwner');
   });
 });

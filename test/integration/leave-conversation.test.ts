@@ -228,9 +228,11 @@ describe('leaving a direct conversation', () => {
     // he may still read it (he is a member)
     expect(await call(sync, { action: 'sync', conversationId: dm }, bob)).toMatchObject({ type: 'messages' });
 
-    // and the hide mark is no read: delivery posts nothing for it
+    // and the hide mark is no read: delivery posts only `left`, to bob's connections (1.2)
     const hideRecord = readModify(member, { hiddenUntilSeq: undefined, changedBy: 'create' });
-    expect((await deliver(hideRecord)).size).toBe(0);
+    expect(await deliver(hideRecord)).toEqual(
+      new Map([[`${bob}-conn`, [{ type: 'left', conversationId: dm }]]]),
+    );
 
     // WHEN alice writes again
     const second = await send(alice, { to: bob }, 'are you there?');

@@ -22,9 +22,11 @@ const MEMBERS = ['ann', 'ben', 'cat'];
 
 /** One frame, sent again after `internal` as a protocol client does. */
 async function call(handler: typeof sendMessage, frame: Answer, userId: string): Promise<Answer> {
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const answer = JSON.parse((await handler(messageEvent(frame, { userId }), lambdaContext)).body ?? '{}');
     if (answer.code !== 'internal') return answer as Answer;
+    // As the SDK does: a growing, jittered pause, so that retries never pile up on a busy table.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(5_000, 100 * 2 ** attempt)));
   }
 }
 

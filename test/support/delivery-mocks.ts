@@ -23,12 +23,18 @@ export interface TestUser {
   deactivated?: boolean;
 }
 
+/**
+ * The conversation item, and its member items as delivery's strongly consistent Query of a direct
+ * conversation reads them (who hid it: `hiddenUntilSeq`, with each member's `lastSeq`).
+ */
 export function mockConversation(
   ddb: Stub,
   conversationId: string,
   members: string[],
   kind = 'direct',
+  cursors: Record<string, { hiddenUntilSeq?: number; lastSeq?: number; readSeq?: number }> = {},
 ): void {
+  mockMemberItems(ddb, conversationId, members, cursors);
   ddb.on(GetCommand, { Key: { PK: `CONV#${conversationId}`, SK: 'META' } }).resolves({
     Item: {
       PK: `CONV#${conversationId}`,
@@ -41,6 +47,30 @@ export function mockConversation(
       createdAt: '2026-11-20T08:00:00.000Z',
     },
   });
+}
+
+export function mockMemberItems(
+  ddb: Stub,
+  conversationId: string,
+  members: string[],
+  cursors: Record<string, { hiddenUntilSeq?: number; lastSeq?: number; readSeq?: number }> = {},
+): void {
+  ddb
+    .on(QueryCommand, {
+      ExpressionAttributeValues: { ':pk': `CONV#${conversationId}`, ':member': 'MEMBER#' },
+    })
+    .resolves({
+      Items: members.map((userId) => ({
+        PK: `CONV#${conversationId}`,
+        SK: `MEMBER#${userId}`,
+        type: 'member',
+        conversationId,
+        userId,
+        readSeq: 0,
+        lastSeq: 0,
+        ...cursors[userId],
+      })),
+    });
 }
 
 /** Each user's `USER#{id}` partition, as the one Query of user-directory.ts reads it. */
@@ -116,4 +146,15 @@ export function mockFailureTopic(sns: Stub, error?: Error): void {
 /** Delivery's count of failed attempts for a record: `attempts` including the current one. */
 export function mockFailedAttempts(ddb: Stub, attempts: number): void {
   ddb.on(UpdateCommand, { Key: { SK: 'ATTEMPTS' } }).resolves({ Attributes: { attempts } });
+}
+
+/**
+ * The UpdateItems of the recipients' unread bookkeeping: every one but the sender's read cursor, which
+ * delivery moves to the message's seq (sending reads, protocol.md 1.2).
+ */
+export function bookkeepingUpdates(ddb: Stub): unknown[] {
+  return ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input as { ExpressionAttributeValues?: Record<string, unknown> })
+    .filter((input) => input.ExpressionAttributeValues?.[':by'] !== 'implicit-read');
 }

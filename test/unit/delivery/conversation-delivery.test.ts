@@ -22,6 +22,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/stream/delivery.ts';
 import {
+  mockConversation,
   mockFailedAttempts,
   mockFailureTopic,
   mockUsers,
@@ -58,8 +59,17 @@ const GROUP_FRAME = {
   createdAt: '2026-12-01T09:15:30.250Z',
 };
 
+/** The conversation item as delivery reads it now (strongly consistently for a group). */
+function mockStoredConversation(conversation: Record<string, unknown>): void {
+  const { type: _, ...item } = conversation;
+  ddb.on(GetCommand, { Key: { PK: `CONV#${String(item.conversationId)}`, SK: 'META' } }).resolves({
+    Item: { PK: `CONV#${String(item.conversationId)}`, SK: 'META', type: 'conversation', ...item },
+  });
+}
+
 describe('delivery of a new conversation', () => {
   beforeEach(() => {
+    mockStoredConversation(GROUP_FRAME);
     mockUsers(ddb, {
       alice: { connections: [ORIGIN, ALICE_LAPTOP] },
       bob: { connections: [BOB_PHONE], devices: [BOB_DEVICE] },
@@ -88,11 +98,15 @@ describe('delivery of a new conversation', () => {
     expect(api).toHaveReceivedCommandTimes(PostToConnectionCommand, 4);
   });
 
-  it('reads each member partition once, from the members in the record, and writes nothing', async () => {
+  it('reads the group as it is now, strongly consistently, and each member partition once, and writes nothing', async () => {
     await handler(streamEvent(conversationInsert()));
 
-    // The record carries the conversation: it is not read again.
-    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    // The record's image may be older than a leave: the members are read at delivery.
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      Key: { PK: `CONV#${GROUP}`, SK: 'META' },
+      ConsistentRead: true,
+    });
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 3);
     for (const userId of ['alice', 'bob', 'carol']) {
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
@@ -130,6 +144,14 @@ describe('delivery of a new conversation', () => {
       title: null,
       originConnectionId: undefined,
     });
+    mockConversation(ddb, 'dm_alice_bob', ['alice', 'bob']);
+    mockStoredConversation({
+      ...GROUP_FRAME,
+      conversationId: 'dm_alice_bob',
+      kind: 'direct',
+      members: ['alice', 'bob'],
+      title: null,
+    });
 
     const result = await handler(streamEvent(direct));
 
@@ -150,14 +172,6 @@ describe('delivery of a new conversation', () => {
 
   it('delivers the conversation before the first message of the same batch', async () => {
     mockUsers(ddb, { carol: {} });
-    ddb.on(GetCommand).resolves({
-      Item: {
-        conversationId: GROUP,
-        kind: 'group',
-        members: ['alice', 'bob', 'carol'],
-        title: 'Weekend trip',
-      },
-    });
     ddb.on(UpdateCommand).resolves({});
     const first = messageInsert({ conversationId: GROUP, seq: 1 }, '4421584600000000017450440099');
 

@@ -8,7 +8,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,19 @@ describe('delivery of a group a member left', () => {
       alice: { connections: [ORIGIN, ALICE_LAPTOP] },
       bob: { connections: [BOB_PHONE] },
       carol: { connections: [CAROL_PHONE] },
+    });
+    // The group as it is now, read at delivery (strongly consistently), not the record's image.
+    ddb.on(GetCommand, { Key: { PK: `CONV#${GROUP}`, SK: 'META' } }).resolves({
+      Item: {
+        PK: `CONV#${GROUP}`,
+        SK: 'META',
+        type: 'conversation',
+        conversationId: GROUP,
+        kind: 'group',
+        members: ['alice', 'bob'],
+        title: 'Weekend trip',
+        createdAt: '2026-12-01T09:15:30.250Z',
+      },
     });
     ddb.on(DeleteCommand).resolves({});
     api.on(PostToConnectionCommand).resolves({});

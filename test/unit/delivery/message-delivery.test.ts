@@ -22,6 +22,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/stream/delivery.ts';
 import {
+  bookkeepingUpdates,
   mockConversation,
   mockFailedAttempts,
   mockUsers,
@@ -159,17 +160,35 @@ describe('delivery of a committed message', () => {
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'META' },
     });
-    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    // Each member partition, and the two member items (who hid the direct conversation), strongly consistent.
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 3);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: { ':pk': 'CONV#d_alice_bob', ':member': 'MEMBER#' },
+      ConsistentRead: true,
+    });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       ExpressionAttributeValues: { ':pk': 'USER#alice' },
     });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'USER#bob' } });
   });
 
+  it("moves the sender's read cursor to the message (sending reads), with no read frame", async () => {
+    await handler(streamEvent(messageInsert()));
+
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'parley-test',
+      Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#alice' },
+      UpdateExpression: 'SET readSeq = :seq, readAt = :readAt, changedBy = :by REMOVE unreadOwner',
+      ConditionExpression: 'attribute_exists(PK) AND readSeq < :seq AND lastSeq <= :seq',
+      ExpressionAttributeValues: { ':seq': 7, ':readAt': '2026-11-23T10:30:05.123Z', ':by': 'implicit-read' },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
   it('records the delivery on the recipient member item only, conditionally, for replays and read-ahead', async () => {
     await handler(streamEvent(messageInsert()));
 
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(bookkeepingUpdates(ddb)).toHaveLength(1);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
@@ -199,7 +218,7 @@ describe('delivery of a committed message', () => {
     // THEN no failure, the frame goes out again (at-least-once), and only the delivered cursor may
     // still move (forward only)
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(bookkeepingUpdates(ddb)).toHaveLength(2);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       UpdateExpression: 'SET deliveredSeq = :seq, changedBy = :delivery',
       ConditionExpression:
@@ -226,7 +245,7 @@ describe('delivery of a committed message', () => {
 
     // THEN unreadOwner is not set again, and bob gets no push for what he has read
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(bookkeepingUpdates(ddb)).toHaveLength(2);
     expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, {
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
@@ -249,7 +268,7 @@ describe('delivery of a committed message', () => {
     const result = await handler(streamEvent(messageInsert()));
 
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(bookkeepingUpdates(ddb)).toHaveLength(1);
   });
 
   it('deletes exactly the connection that answered 410 and still delivers to the others', async () => {

@@ -20,10 +20,11 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     expect(filter(record('MODIFY', { type: { S: 'conversation' } }))).toBe(false);
   });
 
-  it('lets a group a member left through (leaveConversation), but not a direct conversation left', () => {
+  it('lets a leave through: the group item, the removed member item, a direct conversation hidden', () => {
     expect(filter(record('MODIFY', { type: { S: 'conversation' }, changedBy: { S: 'leave' } }))).toBe(true);
-    // leaving a direct conversation marks only the leaver's member item
-    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'leave' } }))).toBe(false);
+    // the leaver's connections get `left`: a group's member item removed, a direct one's marked hidden
+    expect(filter({ eventName: 'REMOVE', dynamodb: { OldImage: { type: { S: 'member' } } } })).toBe(true);
+    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'leave' } }))).toBe(true);
   });
 
   it('lets a member item moved by markRead through', () => {

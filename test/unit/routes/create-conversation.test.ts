@@ -10,9 +10,9 @@ import {
   BatchGetCommand,
   GetCommand,
   PutCommand,
-  type PutCommandInput,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -23,7 +23,6 @@ import {
   CONFLICT,
   CONNECTION_ID,
   cancelled,
-  conditionFailed,
   ddb,
   expectNothingWritten,
   frameOf,
@@ -110,7 +109,25 @@ function createInput(conversationId: string, members: string[], title: string | 
   };
 }
 
+/**
+ * A member item's put: in a transaction with a check that the conversation still lists the user, so a
+ * put that comes after they left (a late retry) cannot bring the group back into their list.
+ */
 const memberPut = (conversationId: string, userId: string, joinedAt = NOW_ISO) => ({
+  TransactItems: [
+    {
+      ConditionCheck: {
+        TableName: TABLE,
+        Key: { PK: `CONV#${conversationId}`, SK: 'META' },
+        ConditionExpression: 'contains(members, :userId)',
+        ExpressionAttributeValues: { ':userId': userId },
+      },
+    },
+    { Put: memberItemPut(conversationId, userId, joinedAt) },
+  ],
+});
+
+const memberItemPut = (conversationId: string, userId: string, joinedAt: string) => ({
   TableName: TABLE,
   Item: {
     PK: `CONV#${conversationId}`,
@@ -136,12 +153,27 @@ function createdId(): string {
   return String(id);
 }
 
+type TransactInput = TransactWriteCommandInput;
+const isMemberPut = (input: TransactInput): boolean => input.TransactItems?.[0]?.ConditionCheck !== undefined;
+const memberUserId = (input: TransactInput): string => String(input.TransactItems?.[1]?.Put?.Item?.userId);
+
 /** The member puts, sorted by user: they run in parallel, so their order is not part of the contract. */
 const memberPuts = () =>
   ddb
-    .commandCalls(PutCommand)
-    .map((call) => call.args[0].input)
-    .sort((a, b) => String(a.Item?.userId).localeCompare(String(b.Item?.userId)));
+    .commandCalls(TransactWriteCommand)
+    .map((call) => call.args[0].input as TransactInput)
+    .filter(isMemberPut)
+    .sort((a, b) => memberUserId(a).localeCompare(memberUserId(b)));
+
+/** The creation's transactions answered by `creation`, the member puts' by `members`. */
+function givenTransactions(
+  creation: (input: TransactInput) => Promise<unknown>,
+  members: (input: TransactInput) => Promise<unknown> = async () => ({}),
+): void {
+  ddb
+    .on(TransactWriteCommand)
+    .callsFake(async (input: TransactInput) => (isMemberPut(input) ? members(input) : creation(input)));
+}
 
 const conversationFrame = (conversationId: string, fields: Record<string, unknown> = {}) => ({
   type: 'conversation',
@@ -189,14 +221,12 @@ const membersQuery = (conversationId: string) => ({
 
 /** The receipt's transaction was already committed by an earlier attempt. */
 function givenAlreadyCreated(presentMembers: string[], returnReceipt = true): void {
-  ddb
-    .on(TransactWriteCommand)
-    .rejects(
-      cancelled(
-        NONE,
-        returnReceipt ? { ...CONDITION_FAILED, Item: marshall(ORIGINAL_RECEIPT) } : CONDITION_FAILED,
-      ),
+  givenTransactions(async () => {
+    throw cancelled(
+      NONE,
+      returnReceipt ? { ...CONDITION_FAILED, Item: marshall(ORIGINAL_RECEIPT) } : CONDITION_FAILED,
     );
+  });
   ddb
     .on(GetCommand, { Key: { PK: `CONV#${ORIGINAL_ID}`, SK: 'META' } })
     .resolves({ Item: ORIGINAL_CONVERSATION });
@@ -234,6 +264,7 @@ describe('createConversation', () => {
       ]);
       expect(memberPuts()).toEqual([memberPut(id, 'alice'), memberPut(id, 'bob'), memberPut(id, 'carol')]);
       expect(ddb.calls()).toHaveLength(5);
+      expect(ddb).not.toHaveReceivedCommand(PutCommand);
     });
 
     it('adds the caller, removes duplicates and sorts the members', async () => {
@@ -276,13 +307,16 @@ describe('createConversation', () => {
       const others = Array.from({ length: 99 }, (_, i) => `user-${String(i).padStart(2, '0')}`);
       let inFlight = 0;
       let most = 0;
-      ddb.on(PutCommand).callsFake(async () => {
-        inFlight += 1;
-        most = Math.max(most, inFlight);
-        await new Promise((resolve) => setImmediate(resolve));
-        inFlight -= 1;
-        return {};
-      });
+      givenTransactions(
+        async () => ({}),
+        async () => {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setImmediate(resolve));
+          inFlight -= 1;
+          return {};
+        },
+      );
 
       // WHEN
       const response = await handler(create({ members: others }), lambdaContext);
@@ -319,12 +353,21 @@ describe('createConversation', () => {
 
     it('retries a transaction that conflicted (a racing retry of the same request)', async () => {
       vi.spyOn(Math, 'random').mockReturnValue(0);
-      ddb.on(TransactWriteCommand).rejectsOnce(cancelled(NONE, CONFLICT)).resolves({});
+      let conflicted = false;
+      givenTransactions(async () => {
+        if (conflicted) return {};
+        conflicted = true;
+        throw cancelled(NONE, CONFLICT);
+      });
 
       const response = await handler(create({}), lambdaContext);
 
-      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
-      const [first, second] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+      const creations = ddb
+        .commandCalls(TransactWriteCommand)
+        .map((call) => call.args[0].input)
+        .filter((input) => !isMemberPut(input));
+      expect(creations).toHaveLength(2);
+      const [first, second] = creations;
       expect(second).toEqual(first);
       expect(frameOf(response)).toEqual(conversationFrame(createdId()));
     });
@@ -347,7 +390,7 @@ describe('createConversation', () => {
           { TableName: TABLE, Key: { PK: `CONV#${ORIGINAL_ID}`, SK: 'META' }, ConsistentRead: true },
         ],
         ['QueryCommand', membersQuery(ORIGINAL_ID)],
-        ['PutCommand', memberPut(ORIGINAL_ID, 'carol', ORIGINAL_CREATED_AT)],
+        ['TransactWriteCommand', memberPut(ORIGINAL_ID, 'carol', ORIGINAL_CREATED_AT)],
       ]);
     });
 
@@ -390,12 +433,40 @@ describe('createConversation', () => {
 
     it('treats a member item a racing retry just wrote as done', async () => {
       givenAlreadyCreated(['alice']);
-      ddb.on(PutCommand).rejects(conditionFailed());
+      givenTransactions(
+        async () => {
+          throw cancelled(NONE, { ...CONDITION_FAILED, Item: marshall(ORIGINAL_RECEIPT) });
+        },
+        async () => {
+          throw cancelled(NONE, CONDITION_FAILED);
+        },
+      );
 
       const response = await handler(create({}), lambdaContext);
 
       expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
-      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2);
+      expect(memberPuts()).toHaveLength(2);
+    });
+
+    it('puts no member item for a member who left meanwhile: the conversation no longer lists them', async () => {
+      // GIVEN bob left after this retry read the members: the check on the conversation item fails
+      givenAlreadyCreated(['alice']);
+      givenTransactions(
+        async () => {
+          throw cancelled(NONE, { ...CONDITION_FAILED, Item: marshall(ORIGINAL_RECEIPT) });
+        },
+        async (input) => {
+          if (memberUserId(input) === 'bob') throw cancelled(CONDITION_FAILED, NONE);
+          return {};
+        },
+      );
+
+      const response = await handler(create({}), lambdaContext);
+
+      // THEN the retry is answered, and bob's item stays gone (no plain put could bring it back)
+      expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
+      expect(memberPuts().map(memberUserId)).toEqual(['bob', 'carol']);
+      expect(ddb).not.toHaveReceivedCommand(PutCommand);
     });
 
     it('answers internal when the receipt cannot be read back', async () => {
@@ -413,20 +484,23 @@ describe('createConversation', () => {
     it('answers internal when a member put fails, after trying every member', async () => {
       // GIVEN bob's put is throttled; the client will retry and the retry completes the members
       const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      ddb.on(PutCommand).callsFake(async (input: PutCommandInput) => {
-        if (input.Item?.userId === 'bob') {
-          throw new ProvisionedThroughputExceededException({
-            message: 'Throughput exceeded',
-            $metadata: { httpStatusCode: 400 },
-          });
-        }
-        return {};
-      });
+      givenTransactions(
+        async () => ({}),
+        async (input) => {
+          if (memberUserId(input) === 'bob') {
+            throw new ProvisionedThroughputExceededException({
+              message: 'Throughput exceeded',
+              $metadata: { httpStatusCode: 400 },
+            });
+          }
+          return {};
+        },
+      );
 
       const response = await handler(create({}), lambdaContext);
 
       expect(frameOf(response)).toEqual(errorFrame('internal', INTERNAL, { clientRequestId: REQUEST_ID }));
-      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 3);
+      expect(memberPuts()).toHaveLength(3);
       expect(stdout.mock.calls.map(([line]) => String(line)).join('')).toContain(
         'ProvisionedThroughputExceededException',
       );

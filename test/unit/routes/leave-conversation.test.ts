@@ -22,6 +22,7 @@ import {
   frameOf,
   givenConversation,
   givenLastSeq,
+  implicitRead,
   NONE,
   sentToDynamo,
   TABLE,
@@ -82,13 +83,18 @@ const leaveTransaction = (index: number) => ({
       Update: {
         TableName: TABLE,
         Key: { PK: `CONV#${GROUP}`, SK: 'META' },
-        UpdateExpression: `SET changedBy = :leave, changedAt = :leftAt, leftBy = :userId REMOVE members[${index}]`,
-        ConditionExpression: `kind = :group AND members[${index}] = :userId`,
+        // The leave is a change members see: it claims the conversation's next version (its first
+        // change, before any message: version 1), guarded by message 1 not existing yet.
+        UpdateExpression: `SET changedBy = :leave, changedAt = :leftAt, leftBy = :userId, #changeSeq = :changeSeq, #changeCount = :changeCount REMOVE members[${index}]`,
+        ConditionExpression: `kind = :group AND members[${index}] = :userId AND attribute_not_exists(#changeSeq)`,
+        ExpressionAttributeNames: { '#changeSeq': 'changeSeq', '#changeCount': 'changeCount' },
         ExpressionAttributeValues: {
           ':leave': 'leave',
           ':leftAt': NOW_ISO,
           ':userId': 'alice',
           ':group': 'group',
+          ':changeSeq': 0,
+          ':changeCount': 1,
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       },
@@ -98,6 +104,13 @@ const leaveTransaction = (index: number) => ({
         TableName: TABLE,
         Key: memberKey(GROUP),
         ConditionExpression: 'attribute_exists(PK)',
+      },
+    },
+    {
+      ConditionCheck: {
+        TableName: TABLE,
+        Key: { PK: `CONV#${GROUP}`, SK: 'MSG#000000000001' },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
     },
   ],
@@ -141,11 +154,19 @@ describe('leaveConversation', () => {
 
       // THEN
       expect(frameOf(response)).toEqual(ACK);
-      expect(sentToDynamo()).toEqual([
+      const sent = sentToDynamo();
+      expect(sent.slice(0, 2)).toEqual([
         ['GetCommand', getMemberInput(GROUP)],
         ['GetCommand', getConversationInput(GROUP)],
-        ['TransactWriteCommand', leaveTransaction(0)],
       ]);
+      // Where the conversation's version stands (its newest seq, its change count), then the leave.
+      expect(
+        sent
+          .slice(2, 4)
+          .map(([name]) => name)
+          .sort(),
+      ).toEqual(['GetCommand', 'QueryCommand']);
+      expect(sent.slice(4)).toEqual([['TransactWriteCommand', leaveTransaction(0)]]);
     });
 
     it('retries at the new index when another member left first, from the list the failed check returned', async () => {
@@ -165,8 +186,9 @@ describe('leaveConversation', () => {
       expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
       expect(ddb).toHaveReceivedNthCommandWith(TransactWriteCommand, 1, leaveTransaction(2));
       expect(ddb).toHaveReceivedNthCommandWith(TransactWriteCommand, 2, leaveTransaction(1));
-      // the list came back with the failed check: it is not read again
-      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+      // the list came back with the failed check: it is not read again (only the version count is)
+      expect(ddb).toHaveReceivedCommandWith(GetCommand, { ProjectionExpression: 'changeSeq, changeCount' });
+      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 4);
     });
 
     it('tries again after a transaction conflict', async () => {
@@ -223,6 +245,8 @@ describe('leaveConversation', () => {
             ConsistentRead: true,
           }),
         ],
+        // Hiding reads it (protocol.md 1.2): its unread leaves the badge.
+        implicitRead(DM, 'alice', 9),
         ['UpdateCommand', hideInput(9)],
       ]);
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
@@ -236,7 +260,9 @@ describe('leaveConversation', () => {
       const response = await handler(leave(DM), lambdaContext);
 
       expect(frameOf(response)).toEqual(ACK);
-      expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, hideInput(9));
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, hideInput(9));
+      // The read cursor is moved as far too, whatever an earlier leave left (never backwards).
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, implicitRead(DM, 'alice', 9)[1] as object);
     });
   });
 

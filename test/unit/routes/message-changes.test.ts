@@ -119,6 +119,7 @@ describe('the version every change claims', () => {
           ':readChangeCount': 2,
           ':changedBy': 'message-change',
         },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     });
     expect(guard).toEqual({
@@ -138,6 +139,27 @@ describe('the version every change claims', () => {
       ':changeCount': 1,
     });
     expect(change()?.ExpressionAttributeValues).toMatchObject({ ':version': 12_000_001 });
+  });
+
+  it('is claimed again from the count that came back when another change won, without reading it', async () => {
+    const won = { ...conversationItem(GROUP, ['alice', 'bob', 'carol']), changeSeq: 9, changeCount: 5 };
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled({ ...CONDITION_FAILED, Item: marshall(won) }, NONE, NONE))
+      .resolves({});
+    const answer = edit();
+    await vi.runAllTimersAsync();
+    expect(frameOf(await answer)).toEqual({ type: 'ack', action: 'editMessage', seq: 7 });
+    expect(change()?.ExpressionAttributeValues).toMatchObject({ ':version': NEXT_VERSION });
+    expect(transactions()[1]?.[2]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':version': 9_000_006,
+    });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { ProjectionExpression: 'changeSeq, changeCount' });
+    const countReads = sentToDynamo().filter(
+      ([, input]) =>
+        (input as { ProjectionExpression?: string }).ProjectionExpression === 'changeSeq, changeCount',
+    );
+    expect(countReads).toHaveLength(1);
   });
 
   it('is claimed again when another change or a new message won the race', async () => {

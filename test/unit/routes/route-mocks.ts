@@ -64,6 +64,22 @@ export const rateBucketUpdate = (userId: string, action: string): [string, unkno
   expect.objectContaining({ TableName: TABLE, Key: { PK: `RATE#${userId}`, SK: action } }),
 ];
 
+/**
+ * A read cursor moved without a `read` frame (protocol.md 1.2): to the last seq of a direct
+ * conversation hidden (leaveConversation); as sentToDynamo() lists it.
+ */
+export const implicitRead = (conversationId: string, userId: string, seq: number): [string, unknown] => [
+  'UpdateCommand',
+  {
+    TableName: TABLE,
+    Key: { PK: `CONV#${conversationId}`, SK: `MEMBER#${userId}` },
+    UpdateExpression: 'SET readSeq = :seq, readAt = :readAt, changedBy = :by REMOVE unreadOwner',
+    ConditionExpression: 'attribute_exists(PK) AND readSeq < :seq AND lastSeq <= :seq',
+    ExpressionAttributeValues: { ':seq': seq, ':readAt': expect.any(String), ':by': 'implicit-read' },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  },
+];
+
 /** How many storing write commands (of any kind) the DynamoDB mock received. */
 export function writesSent(): number {
   return (

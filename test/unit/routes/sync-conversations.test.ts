@@ -41,6 +41,18 @@ function givenConversations(count: number, content = (n: number) => `last messag
       readSeq: n - 1,
       lastSeq: n,
     });
+    // Bob sent message n: he read up to it (sending reads); it reached a connection of alice's.
+    put({
+      PK: `CONV#${id}`,
+      SK: 'MEMBER#bob',
+      type: 'member',
+      conversationId: id,
+      userId: 'bob',
+      memberOf: 'bob',
+      activityAt: activityAt(n),
+      readSeq: n,
+      lastSeq: n - 1,
+    });
     put({
       PK: `CONV#${id}`,
       SK: `MSG#${String(n).padStart(12, '0')}`,
@@ -64,6 +76,13 @@ beforeEach(() => {
     if (input.IndexName === 'inbox') {
       const items = [...table.values()].filter((item) => item.memberOf === values[':user']);
       return { Items: items.map(({ memberOf, PK, SK, activityAt }) => ({ memberOf, PK, SK, activityAt })) };
+    }
+    if (values[':member'] !== undefined) {
+      return {
+        Items: [...table.values()].filter(
+          (item) => item.PK === values[':pk'] && String(item.SK).startsWith(values[':member'] as string),
+        ),
+      };
     }
     const messages = [...table.values()]
       .filter((item) => item.PK === values[':pk'] && String(item.SK).startsWith('MSG#'))
@@ -118,6 +137,7 @@ describe('the conversation list', () => {
           clientMessageId: `c-${n}`,
           version: n * 1_000_000,
         },
+        receipts: [{ userId: 'bob', readSeq: n, deliveredSeq: 0 }],
       })),
       nextCursor: null,
     });
@@ -128,7 +148,13 @@ describe('the conversation list', () => {
       KeyConditionExpression: 'memberOf = :user',
       ExpressionAttributeValues: { ':user': 'alice' },
     });
-    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 4);
+    // Per conversation: its members (the caller's cursor and the others' receipts) and its newest message.
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1 + 3 * 2);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :member)',
+      ExpressionAttributeValues: { ':pk': `CONV#${conversationId(3)}`, ':member': 'MEMBER#' },
+      ConsistentRead: false,
+    });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :msg)',
       ExpressionAttributeValues: { ':pk': `CONV#${conversationId(3)}`, ':msg': 'MSG#' },

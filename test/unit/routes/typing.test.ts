@@ -52,6 +52,13 @@ const userPartitionQuery = (userId: string) => ({
   ExpressionAttributeValues: { ':pk': `USER#${userId}` },
 });
 
+const memberItemsQuery = (conversationId: string) => ({
+  TableName: TABLE,
+  KeyConditionExpression: 'PK = :pk AND begins_with(SK, :member)',
+  ExpressionAttributeValues: { ':pk': `CONV#${conversationId}`, ':member': 'MEMBER#' },
+  ConsistentRead: true,
+});
+
 const typingFrame = (conversationId: string, state: 'start' | 'stop' = 'start') => ({
   type: 'typing',
   conversationId,
@@ -138,6 +145,8 @@ describe('typing', () => {
     expect(sentToDynamo()).toEqual([
       rateBucketUpdate('alice', 'typing'),
       ['GetCommand', { TableName: TABLE, Key: { PK: `CONV#${DM}`, SK: 'META' } }],
+      // Whether either user hid it (leaveConversation): its member items, strongly consistent.
+      ['QueryCommand', memberItemsQuery(DM)],
       ['QueryCommand', userPartitionQuery('bob')],
     ]);
     expect(posted()).toEqual([{ connectionId: 'bob-phone', frame: typingFrame(DM, 'stop') }]);

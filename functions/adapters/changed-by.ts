@@ -1,0 +1,18 @@
+/**
+ * `changedBy` markers: which write last changed a conversation or member item. The stream filter
+ * (definitions/stream.ts) and the record parser (functions/stream/records.ts) tell changes apart by
+ * them. Plain constants, so that importing them sets up no AWS client.
+ */
+
+/** A leave: a group's members list, or the leaver's member item (hidden or removed). */
+export const LEFT_BY = 'leave';
+
+/** A conversation item whose only change is its version count (functions/adapters/versioned-change.ts). */
+export const VERSION_CHANGED_BY = 'message-change';
+
+/**
+ * A read cursor moved by sending or by hiding a conversation (protocol.md 1.2): no `read` frame goes
+ * out (the stream filter passes only `read`); the user's other connections learn it from the `message`
+ * frame of their own message, or drop the conversation on `left`.
+ */
+export const IMPLICIT_READ_BY = 'implicit-read';
