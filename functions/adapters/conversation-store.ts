@@ -373,8 +373,12 @@ async function putMembers(
   }
 }
 
-/** 'put', or why not: the item exists already, or the user is no longer listed (they left). */
-async function putMemberIfListed(
+/**
+ * 'put', or why not: the item exists already, or the user is no longer listed (they left). Also how a
+ * group is made whole for a member whose item a failed creation never wrote (protocol.md 1.2): delivery
+ * and every membership check put it when the group lists them.
+ */
+export async function putMemberIfListed(
   conversationId: string,
   userId: string,
   joinedAt: string,

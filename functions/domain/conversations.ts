@@ -8,7 +8,11 @@
  * direct conversations, whose ids anyone can compute from the two user ids: telling "no such
  * conversation" from "not yours" would tell anyone whether two users talk.
  */
-import { createDirectConversation, getConversation } from '../adapters/conversation-store.ts';
+import {
+  createDirectConversation,
+  getConversation,
+  putMemberIfListed,
+} from '../adapters/conversation-store.ts';
 import { getMember } from '../adapters/member-store.ts';
 import { getUserState } from '../adapters/user-directory.ts';
 import { ForbiddenError } from './errors.ts';
@@ -37,13 +41,26 @@ async function requireMembership(conversationId: string, userId: string): Promis
 }
 
 /**
- * The caller's member item (their read cursor), which exists exactly when they are a member: it is
- * written with the conversation. `notAMember()` without one, having read nothing else.
+ * The caller's member item (their read cursor), which exists when they are a member: it is written with
+ * the conversation. Without one, the conversation is read (consistently, for a group): a group whose
+ * creation failed before this member's item was written, and that still lists them, gets it now
+ * (protocol.md 1.2: a group is whole for every member); anyone else gets `notAMember()`, after the same
+ * reads whether or not the conversation exists.
  */
 export async function requireMemberCursor(conversationId: string, userId: string): Promise<MemberCursor> {
   const member = await getMember(conversationId, userId);
-  if (member === undefined) throw notAMember();
-  return member;
+  if (member !== undefined) return member;
+  // A direct conversation's member items are written with it, in one transaction: nothing to repair,
+  // and no read that a warm container's cache could answer faster for one that exists.
+  if (conversationId.startsWith(DIRECT_ID_PREFIX)) throw notAMember();
+  const conversation = await getConversation(conversationId, { consistent: true });
+  if (conversation?.kind !== 'group' || !conversation.members.includes(userId)) throw notAMember();
+  if ((await putMemberIfListed(conversationId, userId, conversation.createdAt)) === 'not_listed') {
+    throw notAMember();
+  }
+  const repaired = await getMember(conversationId, userId);
+  if (repaired === undefined) throw notAMember();
+  return repaired;
 }
 
 const SELF_MESSAGE = 'you cannot send a message to yourself';

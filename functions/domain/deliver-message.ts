@@ -3,6 +3,7 @@
  * member but the one that sent it, the recipients' unread bookkeeping and the sender's read cursor, and
  * a push to each recipient who turned out to have no open connection.
  */
+import { putMemberIfListed } from '../adapters/conversation-store.ts';
 import { readUpTo } from '../adapters/member-store.ts';
 import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
@@ -59,15 +60,26 @@ export async function deliverMessage(
   ]);
   // After the posts, so that the same update records whether the message was delivered. Bounded like
   // every fan-out: a group of 100 is 99 updates, not 99 requests at once.
-  const cursors = await mapConcurrently(recipients, FANOUT_LIMITS.parallelism, (entry) =>
-    recordDelivered(
+  const cursors = await mapConcurrently(recipients, FANOUT_LIMITS.parallelism, async (entry) => {
+    const record = () =>
+      recordDelivered(
+        message.conversationId,
+        entry.userId,
+        message.seq,
+        message.createdAt,
+        fanout.reached.has(entry.userId),
+      );
+    const cursor = await record();
+    if (cursor !== undefined || audience.conversation.kind !== 'group') return cursor;
+    // A group whose creation failed before this member's item was written (protocol.md 1.2: a group is
+    // whole for every member who gets its messages): the item is put now, if the group still lists them.
+    const repaired = await putMemberIfListed(
       message.conversationId,
       entry.userId,
-      message.seq,
-      message.createdAt,
-      fanout.reached.has(entry.userId),
-    ),
-  );
+      audience.conversation.createdAt,
+    );
+    return repaired === 'put' ? record() : undefined;
+  });
   // Sending reads what came before (protocol.md 1.2): the sender's unread and badge drop to what others
   // wrote after it. Here rather than in sendMessage, so that the stream's retries carry it through and
   // a committed message is always acked as such.

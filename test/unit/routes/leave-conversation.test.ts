@@ -22,6 +22,7 @@ import {
   frameOf,
   givenConversation,
   givenLastSeq,
+  groupRead,
   implicitRead,
   NONE,
   sentToDynamo,
@@ -218,7 +219,11 @@ describe('leaveConversation', () => {
       const response = await handler(leave(), lambdaContext);
 
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
-      expect(sentToDynamo()).toEqual([['GetCommand', getMemberInput(GROUP)]]);
+      // Without a member item the group is read too (a member whose item was never written gets it).
+      expect(sentToDynamo()).toEqual([
+        ['GetCommand', getMemberInput(GROUP)],
+        ['GetCommand', getConversationInput(GROUP)],
+      ]);
     });
   });
 
@@ -279,11 +284,14 @@ describe('leaveConversation', () => {
       ['a direct conversation id of two users who never talked', directConversationId('bob', 'dave')],
       ['a group of others', 'grp-private'],
       ['a made-up id', 'grp-nope'],
-    ])('answers %s with forbidden, reading only its own member item', async (_case, conversationId) => {
+    ])('answers %s with forbidden, reading its own member item (and a group, whether it exists or not)', async (_case, conversationId) => {
       const response = await handler(leave(conversationId), lambdaContext);
 
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
-      expect(sentToDynamo()).toEqual([['GetCommand', getMemberInput(conversationId)]]);
+      expect(sentToDynamo()).toEqual([
+        ['GetCommand', getMemberInput(conversationId)],
+        ...groupRead(conversationId),
+      ]);
     });
   });
 

@@ -18,6 +18,7 @@ import {
   frameOf,
   givenConversation,
   givenLastSeq,
+  groupRead,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -273,7 +274,7 @@ describe('markRead', () => {
       ['a direct conversation id of two users who never talked', directConversationId('bob', 'dave')],
       ['a group of others', GROUP],
       ['a made-up id', 'grp-nope'],
-    ])('answers %s with forbidden, reading only its own member item', async (_case, conversationId) => {
+    ])('answers %s with forbidden, reading its own member item (and a group, whether it exists or not)', async (_case, conversationId) => {
       // WHEN alice marks a seq beyond the conversation's last one (a member would learn it is 7)
       const response = await handler(markRead(9, conversationId), lambdaContext);
 
@@ -288,6 +289,9 @@ describe('markRead', () => {
             ConsistentRead: true,
           },
         ],
+        // Without a member item a group is read too (a member whose item was never written gets it),
+        // whether or not it exists; a direct conversation's items are written with it.
+        ...groupRead(conversationId),
       ]);
     });
   });

@@ -206,3 +206,17 @@ export function conditionFailed(item?: Record<string, AttributeValue>): Conditio
     ...(item === undefined ? {} : { Item: item }),
   });
 }
+
+/**
+ * What a caller without a member item also reads (functions/domain/conversations.ts): a group's item,
+ * consistently, to repair a member whose item its creation never wrote; nothing for a direct conversation.
+ */
+export function groupRead(conversationId: string): [string, unknown][] {
+  if (conversationId.startsWith('dm_')) return [];
+  return [
+    [
+      'GetCommand',
+      { TableName: TABLE, Key: { PK: `CONV#${conversationId}`, SK: 'META' }, ConsistentRead: true },
+    ],
+  ];
+}
