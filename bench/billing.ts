@@ -70,7 +70,8 @@ export interface IndexShape {
   readonly indexName: string;
   readonly partitionKey: { readonly name: string };
   readonly sortKey?: { readonly name: string };
-  readonly include: readonly string[];
+  /** Projected attributes; 'ALL' for an index that copies whole items (the `changes` local index). */
+  readonly include: readonly string[] | 'ALL';
 }
 
 /** The entry an item has in an index (index keys, table keys, projected attributes), or none. */
@@ -83,7 +84,8 @@ export function indexEntry(
   const indexKeys = [index.partitionKey.name, ...(index.sortKey ? [index.sortKey.name] : [])];
   if (indexKeys.some((name) => item[name] === undefined)) return undefined;
   const entry: Item = {};
-  for (const name of new Set([...indexKeys, ...tableKeys, ...index.include])) {
+  const projected = index.include === 'ALL' ? Object.keys(item) : index.include;
+  for (const name of new Set([...indexKeys, ...tableKeys, ...projected])) {
     const value = item[name];
     if (value !== undefined) entry[name] = value;
   }
@@ -201,4 +203,24 @@ export function billRead(call: ReadCall): BilledRead {
   const rules: RuleId[] = [call.kind === 'get' ? 'R1' : call.kind === 'query' ? 'R2' : 'R4'];
   if (!call.consistent) rules.push('R3');
   return { units: call.consistent ? whole : whole / 2, rules };
+}
+
+/** Every index of the table as the billing rules see it: the global ones, and the local ones on PK. */
+export function indexShapesOf(table: {
+  readonly partitionKey: { readonly name: string };
+  readonly globalIndexes: readonly IndexShape[];
+  readonly localIndexes: readonly {
+    readonly indexName: string;
+    readonly sortKey: { readonly name: string };
+  }[];
+}): IndexShape[] {
+  return [
+    ...table.globalIndexes,
+    ...table.localIndexes.map((index) => ({
+      indexName: index.indexName,
+      partitionKey: table.partitionKey,
+      sortKey: index.sortKey,
+      include: 'ALL' as const,
+    })),
+  ];
 }

@@ -241,7 +241,10 @@ export class CapacityRecorder {
         return [target(input)];
       case 'TransactWriteItems':
         return (input.TransactItems as Input[]).map((entry) => {
-          const part = (entry.Put ?? entry.Update ?? entry.Delete) as Input | undefined;
+          // A ConditionCheck is billed like a write of the item it checks (W2), and changes nothing.
+          const part = (entry.Put ?? entry.Update ?? entry.Delete ?? entry.ConditionCheck) as
+            | Input
+            | undefined;
           if (part === undefined) throw new Error(`transaction part not modelled: ${Object.keys(entry)}`);
           return target(part);
         });

@@ -8,6 +8,7 @@
  * reads would be timed too. The handler modules read TABLE_NAME and DYNAMODB_ENDPOINT when first
  * imported, so this runs in a process of its own: `node bench/flat-cost.ts [--out FILE.json]`.
  */
+
 import { writeFile } from 'node:fs/promises';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -24,6 +25,7 @@ import { runCommandLine } from '../local/cli.ts';
 import { createTable } from '../local/create-table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { toLambdaRecord } from '../local/stream/lambda-records.ts';
+import { indexShapesOf } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { startManagementApiStub } from './management-api-stub.ts';
 import type { SeedRange } from './seed-table.ts';
@@ -81,7 +83,7 @@ export async function measureFlatCost(): Promise<FlatCostResult> {
     const handlers = await loadHandlers(db.endpoint, stub.url);
     const recorder = new CapacityRecorder(handlers.dynamo, probe, {
       keyNames: [TABLE.partitionKey.name, TABLE.sortKey.name],
-      indexes: TABLE.globalIndexes,
+      indexes: indexShapesOf(TABLE),
     });
     // The handlers' marshalling, without their 2 s request timeout (seeding keeps DynamoDB Local busy).
     const seeder = DynamoDBDocumentClient.from(seedClient, {

@@ -17,7 +17,7 @@ import { TABLE } from '../definitions/table.ts';
 import { createTable } from '../local/create-table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { type LocalS3, startLocalS3 } from '../local/s3rver.ts';
-import { RULES, type RuleId } from './billing.ts';
+import { indexShapesOf, RULES, type RuleId } from './billing.ts';
 import { CapacityRecorder, type RecordedCall } from './capacity-recorder.ts';
 import { measureGroupUnits } from './group-units.ts';
 import {
@@ -153,7 +153,7 @@ async function runScenario(
 
   const recorder = new CapacityRecorder(dynamo, probe, {
     keyNames: [TABLE.partitionKey.name, TABLE.sortKey.name],
-    indexes: TABLE.globalIndexes,
+    indexes: indexShapesOf(TABLE),
   });
   const counter = new PhaseCounter(recorder, stub);
   const route = async (handler: typeof sendMessage, who: typeof ALICE, frame: Record<string, unknown>) => {
