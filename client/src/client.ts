@@ -698,11 +698,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   /** `sync` from the held seq until `hasMore` is false; again if a gap is left (a message that arrived meanwhile). */
-  async #catchUp(conversationId: string): Promise<void> {
-    // One catch-up per conversation at a time: it loops until no gap is left.
-    if (this.#syncing.has(conversationId)) return;
-    this.#syncing.add(conversationId);
-    try {
+  #catchUp(conversationId: string): Promise<void> {
+    return this.#exclusiveSync(conversationId, async () => {
       for (let round = 0; round < MAX_SYNC_ROUNDS; round += 1) {
         let hasMore = true;
         while (hasMore) {
@@ -712,17 +709,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         }
         if (!this.#timeline(conversationId).hasGap) break;
       }
-    } catch (error) {
-      // forbidden: no longer a member; closed: the next connect() catches up.
-      if (
-        !(error instanceof ClientClosedError) &&
-        !(error instanceof ParleyError && error.code === 'forbidden')
-      ) {
-        this.emit('error', asParleyError(error));
-      }
-    } finally {
-      this.#syncing.delete(conversationId);
-    }
+    });
   }
 
   /**
@@ -730,9 +717,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * messages go into the timeline, messages already handed on are applied as updates (`messageUpdated`).
    */
   async #catchUpChanges(conversationId: string): Promise<void> {
-    if (this.#syncing.has(conversationId)) return;
-    this.#syncing.add(conversationId);
-    try {
+    await this.#exclusiveSync(conversationId, async () => {
       let version = this.#storedVersions[conversationId] ?? 0;
       for (let page = 0; page < MAX_VERSION_PAGES; page += 1) {
         const answer = await this.#requests.request({
@@ -750,6 +735,19 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         this.#storedVersions[conversationId] = version;
         this.#queueHeldWrite();
       }
+    });
+    if (this.#timeline(conversationId).hasGap) await this.#catchUp(conversationId);
+  }
+
+  /**
+   * One catch-up per conversation at a time (it loops until nothing is left). Its failure is reported,
+   * but for `forbidden` (no longer a member) and a closed client (the next connect() catches up).
+   */
+  async #exclusiveSync(conversationId: string, run: () => Promise<void>): Promise<void> {
+    if (this.#syncing.has(conversationId)) return;
+    this.#syncing.add(conversationId);
+    try {
+      await run();
     } catch (error) {
       if (
         !(error instanceof ClientClosedError) &&
@@ -760,7 +758,6 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     } finally {
       this.#syncing.delete(conversationId);
     }
-    if (this.#timeline(conversationId).hasGap) await this.#catchUp(conversationId);
   }
 
   /** A message in its current state (sync by version): new, or an update of one handed on already. */
