@@ -72,7 +72,11 @@ export async function commitMessage(message: NewMessage): Promise<CommitResult> 
     const outcome = await tryCommit(message, seq);
     if (outcome.kind === 'committed')
       return { message: { ...receiptFields(message), seq }, duplicate: false };
-    if (outcome.kind === 'duplicate') return { message: outcome.original, duplicate: true };
+    if (outcome.kind === 'duplicate') {
+      // Our own commit when the receipt names our message id: the SDK retried a TransactWriteItems that
+      // had committed but whose answer timed out. Only the commit that stored the message is not a duplicate.
+      return { message: outcome.original, duplicate: outcome.original.messageId !== message.messageId };
+    }
     logger.debug('commit attempt lost', { outcome: outcome.kind, seq, lost });
     if (Date.now() > deadline) {
       throw new InternalError('the conversation is too busy right now; retry with the same clientMessageId');

@@ -477,6 +477,25 @@ describe('sendMessage', () => {
       expect(ddb).not.toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
     });
 
+    it('answers duplicate:false when the receipt is its own commit (the SDK retried a commit whose answer timed out)', async () => {
+      // GIVEN the first try committed, its answer was lost, and the SDK's retry finds the receipt it wrote
+      let ownMessageId = '';
+      ddb.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => {
+        if (!isCommit(input)) return {};
+        ownMessageId = String(input.TransactItems?.[0]?.Put?.Item?.messageId);
+        throw cancelled(NONE, {
+          ...CONDITION_FAILED,
+          Item: { ...ORIGINAL_RECEIPT, messageId: { S: ownMessageId } },
+        });
+      });
+
+      // WHEN
+      const response = await handler(send({ to: 'bob' }), lambdaContext);
+
+      // THEN it is the commit, not a duplicate of it
+      expect(frameOf(response)).toEqual({ ...ORIGINAL_ACK, messageId: ownMessageId, duplicate: false });
+    });
+
     it('takes the duplicate from the receipt even when the message seq was taken too', async () => {
       answerCommits(() => cancelled(CONDITION_FAILED, { ...CONDITION_FAILED, Item: ORIGINAL_RECEIPT }));
 
