@@ -85,7 +85,9 @@ export const FUNCTION_PERMISSIONS = {
     postToConnections: true,
     rateLimited: true,
   },
-  'mark-read': { table: ['GetItem', 'Query', 'UpdateItem'] },
+  // A group member whose item a failed creation never wrote gets it (conversations.ts): a PutItem with a
+  // ConditionCheckItem of the group's members, in one transaction. The same in sync, leave and delivery.
+  'mark-read': { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'ConditionCheckItem'] },
   // BatchGetItem for the members' states; its TransactWriteItems holds Puts only (conversation,
   // creation receipt), then per member a transaction of a conditional PutItem and a ConditionCheckItem
   // that the group still lists them (a late retry cannot bring back a leaver); GetItem and Query on a
@@ -104,7 +106,15 @@ export const FUNCTION_PERMISSIONS = {
   // conversations, presence and saved lists, Query of each conversation's member items and newest
   // message, BatchWriteItem to save a list longer than one page.
   sync: {
-    table: ['GetItem', 'Query', 'BatchGetItem', 'BatchWriteItem', 'UpdateItem'],
+    table: [
+      'GetItem',
+      'Query',
+      'BatchGetItem',
+      'BatchWriteItem',
+      'UpdateItem',
+      'PutItem',
+      'ConditionCheckItem',
+    ],
     indexes: [INBOX_INDEX, CHANGES_INDEX],
     // Download links of the attachments of the messages it returns.
     attachments: ['signDownloads'],
@@ -125,11 +135,13 @@ export const FUNCTION_PERMISSIONS = {
   // GetItem of the caller's member item and the conversation; a group leave is one TransactWriteItems
   // (UpdateItem of the conversation's members, DeleteItem of the member item); a direct one reads the
   // last seq (Query) and marks the member item hidden up to it (UpdateItem).
-  'leave-conversation': { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] },
+  'leave-conversation': {
+    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem', 'PutItem', 'ConditionCheckItem'],
+  },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.
-    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
     // unread: the push badge; inbox: a user's direct contacts, who hear their presence.
     indexes: [UNREAD_INDEX, INBOX_INDEX],
     postToConnections: true,
