@@ -6,8 +6,9 @@
  * - a check that message `lastSeq + 1` does not exist yet (a message committed meanwhile would have a
  *   greater version than this change: the change is retried in the new message's slot);
  * - the change itself, which stores `version` on the item it changes.
- * A lost race re-reads where the conversation stands and tries again; only the change's own condition
- * (sender, not deleted, limits) ends the attempt, with the item as it stood.
+ * A lost race tries again from where the conversation stands: the count that came back with the failed
+ * condition, or a fresh read when a message came too or the transaction conflicted. Only the change's
+ * own condition (sender, not deleted, limits) ends the attempt, with the item as it stood.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
