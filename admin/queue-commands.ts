@@ -38,6 +38,7 @@ import {
   redrive,
 } from '../functions/stream/redrive.ts';
 import { readStreamRange } from '../local/stream/stream-range.ts';
+import { describePipeline, type PipelineStatus } from '../local/stream/stream-route.ts';
 
 export type QueueCommand = 'failures' | 'redrive';
 
@@ -206,16 +207,30 @@ export async function runQueueCommand(
       target.kind === 'local'
         ? await listLocal(target, request.limit)
         : await listDeployed(target, request.limit, outputsOf);
-    return { output: formatFailures(entries, request), ok: true };
+    return { output: await withPipeline(formatFailures(entries, request), request), ok: true };
   }
   const results =
     target.kind === 'local'
       ? await redriveLocal(target, request)
       : await redriveDeployed(target, request, outputsOf);
   return {
-    output: formatRedrive(results, request),
+    output: await withPipeline(formatRedrive(results, request), request),
     ok: results.every((result) => result.outcome === 'redelivered' || result.outcome === 'would_redeliver'),
   };
+}
+
+/**
+ * Against the local stack, a last line says whether its stream pipeline is idle, i.e. whether more
+ * entries may still join the queue (`GET /_local/stream`). Not with --json, whose output is the list.
+ */
+async function withPipeline(output: string, request: QueueRequest): Promise<string> {
+  if (request.target.kind !== 'local' || request.json) return output;
+  try {
+    const status = (await localRequest(request.target, 'GET', '/_local/stream')) as PipelineStatus;
+    return `${output}\n${describePipeline(status)}`;
+  } catch (error) {
+    return `${output}\nstream: could not be read (${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 async function listDeployed(target: AwsTarget, limit: number, outputsOf: Outputs): Promise<ListedFailure[]> {

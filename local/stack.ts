@@ -15,7 +15,7 @@ import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
 import { addDevTokenRoute } from './dev-token-route.ts';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
-import { withDeliveryFaults } from './faults/delivery-faults.ts';
+import { CutInvocations, withDeliveryFaults } from './faults/delivery-faults.ts';
 import { startDynamoDbProxy } from './faults/dynamodb-proxy.ts';
 import { FaultPlan, type FaultSpec } from './faults/fault-plan.ts';
 import { addFaultRoutes } from './faults/fault-routes.ts';
@@ -37,6 +37,7 @@ import { addFailureQueueRoutes, LocalFailureQueue } from './queue/failure-queue.
 import { addRedriveRoute } from './queue/redrive-route.ts';
 import { type LocalS3, startLocalS3 } from './s3rver.ts';
 import { StreamPoller } from './stream/stream-poller.ts';
+import { addStreamRoute } from './stream/stream-route.ts';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -155,8 +156,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       credentials: LOCAL_CREDENTIALS,
     });
     // Crashes and timeouts are injected around the handler, where Lambda's runtime would fail.
-    const deliver = withDeliveryFaults(faults, handlers.delivery, () =>
-      lambdaContext('delivery', DELIVERY_TIMEOUT_MS),
+    const cutInvocations = new CutInvocations();
+    const deliver = withDeliveryFaults(
+      faults,
+      handlers.delivery,
+      () => lambdaContext('delivery', DELIVERY_TIMEOUT_MS),
+      cutInvocations,
     );
     const poller = new StreamPoller({
       client: streams,
@@ -177,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onFailure: (record) => failureQueue.add(JSON.stringify(record)),
     });
     await poller.start();
+    addStreamRoute(localRoutes, poller, cutInvocations);
     // `npm run admin -- redrive --local`: the queue's entries through the same delivery handler.
     addRedriveRoute(localRoutes, {
       queue: failureQueue,

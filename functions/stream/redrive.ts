@@ -101,7 +101,22 @@ export interface RedriveOptions {
   readonly dryRun: boolean;
   readonly now?: () => Date;
   readonly newId?: () => string;
+  /**
+   * How long to wait before the second and last try of the entries whose redelivery failed (default
+   * RETRY_FAILED_AFTER_MS; 0: no second try). Tests pass a fake `sleep`.
+   */
+  readonly retryFailedAfterMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * A redelivery fails for a moment when a recipient's connection answers 410 inside the `$connect`
+ * window (functions/domain/fanout.ts: 5 s after `$connect` stored it; a socket lost just after
+ * connecting looks the same), or when a call is throttled. Delivery on the stream retries these; a
+ * redrive tries its failed entries once more after the window, so that one such moment does not leave
+ * an entry behind (the chaos runs saw it: sockets lost just before the redrive).
+ */
+export const RETRY_FAILED_AFTER_MS = 6_000;
 
 /** Entries per receive: SQS's maximum. */
 const PAGE = 10;
@@ -356,32 +371,72 @@ export function deliveryOutcome(
   };
 }
 
-/** Redelivers up to `limit` entries, one at a time; removes each only once its redelivery succeeded. */
+/**
+ * Redelivers up to `limit` entries, one at a time; removes each only once its redelivery succeeded.
+ * Those whose redelivery failed are tried once more after `retryFailedAfterMs`.
+ */
 export async function redrive(options: RedriveOptions): Promise<RedriveResult[]> {
   const ids = { now: options.now ?? (() => new Date()), newId: options.newId ?? randomUUID };
   const results: RedriveResult[] = [];
   const kept: QueuedFailure[] = [];
-  const seen = new Set<string>();
   try {
-    while (results.length < options.limit) {
-      const page = await options.queue.receive(Math.min(PAGE, options.limit - results.length));
-      const fresh = page.filter((queued) => !seen.has(queued.id));
-      if (fresh.length === 0) break;
-      for (const queued of fresh) {
-        seen.add(queued.id);
-        if (results.length >= options.limit) {
-          kept.push(queued);
-          continue;
-        }
-        const result = await redriveOne(queued, options, ids);
-        results.push(result);
-        if (result.outcome !== 'redelivered') kept.push(queued);
-      }
-    }
+    await firstTry(options, ids, results, kept);
+    await secondTry(options, ids, results, kept);
   } finally {
     await options.queue.release(kept);
   }
   return results;
+}
+
+async function firstTry(
+  options: RedriveOptions,
+  ids: { now: () => Date; newId: () => string },
+  results: RedriveResult[],
+  kept: QueuedFailure[],
+): Promise<void> {
+  const seen = new Set<string>();
+  while (results.length < options.limit) {
+    const page = await options.queue.receive(Math.min(PAGE, options.limit - results.length));
+    const fresh = page.filter((queued) => !seen.has(queued.id));
+    if (fresh.length === 0) break;
+    for (const queued of fresh) {
+      seen.add(queued.id);
+      if (results.length >= options.limit) {
+        kept.push(queued);
+        continue;
+      }
+      const result = await redriveOne(queued, options, ids);
+      results.push(result);
+      if (result.outcome !== 'redelivered') kept.push(queued);
+    }
+  }
+}
+
+/** The entries whose redelivery failed, once more after the wait; each result is replaced by the new one. */
+async function secondTry(
+  options: RedriveOptions,
+  ids: { now: () => Date; newId: () => string },
+  results: RedriveResult[],
+  kept: QueuedFailure[],
+): Promise<void> {
+  const waitMs = options.retryFailedAfterMs ?? RETRY_FAILED_AFTER_MS;
+  const failed = results.flatMap((result, index) => (result.outcome === 'failed' ? [index] : []));
+  if (options.dryRun || waitMs <= 0 || failed.length === 0) return;
+  await (options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(waitMs);
+  for (const index of failed) {
+    const first = results[index] as RedriveResult;
+    const queued = kept.find((entry) => entry.id === first.id);
+    if (queued === undefined) continue;
+    const second = await redriveOne(queued, options, ids);
+    results[index] = {
+      ...second,
+      reason:
+        second.outcome === 'redelivered'
+          ? `redelivered on the second try, ${waitMs / 1000} s after the first failed (${first.reason})`
+          : `failed twice, ${waitMs / 1000} s apart: ${second.reason}`,
+    };
+    if (second.outcome === 'redelivered') kept.splice(kept.indexOf(queued), 1);
+  }
 }
 
 async function redriveOne(

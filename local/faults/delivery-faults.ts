@@ -31,10 +31,30 @@ class InvocationFailure extends Error {
   }
 }
 
+/**
+ * Timed-out invocations whose handler still runs: they can still write, post and record failures, so
+ * the stream is not idle until they end (`GET /_local/stream` counts them).
+ */
+export class CutInvocations {
+  #running = 0;
+
+  get running(): number {
+    return this.#running;
+  }
+
+  track(handling: Promise<unknown>): void {
+    this.#running += 1;
+    handling.finally(() => {
+      this.#running -= 1;
+    });
+  }
+}
+
 export function withDeliveryFaults(
   plan: FaultPlan,
   handler: StreamHandler,
   context: () => Context,
+  cut = new CutInvocations(),
 ): InvokeDelivery {
   return async (records) => {
     if (plan.next('delivery-crash')) {
@@ -51,14 +71,15 @@ export function withDeliveryFaults(
       localLog.info(`fault: delivery of ${records.length} records times out after ${delayMs} ms (injected)`);
       const base = context();
       const deadline = Date.now() + delayMs;
-      const cut: Context = {
+      const cutContext: Context = {
         ...base,
         getRemainingTimeInMillis: () => (Date.now() < deadline ? base.getRemainingTimeInMillis() : 0),
       };
-      const running = handler({ Records: records }, cut).then(
+      const running = handler({ Records: records }, cutContext).then(
         () => undefined,
         () => undefined,
       );
+      cut.track(running);
       await Promise.race([running, sleep(delayMs)]);
       throw new InvocationFailure('Sandbox.Timedout', `Task timed out after ${delayMs} ms (injected)`);
     }

@@ -26,6 +26,20 @@ export interface LaneEvents {
   discarded(records: DynamoDBRecord[], why: string): void;
 }
 
+/** What a lane is doing now, for `GET /_local/stream`. */
+export interface LaneState {
+  /** Records read and not yet delivered, checkpointed or discarded. */
+  readonly queued: number;
+  /** An invocation of the delivery handler is running. */
+  readonly invoking: boolean;
+  /** Waiting before a retry of a failed batch. */
+  readonly retrying: boolean;
+  /** Failed attempts at the batch at the head of the lane (0: none failed). */
+  readonly attempts: number;
+  /** Batches given up since the lane started (where AWS sends them to the on-failure queue). */
+  readonly discardedBatches: number;
+}
+
 type Outcome = { kind: 'ok' } | { kind: 'partial'; index: number } | { kind: 'error'; message: string };
 
 export class BatchLane {
@@ -44,6 +58,10 @@ export class BatchLane {
   #draining: Promise<void> = Promise.resolve();
   /** Waiters of `shrunk()`, woken together when the queue gets shorter or the lane stops draining. */
   #shrinkWaiters: (() => void)[] = [];
+  #invoking = false;
+  #retrying = false;
+  #attempts = 0;
+  #discardedBatches = 0;
 
   constructor(options: {
     settings: BatchSettings;
@@ -61,6 +79,16 @@ export class BatchLane {
 
   get queued(): number {
     return this.#queue.length;
+  }
+
+  get state(): LaneState {
+    return {
+      queued: this.#queue.length,
+      invoking: this.#invoking,
+      retrying: this.#retrying,
+      attempts: this.#attempts,
+      discardedBatches: this.#discardedBatches,
+    };
   }
 
   push(records: DynamoDBRecord[]): void {
@@ -111,6 +139,7 @@ export class BatchLane {
           this.#removeFront(batch.length);
           size = this.#settings.batchSize;
           attempts = 0;
+          this.#attempts = 0;
           continue;
         }
         if (outcome.kind === 'partial') {
@@ -123,30 +152,39 @@ export class BatchLane {
         } else {
           attempts += 1;
         }
+        this.#attempts = attempts;
         if (attempts > this.#settings.retryAttempts) {
           const dropped = this.#removeFront(Math.min(size, this.#queue.length));
+          this.#discardedBatches += 1;
           this.#events.discarded(dropped, `retries exhausted (${this.#settings.retryAttempts})`);
           size = this.#settings.batchSize;
           attempts = 0;
+          this.#attempts = 0;
           continue;
         }
+        this.#retrying = true;
         await sleep(this.#retryDelayMs(attempts), undefined, { signal: this.#signal }).catch(() => undefined);
+        this.#retrying = false;
       }
     } finally {
       // In the same step as the loop's last check: a push from now on starts a new drain.
       this.#running = false;
+      this.#retrying = false;
       this.#wakeShrinkWaiters();
     }
   }
 
   async #run(batch: DynamoDBRecord[]): Promise<Outcome> {
     let response: DynamoDBBatchResponse | undefined;
+    this.#invoking = true;
     try {
       response = await this.#invoke(batch);
     } catch (error) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.#events.failed(batch, message);
       return { kind: 'error', message };
+    } finally {
+      this.#invoking = false;
     }
     const failures = response?.batchItemFailures ?? [];
     if (failures.length === 0) {
@@ -175,10 +213,8 @@ export class BatchLane {
     ) {
       expired += 1;
     }
-    if (expired > 0)
-      this.#events.discarded(
-        this.#removeFront(expired),
-        `older than ${this.#settings.maxRecordAgeSeconds} s`,
-      );
+    if (expired === 0) return;
+    this.#discardedBatches += 1;
+    this.#events.discarded(this.#removeFront(expired), `older than ${this.#settings.maxRecordAgeSeconds} s`);
   }
 }

@@ -53,7 +53,45 @@ export interface StreamPollerOptions {
 interface ShardState {
   readonly shard: Shard;
   status: 'waiting' | 'reading' | 'done';
+  lanes: readonly BatchLane[];
+  /** The last record read from the shard. */
+  lastSequenceNumber?: string;
+  /** Callers of `status()` waiting for a GetRecords that starts after they asked: how many records it read. */
+  pollWaiters: ((records: number) => void)[];
 }
+
+/** One shard as `GET /_local/stream` shows it. */
+export interface ShardStatus {
+  readonly shardId: string;
+  /** `waiting`: its parent is not delivered yet; `done`: closed and delivered (or skipped at start). */
+  readonly status: ShardState['status'];
+  readonly lastSequenceNumber: string | null;
+  /**
+   * Whether a GetRecords that started after the status was asked found nothing new: the reader has
+   * every record written before the question (false too when no read finished within 5 s). Null for a
+   * shard that is not being read.
+   */
+  readonly caughtUp: boolean | null;
+  /** Records read and not yet delivered, checkpointed or discarded. */
+  readonly queuedRecords: number;
+  /** Lanes whose batch is being handled by the delivery handler now. */
+  readonly invoking: number;
+  /** Lanes waiting before retrying a failed batch, and the most attempts any of them has failed. */
+  readonly retrying: number;
+  readonly attempts: number;
+  readonly discardedBatches: number;
+}
+
+export interface StreamStatus {
+  /** Nothing read is undelivered, nothing is being delivered or waiting for a retry, no shard is behind. */
+  readonly idle: boolean;
+  readonly shards: readonly ShardStatus[];
+  /** Shards DescribeStream lists that the poller has not picked up yet (read within a second). */
+  readonly undiscoveredShards: number;
+}
+
+/** How long `status()` waits for each shard's fresh read (the reader polls every 25 ms when idle). */
+const FRESH_READ_TIMEOUT_MS = 5_000;
 
 /** Records fetched but not yet delivered, per shard, before GetRecords pauses. */
 export const MAX_QUEUED = 1_000;
@@ -83,7 +121,7 @@ export class StreamPoller {
       const id = shard.ShardId ?? '';
       // LATEST: only new records count, so shards already closed have nothing to deliver.
       const skip = latest && !openAtStart.has(shard);
-      this.#shards.set(id, { shard, status: skip ? 'done' : 'waiting' });
+      this.#shards.set(id, newShardState(shard, skip ? 'done' : 'waiting'));
       if (latest && !skip) iterators.set(id, await this.#iterator(id, 'LATEST'));
     }
     this.#startReadyShards(iterators);
@@ -94,6 +132,62 @@ export class StreamPoller {
     this.#abort.abort();
     await this.#refresher;
     while (this.#readers.size > 0) await Promise.allSettled([...this.#readers]);
+  }
+
+  /**
+   * What the poller holds and does now, for `GET /_local/stream`: per shard, whether a read that
+   * started after this call found anything new, and what its lanes are doing. `idle` means every
+   * record written before this call has been delivered or given up, so no more on-failure entries can
+   * come from it; a redrive or a check of the queue should wait for it.
+   */
+  async status(): Promise<StreamStatus> {
+    // Asked first, in this same step: the read that answers starts after this call, whatever comes next.
+    const asked = [...this.#shards].map(([shardId, state]) => ({
+      shardId,
+      state,
+      fresh: state.status === 'reading' ? this.#freshRead(state) : Promise.resolve(undefined),
+    }));
+    const listed = await this.#describe().catch(() => []);
+    const undiscoveredShards = listed.filter((shard) => !this.#shards.has(shard.ShardId ?? '')).length;
+    const shards = await Promise.all(
+      asked.map(async ({ shardId, state, fresh }): Promise<ShardStatus> => {
+        const read = await fresh;
+        const lanes = state.lanes.map((lane) => lane.state);
+        return {
+          shardId,
+          status: state.status,
+          lastSequenceNumber: state.lastSequenceNumber ?? null,
+          caughtUp: state.status === 'reading' ? read === 0 : null,
+          queuedRecords: lanes.reduce((sum, lane) => sum + lane.queued, 0),
+          invoking: lanes.filter((lane) => lane.invoking).length,
+          retrying: lanes.filter((lane) => lane.retrying).length,
+          attempts: Math.max(0, ...lanes.map((lane) => lane.attempts)),
+          discardedBatches: lanes.reduce((sum, lane) => sum + lane.discardedBatches, 0),
+        };
+      }),
+    );
+    const idle =
+      undiscoveredShards === 0 &&
+      shards.every(
+        (shard) =>
+          shard.status !== 'waiting' &&
+          shard.caughtUp !== false &&
+          shard.queuedRecords === 0 &&
+          shard.invoking === 0 &&
+          shard.retrying === 0,
+      );
+    return { idle, shards, undiscoveredShards };
+  }
+
+  /** Records read by the shard's first GetRecords that starts from now on (undefined: none within the timeout). */
+  #freshRead(state: ShardState): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), FRESH_READ_TIMEOUT_MS);
+      state.pollWaiters.push((records) => {
+        clearTimeout(timer);
+        resolve(records);
+      });
+    });
   }
 
   get #signal(): AbortSignal {
@@ -109,7 +203,7 @@ export class StreamPoller {
       try {
         for (const shard of await this.#describe()) {
           const id = shard.ShardId ?? '';
-          if (!this.#shards.has(id)) this.#shards.set(id, { shard, status: 'waiting' });
+          if (!this.#shards.has(id)) this.#shards.set(id, newShardState(shard, 'waiting'));
         }
         this.#startReadyShards(new Map());
       } catch (error) {
@@ -139,15 +233,19 @@ export class StreamPoller {
     const lanes = Array.from({ length: Math.max(1, this.#options.settings.parallelizationFactor) }, () =>
       this.#lane(id),
     );
+    state.lanes = lanes;
     let iterator: string | undefined = startIterator ?? (await this.#iterator(id, 'TRIM_HORIZON'));
     let lastSequenceNumber: string | undefined;
     while (iterator !== undefined && !this.#signal.aborted) {
       let response: GetRecordsCommandOutput;
+      // Those who asked before this read started: it answers them once its records are in the lanes.
+      const waiters = state.pollWaiters.splice(0);
       try {
         response = await this.#options.client.send(
           new GetRecordsCommand({ ShardIterator: iterator, Limit: 1_000 }),
         );
       } catch (error) {
+        state.pollWaiters.unshift(...waiters);
         if (
           (error as Error).name === 'ExpiredIteratorException' ||
           (error as Error).name === 'TrimmedDataAccessException'
@@ -165,6 +263,7 @@ export class StreamPoller {
       }
       const records = response.Records ?? [];
       lastSequenceNumber = records.at(-1)?.dynamodb?.SequenceNumber ?? lastSequenceNumber;
+      state.lastSequenceNumber = lastSequenceNumber;
       // One push per lane and page, so a page's records travel together in one batch.
       const pages = lanes.map((): DynamoDBRecord[] => []);
       for (const record of records) {
@@ -175,6 +274,7 @@ export class StreamPoller {
       for (const [i, page] of pages.entries()) {
         if (page.length > 0) lanes[i]?.push(page);
       }
+      for (const answer of waiters) answer(records.length);
       iterator = response.NextShardIterator;
       // Back-pressure: no GetRecords while too much is queued. Each turn waits for a lane's queue to
       // shrink (a lane that is already idle must not wake it, or the loop spins and starves delivery).
@@ -191,6 +291,7 @@ export class StreamPoller {
     if (this.#signal.aborted) return;
     // The shard is closed and fully delivered: its children may start.
     state.status = 'done';
+    for (const answer of state.pollWaiters.splice(0)) answer(0);
     this.#startReadyShards(new Map());
   }
 
@@ -257,6 +358,10 @@ export class StreamPoller {
   async #pause(ms: number): Promise<void> {
     await sleep(ms, undefined, { signal: this.#signal }).catch(() => undefined);
   }
+}
+
+function newShardState(shard: Shard, status: ShardState['status']): ShardState {
+  return { shard, status, lanes: [], pollWaiters: [] };
 }
 
 /** Records of one partition key always share a lane, so they stay in order. */

@@ -32,18 +32,18 @@ export const ALL_AT_ONCE: NamedPlan = {
 };
 
 /** Redelivers what exhausted its retries (as `npm run admin -- redrive --local` does); how many entries. */
-export async function redriveLocal(stack: LocalStackProcess): Promise<number> {
+export async function redriveLocal(stack: LocalStackProcess): Promise<{ queued: number; redriven: number }> {
   const queued = async () => {
     const entries = await (await fetch(`${stack.httpUrl}/_local/delivery-failures`)).json();
     return Array.isArray(entries) ? entries.length : 0;
   };
   const before = await queued();
-  if (before === 0) return 0;
+  if (before === 0) return { queued: 0, redriven: 0 };
   const response = await fetch(`${stack.httpUrl}/_local/delivery-failures/redrive`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ limit: 10_000 }),
   });
   if (!response.ok) throw new Error(`redrive answered ${response.status}: ${await response.text()}`);
-  return before - (await queued());
+  return { queued: before, redriven: before - (await queued()) };
 }

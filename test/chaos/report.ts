@@ -11,6 +11,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
     String(r.deliveredOnSocket),
     String(r.recoveredBySync),
     String(r.duplicatesSeen),
+    String(r.queued),
     String(r.redriven),
     String(r.pushes),
     String(r.reconnects),
@@ -27,6 +28,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
         'on socket',
         'by sync',
         'duplicates',
+        'queued',
         'redriven',
         'pushes',
         'reconnects',
@@ -36,6 +38,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
       rows,
       [
         'left',
+        'right',
         'right',
         'right',
         'right',

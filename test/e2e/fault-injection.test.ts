@@ -7,8 +7,9 @@
  *
  * Each test uses its own users, and before switching a fault on waits until their earlier records are
  * delivered (the stack runs at LOG_LEVEL=info, so the handlers log each record they deliver) and the
- * stream is quiet, so that a count of faults lands on the calls the test makes, not on the tail of an
- * earlier test (a retried record holds up its lane, as in the event source mapping).
+ * stream pipeline is idle (`GET /_local/stream`), so that a count of faults lands on the calls the
+ * test makes, not on the tail of an earlier test (a retried record holds up its lane, as in the event
+ * source mapping).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -24,6 +25,7 @@ import {
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
 import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
 import { type Client, connect } from './support/ws-client.ts';
 
@@ -76,26 +78,6 @@ async function setFaults(plan: unknown): Promise<Frame> {
 
 const faults = async () => (await (await fetch(`${stack.httpUrl}/_local/faults`)).json()) as Frame;
 
-/**
- * Waits until the stream poller has started no delivery for a moment (it logs every invocation's end).
- * Only aims the faults: no assertion depends on how long this takes.
- */
-async function streamQuiet(): Promise<void> {
-  const activity = () =>
-    stack.output().match(/\[local\] (delivery batch|WARN delivery: batch|fault: )/g)?.length ?? 0;
-  let last = activity();
-  let stableSince = Date.now();
-  const deadline = Date.now() + 10_000;
-  while (Date.now() - stableSince < 400 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const now = activity();
-    if (now !== last) {
-      last = now;
-      stableSince = Date.now();
-    }
-  }
-}
-
 let counter = 0;
 const send = (from: Client, fields: Frame) => {
   counter += 1;
@@ -135,7 +117,7 @@ async function pair(
   const b = await join(bId);
   await a.until((frame) => frame.type === 'presence' && frame.userId === bId && frame.status === 'online');
   await handlerLogged('presence delivered', `"userId":"${bId}"`, '"change":"online"');
-  await streamQuiet();
+  await pipelineIdle(stack.httpUrl);
   return { a, b, aId, bId, conversationId: String(first.conversationId) };
 }
 
@@ -294,7 +276,7 @@ describe('SNS Publish failing', () => {
     await b.closed;
     await expect.poll(() => connectionItems(bId), POLL).toEqual([]);
     await a.until((frame) => frame.type === 'presence' && frame.userId === bId && frame.status === 'offline');
-    await streamQuiet();
+    await pipelineIdle(stack.httpUrl);
     return { a, bId };
   }
 

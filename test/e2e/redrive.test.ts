@@ -12,7 +12,6 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
@@ -22,10 +21,13 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers } from '../../local/handlers.ts';
 import { setLocalLogSink } from '../../local/log.ts';
 import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
 import { type Client, connect } from './support/ws-client.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+/** The admin tool's last line against a local stack whose stream has nothing in flight. */
+const IDLE_LINE = 'stream: idle (every record written so far is delivered or in this queue)';
 
 /** While set, delivery of the message with this clientMessageId finds its conversation item gone. */
 let conversationGoneFor: string | undefined;
@@ -139,11 +141,13 @@ describe('redrive of what delivery gave up', () => {
     expect(await queued()).toEqual([
       expect.objectContaining({ kind: 'message', class: 'permanent', conversationId, seq, messageId }),
     ]);
+    // (once the stream is idle, which the listing's last line says)
+    await pipelineIdle(httpUrl);
     const listed = await admin('failures', '--local', httpUrl);
     expect(listed).toMatchObject({ code: 0, stderr: '' });
     expect(listed.stdout).toMatch(
       new RegExp(
-        `^\\S+ {2}\\S+ {2}message ${conversationId} seq ${seq} messageId ${messageId}: failed for good: PermanentFailure, recorded \\S+\\n1 entry in the on-failure queue\\n$`,
+        `^\\S+ {2}\\S+ {2}message ${conversationId} seq ${seq} messageId ${messageId}: failed for good: PermanentFailure, recorded \\S+\\n1 entry in the on-failure queue\\n${IDLE_LINE.replace(/[()]/g, '\\$&')}\\n$`,
       ),
     );
     const json = JSON.parse((await admin('failures', '--local', httpUrl, '--json')).stdout);
@@ -174,7 +178,7 @@ describe('redrive of what delivery gave up', () => {
     // THEN bob's socket gets the message, the queue is empty, and a second redrive does nothing
     expect(redriven).toMatchObject({ code: 0, stderr: '' });
     expect(redriven.stdout).toMatch(
-      /^redelivered {2}\S+ {2}message .*\(1 record from the table\)\nredrive: 1 redelivered and removed\n$/,
+      /^redelivered {2}\S+ {2}message .*\(1 record from the table\)\nredrive: 1 redelivered and removed\nstream: (idle|busy)\b.*\n$/,
     );
     expect(
       await bob.until((frame) => frame.type === 'message' && frame.messageId === messageId),
@@ -185,13 +189,61 @@ describe('redrive of what delivery gave up', () => {
       content: 'text of lost-1',
     });
     expect(await queued()).toEqual([]);
+    await pipelineIdle(httpUrl);
     expect(await admin('redrive', '--local', httpUrl)).toEqual({
       code: 0,
-      stdout: 'the on-failure queue is empty: nothing to redrive\n',
+      stdout: `the on-failure queue is empty: nothing to redrive\n${IDLE_LINE}\n`,
       stderr: '',
     });
     expect(await syncedIds(bob, String(conversationId))).toEqual([hello.messageId, messageId]);
 
+    for (const client of [alice, bob]) client.socket.close();
+    await Promise.all([alice.closed, bob.closed]);
+  });
+
+  it('tries an entry again once a recipient’s connection is past `$connect`, so the redrive empties the queue', async () => {
+    // GIVEN a message delivery gave up on (its conversation gone while it ran), the cause fixed
+    const alice = await connect(`${stack.url}/?token=${await localToken('alice')}`);
+    const bob = await connect(`${stack.url}/?token=${await localToken('bob')}`);
+    conversationGoneFor = 'young-1';
+    const given = new Promise<void>((resolve) => {
+      onConversationGone = resolve;
+    });
+    const lost = await send(alice, 'young-1');
+    await given;
+    conversationGoneFor = undefined;
+    // AND bob with a connection stored a moment ago whose socket is already gone: it answers 410 inside
+    // the `$connect` window, as a socket lost right after connecting does (what the chaos runs met)
+    const now = new Date().toISOString();
+    const young = { PK: 'USER#bob', SK: 'CONN#youngLost=', type: 'connection', connectionId: 'youngLost=' };
+    await table.send(
+      new PutCommand({
+        TableName: LOCAL_TABLE_NAME,
+        Item: { ...young, userId: 'bob', deviceId: 'bob-tablet', connectedAt: now, storedAt: now },
+      }),
+    );
+
+    // WHEN the operator redrives
+    const redriven = await admin('redrive', '--local', httpUrl);
+
+    // THEN the first try fails on that connection, the second (after the window) removes it and
+    // succeeds: bob's socket has the message and the queue is empty
+    expect(redriven).toMatchObject({ code: 0, stderr: '' });
+    expect(redriven.stdout).toMatch(
+      /^redelivered {2}\S+ {2}message .*: redelivered on the second try, 6 s after the first failed \(delivery failed again on 1 of 1 record\(s\)/m,
+    );
+    expect(
+      await bob.until((frame) => frame.type === 'message' && frame.messageId === lost.messageId),
+    ).toMatchObject({ seq: lost.seq });
+    expect(await queued()).toEqual([]);
+    const { Item } = await table.send(
+      new GetCommand({
+        TableName: LOCAL_TABLE_NAME,
+        Key: { PK: young.PK, SK: young.SK },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item).toBeUndefined();
     for (const client of [alice, bob]) client.socket.close();
     await Promise.all([alice.closed, bob.closed]);
   });
@@ -202,12 +254,11 @@ describe('redrive of what delivery gave up', () => {
     const bob = await connect(`${stack.url}/?token=${await localToken('bob')}`);
     crashOn = 'crash-1';
     const crashed = await send(alice, 'crash-1');
-    let pointer: Record<string, unknown> | undefined;
-    // Waits for the poller's own retries to run out (about 13 s of its back-off), however long they take.
-    while (pointer === undefined) {
-      pointer = (await queued()).find((entry) => entry.DDBStreamBatchInfo !== undefined);
-      if (pointer === undefined) await sleep(200);
-    }
+    // Waits for the poller's own retries to run out (about 13 s of its back-off): the pipeline is idle
+    // once it gave the batch up.
+    await pipelineIdle(httpUrl);
+    const pointer = (await queued()).find((entry) => entry.DDBStreamBatchInfo !== undefined);
+    expect(pointer).toBeDefined();
     crashOn = undefined;
 
     // THEN `failures` lists a stream batch

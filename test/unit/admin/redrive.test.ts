@@ -24,9 +24,35 @@ import {
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdminIncomplete, AdminUsageError, parseAdminArgs, runAdmin } from '../../../admin/admin.ts';
 import type { QueueRequest } from '../../../admin/queue-commands.ts';
+import { RETRY_FAILED_AFTER_MS } from '../../../functions/stream/redrive.ts';
+
+/** Runs `run` with the redrive's wait before a second try elapsed at once (fake timers for it alone). */
+async function secondTryElapsed<T>(run: Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['setTimeout'] });
+  try {
+    let outcome: { value: T } | { error: unknown } | undefined;
+    run.then(
+      (value) => {
+        outcome = { value };
+      },
+      (error: unknown) => {
+        outcome = { error };
+      },
+    );
+    // The mocked calls before the wait take a few turns of the event loop: time moves until it is over.
+    while (outcome === undefined) {
+      await vi.advanceTimersByTimeAsync(RETRY_FAILED_AFTER_MS / 6);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  } finally {
+    vi.useRealTimers();
+  }
+}
 
 const sqs = mockClient(SQSClient);
 const lambda = mockClient(LambdaClient);
@@ -283,12 +309,15 @@ describe('admin redrive', () => {
       .resolves({});
     lambda.on(InvokeCommand).resolves(response);
 
-    const run = runAdmin(request('redrive'));
+    const run = secondTryElapsed(runAdmin(request('redrive')));
 
     await expect(run).rejects.toThrow(AdminIncomplete);
     const output = await run.catch((error: AdminIncomplete) => error.output);
     expect(output).toMatch(/^FAILED, kept {2}sqs-1 {2}message d_alice_bob seq 7/m);
     expect(output).toMatch(reason);
+    // Tried twice, the second time after the wait (functions/stream/redrive.ts), then kept.
+    expect(output).toMatch(/failed twice, 6 s apart/);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 2);
     expect(output).toMatch(/^redrive: 0 redelivered and removed, 1 failed and kept$/m);
     expect(sqs).not.toHaveReceivedCommand(DeleteMessageCommand);
     expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityBatchCommand, {
@@ -305,7 +334,7 @@ describe('admin redrive', () => {
       .on(InvokeCommand)
       .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
 
-    await expect(runAdmin(request('redrive'))).rejects.toThrow(AdminIncomplete);
+    await expect(secondTryElapsed(runAdmin(request('redrive')))).rejects.toThrow(AdminIncomplete);
     expect(sqs).not.toHaveReceivedCommand(DeleteMessageCommand);
   });
 

@@ -15,6 +15,7 @@ import {
   describeFailure,
   parseFailureBody,
   type QueuedFailure,
+  RETRY_FAILED_AFTER_MS,
   type RedriveQueue,
   type RedriveSources,
   recordsFor,
@@ -282,6 +283,7 @@ describe('a redrive', () => {
       invoke: answering({ ok: true }, { ok: false, reason: 'delivery failed again' }),
       limit: 100,
       dryRun: false,
+      retryFailedAfterMs: 0,
     });
 
     expect(results.map((result) => [result.id, result.outcome])).toEqual([
@@ -315,6 +317,7 @@ describe('a redrive', () => {
       },
       limit: 2,
       dryRun: false,
+      retryFailedAfterMs: 0,
     });
 
     expect(results).toMatchObject([
@@ -326,6 +329,51 @@ describe('a redrive', () => {
       },
     ]);
     expect(removed).toEqual([]);
+  });
+
+  it('tries what failed once more after the wait, and removes it when that try succeeds', async () => {
+    // GIVEN two entries whose first redelivery fails (a recipient's connection inside `$connect`, say),
+    // and a third that succeeds at once
+    invoked.length = 0;
+    const { queue, removed, released } = fakeQueue(
+      [7, 8, 9].map((seq) => JSON.stringify({ ...MESSAGE_ENTRY, seq })),
+    );
+    const items = [7, 8, 9].map((seq) => ({ ...MESSAGE_ITEM, seq, SK: `MSG#00000000000${seq}` }));
+    const waits: number[] = [];
+    const stillConnecting = { ok: false, reason: 'delivery failed again on 1 of 1 record(s)' } as const;
+
+    // WHEN redriven, with the second try of seq 7 succeeding and that of seq 8 failing again
+    const results = await redrive({
+      queue,
+      sources: table(items),
+      invoke: answering(stillConnecting, stillConnecting, { ok: true }, { ok: true }, stillConnecting),
+      limit: 100,
+      dryRun: false,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+
+    // THEN the wait came once, after the first pass, and each failed entry was tried once more
+    expect(waits).toEqual([RETRY_FAILED_AFTER_MS]);
+    expect(invoked.map((event) => event.Records[0]?.dynamodb?.NewImage?.seq?.N)).toEqual([
+      '7',
+      '8',
+      '9',
+      '7',
+      '8',
+    ]);
+    expect(results.map((result) => [result.id, result.outcome])).toEqual([
+      ['q-0', 'redelivered'],
+      ['q-1', 'failed'],
+      ['q-2', 'redelivered'],
+    ]);
+    expect(results[0]?.reason).toBe(
+      'redelivered on the second try, 6 s after the first failed (delivery failed again on 1 of 1 record(s))',
+    );
+    expect(results[1]?.reason).toBe('failed twice, 6 s apart: delivery failed again on 1 of 1 record(s)');
+    expect(removed).toEqual(['q-2', 'q-0']);
+    expect(released).toEqual(['q-1']);
   });
 
   it('in a dry run reads what it would redeliver, and invokes and removes nothing', async () => {

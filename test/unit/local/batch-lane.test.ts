@@ -172,4 +172,47 @@ describe('BatchLane', () => {
     await lane.idle();
     expect(lane.queued).toBe(0);
   });
+
+  it('says what it is doing: invoking, then waiting to retry with the attempts counted, then discarded', async () => {
+    const abort = new AbortController();
+    let fail: (error: Error) => void = () => undefined;
+    let calls = 0;
+    const lane = new BatchLane({
+      settings: { ...settings, bisectBatchOnError: false, retryAttempts: 1 },
+      invoke: () => {
+        calls += 1;
+        return new Promise((_, reject) => {
+          fail = reject;
+        });
+      },
+      events: { delivered: () => undefined, failed: () => undefined, discarded: () => undefined },
+      // The first retry waits until the test moves on; the lane is stopped by the abort at the end.
+      retryDelayMs: (attempt) => (attempt === 1 ? 60_000 : 0),
+      signal: abort.signal,
+    });
+    expect(lane.state).toEqual({
+      queued: 0,
+      invoking: false,
+      retrying: false,
+      attempts: 0,
+      discardedBatches: 0,
+    });
+
+    lane.push(records(2));
+    expect(lane.state).toMatchObject({ queued: 2, invoking: true, retrying: false, attempts: 0 });
+    fail(new Error('crashed'));
+    while (!lane.state.retrying) await new Promise((resolve) => setImmediate(resolve));
+    expect(lane.state).toEqual({
+      queued: 2,
+      invoking: false,
+      retrying: true,
+      attempts: 1,
+      discardedBatches: 0,
+    });
+
+    abort.abort();
+    await lane.idle();
+    expect(lane.state).toMatchObject({ invoking: false, retrying: false });
+    expect(calls).toBe(1);
+  });
 });

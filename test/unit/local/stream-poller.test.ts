@@ -334,4 +334,68 @@ describe('a batch the poller gives up', () => {
       },
     });
   });
+
+  it('reports what is in flight, and idle only once a fresh read finds nothing and every batch is through', async () => {
+    streams.on(DescribeStreamCommand).resolves({
+      StreamDescription: { Shards: [{ ShardId: 's', SequenceNumberRange: { StartingSequenceNumber: '1' } }] },
+    });
+    streams.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-s' });
+    /** What the next reads find, one record each. */
+    const written = [messageRecord('7')];
+    streams.on(GetRecordsCommand).callsFake(() => ({
+      Records: written.splice(0, 1),
+      NextShardIterator: 'it-s',
+    }));
+    let release: () => void = () => undefined;
+    let started: () => void = () => undefined;
+    const invoked = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const delivered: string[] = [];
+    const subject = poller('TRIM_HORIZON', async (records) => {
+      started();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      delivered.push(...records.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+    });
+    await subject.start();
+    await invoked;
+
+    // WHILE the handler holds record 7: caught up (nothing newer), but not idle
+    const busy = await subject.status();
+    expect(busy).toMatchObject({ idle: false, undiscoveredShards: 0 });
+    expect(busy.shards).toEqual([
+      {
+        shardId: 's',
+        status: 'reading',
+        lastSequenceNumber: '7',
+        caughtUp: true,
+        queuedRecords: 1,
+        invoking: 1,
+        retrying: 0,
+        attempts: 0,
+        discardedBatches: 0,
+      },
+    ]);
+
+    // ONCE it is delivered: idle
+    release();
+    while (delivered.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(await subject.status()).toMatchObject({
+      idle: true,
+      shards: [{ caughtUp: true, queuedRecords: 0, invoking: 0 }],
+    });
+
+    // AND a record written before the question is found by the fresh read: not idle until delivered
+    written.push(messageRecord('8'));
+    const behind = await subject.status();
+    expect(behind.idle).toBe(false);
+    expect(behind.shards[0]).toMatchObject({ caughtUp: false, lastSequenceNumber: '8' });
+    release();
+    while (delivered.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    expect((await subject.status()).idle).toBe(true);
+    await subject.stop();
+    expect(delivered).toEqual(['7', '8']);
+  });
 });
