@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Message, ParleyClient, type WebSocketConstructor } from '../../client/src/index.ts';
+import { describePipeline, type PipelineStatus } from '../../local/stream/stream-route.ts';
 import { type LocalStackProcess, startLocalStackProcess } from '../e2e/support/local-stack-process.ts';
 import { pipelineIdle } from '../e2e/support/pipeline-idle.ts';
 import { localToken } from '../e2e/support/tokens.ts';
@@ -97,10 +98,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sends.push(user.client.send({ to: user.partner }, `chaos ${i} from ${user.id}`));
     }
     const acked = await Promise.all(sends);
+    // The faults stay on while delivery works through its backlog, until every online user holds its
+    // messages on its socket or the pipeline has nothing left to deliver (a frame lost with a socket
+    // never comes: "by sync" counts those).
+    await deliveredOrIdle(stack, senders, acked);
     const faultsInjected = options.faults === undefined ? undefined : await getFaults(stack);
     if (options.faults !== undefined) await setFaults(stack, undefined);
     // Whatever the stream still retries is delivered or given up before the queue is redriven: from
-    // then on no entry can join the queue (what reached the sockets by then counts as "on socket").
+    // then on no entry can join the queue.
     await pipelineIdle(stack.httpUrl);
 
     // and what exhausted its retries is redriven, the offline users come back, and everyone catches up
@@ -190,6 +195,23 @@ function opened(client: ParleyClient): Promise<void> {
     });
     client.connect();
   });
+}
+
+/** Until every online user has had each of its messages on its socket, or the stream pipeline is idle. */
+async function deliveredOrIdle(stack: LocalStackProcess, online: User[], acked: Message[]): Promise<void> {
+  const allOnSockets = () =>
+    online.every((user) => acked.every((m) => m.senderId !== user.partner || user.onSocket.has(m.messageId)));
+  const deadline = Date.now() + 4 * SETTLE_LIMIT_MS;
+  for (;;) {
+    if (allOnSockets()) return;
+    const status = (await (await fetch(`${stack.httpUrl}/_local/stream`)).json()) as PipelineStatus;
+    if (status.idle) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `delivery still busy after ${(4 * SETTLE_LIMIT_MS) / 1000} s: ${describePipeline(status)}`,
+      );
+    }
+  }
 }
 
 async function pushCount(stack: LocalStackProcess): Promise<number> {
