@@ -2,14 +2,19 @@
  * Message items (`CONV#{id}` / `MSG#{seq}`) and send receipts (`SENT#{sender}#{clientMessageId}`).
  *
  * Two guarantees live here, both in DynamoDB conditions rather than read-then-write:
- * - idempotent send: the receipt is put with `attribute_not_exists`, in the same transaction as the
- *   message, so one (sender, clientMessageId) commits at most one message, however many retries race;
+ * - idempotent send: the receipt is put first, with `attribute_not_exists`, and names the message id and
+ *   the one `seq` its message may be put at; the message is put at that `seq` only, and the receipt's
+ *   `seq` moves (a conditional update) only once another message was seen at it. So one
+ *   (sender, clientMessageId) commits at most one message, however many retries race, and a retry
+ *   after a crash between the two puts finishes what the first attempt began;
  * - gapless `seq`: message N+1 is only ever attempted after message N was seen to exist (a strongly
- *   consistent read, or the cancellation of our own attempt at N), and is put with
- *   `attribute_not_exists`, so two writers never share a `seq` and no `seq` is skipped.
+ *   consistent read, or a failed condition that returned it), and is put with `attribute_not_exists`,
+ *   so two writers never share a `seq` and no `seq` is skipped.
+ * Two single-item puts (1 WRU each) rather than one transaction of both (2 WRU each): a 1:1 message
+ * stays within architecture.md's 8 WRU now that sending also moves the sender's read cursor.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import type { StoredAttachment, StoredMessage } from '../domain/model.ts';
@@ -67,75 +72,132 @@ export async function lastSeq(conversationId: string): Promise<number> {
 
 export async function commitMessage(message: NewMessage): Promise<CommitResult> {
   const deadline = Date.now() + COMMIT_DEADLINE_MS;
-  let seq = (await lastSeq(message.conversationId)) + 1;
+  // Another request with this clientMessageId may have put the receipt: its message id and `seq` are
+  // the ones to commit (or already committed). The SDK retrying our own put finds our own message id.
+  const claim = await claimReceipt(message, (await lastSeq(message.conversationId)) + 1);
+  const { receipt } = claim;
+  // The receipt's conversation too: a clientMessageId reused elsewhere is the duplicate of the first.
+  const committing = {
+    ...message,
+    conversationId: receipt.conversationId,
+    messageId: receipt.messageId,
+    createdAt: receipt.createdAt,
+  };
+  let seq = receipt.seq;
   for (let lost = 0; ; lost++) {
-    const outcome = await tryCommit(message, seq);
-    if (outcome.kind === 'committed')
-      return { message: { ...receiptFields(message), seq }, duplicate: false };
-    if (outcome.kind === 'duplicate') {
-      // Our own commit when the receipt names our message id: the SDK retried a TransactWriteItems that
-      // had committed but whose answer timed out. Only the commit that stored the message is not a duplicate.
-      return { message: outcome.original, duplicate: outcome.original.messageId !== message.messageId };
+    const outcome = await putMessage(committing, seq);
+    // Only the commit that stored the message is not a duplicate (protocol.md): a retry that finishes
+    // what a failed first attempt began is that commit; one that finds the message stored is not.
+    if (outcome.kind !== 'seq-taken') {
+      return { message: { ...receiptFields(committing), seq }, duplicate: outcome.kind === 'found' };
     }
-    logger.debug('commit attempt lost', { outcome: outcome.kind, seq, lost });
+    logger.debug('commit attempt lost', { seq, lost });
     if (Date.now() > deadline) {
       throw new InternalError('the conversation is too busy right now; retry with the same clientMessageId');
     }
-    if (outcome.kind === 'seq-taken' && lost === 0) {
-      // Our `seq` exists, so the next one may be attempted at once without risking a gap.
-      seq += 1;
-      continue;
+    if (lost > 0) {
+      // Contention: many writers are after the same `seq`. Spread them out (full jitter, growing with
+      // each loss) and aim at the current top rather than climbing one `seq` at a time. Never sleep
+      // past the deadline: the Lambda's timeout (10 s) must leave room for the answer.
+      const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(lost, 8));
+      await sleep(Math.min(backoff, deadline - Date.now()));
     }
-    // Contention: many writers are after the same `seq`. Spread them out (full jitter, growing with
-    // each loss) and aim at the current top rather than climbing one `seq` at a time.
-    // Never sleep past the deadline: the Lambda's timeout (10 s) must leave room for the answer.
-    const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(lost, 8));
-    await sleep(Math.min(backoff, deadline - Date.now()));
-    if (outcome.kind === 'seq-taken') seq = Math.max(seq + 1, (await lastSeq(message.conversationId)) + 1);
+    // Our `seq` holds another message, so every `seq` up to it exists: the receipt may move past it.
+    const next = lost === 0 ? seq + 1 : Math.max(seq + 1, (await lastSeq(committing.conversationId)) + 1);
+    seq = await moveReceipt(committing, seq, next);
   }
 }
 
-type Outcome =
-  | { kind: 'committed' }
-  | { kind: 'duplicate'; original: CommitResult['message'] }
-  | { kind: 'seq-taken' }
-  | { kind: 'conflict' };
+interface Receipt {
+  conversationId: string;
+  messageId: string;
+  createdAt: string;
+  seq: number;
+}
 
-async function tryCommit(message: NewMessage, seq: number): Promise<Outcome> {
-  const receiptKey = keys.sendReceipt(message.senderId, message.clientMessageId);
+/** Puts the receipt naming `seq`, or answers the one already there (from the failed condition). */
+async function claimReceipt(message: NewMessage, seq: number): Promise<{ receipt: Receipt }> {
+  const key = keys.sendReceipt(message.senderId, message.clientMessageId);
   try {
     await dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: TABLE_NAME,
-              Item: { ...keys.message(message.conversationId, seq), type: 'message', ...message, seq },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-          {
-            Put: {
-              TableName: TABLE_NAME,
-              Item: { ...receiptKey, type: 'sendReceipt', ...receiptFields(message), seq },
-              ConditionExpression: 'attribute_not_exists(PK)',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          },
-        ],
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: { ...key, type: 'sendReceipt', ...receiptFields(message), seq },
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return { kind: 'committed' };
+    return {
+      receipt: {
+        conversationId: message.conversationId,
+        messageId: message.messageId,
+        createdAt: message.createdAt,
+        seq,
+      },
+    };
   } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const [messageReason, receiptReason] = error.CancellationReasons ?? [];
-    if (receiptReason?.Code === 'ConditionalCheckFailed') {
-      return { kind: 'duplicate', original: await originalReceipt(receiptKey, receiptReason.Item) };
-    }
-    if (messageReason?.Code === 'ConditionalCheckFailed') return { kind: 'seq-taken' };
-    const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
-    if (codes.includes('TransactionConflict')) return { kind: 'conflict' };
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return { receipt: await readReceipt(key, error.Item) };
+  }
+}
+
+/**
+ * Moves the receipt from `seq` (found taken) to `next`, unless another attempt of this clientMessageId
+ * moved it first; answers the `seq` to try now, whichever moved it.
+ */
+async function moveReceipt(message: NewMessage, seq: number, next: number): Promise<number> {
+  const key = keys.sendReceipt(message.senderId, message.clientMessageId);
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: key,
+        UpdateExpression: 'SET seq = :next',
+        ConditionExpression: 'seq = :seq AND messageId = :messageId',
+        ExpressionAttributeValues: { ':next': next, ':seq': seq, ':messageId': message.messageId },
+      }),
+    );
+    return next;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return (await readReceipt(key, undefined)).seq;
+  }
+}
+
+type Outcome = { kind: 'stored' } | { kind: 'found' } | { kind: 'seq-taken' };
+
+/**
+ * The message at `seq`: stored by this call, found there already (put by another attempt of this
+ * clientMessageId), or another message holds the `seq`. When the SDK retried the put, the message found
+ * is taken for this call's own first try, whose answer was lost.
+ */
+async function putMessage(message: NewMessage, seq: number): Promise<Outcome> {
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: { ...keys.message(message.conversationId, seq), type: 'message', ...message, seq },
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { kind: 'stored' };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const holder =
+      plainItem(error.Item)?.messageId ??
+      (
+        await dynamo.send(
+          new GetCommand({
+            TableName: TABLE_NAME,
+            Key: keys.message(message.conversationId, seq),
+            ProjectionExpression: 'messageId',
+            ConsistentRead: true,
+          }),
+        )
+      ).Item?.messageId;
+    if (holder !== message.messageId) return { kind: 'seq-taken' };
+    return (error.$metadata.attempts ?? 1) > 1 ? { kind: 'stored' } : { kind: 'found' };
   }
 }
 
@@ -149,13 +211,12 @@ function receiptFields(message: NewMessage) {
   };
 }
 
-/** The first commit's fields, from the cancellation (marshalled) or, failing that, a consistent read. */
-async function originalReceipt(
+/** The receipt's fields, from the failed condition (marshalled) or, failing that, a consistent read. */
+async function readReceipt(
   key: { PK: string; SK: string },
   returned: Parameters<typeof unmarshall>[0] | undefined,
-): Promise<CommitResult['message']> {
-  // lib-dynamodb does not unmarshall cancellation reasons: the item comes as raw attribute values.
-  let item: Item | undefined = returned === undefined ? undefined : unmarshall(returned);
+): Promise<Receipt> {
+  let item = plainItem(returned);
   if (item?.messageId === undefined) {
     ({ Item: item } = await dynamo.send(
       new GetCommand({ TableName: TABLE_NAME, Key: key, ConsistentRead: true }),
@@ -165,11 +226,19 @@ async function originalReceipt(
   return {
     conversationId: String(item.conversationId),
     messageId: String(item.messageId),
-    senderId: String(item.senderId),
     createdAt: String(item.createdAt),
-    clientMessageId: String(item.clientMessageId),
     seq: Number(item.seq),
   };
+}
+
+/** The item a failed condition returned: lib-dynamodb leaves it as raw attribute values. */
+function plainItem(returned: Parameters<typeof unmarshall>[0] | undefined): Item | undefined {
+  if (returned === undefined) return undefined;
+  try {
+    return unmarshall(returned);
+  } catch {
+    return undefined;
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

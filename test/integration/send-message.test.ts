@@ -3,10 +3,13 @@
  * retries, and gapless `seq` under concurrent senders.
  */
 import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { keys } from '../../functions/adapters/keys.ts';
 import type { SendAckFrame } from '../../functions/domain/frames.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
+import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { seedGroupConversation, seedUserState, storedMessages } from '../support/seed.ts';
 import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
@@ -70,6 +73,84 @@ describe('sendMessage idempotency', () => {
 
     expect(first.duplicate).toBe(false);
     expect(retry).toEqual({ ...first, duplicate: true });
+  });
+
+  it('finishes a first attempt that died between its receipt and its message, at the seq the receipt names', async () => {
+    // GIVEN dan's first attempt put its receipt (message id m-first, seq 2) and died before the message,
+    // while another message took seq 1
+    const conversationId = directConversationId('dan', 'erin');
+    await send({ to: 'erin', clientMessageId: randomUUID(), content: 'earlier' }, 'dan');
+    const clientMessageId = randomUUID();
+    const createdAt = '2026-12-07T10:00:00.000Z';
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: {
+          ...keys.sendReceipt('dan', clientMessageId),
+          type: 'sendReceipt',
+          conversationId,
+          messageId: 'm-first',
+          senderId: 'dan',
+          createdAt,
+          clientMessageId,
+          seq: 2,
+        },
+      }),
+    );
+
+    // WHEN the client retries with the same clientMessageId
+    const retry = await send({ to: 'erin', clientMessageId, content: 'at last' }, 'dan');
+
+    // THEN the message is stored once, with the first attempt's id, time and seq; this commit stored
+    // it, so it is no duplicate (the first attempt never answered an ack)
+    expect(retry).toMatchObject({ type: 'ack', messageId: 'm-first', seq: 2, createdAt, duplicate: false });
+    const stored = await storedMessages(conversationId);
+    expect(stored.map((item) => [item.seq, item.messageId === 'm-first' ? item.content : 'other'])).toEqual([
+      [1, 'other'],
+      [2, 'at last'],
+    ]);
+  });
+
+  it('moves the receipt past a seq another message took, and answers every retry with the final seq', async () => {
+    // GIVEN a receipt naming seq 1, which another message took before the first attempt's put
+    const conversationId = directConversationId('fay', 'gus');
+    const clientMessageId = randomUUID();
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: {
+          ...keys.sendReceipt('fay', clientMessageId),
+          type: 'sendReceipt',
+          conversationId,
+          messageId: 'm-moved',
+          senderId: 'fay',
+          createdAt: '2026-12-07T11:00:00.000Z',
+          clientMessageId,
+          seq: 1,
+        },
+      }),
+    );
+    await send({ to: 'gus', clientMessageId: randomUUID(), content: 'took seq 1' }, 'fay');
+
+    // WHEN three retries race
+    const acks = await Promise.all(
+      [1, 2, 3].map(() => sendUntilAnswered({ to: 'gus', clientMessageId, content: 'moved' }, 'fay')),
+    );
+
+    // THEN the message is stored once, at seq 2, the receipt names seq 2, and one ack is its commit
+    expect(new Set(acks.map((ack) => `${ack.messageId}|${ack.seq}`))).toEqual(new Set(['m-moved|2']));
+    expect(acks.filter((ack) => !ack.duplicate)).toHaveLength(1);
+    const stored = await storedMessages(conversationId);
+    expect(stored.map((item) => item.seq)).toEqual([1, 2]);
+    expect(stored.filter((item) => item.messageId === 'm-moved')).toHaveLength(1);
+    const { Item } = await dynamo.send(
+      new GetCommand({
+        TableName: TABLE_NAME,
+        Key: keys.sendReceipt('fay', clientMessageId),
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item?.seq).toBe(2);
   });
 
   it('refuses a direct message to a deactivated user and stores nothing', async () => {

@@ -9,6 +9,7 @@
 import {
   BatchGetCommand,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -84,6 +85,15 @@ const uploadWrites = () =>
       !String((input as { Key?: { PK?: string } }).Key?.PK ?? '').startsWith('RATE#'),
   );
 
+/** The commit's puts: the send receipt, then the message (which alone carries the attachments). */
+const puts = (type: 'sendReceipt' | 'message') =>
+  ddb
+    .commandCalls(PutCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.Item?.type === type);
+const put = (type: 'sendReceipt' | 'message', seq: number, fields: Record<string, unknown> = {}) =>
+  expect.objectContaining({ Item: expect.objectContaining({ type, seq, ...fields }) });
+
 type Stored = { status: number; contentType?: string; size?: number } | undefined;
 let fetchMock: MockInstance<typeof fetch>;
 
@@ -127,6 +137,7 @@ describe('sendMessage with attachments', () => {
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
     givenRateBucketsAdmit();
     givenConversation(GROUP, ['alice', 'bob']);
     givenLastSeq(GROUP, 4);
@@ -174,6 +185,7 @@ describe('sendMessage with attachments', () => {
       },
     ]);
     // AND the upload is claimed for (alice, m-1), with its copy and no TTL any more, before the commit
+    // (the receipt put, then the message put)
     expect(uploadWrites()).toEqual([
       [
         'UpdateCommand',
@@ -188,10 +200,11 @@ describe('sendMessage with attachments', () => {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       ],
-      ['TransactWriteCommand', expect.anything()],
+      ['PutCommand', put('sendReceipt', 5)],
+      ['PutCommand', put('message', 5)],
     ]);
-    const commit = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input;
-    expect(commit?.TransactItems?.[0]?.Put?.Item).toMatchObject({
+    expect(puts('sendReceipt')[0]?.Item).not.toHaveProperty('attachments');
+    expect(puts('message')[0]?.Item).toMatchObject({
       content: '',
       attachments: [
         {
@@ -257,7 +270,7 @@ describe('sendMessage with attachments', () => {
       code: 'bad_request',
       message: `attachments: upload ${ALICES} is already attached to another message`,
     });
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('answers not_found when the upload item expired between the read and the claim', async () => {
@@ -265,7 +278,7 @@ describe('sendMessage with attachments', () => {
     ddb.on(UpdateCommand, { Key: { PK: `UPLOAD#${ALICES}`, SK: 'UPLOAD' } }).rejects(conditionFailed());
     const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
     expect(frame).toMatchObject({ type: 'error', code: 'not_found' });
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('passes a retry of the same clientMessageId with the copy its first attempt kept: no HEAD, no copy, no claim', async () => {
@@ -279,9 +292,11 @@ describe('sendMessage with attachments', () => {
     // THEN it is committed with the kept copy
     expect(frame).toMatchObject({ type: 'ack', seq: 5, duplicate: false });
     expect(fetchMock).not.toHaveBeenCalled();
-    expect(uploadWrites().map(([name]) => name)).toEqual(['TransactWriteCommand']);
-    const commit = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input;
-    expect(commit?.TransactItems?.[0]?.Put?.Item).toMatchObject({
+    expect(uploadWrites()).toEqual([
+      ['PutCommand', put('sendReceipt', 5)],
+      ['PutCommand', put('message', 5)],
+    ]);
+    expect(puts('message')[0]?.Item).toMatchObject({
       attachments: [{ attachmentId: ALICES, key: keptFor(ALICES), contentType: 'image/jpeg', size: 1234 }],
     });
   });
@@ -298,7 +313,19 @@ describe('sendMessage with attachments', () => {
       clientMessageId: 'm-1',
       seq: 3,
     };
-    ddb.on(TransactWriteCommand).rejects(cancelled(NONE, { ...CONDITION_FAILED, Item: marshall(receipt) }));
+    ddb.on(PutCommand, { Item: { type: 'sendReceipt' } }).rejects(conditionFailed(marshall(receipt)));
+    ddb.on(PutCommand, { Item: { type: 'message' } }).rejects(
+      conditionFailed(
+        marshall({
+          PK: `CONV#${GROUP}`,
+          SK: 'MSG#000000000003',
+          type: 'message',
+          conversationId: GROUP,
+          messageId: 'msg-first',
+          seq: 3,
+        }),
+      ),
+    );
 
     // WHEN it is sent again
     const frame = frameOf(await handler(send({ attachments: [{ uploadId: ALICES }] }), lambdaContext));
@@ -315,6 +342,11 @@ describe('sendMessage with attachments', () => {
       duplicate: true,
     });
     expect(fetchMock).not.toHaveBeenCalled();
+    // AND the message put at the receipt's seq found it: nothing else is written
+    expect(uploadWrites()).toEqual([
+      ['PutCommand', put('sendReceipt', 5)],
+      ['PutCommand', put('message', 3, { SK: 'MSG#000000000003', messageId: 'msg-first' })],
+    ]);
   });
 
   it('claims several uploads in one transaction, all or none', async () => {
@@ -338,7 +370,8 @@ describe('sendMessage with attachments', () => {
     expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, {
       Key: { PK: `UPLOAD#${ALICES}`, SK: 'UPLOAD' },
     });
-    const [claim, commit] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+    const [claim, ...others] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+    expect(others).toEqual([]);
     expect(claim?.TransactItems).toEqual(
       [ALICES, ALICES_SECOND].map((uploadId) => ({
         Update: {
@@ -353,9 +386,11 @@ describe('sendMessage with attachments', () => {
         },
       })),
     );
-    expect(commit?.TransactItems?.[0]?.Put?.Item?.attachments).toEqual([
-      { attachmentId: ALICES, key: keptFor(ALICES), contentType: 'image/jpeg', size: 1234 },
-      { attachmentId: ALICES_SECOND, key: keptFor(ALICES_SECOND), contentType: 'image/png', size: 99 },
+    expect(puts('message').map((input) => input.Item?.attachments)).toEqual([
+      [
+        { attachmentId: ALICES, key: keptFor(ALICES), contentType: 'image/jpeg', size: 1234 },
+        { attachmentId: ALICES_SECOND, key: keptFor(ALICES_SECOND), contentType: 'image/png', size: 99 },
+      ],
     ]);
   });
 
@@ -386,6 +421,7 @@ describe('sendMessage with attachments', () => {
     });
     // Only the claim was tried: no commit.
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
   });
 
   it("refuses another user's upload as forbidden, before asking the bucket", async () => {

@@ -1,14 +1,21 @@
 /**
- * sendMessage: resolves the conversation (creating the direct one on first use), commits the message
- * and its send receipt in one conditional transaction with the next gapless `seq`, and answers `ack`.
- * Duplicates answer the first commit's fields; lost races retry; every refusal stores nothing.
+ * sendMessage: resolves the conversation (creating the direct one on first use), puts the send receipt
+ * naming the message id and the next gapless `seq`, then the message at that `seq` (two conditional
+ * puts), and answers `ack`. Duplicates answer (and finish) the receipt's commit; a taken `seq` moves the
+ * receipt on; every refusal stores nothing.
  */
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
+  PutCommand,
+  type PutCommandInput,
   QueryCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -70,71 +77,150 @@ const lastSeqInput = (conversationId: string) => ({
   ConsistentRead: true,
 });
 
-/** The message put and the receipt put, both conditional on not existing. */
-function commitInput(conversationId: string, sk: string, seq: number, messageId: unknown, content = CONTENT) {
-  const fields = { conversationId, messageId, senderId: 'alice', createdAt: NOW_ISO, clientMessageId: CMID };
+const RECEIPT_KEY = { PK: `SENT#alice#${CMID}`, SK: 'SENT' };
+
+/** The receipt put: it names the message id and the one seq its message may be put at. */
+function receiptPutInput(conversationId: string, seq: number, messageId: unknown) {
   return {
-    TransactItems: [
-      {
-        Put: {
-          TableName: TABLE,
-          Item: {
-            PK: `CONV#${conversationId}`,
-            SK: sk,
-            type: 'message',
-            ...fields,
-            senderName: 'Alice Martin',
-            content,
-            originConnectionId: CONNECTION_ID,
-            seq,
-          },
-          ConditionExpression: IF_NEW,
-        },
-      },
-      {
-        Put: {
-          TableName: TABLE,
-          Item: { PK: `SENT#alice#${CMID}`, SK: 'SENT', type: 'sendReceipt', ...fields, seq },
-          ConditionExpression: IF_NEW,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-    ],
+    TableName: TABLE,
+    Item: {
+      ...RECEIPT_KEY,
+      type: 'sendReceipt',
+      conversationId,
+      messageId,
+      senderId: 'alice',
+      createdAt: NOW_ISO,
+      clientMessageId: CMID,
+      seq,
+    },
+    ConditionExpression: IF_NEW,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   };
 }
 
-const isCommit = (input: TransactWriteCommandInput) =>
-  input.TransactItems?.[0]?.Put?.Item?.type === 'message';
+/** The message put at `seq` (key `sk`); `createdAt` is the receipt's. */
+function messagePutInput(
+  conversationId: string,
+  sk: string,
+  seq: number,
+  messageId: unknown,
+  { content = CONTENT, createdAt = NOW_ISO }: { content?: string; createdAt?: string } = {},
+) {
+  return {
+    TableName: TABLE,
+    Item: {
+      PK: `CONV#${conversationId}`,
+      SK: sk,
+      type: 'message',
+      conversationId,
+      messageId,
+      senderId: 'alice',
+      senderName: 'Alice Martin',
+      content,
+      createdAt,
+      clientMessageId: CMID,
+      originConnectionId: CONNECTION_ID,
+      seq,
+    },
+    ConditionExpression: IF_NEW,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+}
 
-/** The message commits sent, in order (conversation creation is the other TransactWrite). */
-const commits = () =>
-  ddb
-    .commandCalls(TransactWriteCommand)
-    .map((call) => call.args[0].input)
-    .filter(isCommit);
+/** The commit of a first send, as sentToDynamo() lists it: the receipt put, then the message put at its seq. */
+function commitInput(
+  conversationId: string,
+  sk: string,
+  seq: number,
+  messageId: unknown,
+  content = CONTENT,
+): [string, unknown][] {
+  return [
+    ['PutCommand', receiptPutInput(conversationId, seq, messageId)],
+    ['PutCommand', messagePutInput(conversationId, sk, seq, messageId, { content })],
+  ];
+}
 
-const committedKeys = () => commits().map((input) => input.TransactItems?.[0]?.Put?.Item?.SK);
+/** The receipt moved from `seq` (found taken by another message) to `next`, unless moved meanwhile. */
+const receiptMoveInput = (seq: number, next: number, messageId: unknown) => ({
+  TableName: TABLE,
+  Key: RECEIPT_KEY,
+  UpdateExpression: 'SET seq = :next',
+  ConditionExpression: 'seq = :seq AND messageId = :messageId',
+  ExpressionAttributeValues: { ':next': next, ':seq': seq, ':messageId': messageId },
+});
 
-/** The random messageId of the first commit, checked to be the same in the message and the receipt. */
+/** The strongly consistent read of the receipt (a failed condition that returned no item, a failed move). */
+const receiptGetInput = { TableName: TABLE, Key: RECEIPT_KEY, ConsistentRead: true };
+
+/** The strongly consistent read of who holds a seq (a failed message put that returned no item). */
+const messageGetInput = (conversationId: string, sk: string) => ({
+  TableName: TABLE,
+  Key: { PK: `CONV#${conversationId}`, SK: sk },
+  ProjectionExpression: 'messageId',
+  ConsistentRead: true,
+});
+
+const isCommit = (input: PutCommandInput) => input.Item?.type === 'message';
+
+const putsSent = () => ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+
+/** The message puts sent, in order (the receipt put is the other PutCommand). */
+const commits = () => putsSent().filter(isCommit);
+
+/** The receipt put (at most one per send). */
+const receiptPut = () => putsSent().find((input) => input.Item?.type === 'sendReceipt');
+
+const committedKeys = () => commits().map((input) => input.Item?.SK);
+
+/** What message-store.ts sent, in order: everything from its read of the last seq on. */
+function sentByCommit(): [string, unknown][] {
+  const sent = sentToDynamo();
+  const start = sent.findIndex(([name]) => name === 'QueryCommand');
+  return start === -1 ? [] : sent.slice(start);
+}
+
+/** The random messageId of the receipt put, checked to be the same in the first message put. */
 function committedMessageId(): string {
-  const [first] = commits();
-  const messageId = first?.TransactItems?.[0]?.Put?.Item?.messageId;
+  const messageId = receiptPut()?.Item?.messageId;
   expect(messageId).toMatch(UUID);
-  expect(first?.TransactItems?.[1]?.Put?.Item?.messageId).toBe(messageId);
+  expect(commits()[0]?.Item?.messageId).toBe(messageId);
   return String(messageId);
 }
 
-/** Message commits fail with `answer(attempt)` (1-based) when it returns an error; the rest succeed. */
-function answerCommits(answer: (attempt: number) => Error | undefined): void {
+/** Message puts fail with `answer(attempt)` (1-based) when it returns an error; the rest succeed. */
+function answerCommits(answer: (attempt: number, input: PutCommandInput) => Error | undefined): void {
   let attempt = 0;
-  ddb.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => {
-    if (!isCommit(input)) return {};
+  ddb.on(PutCommand, { Item: { type: 'message' } }).callsFake(async (input: PutCommandInput) => {
     attempt += 1;
-    const failure = answer(attempt);
+    const failure = answer(attempt, input);
     if (failure !== undefined) throw failure;
     return {};
   });
 }
+
+/** The receipt put fails: this clientMessageId has a receipt, `item` the raw values its condition returned. */
+function givenReceipt(item?: Record<string, AttributeValue>): void {
+  ddb.on(PutCommand, { Item: { type: 'sendReceipt' } }).rejects(conditionFailed(item));
+}
+
+/** A failed message put: `messageId` holds the seq, its item returned by ALL_OLD (raw attribute values). */
+const seqHeldBy = (conversationId: string, sk: string, seq: number, messageId: string, senderId = 'bob') =>
+  conditionFailed(
+    marshall({
+      PK: `CONV#${conversationId}`,
+      SK: sk,
+      type: 'message',
+      conversationId,
+      messageId,
+      senderId,
+      content: 'Noon works.',
+      seq,
+    }),
+  );
+
+/** Another sender's message, holding the seq we aimed at. */
+const OTHERS = '5d2c8a41-7e3b-4f90-8c16-9b0e2f7a3d58';
 
 const ack = (fields: Record<string, unknown>) => ({
   type: 'ack',
@@ -153,24 +239,39 @@ const errorFrame = (code: string, message: unknown, extra: Record<string, unknow
   ...extra,
 });
 
-/** The raw attribute values DynamoDB returns with a cancelled receipt put (ALL_OLD). */
+const ORIGINAL_ID = '0b6f3f6e-2a57-4c1e-9d5b-7a3f1e2d4c6b';
+const ORIGINAL_CREATED_AT = '2026-11-23T10:29:58.410Z';
+
+/** The receipt of this clientMessageId's first send (seq 3), as a consistent GetItem reads it. */
+const ORIGINAL_RECEIPT_ITEM = {
+  ...RECEIPT_KEY,
+  type: 'sendReceipt',
+  conversationId: DM,
+  messageId: ORIGINAL_ID,
+  senderId: 'alice',
+  createdAt: ORIGINAL_CREATED_AT,
+  clientMessageId: CMID,
+  seq: 3,
+};
+
+/** The same receipt as the raw attribute values a failed receipt put returns (ALL_OLD). */
 const ORIGINAL_RECEIPT = {
   PK: { S: `SENT#alice#${CMID}` },
   SK: { S: 'SENT' },
   type: { S: 'sendReceipt' },
   conversationId: { S: DM },
-  messageId: { S: '0b6f3f6e-2a57-4c1e-9d5b-7a3f1e2d4c6b' },
+  messageId: { S: ORIGINAL_ID },
   senderId: { S: 'alice' },
-  createdAt: { S: '2026-11-23T10:29:58.410Z' },
+  createdAt: { S: ORIGINAL_CREATED_AT },
   clientMessageId: { S: CMID },
   seq: { N: '3' },
 };
 
 const ORIGINAL_ACK = ack({
   conversationId: DM,
-  messageId: '0b6f3f6e-2a57-4c1e-9d5b-7a3f1e2d4c6b',
+  messageId: ORIGINAL_ID,
   seq: 3,
-  createdAt: '2026-11-23T10:29:58.410Z',
+  createdAt: ORIGINAL_CREATED_AT,
   duplicate: true,
 });
 
@@ -181,6 +282,7 @@ describe('sendMessage', () => {
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
     givenRateBucketsAdmit();
   });
 
@@ -250,7 +352,7 @@ describe('sendMessage', () => {
           },
         ],
         ['QueryCommand', lastSeqInput(DM)],
-        ['TransactWriteCommand', commitInput(DM, 'MSG#000000000001', 1, messageId)],
+        ...commitInput(DM, 'MSG#000000000001', 1, messageId),
       ]);
     });
 
@@ -270,16 +372,13 @@ describe('sendMessage', () => {
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
         ['QueryCommand', lastSeqInput(DM)],
-        ['TransactWriteCommand', commitInput(DM, 'MSG#000000000005', 5, messageId)],
+        ...commitInput(DM, 'MSG#000000000005', 5, messageId),
       ]);
     });
 
     it('joins the conversation a racing creator made when its own creation is cancelled', async () => {
       // GIVEN bob created it between our read and our transaction
-      ddb.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => {
-        if (!isCommit(input)) throw cancelled(CONDITION_FAILED, CONDITION_FAILED, CONDITION_FAILED);
-        return {};
-      });
+      ddb.on(TransactWriteCommand).rejects(cancelled(CONDITION_FAILED, CONDITION_FAILED, CONDITION_FAILED));
       ddb
         .on(GetCommand, { Key: { PK: `CONV#${DM}`, SK: 'META' }, ConsistentRead: true })
         .resolves({ Item: conversationItem(DM, ['alice', 'bob'], 'direct') });
@@ -294,7 +393,10 @@ describe('sendMessage', () => {
         ...getConversationInput(DM),
         ConsistentRead: true,
       });
-      expect(commits()).toEqual([commitInput(DM, 'MSG#000000000001', 1, messageId)]);
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ...commitInput(DM, 'MSG#000000000001', 1, messageId),
+      ]);
     });
 
     it('answers internal and commits nothing when the creation is cancelled and no conversation exists yet', async () => {
@@ -359,7 +461,7 @@ describe('sendMessage', () => {
         rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(GROUP)],
         ['QueryCommand', lastSeqInput(GROUP)],
-        ['TransactWriteCommand', commitInput(GROUP, 'MSG#000000000042', 42, messageId)],
+        ...commitInput(GROUP, 'MSG#000000000042', 42, messageId),
       ]);
     });
 
@@ -379,7 +481,7 @@ describe('sendMessage', () => {
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
         ['QueryCommand', lastSeqInput(DM)],
-        ['TransactWriteCommand', commitInput(DM, 'MSG#000000000010', 10, messageId)],
+        ...commitInput(DM, 'MSG#000000000010', 10, messageId),
       ]);
     });
 
@@ -464,89 +566,157 @@ describe('sendMessage', () => {
       givenLastSeq(DM, 7);
     });
 
-    it('answers a duplicate with the first commit’s fields, from the cancellation’s item', async () => {
-      // GIVEN this clientMessageId was committed as seq 3
-      answerCommits(() => cancelled(NONE, { ...CONDITION_FAILED, Item: ORIGINAL_RECEIPT }));
+    it('answers a duplicate with the receipt’s fields, from the condition’s item, finding its message stored', async () => {
+      // GIVEN this clientMessageId was committed as seq 3: its receipt and its message exist
+      givenReceipt(ORIGINAL_RECEIPT);
+      answerCommits(() => seqHeldBy(DM, 'MSG#000000000003', 3, ORIGINAL_ID, 'alice'));
+
+      // WHEN
+      const response = await handler(send({ to: 'bob' }), lambdaContext);
+
+      // THEN the message put at the receipt's seq finds the receipt's message: nothing else is read or written
+      expect(frameOf(response)).toEqual(ORIGINAL_ACK);
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ['PutCommand', receiptPutInput(DM, 8, expect.stringMatching(UUID))],
+        [
+          'PutCommand',
+          messagePutInput(DM, 'MSG#000000000003', 3, ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT }),
+        ],
+      ]);
+    });
+
+    it('reads the receipt and the message at its seq (strongly consistent) when the conditions return no item', async () => {
+      // GIVEN
+      givenReceipt();
+      answerCommits(() => conditionFailed());
+      ddb.on(GetCommand, { Key: RECEIPT_KEY }).resolves({ Item: ORIGINAL_RECEIPT_ITEM });
+      ddb
+        .on(GetCommand, { Key: { PK: `CONV#${DM}`, SK: 'MSG#000000000003' } })
+        .resolves({ Item: { messageId: ORIGINAL_ID } });
 
       // WHEN
       const response = await handler(send({ to: 'bob' }), lambdaContext);
 
       // THEN
       expect(frameOf(response)).toEqual(ORIGINAL_ACK);
-      expect(commits()).toHaveLength(1);
-      expect(ddb).not.toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ['PutCommand', receiptPutInput(DM, 8, expect.stringMatching(UUID))],
+        ['GetCommand', receiptGetInput],
+        [
+          'PutCommand',
+          messagePutInput(DM, 'MSG#000000000003', 3, ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT }),
+        ],
+        ['GetCommand', messageGetInput(DM, 'MSG#000000000003')],
+      ]);
     });
 
-    it('answers duplicate:false when the receipt is its own commit (the SDK retried a commit whose answer timed out)', async () => {
-      // GIVEN the first try committed, its answer was lost, and the SDK's retry finds the receipt it wrote
-      let ownMessageId = '';
-      ddb.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => {
-        if (!isCommit(input)) return {};
-        ownMessageId = String(input.TransactItems?.[0]?.Put?.Item?.messageId);
-        throw cancelled(NONE, {
-          ...CONDITION_FAILED,
-          Item: { ...ORIGINAL_RECEIPT, messageId: { S: ownMessageId } },
-        });
+    it('answers internal, putting no message, when the receipt that failed the put cannot be read back', async () => {
+      // GIVEN the receipt's condition failed, but it is gone by the time it is read
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      givenReceipt();
+
+      // WHEN
+      const response = await handler(send({ to: 'bob' }), lambdaContext);
+
+      // THEN
+      expect(frameOf(response)).toEqual(
+        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
+          clientMessageId: CMID,
+        }),
+      );
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ['PutCommand', receiptPutInput(DM, 8, expect.stringMatching(UUID))],
+        ['GetCommand', receiptGetInput],
+      ]);
+    });
+
+    it('answers duplicate:false when the receipt names its own message id (the SDK retried a receipt put whose answer timed out)', async () => {
+      // GIVEN the first try put the receipt, its answer was lost, and the SDK's retry finds the receipt it wrote
+      ddb.on(PutCommand, { Item: { type: 'sendReceipt' } }).callsFake(async (input: PutCommandInput) => {
+        throw conditionFailed(marshall(input.Item ?? {}));
       });
 
       // WHEN
       const response = await handler(send({ to: 'bob' }), lambdaContext);
 
       // THEN it is the commit, not a duplicate of it
-      expect(frameOf(response)).toEqual({ ...ORIGINAL_ACK, messageId: ownMessageId, duplicate: false });
+      const messageId = committedMessageId();
+      expect(frameOf(response)).toEqual(ack({ conversationId: DM, messageId, seq: 8 }));
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ...commitInput(DM, 'MSG#000000000008', 8, messageId),
+      ]);
     });
 
-    it('takes the duplicate from the receipt even when the message seq was taken too', async () => {
-      answerCommits(() => cancelled(CONDITION_FAILED, { ...CONDITION_FAILED, Item: ORIGINAL_RECEIPT }));
-
-      const response = await handler(send({ to: 'bob' }), lambdaContext);
-
-      expect(frameOf(response)).toEqual(ORIGINAL_ACK);
-      expect(commits()).toHaveLength(1);
-    });
-
-    it('reads the receipt (strongly consistent) when the cancellation carries no item', async () => {
-      // GIVEN
-      answerCommits(() => cancelled(NONE, CONDITION_FAILED));
-      ddb.on(GetCommand, { Key: { PK: `SENT#alice#${CMID}`, SK: 'SENT' } }).resolves({
-        Item: {
-          PK: `SENT#alice#${CMID}`,
-          SK: 'SENT',
-          type: 'sendReceipt',
-          conversationId: DM,
-          messageId: '0b6f3f6e-2a57-4c1e-9d5b-7a3f1e2d4c6b',
-          senderId: 'alice',
-          createdAt: '2026-11-23T10:29:58.410Z',
-          clientMessageId: CMID,
-          seq: 3,
-        },
-      });
+    it('answers duplicate:false when the message it finds is its own (the SDK retried a message put whose answer timed out)', async () => {
+      // GIVEN the first try of the message put stored it, its answer was lost, and the SDK's retry finds it
+      answerCommits(
+        (_attempt, input) =>
+          new ConditionalCheckFailedException({
+            message: 'The conditional request failed',
+            $metadata: { httpStatusCode: 400, attempts: 2 },
+            Item: marshall(input.Item ?? {}),
+          }),
+      );
 
       // WHEN
       const response = await handler(send({ to: 'bob' }), lambdaContext);
 
-      // THEN
-      expect(frameOf(response)).toEqual(ORIGINAL_ACK);
-      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 3);
-      expect(sentToDynamo().at(-1)).toEqual([
-        'GetCommand',
-        { TableName: TABLE, Key: { PK: `SENT#alice#${CMID}`, SK: 'SENT' }, ConsistentRead: true },
+      // THEN it is the commit, not a duplicate of it
+      const messageId = committedMessageId();
+      expect(frameOf(response)).toEqual(ack({ conversationId: DM, messageId, seq: 8 }));
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ...commitInput(DM, 'MSG#000000000008', 8, messageId),
       ]);
-      expect(commits()).toHaveLength(1);
     });
 
-    it('answers internal when the receipt that cancelled the commit cannot be read back', async () => {
-      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      answerCommits(() => cancelled(NONE, CONDITION_FAILED));
+    it('finishes a first attempt that stopped after its receipt: the message gets the receipt’s id, createdAt and seq', async () => {
+      // GIVEN the first send put its receipt (seq 3) and crashed before putting its message
+      givenReceipt(ORIGINAL_RECEIPT);
 
+      // WHEN it is retried
       const response = await handler(send({ to: 'bob' }), lambdaContext);
 
-      expect(frameOf(response)).toEqual(
-        errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
-          clientMessageId: CMID,
-        }),
-      );
-      expect(commits()).toHaveLength(1);
+      // THEN the retry stores the message the receipt names; it is the commit (the first attempt never
+      // answered an ack), so no duplicate
+      expect(frameOf(response)).toEqual({ ...ORIGINAL_ACK, duplicate: false });
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ['PutCommand', receiptPutInput(DM, 8, expect.stringMatching(UUID))],
+        [
+          'PutCommand',
+          messagePutInput(DM, 'MSG#000000000003', 3, ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT }),
+        ],
+      ]);
+    });
+
+    it('moves the receipt it found on, under its message id, when that seq was taken meanwhile', async () => {
+      // GIVEN the first send put its receipt (seq 3) and crashed; bob's message then took seq 3
+      givenReceipt(ORIGINAL_RECEIPT);
+      answerCommits((attempt) => (attempt === 1 ? seqHeldBy(DM, 'MSG#000000000003', 3, OTHERS) : undefined));
+
+      // WHEN it is retried
+      const response = await handler(send({ to: 'bob' }), lambdaContext);
+
+      // THEN it stores the message at seq 4 and is the commit
+      expect(frameOf(response)).toEqual({ ...ORIGINAL_ACK, seq: 4, duplicate: false });
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(DM)],
+        ['PutCommand', receiptPutInput(DM, 8, expect.stringMatching(UUID))],
+        [
+          'PutCommand',
+          messagePutInput(DM, 'MSG#000000000003', 3, ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT }),
+        ],
+        ['UpdateCommand', receiptMoveInput(3, 4, ORIGINAL_ID)],
+        [
+          'PutCommand',
+          messagePutInput(DM, 'MSG#000000000004', 4, ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT }),
+        ],
+      ]);
     });
   });
 
@@ -556,10 +726,12 @@ describe('sendMessage', () => {
       vi.spyOn(Math, 'random').mockReturnValue(0.5);
     });
 
-    it('tries the next seq at once when its seq was taken the first time', async () => {
-      // GIVEN seq 42 is committed by someone else between our read and our commit
+    it('moves its receipt to the next seq at once when its seq was taken the first time', async () => {
+      // GIVEN seq 42 is committed by someone else between our read and our message put
       givenLastSeq(GROUP, 41);
-      answerCommits((attempt) => (attempt === 1 ? cancelled(CONDITION_FAILED, NONE) : undefined));
+      answerCommits((attempt) =>
+        attempt === 1 ? seqHeldBy(GROUP, 'MSG#000000000042', 42, OTHERS) : undefined,
+      );
 
       // WHEN (no timer is advanced: a wait would never end)
       const response = await handler(send({ conversationId: GROUP }), lambdaContext);
@@ -567,20 +739,23 @@ describe('sendMessage', () => {
       // THEN
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: GROUP, messageId, seq: 43 }));
-      expect(commits()).toEqual([
-        commitInput(GROUP, 'MSG#000000000042', 42, messageId),
-        commitInput(GROUP, 'MSG#000000000043', 43, messageId),
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ...commitInput(GROUP, 'MSG#000000000042', 42, messageId),
+        ['UpdateCommand', receiptMoveInput(42, 43, messageId)],
+        ['PutCommand', messagePutInput(GROUP, 'MSG#000000000043', 43, messageId)],
       ]);
-      expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
     });
 
-    it('backs off and aims at the current top when its seq was taken again', async () => {
+    it('backs off and moves its receipt to the current top when its seq was taken again', async () => {
       // GIVEN seqs 42 and 43 are taken, and meanwhile the conversation reached 50
       ddb
         .on(QueryCommand)
         .resolvesOnce({ Items: [{ seq: 41 }] })
         .resolves({ Items: [{ seq: 50 }] });
-      answerCommits((attempt) => (attempt <= 2 ? cancelled(CONDITION_FAILED, NONE) : undefined));
+      answerCommits((attempt, input) =>
+        attempt <= 2 ? seqHeldBy(GROUP, String(input.Item?.SK), Number(input.Item?.seq), OTHERS) : undefined,
+      );
 
       // WHEN
       const pending = handler(send({ conversationId: GROUP }), lambdaContext);
@@ -589,41 +764,53 @@ describe('sendMessage', () => {
       await vi.advanceTimersByTimeAsync(1);
       const response = await pending;
 
-      // THEN the second loss waits 0.5 × 40 ms, then re-reads the last seq
+      // THEN the second loss waits 0.5 × 40 ms, then re-reads the last seq and aims past it
+      const messageId = committedMessageId();
       expect(beforeBackOff).toEqual(['MSG#000000000042', 'MSG#000000000043']);
-      expect(committedKeys()).toEqual(['MSG#000000000042', 'MSG#000000000043', 'MSG#000000000051']);
-      expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
-      expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 2, lastSeqInput(GROUP));
-      expect(frameOf(response)).toMatchObject({ type: 'ack', seq: 51, duplicate: false });
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ...commitInput(GROUP, 'MSG#000000000042', 42, messageId),
+        ['UpdateCommand', receiptMoveInput(42, 43, messageId)],
+        ['PutCommand', messagePutInput(GROUP, 'MSG#000000000043', 43, messageId)],
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ['UpdateCommand', receiptMoveInput(43, 51, messageId)],
+        ['PutCommand', messagePutInput(GROUP, 'MSG#000000000051', 51, messageId)],
+      ]);
+      expect(frameOf(response)).toEqual(ack({ conversationId: GROUP, messageId, seq: 51 }));
     });
 
-    it('retries the same seq after a jittered back-off when the transaction conflicted', async () => {
-      // GIVEN
+    it('tries the seq another attempt moved the receipt to when its own move fails', async () => {
+      // GIVEN seq 42 is taken, and another attempt of this clientMessageId already moved the receipt to 44
       givenLastSeq(GROUP, 41);
-      answerCommits((attempt) => (attempt === 1 ? cancelled(NONE, CONFLICT) : undefined));
+      answerCommits((attempt) =>
+        attempt === 1 ? seqHeldBy(GROUP, 'MSG#000000000042', 42, OTHERS) : undefined,
+      );
+      ddb.on(UpdateCommand, { Key: RECEIPT_KEY }).rejects(conditionFailed());
+      ddb
+        .on(GetCommand, { Key: RECEIPT_KEY })
+        .callsFake(async () => ({ Item: { ...receiptPut()?.Item, seq: 44 } }));
 
       // WHEN
-      const pending = handler(send({ conversationId: GROUP }), lambdaContext);
-      await vi.advanceTimersByTimeAsync(9);
-      const beforeBackOff = commits().length;
-      await vi.advanceTimersByTimeAsync(1);
-      const response = await pending;
+      const response = await handler(send({ conversationId: GROUP }), lambdaContext);
 
-      // THEN the first loss waits 0.5 × 20 ms
+      // THEN
       const messageId = committedMessageId();
-      expect(beforeBackOff).toBe(1);
-      expect(commits()).toEqual([
-        commitInput(GROUP, 'MSG#000000000042', 42, messageId),
-        commitInput(GROUP, 'MSG#000000000042', 42, messageId),
+      expect(frameOf(response)).toEqual(ack({ conversationId: GROUP, messageId, seq: 44 }));
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ...commitInput(GROUP, 'MSG#000000000042', 42, messageId),
+        ['UpdateCommand', receiptMoveInput(42, 43, messageId)],
+        ['GetCommand', receiptGetInput],
+        ['PutCommand', messagePutInput(GROUP, 'MSG#000000000044', 44, messageId)],
       ]);
-      expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
-      expect(frameOf(response)).toEqual(ack({ conversationId: GROUP, messageId, seq: 42 }));
     });
 
     it('gives up with internal, echoing clientMessageId, once the 8 s deadline has passed', async () => {
-      // GIVEN every attempt conflicts
+      // GIVEN every seq it aims at is taken
       givenLastSeq(GROUP, 41);
-      answerCommits(() => cancelled(NONE, CONFLICT));
+      answerCommits((_attempt, input) =>
+        seqHeldBy(GROUP, String(input.Item?.SK), Number(input.Item?.seq), OTHERS),
+      );
       let settled = false;
 
       // WHEN
@@ -642,8 +829,22 @@ describe('sendMessage', () => {
           clientMessageId: CMID,
         }),
       );
-      expect(commits().length).toBeGreaterThan(2);
-      expect(new Set(committedKeys())).toEqual(new Set(['MSG#000000000042']));
+      // Each loss moved the receipt one seq on (the top never moved): attempts at 0, 0, 20, 60, 140, 300,
+      // 620, 1260, 2540, 4540, 6540 and 8000 ms (0.5 × 20·2^n, at most 2 s, never past the deadline), and
+      // one past the deadline, after which nothing more is sent.
+      const messageId = committedMessageId();
+      const takenAgain = Array.from({ length: 11 }, (_, i) => 43 + i);
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ...commitInput(GROUP, 'MSG#000000000042', 42, messageId),
+        ['UpdateCommand', receiptMoveInput(42, 43, messageId)],
+        ...takenAgain.flatMap((seq) => [
+          ['PutCommand', messagePutInput(GROUP, `MSG#0000000000${seq}`, seq, messageId)],
+          ['QueryCommand', lastSeqInput(GROUP)],
+          ['UpdateCommand', receiptMoveInput(seq, seq + 1, messageId)],
+        ]),
+        ['PutCommand', messagePutInput(GROUP, 'MSG#000000000054', 54, messageId)],
+      ]);
     });
   });
 
@@ -742,19 +943,34 @@ describe('sendMessage', () => {
       expect(logged).toContain('ProvisionedThroughputExceededException');
     });
 
-    it('answers internal when a commit fails for a reason other than a lost race', async () => {
+    it('answers internal when the message put fails for a reason other than a lost race, writing nothing more', async () => {
+      // GIVEN
       vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
       givenConversation(GROUP, ['alice', 'bob', 'carol']);
-      answerCommits(() => cancelled({ Code: 'ValidationError', Message: 'Item size has exceeded' }, NONE));
+      answerCommits(
+        () =>
+          new DynamoDBServiceException({
+            name: 'ValidationException',
+            $fault: 'client',
+            message: 'Item size has exceeded the maximum allowed size',
+            $metadata: { httpStatusCode: 400 },
+          }),
+      );
 
+      // WHEN
       const response = await handler(send({ conversationId: GROUP }), lambdaContext);
 
+      // THEN
+      const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(
         errorFrame('internal', 'the server failed; retry (with the same clientMessageId)', {
           clientMessageId: CMID,
         }),
       );
-      expect(commits()).toHaveLength(1);
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ...commitInput(GROUP, 'MSG#000000000001', 1, messageId),
+      ]);
     });
   });
 
@@ -773,7 +989,10 @@ describe('sendMessage', () => {
       // THEN
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: GROUP, messageId, seq: 1 }));
-      expect(commits()).toEqual([commitInput(GROUP, 'MSG#000000000001', 1, messageId, content)]);
+      expect(sentByCommit()).toEqual([
+        ['QueryCommand', lastSeqInput(GROUP)],
+        ...commitInput(GROUP, 'MSG#000000000001', 1, messageId, content),
+      ]);
     });
 
     it('stores the content trimmed, and counts the limit after trimming', async () => {
@@ -783,7 +1002,9 @@ describe('sendMessage', () => {
 
       const messageId = committedMessageId();
       expect(frameOf(response)).toMatchObject({ type: 'ack', seq: 1 });
-      expect(commits()).toEqual([commitInput(GROUP, 'MSG#000000000001', 1, messageId, 'a'.repeat(4000))]);
+      expect(commits()).toEqual([
+        messagePutInput(GROUP, 'MSG#000000000001', 1, messageId, { content: 'a'.repeat(4000) }),
+      ]);
     });
 
     it('stores markup exactly as sent', async () => {
@@ -791,7 +1012,9 @@ describe('sendMessage', () => {
 
       await handler(send({ conversationId: GROUP, content }), lambdaContext);
 
-      expect(commits()).toEqual([commitInput(GROUP, 'MSG#000000000001', 1, committedMessageId(), content)]);
+      expect(commits()).toEqual([
+        messagePutInput(GROUP, 'MSG#000000000001', 1, committedMessageId(), { content }),
+      ]);
     });
   });
 });
