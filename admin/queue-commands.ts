@@ -1,6 +1,6 @@
 /**
  * `failures` and `redrive`: what exhausted delivery's retries, read from the on-failure queue and
- * delivered again (README "Delivery and its failures"). Against the local stack they go through its
+ * delivered again (docs/delivery.md "Delivery and its failures"). Against the local stack they go through its
  * `/_local/delivery-failures` endpoints; against a deployed stack they run the same redrive
  * (functions/stream/redrive.ts) with your AWS credentials:
  * - the queue (`OnFailureQueueUrl`): SQS ReceiveMessage without long polling, each message hidden while

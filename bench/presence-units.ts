@@ -3,7 +3,7 @@
  * Local, recorder and `@connections` stub): the delivery of a user's first connection opening and of
  * their last one closing, for a user with 1 direct contact and for one with 500 (each contact online on
  * one connection). The table prints what presence adds; `$connect` and `$disconnect` themselves are
- * counted too, unprinted (the README's access patterns list them), for the per-operation figures
+ * counted too, unprinted (docs/design.md's access patterns list them), for the per-operation figures
  * `connectWithPresence` and `disconnectWithPresence` (1 contact; `…500` for 500): the handler and the
  * delivery of the record it wrote.
  */

@@ -12,7 +12,7 @@ export interface PushPlatformDefinition {
   readonly sns: string;
   /** The handlers' environment variable that carries the platform application's ARN. */
   readonly appArnEnv: string;
-  /** The CDK context key that configures that ARN (README "Configuration"). */
+  /** The CDK context key that configures that ARN (docs/deploy.md "Configuration"). */
   readonly contextKey: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one DynamoDB table, described once. The CDK stack (lib/) and the local stack (local/) both
  * build their table from this object, so keys, indexes, TTL and stream view cannot drift apart.
- * The item layout that lives in these keys is documented in README.md ("Data model") and built in
+ * The item layout that lives in these keys is documented in docs/design.md ("Data model") and built in
  * functions/adapters/keys.ts.
  */
 export type AttributeType = 'S' | 'N';
@@ -70,7 +70,7 @@ export const TABLE = {
       // Sparse: only messages that changed after their commit (edited, deleted, reacted to) carry
       // `version`, so a new message writes no index entry and `sync` by `afterVersion` reads its
       // changes here, consistently, and its new messages in the table by `seq`
-      // (functions/domain/conversation-version.ts).
+      // (functions/domain/versions.ts).
       indexName: 'changes',
       sortKey: { name: 'version', type: 'N' },
       projection: 'ALL',

@@ -175,7 +175,7 @@ export class ParleyStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotating an HS256 signing secret invalidates every outstanding token at once; it is an operator ' +
-        'decision (README, Deploy), and the authorizer picks a new value up within the extension cache TTL.',
+        'decision (docs/deploy.md), and the authorizer picks a new value up within the extension cache TTL.',
     });
     return secret;
   }

@@ -6,7 +6,7 @@
  *
  * s3rver 3.7.1 checks a presigned URL's expiry but not its SigV4 signature, so it takes a PUT of
  * another type or size than the URL was signed for: locally only send-message's HEAD check stands
- * between a wrong upload and a message (README "Attachments").
+ * between a wrong upload and a message (docs/protocol.md "Attachments").
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -38,7 +38,7 @@ function faultHelp(): string {
   const classes = Object.entries(FAULT_ANSWERS);
   const single = classes.filter(([, answers]) => answers.length === 0).map(([name]) => name);
   return [
-    `${'  --faults SPEC'.padEnd(25)}inject faults (env PARLEY_FAULTS, default none; README "Fault injection"):`,
+    `${'  --faults SPEC'.padEnd(25)}inject faults (env PARLEY_FAULTS, default none; docs/local-stack.md "Fault injection"):`,
     `${pad}class=rate% or class=count (the next n calls), optionally :answer+answer, e.g.`,
     `${pad}dynamodb=10%,post=15%:500+429+410,sns=3:EndpointDisabled,delivery-crash=10%,lose=2%`,
     ...classes.flatMap(([name, answers]) =>

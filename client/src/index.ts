@@ -1,6 +1,6 @@
 /**
  * `@parley/client`: Parley's client SDK for browsers, React Native / Expo and Node.js 22+, on the
- * platform's standard WebSocket. See README.md, Client.
+ * platform's standard WebSocket. See client/README.md.
  */
 export type { BackoffOptions } from './backoff.ts';
 export {

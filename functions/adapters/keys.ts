@@ -1,5 +1,5 @@
 /**
- * Every item's key in the one table (see definitions/table.ts and README "Data model").
+ * Every item's key in the one table (see definitions/table.ts and docs/design.md "Data model").
  * Partitions: `USER#{userId}` holds a user's connections, devices and state, so one Query finds
  * everything delivery needs about a recipient; `CONV#{conversationId}` holds the conversation, its
  * members and its messages in `seq` order. Ids never contain `#` in the positions that would make a

@@ -16,7 +16,7 @@ import { optionalEnv } from '../shared/env.ts';
 
 /**
  * Each platform's application ARN, read at cold start. A platform whose application is not configured
- * cannot register devices (README "Configuration").
+ * cannot register devices (docs/deploy.md "Configuration").
  */
 const PLATFORM_APPLICATIONS = Object.fromEntries(
   PUSH_PLATFORM_NAMES.map((platform) => [platform, optionalEnv(PUSH_PLATFORMS[platform].appArnEnv)]),

@@ -1,5 +1,5 @@
 /**
- * Redelivery of what the delivery on-failure queue holds (README "Delivery and its failures"), shared by
+ * Redelivery of what the delivery on-failure queue holds (docs/delivery.md "Delivery and its failures"), shared by
  * the operators' tool against a deployed stack (admin/queue-commands.ts: SQS, Lambda Invoke) and the
  * local stack's `POST /_local/delivery-failures/redrive` (local/queue/redrive-route.ts). Not part of any
  * Lambda: every I/O is a port the caller provides.

@@ -2,7 +2,7 @@
  * What an operator watches. Every alarm fires on something that is wrong with Parley, never on what
  * clients do: a refused token, a bad frame or a non-member's message are answered and counted
  * (ConnectionsRefused, RouteErrors by code) and shown on the dashboard, not alarmed on. All alarms
- * notify one SNS topic, on alarm and on recovery; README.md "Runbook" has one entry per alarm.
+ * notify one SNS topic, on alarm and on recovery; docs/deploy.md "Runbook" has one entry per alarm.
  *
  * - Crashes and throttles of the functions, from Lambda's own metrics, except the authorizer's
  *   `Errors`: it throws `Unauthorized` for every expired or revoked token (API Gateway's way of
@@ -287,7 +287,7 @@ export class Operations extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No traffic is not a failure: Parley's counts have no data point when nothing went wrong.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${options.description} Runbook: README.md, "Runbook", ${id}.`,
+      alarmDescription: `${options.description} Runbook: docs/deploy.md, "Runbook", ${id}.`,
     });
     alarm.addAlarmAction(new SnsAction(this.alarmTopic));
     alarm.addOkAction(new SnsAction(this.alarmTopic));

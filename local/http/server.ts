@@ -76,7 +76,7 @@ async function handle(
   if (await serveDemo(method, url.pathname, response)) return;
   response
     .writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
-    .end("Parley's local API Gateway: open a WebSocket here (see README.md, The local stack).\n");
+    .end("Parley's local API Gateway: open a WebSocket here (see docs/local-stack.md).\n");
 }
 
 async function readAll(request: IncomingMessage): Promise<Buffer> {

@@ -241,7 +241,7 @@ describe('operations', () => {
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);
-      expect(alarm.Properties.AlarmDescription).toMatch(/Runbook: README\.md, "Runbook", /);
+      expect(alarm.Properties.AlarmDescription).toMatch(/Runbook: docs\/deploy\.md, "Runbook", /);
     }
     parley.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',

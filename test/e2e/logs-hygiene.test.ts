@@ -18,7 +18,7 @@
  *   the table's claim items already: never logged. `GET /_local/pushes` does return them, as
  *   protocol.md says; that is an answer to a local HTTP request, not a log.
  * User ids, device ids, connection ids, conversation ids and `jti`s are identifiers, logged by design
- * (README "Operations": operations log the `jti`); display names are not checked.
+ * (docs/protocol.md "Operations": operations log the `jti`); display names are not checked.
  *
  * And the shape: every line is either a handler's JSON object (level, message, timestamp; a route's or
  * the authorizer's with its route, connectionId and requestId), a `[local]` line of the stack, or the

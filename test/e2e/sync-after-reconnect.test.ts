@@ -2,9 +2,10 @@
  * History that survives reconnects, through the local stack with real WebSocket clients: bob gets the
  * first message of three conversations (each sender hears `delivered`), goes offline, misses 30
  * messages across them, reconnects and syncs each one from the last seq he holds, and ends with every
- * message exactly once, in seq order. And the README's worked example: a client that reconnects lists
- * its conversations (paging with the cursor), syncs each one whose `lastSeq` is beyond what it holds,
- * a group created while it was away included, and ends with exactly what it missed.
+ * message exactly once, in seq order. And the worked example of docs/protocol.md, "A client that
+ * reconnects": a client that reconnects lists its conversations (paging with the cursor), syncs each one
+ * whose `lastSeq` is beyond what it holds, a group created while it was away included, and ends with
+ * exactly what it missed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';

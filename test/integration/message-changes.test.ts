@@ -90,7 +90,7 @@ describe('message changes against DynamoDB Local', () => {
 
   // Every change of a conversation claims its next version on the conversation item (versioned-change.ts),
   // so racing changes of one conversation commit one at a time: 20 at once is a burst DynamoDB Local on
-  // two cores absorbs in seconds; README "Design notes" gives what a larger burst costs.
+  // two cores absorbs in seconds; docs/protocol.md "Catch-up" gives what a larger burst costs.
   it('20 members reacting at once to one message keep all 20 reactions', async () => {
     const { id, members } = await group(20);
     const { seq } = await send(id, 'member0', 'react to me');
