@@ -3,6 +3,8 @@
  * faults are injected (`/_local/faults`), then every promise of architecture.md is checked against the
  * table and against what each client saw: each acked message stored exactly once with gapless seqs,
  * each received by its recipient exactly once after de-duplication (over the socket, or through sync),
+ * every edit, deletion and reaction made under the faults shown by both members' clients as the table
+ * holds it,
  * no connection item left once every socket is gone, presence sets empty, and the on-failure queue
  * redriven to empty. The figures come back for the report.
  */
@@ -12,7 +14,7 @@ import { describePipeline, type PipelineStatus } from '../../local/stream/stream
 import { type LocalStackProcess, startLocalStackProcess } from '../e2e/support/local-stack-process.ts';
 import { pipelineIdle } from '../e2e/support/pipeline-idle.ts';
 import { localToken } from '../e2e/support/tokens.ts';
-import { TableAudit } from './table-audit.ts';
+import { type ShownMessage, TableAudit } from './table-audit.ts';
 
 export interface ChaosOptions {
   readonly label: string;
@@ -34,6 +36,8 @@ export interface ChaosReport {
   readonly deliveredOnSocket: number;
   readonly recoveredBySync: number;
   readonly duplicatesSeen: number;
+  /** Edits, deletions and reactions (added or taken back) acknowledged under the faults. */
+  readonly changes: number;
   /** Entries in the on-failure queue once the pipeline was idle, and how many the redrive removed. */
   readonly queued: number;
   readonly redriven: number;
@@ -98,6 +102,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sends.push(user.client.send({ to: user.partner }, `chaos ${i} from ${user.id}`));
     }
     const acked = await Promise.all(sends);
+    // AND, still under the faults, senders edit and delete some of their messages and partners react
+    const changes = await changeMessages(users, acked);
     // The faults stay on while delivery works through its backlog, until every online user holds its
     // messages on its socket or the pipeline has nothing left to deliver (a frame lost with a socket
     // never comes: "by sync" counts those).
@@ -118,6 +124,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const violations: string[] = [];
     const stored = await checkTable(audit, expected, violations);
     checkClients(users, expected, violations);
+    await checkShown(audit, users, acked, changes, violations);
     // THEN once every socket is gone, nothing of them is left in the table: a socket lost without
     // $disconnect is removed by the next delivery's 410, so every user gets one last message first.
     await Promise.all(users.map((user) => user.client.send({ to: user.partner }, 'last one')));
@@ -140,6 +147,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       deliveredOnSocket,
       recoveredBySync: expected.length - deliveredOnSocket,
       duplicatesSeen,
+      changes: changes.acked,
       queued,
       redriven,
       pushes: await pushCount(stack),
@@ -195,6 +203,115 @@ function opened(client: ParleyClient): Promise<void> {
     });
     client.connect();
   });
+}
+
+/** What was changed, by message id, as both members' clients must end up showing it. */
+interface Changes {
+  readonly acked: number;
+  readonly shown: Map<string, ShownMessage>;
+}
+
+/**
+ * Every 10th message is edited by its sender, every 25th (from the 2nd) deleted, every 7th not deleted
+ * gets a 👍 from its recipient (or its sender, when the recipient is offline), taken back again on every
+ * 14th (see below). Each request is sent again until acknowledged, as an app would after a timeout or
+ * `internal`.
+ */
+async function changeMessages(users: User[], acked: Message[]): Promise<Changes> {
+  const online = (id: string) => users.find((u) => u.id === id && u.client.state === 'open');
+  const byId = (id: string) => users.find((u) => u.id === id) as User;
+  const shown = new Map<string, ShownMessage>();
+  let count = 0;
+  await Promise.all(
+    acked.map(async (message, i) => {
+      const sender = byId(message.senderId);
+      const { conversationId, seq } = message;
+      const state = { content: message.content, deleted: false, reactions: {} as Record<string, string[]> };
+      if (i % 10 === 0) {
+        state.content = `edited ${i}`;
+        await untilAcked(() => sender.client.editMessage(conversationId, seq, state.content));
+        count += 1;
+      } else if (i % 25 === 1) {
+        state.content = '';
+        state.deleted = true;
+        await untilAcked(() => sender.client.deleteMessage(conversationId, seq));
+        count += 1;
+      }
+      if (i % 7 === 0 && !state.deleted) {
+        const reactor = online(sender.partner) ?? sender;
+        const tries = await untilAcked(() => reactor.client.react(conversationId, seq, '👍'));
+        count += 1;
+        // Only after an add acknowledged at the first try: a try that timed out may still be running
+        // (its Lambda waits on throttled DynamoDB) and add the reaction after it was taken back. No
+        // server can order two requests the client did not; an app sees the same.
+        if (i % 14 === 0 && tries === 1) {
+          await untilAcked(() => reactor.client.react(conversationId, seq, '👍', false));
+          count += 1;
+        } else {
+          state.reactions = { '👍': [reactor.id] };
+        }
+      }
+      shown.set(message.messageId, state);
+    }),
+  );
+  return { acked: count, shown };
+}
+
+/** Sends the request again until it is acknowledged; answers how many tries it took. */
+async function untilAcked(request: () => Promise<void>): Promise<number> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await request();
+      return attempt;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 30 || code === 'bad_request' || code === 'forbidden' || code === 'not_found')
+        throw error;
+    }
+  }
+}
+
+/** Both members' clients show each changed message as the table holds it, and as it was changed. */
+async function checkShown(
+  audit: TableAudit,
+  users: User[],
+  acked: Message[],
+  changes: Changes,
+  violations: string[],
+): Promise<void> {
+  const conversations = new Set(acked.map((m) => m.conversationId));
+  for (const conversationId of conversations) {
+    const stored = await audit.messages(conversationId);
+    const sender = users.find((u) =>
+      acked.some((m) => m.conversationId === conversationId && m.senderId === u.id),
+    );
+    const members = users.filter((u) => u === sender || u.id === sender?.partner);
+    for (const item of stored) {
+      const meant = changes.shown.get(item.messageId);
+      if (meant === undefined) continue;
+      if (JSON.stringify(item.shown) !== JSON.stringify(meant))
+        violations.push(
+          `${conversationId} seq ${item.seq}: the table holds ${JSON.stringify(item.shown)}, the changes made ${JSON.stringify(meant)}`,
+        );
+      for (const user of members) {
+        const held = user.client.message(conversationId, item.seq);
+        const view =
+          held === undefined
+            ? undefined
+            : {
+                content: held.deleted === true ? '' : held.content,
+                deleted: held.deleted === true,
+                reactions: Object.fromEntries(
+                  Object.entries(held.reactions ?? {}).map(([emoji, ids]) => [emoji, [...ids].sort()]),
+                ),
+              };
+        if (JSON.stringify(view) !== JSON.stringify(item.shown))
+          violations.push(
+            `${user.id} shows ${conversationId} seq ${item.seq} as ${JSON.stringify(view)}, the table holds ${JSON.stringify(item.shown)}`,
+          );
+      }
+    }
+  }
 }
 
 /** Until every online user has had each of its messages on its socket, or the stream pipeline is idle. */

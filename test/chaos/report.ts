@@ -11,6 +11,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
     String(r.deliveredOnSocket),
     String(r.recoveredBySync),
     String(r.duplicatesSeen),
+    String(r.changes),
     String(r.queued),
     String(r.redriven),
     String(r.pushes),
@@ -28,6 +29,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
         'on socket',
         'by sync',
         'duplicates',
+        'changes',
         'queued',
         'redriven',
         'pushes',
@@ -38,6 +40,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
       rows,
       [
         'left',
+        'right',
         'right',
         'right',
         'right',

@@ -1,7 +1,7 @@
 /**
  * What the chaos suite checks in the table itself, read straight from DynamoDB Local: each
- * conversation's messages (one per clientMessageId, gapless seqs), the connection items left, and the
- * presence sets.
+ * conversation's messages (one per clientMessageId, gapless seqs, and what a client must show of each),
+ * the connection items left, and the presence sets.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +11,7 @@ import {
   keys,
   MESSAGE_PREFIX,
 } from '../../functions/adapters/keys.ts';
+import { reactionsOf } from '../../functions/adapters/message-item.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
 
@@ -19,6 +20,14 @@ export interface StoredMessage {
   readonly messageId: string;
   readonly senderId: string;
   readonly clientMessageId: string;
+  /** What a client shows of it: content, tombstone, reactions (emoji → user ids, sorted). */
+  readonly shown: ShownMessage;
+}
+
+export interface ShownMessage {
+  readonly content: string;
+  readonly deleted: boolean;
+  readonly reactions: Record<string, string[]>;
 }
 
 export class TableAudit {
@@ -49,6 +58,11 @@ export class TableAudit {
           messageId: String(item.messageId),
           senderId: String(item.senderId),
           clientMessageId: String(item.clientMessageId),
+          shown: {
+            content: item.deleted === true ? '' : String(item.content),
+            deleted: item.deleted === true,
+            reactions: reactionsOf(item),
+          },
         });
       }
       start = page.LastEvaluatedKey;
