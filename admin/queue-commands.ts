@@ -2,7 +2,7 @@
  * `failures` and `redrive`: what exhausted delivery's retries, read from the on-failure queue and
  * delivered again (docs/delivery.md "Delivery and its failures"). Against the local stack they go through its
  * `/_local/delivery-failures` endpoints; against a deployed stack they run the same redrive
- * (functions/stream/redrive.ts) with your AWS credentials:
+ * (admin/redrive.ts) with your AWS credentials:
  * - the queue (`OnFailureQueueUrl`): SQS ReceiveMessage without long polling, each message hidden while
  *   it is handled; DeleteMessage once its redelivery succeeded; ChangeMessageVisibility back to 0 for
  *   what was only listed or kept, so the next run sees it at once;
@@ -24,6 +24,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { itemReader } from '../functions/adapters/stored-items.ts';
+import { readStreamRange } from '../local/stream/stream-range.ts';
+import { describePipeline, type PipelineStatus } from '../local/stream/stream-route.ts';
 import {
   deliveryOutcome,
   describeFailure,
@@ -36,9 +38,7 @@ import {
   type RedriveQueue,
   type RedriveResult,
   redrive,
-} from '../functions/stream/redrive.ts';
-import { readStreamRange } from '../local/stream/stream-range.ts';
-import { describePipeline, type PipelineStatus } from '../local/stream/stream-route.ts';
+} from './redrive.ts';
 
 export type QueueCommand = 'failures' | 'redrive';
 

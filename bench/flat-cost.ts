@@ -154,7 +154,7 @@ async function loadHandlers(endpoint: string, stubUrl: string) {
     connect: (await import('../functions/routes/connect.ts')).handler,
     sendMessage: (await import('../functions/routes/send-message.ts')).handler,
     delivery: (await import('../functions/stream/delivery.ts')).handler,
-    events: await import('../test/support/ws-events.ts'),
+    events: await import('../local/harness/ws-events.ts'),
     seedOtherUsers: (await import('./seed-table.ts')).seedOtherUsers,
   };
 }

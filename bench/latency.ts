@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import { SignJWT } from 'jose';
-import { type LocalStackProcess, startLocalStackProcess } from '../test/e2e/support/local-stack-process.ts';
-import { type Client, connect } from '../test/e2e/support/ws-client.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../local/harness/ws-client.ts';
 import { type Summary, summarize } from './stats.ts';
 import { heading, textTable } from './text-table.ts';
 

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type WebSocket from 'ws';
-import type { LocalStackProcess } from '../test/e2e/support/local-stack-process.ts';
-import { type Client, connect } from '../test/e2e/support/ws-client.ts';
+import type { LocalStackProcess } from '../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../local/harness/ws-client.ts';
 import { clientUrl, dynamoDbLocalProcesses, startBenchStack, stopAndCheck } from './latency.ts';
 import { type Summary, summarize } from './stats.ts';
 import { heading, textTable } from './text-table.ts';

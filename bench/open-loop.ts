@@ -7,7 +7,7 @@
  * gateway's Node.js process (WebSocket endpoint, handlers, stream poller) or DynamoDB Local's JVM.
  */
 import { readFile } from 'node:fs/promises';
-import type { Client } from '../test/e2e/support/ws-client.ts';
+import type { Client } from '../local/harness/ws-client.ts';
 import { dynamoDbLocalProcesses, startBenchStack, stopAndCheck } from './latency.ts';
 import { connectAll, type ExchangeResult, exchange, warmUp } from './load.ts';
 import { heading, textTable } from './text-table.ts';

@@ -148,7 +148,7 @@ async function runScenario(
   const { handler: deleteMessage } = await import('../functions/routes/delete-message.ts');
   const { handler: requestUpload } = await import('../functions/routes/request-upload.ts');
   const { connectEvent, disconnectEvent, messageEvent, lambdaContext } = await import(
-    '../test/support/ws-events.ts'
+    '../local/harness/ws-events.ts'
   );
 
   const recorder = new CapacityRecorder(dynamo, probe, {

@@ -7,8 +7,8 @@
  * Every metric is a count of events (unit Count, statistic Sum). A metric nobody wrote in a period has
  * no data point there, so the alarms treat missing data as "nothing went wrong".
  */
-import type { ErrorCode } from '../functions/domain/errors.ts';
-import type { ROUTES } from './routes.ts';
+import { ERROR_CODES, type ErrorCode } from './error-codes.ts';
+import type { RouteKey } from './routes.ts';
 
 export const METRIC_NAMESPACE = 'Parley';
 
@@ -54,23 +54,8 @@ export type DeliveryFailureClass = (typeof DELIVERY_FAILURE_CLASSES)[number];
 export const PUSH_FAILURE_CLASSES = ['transient', 'permanent'] as const;
 export type PushFailureClass = (typeof PUSH_FAILURE_CLASSES)[number];
 
-export type RouteKey = (typeof ROUTES)[number]['routeKey'];
-
 /** The values of RouteErrors' `Code`: every protocol error code (protocol.md "Errors"). */
-export const ROUTE_ERROR_CODES = [
-  'bad_request',
-  'unknown_action',
-  'too_large',
-  'forbidden',
-  'not_found',
-  'rate_limited',
-  'internal',
-] as const satisfies readonly ErrorCode[];
-// Fails to compile when functions/domain/errors.ts gains a code this list lacks.
-const everyErrorCode: [Exclude<ErrorCode, (typeof ROUTE_ERROR_CODES)[number]>] extends [never]
-  ? true
-  : never = true;
-void everyErrorCode;
+export const ROUTE_ERROR_CODES = ERROR_CODES;
 
 /** No dimensions: an object with no keys. */
 type NoDimensions = { readonly [key: string]: never };

@@ -68,5 +68,8 @@ export const ROUTES = [
   },
 ] as const satisfies readonly RouteDefinition[];
 
+/** A route's key: every table, list and map that must cover each route is typed by it. */
+export type RouteKey = (typeof ROUTES)[number]['routeKey'];
+
 /** The REQUEST authorizer on `$connect`: module under functions/authorizer/. */
 export const AUTHORIZER = { handler: 'authorizer' } as const;

@@ -1,6 +1,6 @@
 /**
  * One item as the table holds it now, by key, strongly consistent: what a redrive rebuilds a stream
- * record from (functions/stream/redrive.ts). The client and table are passed in: the local stack gives
+ * record from (admin/redrive.ts). The client and table are passed in: the local stack gives
  * the handlers' own, the operators' tool its own with the deployed table's name.
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';

@@ -11,17 +11,10 @@
  * be posted is logged and not retried: like typing, it only says earlier what `read` will say.
  */
 import { logger } from '../shared/logger.ts';
+import type { DeliveredNotice } from './delivery-report.ts';
 import { sendToConnections } from './fanout.ts';
 import type { DeliveredFrame } from './frames.ts';
 import type { Connection } from './model.ts';
-
-export interface DeliveredNotice {
-  conversationId: string;
-  recipientId: string;
-  seq: number;
-  /** The connections of the message's sender (all of them: the sending one wants to know too). */
-  senderConnections: readonly Connection[];
-}
 
 export class DeliveredReceipts {
   readonly #pending = new Map<string, { notice: DeliveredNotice; senders: Map<string, Connection> }>();

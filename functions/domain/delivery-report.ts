@@ -4,8 +4,21 @@
  * connections were still inside `$connect` (retry the record: they open in a moment).
  */
 import type { FailureClass } from '../adapters/aws-errors.ts';
-import type { DeliveredNotice } from './delivered-receipts.ts';
 import type { Connection } from './model.ts';
+
+/**
+ * A recipient one of whose connections took a message: its sender gets `delivered`
+ * (functions/domain/delivered-receipts.ts sends one per conversation and recipient for a batch).
+ * Declared here, with the other report types, so that fanout.ts and delivered-receipts.ts both import
+ * this module and neither imports the other's dependents (no import cycle).
+ */
+export interface DeliveredNotice {
+  conversationId: string;
+  recipientId: string;
+  seq: number;
+  /** The connections of the message's sender (all of them: the sending one wants to know too). */
+  senderConnections: readonly Connection[];
+}
 
 export interface TargetFailure {
   userId: string;

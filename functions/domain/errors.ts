@@ -3,14 +3,7 @@
  * the route adapter (functions/shared/ws-route.ts) turns them into `error` frames. `internal`, and
  * anything that is not a ParleyError, reaches the client with one fixed message: internals never do.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'unknown_action'
-  | 'too_large'
-  | 'forbidden'
-  | 'not_found'
-  | 'rate_limited'
-  | 'internal';
+import type { ErrorCode } from '../../definitions/error-codes.ts';
 
 export abstract class ParleyError extends Error {
   abstract readonly code: ErrorCode;

@@ -2,7 +2,7 @@
  * Server → client frames of protocol.md, as types. Built by domain code, serialised by the adapters
  * (route responses, PostToConnection). Timestamps are ISO 8601 UTC with milliseconds.
  */
-import type { ErrorCode } from './errors.ts';
+import type { ErrorCode } from '../../definitions/error-codes.ts';
 
 /** A short-lived download link to one attachment of a message. */
 export interface AttachmentView {

@@ -9,8 +9,9 @@
  * ParleyError) is ours, logged at error with its cause, and answered with a fixed message.
  */
 import type { Context } from 'aws-lambda';
-import type { RouteKey } from '../../definitions/metrics.ts';
-import { BadRequestError, type ErrorCode, ParleyError, RateLimitedError } from '../domain/errors.ts';
+import type { ErrorCode } from '../../definitions/error-codes.ts';
+import type { RouteKey } from '../../definitions/routes.ts';
+import { BadRequestError, ParleyError, RateLimitedError } from '../domain/errors.ts';
 import type { ErrorFrame, ServerFrame } from '../domain/frames.ts';
 import { logger, withLogKeys } from './logger.ts';
 import { countMetric } from './metrics.ts';

@@ -8,7 +8,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import type { RouteKey } from '../../definitions/metrics.ts';
+import type { RouteKey } from '../../definitions/routes.ts';
 import { BadRequestError, TooLargeError } from '../domain/errors.ts';
 import type { ServerFrame } from '../domain/frames.ts';
 import type { Caller } from '../domain/model.ts';

@@ -6,7 +6,7 @@
  * - transient (throttling, 5xx, a connection still inside `$connect`): the record is reported in
  *   `batchItemFailures` and retried, until it has failed `deliveryAttempts` times; then it is recorded
  *   like a permanent failure, so the shard moves on and the message can be redelivered at any age;
- * - a record an operator's redrive rebuilt (`eventID` `redrive:…`, functions/stream/redrive.ts): any
+ * - a record an operator's redrive rebuilt (`eventID` `redrive:…`, admin/redrive.ts): any
  *   failure is reported in `batchItemFailures`, never counted or recorded again (its entry stays queued).
  * Records of one partition key (one conversation) must reach clients in `seq` order: they are delivered
  * one after another, and after a record is reported for retry, later records of the same conversation

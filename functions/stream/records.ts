@@ -43,7 +43,7 @@ export type DeliveryEvent =
   | { kind: 'skip'; reason: string; malformed: boolean };
 
 /**
- * The `eventID` prefix of the records an operator's redrive rebuilds (functions/stream/redrive.ts): their
+ * The `eventID` prefix of the records an operator's redrive rebuilds (admin/redrive.ts): their
  * queue entry already names the message, so a failure is reported rather than recorded again.
  */
 export const REDRIVE_EVENT_ID_PREFIX = 'redrive:';

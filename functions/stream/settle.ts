@@ -69,7 +69,7 @@ export async function settle(
     wholeEvent === 'permanent' ||
     ('report' in attempt && attempt.report.failures.some((failure) => failure.kind === 'permanent'));
   if (isRedriveRecord(eventId)) {
-    // An operator's redrive (functions/stream/redrive.ts): its queue entry stays until a redelivery
+    // An operator's redrive (admin/redrive.ts): its queue entry stays until a redelivery
     // succeeds, so any failure is reported back to the tool, neither counted nor recorded again.
     if (!retry && !permanent) return 'done';
     logger.error('redelivery failed; its on-failure queue entry stays', {

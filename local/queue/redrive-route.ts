@@ -1,21 +1,16 @@
 /**
  * `POST /_local/delivery-failures/redrive` (JSON body, both optional: `{"limit": 100, "dryRun": false}`):
  * redelivers what the local failure queue holds with the same code as `npm run admin -- redrive` against a
- * deployed stack (functions/stream/redrive.ts), through the stack's own delivery handler, and answers
+ * deployed stack (admin/redrive.ts), through the stack's own delivery handler, and answers
  * 200 with one result per entry. An entry leaves the queue only once its redelivery succeeded. One
  * redrive runs at a time. The table is read with the handlers' client, loaded on first use (after the
  * handlers' environment points at this stack).
  */
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { deliveryOutcome, type RedriveQueue, type RedriveResult, redrive } from '../../admin/redrive.ts';
 import { DELIVERY_STREAM } from '../../definitions/stream.ts';
 import { type ItemReader, itemReader } from '../../functions/adapters/stored-items.ts';
-import {
-  deliveryOutcome,
-  type RedriveQueue,
-  type RedriveResult,
-  redrive,
-} from '../../functions/stream/redrive.ts';
 import { json, type LocalRoutes } from '../http/local-routes.ts';
 import { readStreamRange } from '../stream/stream-range.ts';
 import type { LocalFailureQueue } from './failure-queue.ts';

@@ -1,6 +1,6 @@
 /**
  * The records of one sequence range of a stream shard, read back for a redrive of a batch the event
- * source mapping gave up (functions/stream/redrive.ts): GetShardIterator `AT_SEQUENCE_NUMBER` at the
+ * source mapping gave up (admin/redrive.ts): GetShardIterator `AT_SEQUENCE_NUMBER` at the
  * range's start, GetRecords until past its end, Lambda-shaped and filtered as the mapping filters. The
  * same code reads DynamoDB Local's stream for the local stack and the table's stream for the operators'
  * tool (admin/), as the benchmark reuses this folder's conversions.

@@ -10,8 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Message, ParleyClient, type WebSocketConstructor } from '../../client/src/index.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { describePipeline, type PipelineStatus } from '../../local/stream/stream-route.ts';
-import { type LocalStackProcess, startLocalStackProcess } from '../e2e/support/local-stack-process.ts';
 import { pipelineIdle } from '../e2e/support/pipeline-idle.ts';
 import { localToken } from '../e2e/support/tokens.ts';
 import { type ShownMessage, TableAudit } from './table-audit.ts';

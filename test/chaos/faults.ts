@@ -2,7 +2,7 @@
  * The fault plans of the chaos suite, one per class at 10–20 % and all of them at once, in the JSON
  * that `PUT /_local/faults` takes (local/faults/fault-plan.ts), and the redrive it ends with.
  */
-import type { LocalStackProcess } from '../e2e/support/local-stack-process.ts';
+import type { LocalStackProcess } from '../../local/harness/local-stack-process.ts';
 
 export interface NamedPlan {
   readonly label: string;

@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 let stack: LocalStackProcess;
 const join = async (userId: string): Promise<Client> =>

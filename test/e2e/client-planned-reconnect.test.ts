@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Message, ParleyClient, type WebSocketConstructor } from '../../client/src/index.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
 
 let stack: LocalStackProcess;

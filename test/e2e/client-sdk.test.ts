@@ -15,8 +15,8 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Message, ParleyClient, type StateChange } from '../../client/src/index.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { DEFAULT_JWT_SECRET } from '../../local/jwt-secret.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
 
 /** A 1×1 PNG, written at start, that hal uploads as a photo. */

@@ -11,10 +11,10 @@ import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers, RouteHandler } from '../../local/handlers.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { setLocalLogSink } from '../../local/log.ts';
 import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 interface Deferred<T> {
   promise: Promise<T>;

@@ -8,10 +8,10 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTION_PREFIX, userPartition } from '../../functions/adapters/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 const POLL = { timeout: 20_000, interval: 50 };
 /** What a WebSocket reports when its connection ended without a close frame. */

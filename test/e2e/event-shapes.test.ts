@@ -6,9 +6,9 @@
 import { APIGatewayProxyWebsocketEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway-websocket';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect } from '../../local/harness/ws-client.ts';
 import { type FakeHandlers, fakeHandlers } from './support/fake-handlers.ts';
 import { type Gateway, startGateway } from './support/gateway-harness.ts';
-import { connect } from './support/ws-client.ts';
 
 let handlers: FakeHandlers;
 let gateway: Gateway;

@@ -20,12 +20,12 @@ import { LostConnections } from '../../local/faults/lost-connections.ts';
 import { ConnectionRegistry } from '../../local/gateway/connections.ts';
 import { addDropRoutes } from '../../local/gateway/drop-route.ts';
 import { createWebSocketEndpoint, type WebSocketEndpoint } from '../../local/gateway/websocket-endpoint.ts';
+import { connect } from '../../local/harness/ws-client.ts';
 import { LocalRoutes } from '../../local/http/local-routes.ts';
 import { createLocalServer, type LocalServerParts } from '../../local/http/server.ts';
 import { setLocalLogSink } from '../../local/log.ts';
 import { LOCAL_API } from '../../local/stack.ts';
 import { type FakeHandlers, fakeHandlers } from './support/fake-handlers.ts';
-import { connect } from './support/ws-client.ts';
 
 const ABNORMAL_CLOSURE = 1006;
 const plan = new FaultPlan({}, 1);

@@ -23,11 +23,11 @@ import {
   userPartition,
 } from '../../functions/adapters/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 const POLL = { timeout: 30_000, interval: 50 };
 const ABNORMAL_CLOSURE = 1006;

@@ -8,9 +8,9 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from '../../local/harness/ws-client.ts';
 import { type FakeHandlers, fakeHandlers } from './support/fake-handlers.ts';
 import { type Gateway, startGateway } from './support/gateway-harness.ts';
-import { connect } from './support/ws-client.ts';
 
 const KEY = 'test-admin-key-0123456789abcdef';
 let handlers: FakeHandlers;

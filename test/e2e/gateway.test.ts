@@ -3,9 +3,9 @@
  * route selection, two-way replies, concurrency, the 128 KiB / binary / idle limits, and shutdown.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect, refusal } from '../../local/harness/ws-client.ts';
 import { type FakeHandlers, fakeHandlers } from './support/fake-handlers.ts';
 import { type Gateway, startGateway } from './support/gateway-harness.ts';
-import { connect, refusal } from './support/ws-client.ts';
 
 let handlers: FakeHandlers;
 let gateway: Gateway;

@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
-import { type Client, connect } from './support/ws-client.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 
 type Frame = Record<string, unknown>;
 

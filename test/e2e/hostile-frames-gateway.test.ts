@@ -1,6 +1,7 @@
 /**
- * A sample of the hostile frames of test/integration/hostile-frames.test.ts (about 200, from the same
- * generators in test/support/hostile-frames.ts), sent by a real WebSocket client through the local
+ * A sample of the hostile frames of test/integration/hostile-frames.test.ts (about 300: 18 for each
+ * route a frame can reach, and 6 valid ones for each route that reads DynamoDB to refuse them, from the
+ * same generators in test/support/hostile-frames.ts), sent by a real WebSocket client through the local
  * stack (`node local/start.ts`: the gateway's route selection, the real handlers, DynamoDB Local).
  * Through the gateway a frame reaches the route its `action` names, or `$default`; each is answered
  * with the error code protocol.md gives it (or `pong` / the caller's empty list), on a connection that
@@ -15,6 +16,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ROUTES } from '../../definitions/routes.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import {
   cheapCases,
   defaultAnswer,
@@ -23,9 +26,7 @@ import {
   type HostileCase,
   storedCases,
 } from '../support/hostile-frames.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 const MAX_MESSAGE_BYTES = 128 * 1024;
 const CHEAP_PER_ROUTE = 18;
@@ -173,7 +174,9 @@ describe('hostile frames through the local gateway', () => {
   it('answers each with its error on a connection that stays open, and no one else hears of it', async () => {
     const mallory = await open('mallory');
     const cases = sample();
-    expect(cases.length).toBeGreaterThanOrEqual(180);
+    // At least as many as the sample's malformed frames alone: every route is in it.
+    expect(cases.length).toBeGreaterThanOrEqual(HOSTILE_ROUTES.length * CHEAP_PER_ROUTE);
+    expect(new Set(cases.map((item) => item.route))).toEqual(new Set(HOSTILE_ROUTES));
 
     for (const item of cases) {
       mallory.send(item.body);

@@ -10,9 +10,9 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect, refusal } from '../../local/harness/ws-client.ts';
 import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
-import { type Client, connect, refusal } from './support/ws-client.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const POLL = { timeout: 20_000, interval: 50 };

@@ -10,8 +10,8 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
-import { type Client, connect, refusal } from './support/ws-client.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect, refusal } from '../../local/harness/ws-client.ts';
 
 let stack: LocalStackProcess;
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -28,9 +28,9 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect, refusal } from '../../local/harness/ws-client.ts';
 import { DEFAULT_JWT_SECRET } from '../../local/jwt-secret.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
-import { type Client, connect, refusal } from './support/ws-client.ts';
 
 const RUN = randomUUID();
 const JWT_SECRET = `hygiene-secret-${RUN}`;

@@ -11,9 +11,9 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../local/harness/ws-client.ts';
 import { type FakeHandlers, fakeHandlers } from './support/fake-handlers.ts';
 import { type Gateway, startGateway } from './support/gateway-harness.ts';
-import { connect } from './support/ws-client.ts';
 
 let handlers: FakeHandlers;
 let gateway: Gateway;

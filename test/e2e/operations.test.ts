@@ -9,10 +9,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect, refusal } from '../../local/harness/ws-client.ts';
 import { DEFAULT_JWT_SECRET } from '../../local/stack.ts';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect, refusal } from './support/ws-client.ts';
 
 let stack: LocalStackProcess;
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -6,9 +6,9 @@
  * A typing flood is refused to the typer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
+import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 let stack: LocalStackProcess;
 type Frame = Record<string, unknown>;

@@ -19,11 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownDirectConversations } from '../../functions/adapters/known-conversations.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers } from '../../local/handlers.ts';
+import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { setLocalLogSink } from '../../local/log.ts';
 import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
-import { type Client, connect } from './support/ws-client.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The admin tool's last line against a local stack whose stream has nothing in flight. */

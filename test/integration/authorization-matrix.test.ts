@@ -1,17 +1,22 @@
 /**
  * Authorization on every action (architecture.md guarantees 6, 9 and 10), against DynamoDB Local with
- * the real handlers: every client action protocol.md lists that exists today (editMessage,
- * deleteMessage, react and requestUpload have no route yet; leaveConversation is only in the non-member
- * part) × five callers, with the outcome of each cell, then what a non-member can learn.
+ * the real handlers: every route of definitions/routes.ts that takes a frame × five callers, with the
+ * outcome of each cell, then what a non-member can learn. MATRIX_ROWS has rows for every route, so a
+ * route added there does not compile without them (test/support/route-tables.ts); `$connect` and
+ * `$disconnect` take no frame, and who may connect is asserted below (standingOf). protocol.md 1.2's
+ * block, listBlocks, acceptRequest, report and setNotifications have no route yet: they reach `$default`
+ * (its row: unknown_action, whoever asks).
  *
  * The world: alice made the group G = {alice, bob, dora, rick, sara} and wrote in it, and wrote to bob
- * (their direct conversation A–B). eve is in neither. Then an operator deactivated dora, revoked rick's
- * token (by `jti`) and revoked all of sara's sessions. Each of them had a connection open: the
- * operation closed it (DeleteConnection, asserted below) and from now on `$connect` refuses them
- * (`standingOf`, the authorizer's check, asserted below against the same table; every 401/403 of the
- * authorizer is in test/unit/authorizer/jwt-attack-matrix.test.ts). The matrix sends each caller's
- * frame with the authorizer context of that connection: for dora, rick and sara that is a frame that
- * raced the close.
+ * (their direct conversation A–B); bob wrote in G, and so did alice, dora, rick and sara, twice each (a
+ * message each edits, and one each deletes, in the matrix). alice also made H, a group of the same five
+ * that the matrix leaves (leaving G would change it for the rows after it). eve is in none of them.
+ * Then an operator deactivated dora, revoked rick's token (by `jti`) and revoked all of sara's sessions.
+ * Each of them had a connection open: the operation closed it (DeleteConnection, asserted below) and
+ * from now on `$connect` refuses them (`standingOf`, the authorizer's check, asserted below against the
+ * same table; every 401/403 of the authorizer is in test/unit/authorizer/jwt-attack-matrix.test.ts).
+ * The matrix sends each caller's frame with the authorizer context of that connection: for dora, rick
+ * and sara that is a frame that raced the close.
  *
  * What the handlers do today with such a frame: they serve it as for anyone in good standing. Routes
  * take the caller from `requestContext.authorizer` and read nothing to learn who is speaking
@@ -38,17 +43,23 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ErrorCode } from '../../definitions/error-codes.ts';
+import type { RouteKey } from '../../definitions/routes.ts';
 import { keys } from '../../functions/adapters/keys.ts';
 import { standingOf } from '../../functions/authorizer/revocation.ts';
-import type { ErrorCode } from '../../functions/domain/errors.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { deactivateUser, revokeSessions, revokeToken } from '../../functions/domain/operations.ts';
 import { handler as connect } from '../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
+import { handler as defaultRoute } from '../../functions/routes/default.ts';
+import { handler as deleteMessage } from '../../functions/routes/delete-message.ts';
+import { handler as editMessage } from '../../functions/routes/edit-message.ts';
 import { handler as leaveConversation } from '../../functions/routes/leave-conversation.ts';
 import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../functions/routes/ping.ts';
+import { handler as react } from '../../functions/routes/react.ts';
 import { handler as registerDevice } from '../../functions/routes/register-device.ts';
+import { handler as requestUpload } from '../../functions/routes/request-upload.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { handler as typing } from '../../functions/routes/typing.ts';
@@ -56,9 +67,10 @@ import { handler as unregisterDevice } from '../../functions/routes/unregister-d
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import type { RouteResponse, WebSocketEvent } from '../../functions/shared/websocket-event.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
+import { connectEvent, lambdaContext, messageEvent, type Who } from '../../local/harness/ws-events.ts';
+import { frameRouteEntries, NOT_A_FRAME_ROUTE, type NotAFrameRoute } from '../support/route-tables.ts';
 import { storedMessages } from '../support/seed.ts';
 import { conversationInsert, messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
-import { connectEvent, lambdaContext, messageEvent, type Who } from '../support/ws-events.ts';
 
 // eve's typing probes would meet the typing limit (burst 6) otherwise; read when the handlers load.
 vi.hoisted(() => {
@@ -95,8 +107,17 @@ afterAll(() => {
   sns.restore();
 });
 
-/** Ids the world gets when it is built. */
-const ids = { group: '', alicebob: directConversationId('alice', 'bob') };
+/** Ids and seqs the world gets when it is built. */
+const ids = {
+  group: '',
+  /** H: the group the matrix leaves. */
+  leaveGroup: '',
+  alicebob: directConversationId('alice', 'bob'),
+  /** bob's message in G, which nobody in the matrix may change. */
+  bobsMessage: 0,
+  /** The messages of alice, dora, rick and sara in G that they edit and delete in the matrix. */
+  own: {} as Record<string, { edit: number; delete: number }>,
+};
 
 async function call(route: Route, frame: Frame, userId: string): Promise<Frame | undefined> {
   const response = await route(messageEvent(frame, who(userId)), lambdaContext);
@@ -120,6 +141,8 @@ type Outcome =
   | 'list with G'
   | 'list without G'
   | 'pong'
+  | 'ack with seq'
+  | 'upload'
   | ErrorCode;
 
 interface Row {
@@ -142,6 +165,27 @@ const group = (members: string[], title?: string) => () => ({
   ...(title === undefined ? {} : { title }),
 });
 const G = '{G}';
+const H = '{H}';
+/** The caller's own message in G to edit, or to delete; eve has none: she names alice's first, seq 1. */
+const OWN_TO_EDIT = '{own message to edit}';
+const OWN_TO_DELETE = '{own message to delete}';
+const BOBS = "{bob's message}";
+const NO_SUCH_SEQ = 1_000_000;
+const MiB = 1024 * 1024;
+const change =
+  (action: string, seq: unknown, fields: Frame = {}) =>
+  () => ({
+    action,
+    conversationId: G,
+    seq,
+    ...fields,
+  });
+const upload = (contentType: string, size: number) => () => ({
+  action: 'requestUpload',
+  clientRequestId: randomUUID(),
+  contentType,
+  size,
+});
 
 const row = (
   action: string,
@@ -159,31 +203,91 @@ const row = (
 });
 
 /**
+ * Every route with its rows; a route added to definitions/routes.ts does not compile until it has them
+ * here. The cells run in the order of the route table, rows in the order written.
+ *
  * † served as for anyone in good standing (see the header). ‡ the caller's own direct conversation
  * with bob (created by this frame), never alice's. § the creator's own standing is not checked (a
- * connected caller is taken to be active), so dora's group with herself in it is made.
+ * connected caller is taken to be active), so dora's group with herself in it is made. Only a
+ * message's sender edits or deletes it (bob's: `forbidden` for everyone else); a seq with no message is
+ * `not_found` for members and `forbidden`, as any other question about G, for eve.
  */
 // biome-ignore format: the matrix reads as a table
-const MATRIX: readonly Row[] = [
+const MATRIX_ROWS = {
+  // API Gateway runs these on the upgrade request and on the close: no frame reaches them. Who may
+  // connect is the authorizer's (its standing check on the same five: 'what the operations did…').
+  $connect: NOT_A_FRAME_ROUTE,
+  $disconnect: NOT_A_FRAME_ROUTE,
   //  action                                    route               frame                                             member                    non-member                deactivated †             token revoked †           sessions revoked †
+  $default: [
+  row('$default {action: listBlocks} (no route)', defaultRoute,     () => ({ action: 'listBlocks' }),                 ['unknown_action',        'unknown_action',         'unknown_action',         'unknown_action',         'unknown_action']),
+  ],
+  sendMessage: [
   row('sendMessage {conversationId: G}',        sendMessage,        send({ conversationId: G }),                      ['ack in G',              'forbidden',              'ack in G',               'ack in G',               'ack in G']),
   row('sendMessage {to: bob} ‡',                sendMessage,        send({ to: 'bob' }),                              ['ack in own DM with bob','ack in own DM with bob', 'ack in own DM with bob', 'ack in own DM with bob', 'ack in own DM with bob']),
   row('sendMessage {to: dora}, deactivated',    sendMessage,        send({ to: 'dora' }),                             ['forbidden',             'forbidden',              'forbidden',              'forbidden',              'forbidden']),
+  ],
+  typing: [
   row('typing {conversationId: G}',             typing,             () => ({ action: 'typing', conversationId: G, state: 'start' }), ['nothing', 'forbidden',            'nothing',                'nothing',                'nothing']),
+  ],
+  markRead: [
   row('markRead {conversationId: G, seq: 1}',   markRead,           () => ({ action: 'markRead', conversationId: G, seq: 1 }),       ['nothing', 'forbidden',            'nothing',                'nothing',                'nothing']),
+  ],
+  createConversation: [
   row('createConversation {members: [bob]}',    createConversation, group(['bob'], 'Side'),                           ['conversation',          'conversation',           'conversation',           'conversation',           'conversation']),
   row('createConversation {members: [bob, dora]} §', createConversation, group(['bob', 'dora']),                      ['forbidden',             'forbidden',              'conversation',           'forbidden',              'forbidden']),
+  ],
+  registerDevice: [
+  row('registerDevice',                         registerDevice,     () => ({ action: 'registerDevice', platform: 'fcm', token: `fcm-${randomUUID()}` }), ['ack', 'ack', 'ack', 'ack', 'ack']),
+  ],
+  unregisterDevice: [
+  row('unregisterDevice',                       unregisterDevice,   () => ({ action: 'unregisterDevice' }),           ['ack',                   'ack',                    'ack',                    'ack',                    'ack']),
+  ],
+  ping: [
+  row('ping',                                   ping,               () => ({ action: 'ping' }),                       ['pong',                  'pong',                   'pong',                   'pong',                   'pong']),
+  ],
+  sync: [
   row('sync {conversationId: G}',               sync,               () => ({ action: 'sync', conversationId: G }),    ['messages of G',         'forbidden',              'messages of G',          'messages of G',          'messages of G']),
   row('sync (conversation list)',               sync,               () => ({ action: 'sync', limit: 100 }),           ['list with G',           'list without G',         'list with G',            'list with G',            'list with G']),
-  row('registerDevice',                         registerDevice,     () => ({ action: 'registerDevice', platform: 'fcm', token: `fcm-${randomUUID()}` }), ['ack', 'ack', 'ack', 'ack', 'ack']),
-  row('unregisterDevice',                       unregisterDevice,   () => ({ action: 'unregisterDevice' }),           ['ack',                   'ack',                    'ack',                    'ack',                    'ack']),
-  row('ping',                                   ping,               () => ({ action: 'ping' }),                       ['pong',                  'pong',                   'pong',                   'pong',                   'pong']),
-];
+  ],
+  editMessage: [
+  row('editMessage {G, own message}',           editMessage,        change('editMessage', OWN_TO_EDIT, { content: 'edited' }), ['ack with seq',    'forbidden',              'ack with seq',           'ack with seq',           'ack with seq']),
+  row("editMessage {G, bob's message}",         editMessage,        change('editMessage', BOBS, { content: 'mine now' }),      ['forbidden',       'forbidden',              'forbidden',              'forbidden',              'forbidden']),
+  row('editMessage {G, no such seq}',           editMessage,        change('editMessage', NO_SUCH_SEQ, { content: 'x' }),      ['not_found',       'forbidden',              'not_found',              'not_found',              'not_found']),
+  ],
+  deleteMessage: [
+  row('deleteMessage {G, own message}',         deleteMessage,      change('deleteMessage', OWN_TO_DELETE),           ['ack with seq',          'forbidden',              'ack with seq',           'ack with seq',           'ack with seq']),
+  row("deleteMessage {G, bob's message}",       deleteMessage,      change('deleteMessage', BOBS),                    ['forbidden',             'forbidden',              'forbidden',              'forbidden',              'forbidden']),
+  row('deleteMessage {G, no such seq}',         deleteMessage,      change('deleteMessage', NO_SUCH_SEQ),             ['not_found',             'forbidden',              'not_found',              'not_found',              'not_found']),
+  ],
+  react: [
+  row("react {G, bob's message, 👍, on}",        react,              change('react', BOBS, { emoji: '👍', on: true }), ['ack',                   'forbidden',              'ack',                    'ack',                    'ack']),
+  row('react {G, no such seq, 👍, on}',          react,              change('react', NO_SUCH_SEQ, { emoji: '👍', on: true }), ['not_found',      'forbidden',              'not_found',              'not_found',              'not_found']),
+  ],
+  leaveConversation: [
+  row('leaveConversation {conversationId: H}',  leaveConversation,  () => ({ action: 'leaveConversation', conversationId: H }), ['ack',            'forbidden',              'ack',                    'ack',                    'ack']),
+  row('leaveConversation {A–B}, alice’s direct', leaveConversation, () => ({ action: 'leaveConversation', conversationId: ids.alicebob }), ['ack', 'forbidden',             'forbidden',              'forbidden',              'forbidden']),
+  ],
+  requestUpload: [
+  row('requestUpload {image/png, 1 KiB}',       requestUpload,      upload('image/png', 1024),                        ['upload',                'upload',                 'upload',                 'upload',                 'upload']),
+  row('requestUpload {size: 25 MiB + 1}',       requestUpload,      upload('image/png', 25 * MiB + 1),                ['too_large',             'too_large',              'too_large',              'too_large',              'too_large']),
+  ],
+} satisfies Record<RouteKey, readonly Row[] | NotAFrameRoute>;
 
-/** The frame with `{G}` replaced by the group's id. */
-function resolve(frame: Frame): Frame {
+const MATRIX: readonly Row[] = frameRouteEntries(MATRIX_ROWS).flatMap(([, rows]) => rows);
+
+/** The frame with `{G}`, `{H}` and the messages named by placeholders replaced by their ids and seqs. */
+function resolve(frame: Frame, userId: string): Frame {
+  const own = ids.own[userId];
+  const values = new Map<unknown, unknown>([
+    [G, ids.group],
+    [H, ids.leaveGroup],
+    [OWN_TO_EDIT, own?.edit ?? 1],
+    [OWN_TO_DELETE, own?.delete ?? 1],
+    [BOBS, ids.bobsMessage],
+  ]);
   return Object.fromEntries(
-    Object.entries(frame).map(([key, value]) => [key, value === G ? ids.group : value]),
+    Object.entries(frame).map(([key, value]) => [key, values.has(value) ? values.get(value) : value]),
   );
 }
 
@@ -200,6 +304,18 @@ function expectOutcome(
       return;
     case 'ack':
       expect(answer).toEqual({ type: 'ack', action });
+      return;
+    case 'ack with seq':
+      expect(answer).toEqual({ type: 'ack', action, seq: sent.seq });
+      return;
+    case 'upload':
+      expect(answer).toMatchObject({
+        type: 'upload',
+        clientRequestId: sent.clientRequestId,
+        uploadId: expect.any(String),
+        method: 'PUT',
+        headers: { 'Content-Type': sent.contentType, 'Content-Length': String(sent.size) },
+      });
       return;
     case 'ack in G':
     case 'ack in own DM with bob':
@@ -268,6 +384,28 @@ beforeAll(async () => {
   expect(await call(sendMessage, send({ to: 'bob' })(), 'alice')).toMatchObject({
     conversationId: ids.alicebob,
   });
+  // AND bob's message in G, and two of each of the others', which they change in the matrix
+  const sendInG = async (userId: string) =>
+    Number((await call(sendMessage, send({ conversationId: ids.group })(), userId))?.seq);
+  ids.bobsMessage = await sendInG('bob');
+  for (const userId of ['alice', 'dora', 'rick', 'sara']) {
+    ids.own[userId] = { edit: await sendInG(userId), delete: await sendInG(userId) };
+  }
+  expect(Object.values(ids.own).flatMap(({ edit, delete: deleted }) => [edit, deleted])).toEqual([
+    3, 4, 5, 6, 7, 8, 9, 10,
+  ]);
+  // AND H, the group of the same five that the matrix leaves
+  const leaveGroup = await call(
+    createConversation,
+    {
+      action: 'createConversation',
+      clientRequestId: 'matrix-leave-group',
+      members: ['bob', 'dora', 'rick', 'sara'],
+      title: 'Leavers',
+    },
+    'alice',
+  );
+  ids.leaveGroup = String(leaveGroup?.conversationId);
 
   // WHEN an operator deactivates dora, revokes rick's token and all of sara's sessions
   await deactivateUser('dora', 'matrix-test');
@@ -310,7 +448,7 @@ describe('authorization matrix: action × caller', () => {
 
   it.each(cells)('%s by %s → %s', async (_action, kind, outcome, row) => {
     const userId = CALLERS[kind];
-    const frame = resolve(row.frame());
+    const frame = resolve(row.frame(), userId);
 
     const answer = await call(row.route, frame, userId);
 
@@ -337,7 +475,21 @@ describe('a non-member learns nothing', () => {
     ['typing', typing, (id: string) => ({ action: 'typing', conversationId: id, state: 'start' })],
     ['markRead', markRead, (id: string) => ({ action: 'markRead', conversationId: id, seq: 1 })],
     ['sync', sync, (id: string) => ({ action: 'sync', conversationId: id, afterSeq: 0 })],
-    // (leaving is in no matrix row above: a member's leave would change G for the rows after it)
+    [
+      'editMessage',
+      editMessage,
+      (id: string) => ({ action: 'editMessage', conversationId: id, seq: 1, content: 'hi' }),
+    ],
+    [
+      'deleteMessage',
+      deleteMessage,
+      (id: string) => ({ action: 'deleteMessage', conversationId: id, seq: 1 }),
+    ],
+    [
+      'react',
+      react,
+      (id: string) => ({ action: 'react', conversationId: id, seq: 1, emoji: '👍', on: true }),
+    ],
     [
       'leaveConversation',
       leaveConversation,
@@ -396,11 +548,12 @@ describe('a non-member learns nothing', () => {
     // WHEN the delivery Lambda runs on them
     expect(await delivery(streamEvent(...records))).toEqual({ batchItemFailures: [] });
 
-    // THEN bob's connection got G's and A–B's messages, the group, alice's read and her presence
+    // THEN bob's connection got G's and A–B's messages, the group, alice's read and her presence, and
+    // (he wrote in G too) the `delivered` receipt of his message
     const frames = postedFrames();
     const toBob = frames.filter(({ connectionId }) => connectionId === 'bob-conn').map(({ frame }) => frame);
     expect(new Set(toBob.map((frame) => frame.type))).toEqual(
-      new Set(['message', 'conversation', 'read', 'presence']),
+      new Set(['message', 'conversation', 'read', 'presence', 'delivered']),
     );
     expect(toBob.filter((frame) => frame.conversationId === ids.group).length).toBeGreaterThan(0);
     expect(toBob.filter((frame) => frame.conversationId === ids.alicebob).length).toBeGreaterThan(0);

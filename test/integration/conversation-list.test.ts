@@ -20,8 +20,8 @@ import { handler as sync } from '../../functions/routes/sync.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { mapConcurrently } from '../../functions/shared/concurrency.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { messageInsert, streamEvent } from '../support/stream-events.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const api = mockClient(ApiGatewayManagementApiClient);
 type Frame = Record<string, unknown>;

@@ -20,8 +20,8 @@ import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as typing } from '../../functions/routes/typing.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
+import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedUserState, storedMessages } from '../support/seed.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());

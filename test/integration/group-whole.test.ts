@@ -18,9 +18,9 @@ import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedGroupConversation } from '../support/seed.ts';
 import { messageInsert, streamEvent } from '../support/stream-events.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());

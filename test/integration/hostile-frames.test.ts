@@ -1,29 +1,34 @@
 /**
  * Hostile input through the real route handlers against DynamoDB Local (architecture.md guarantee 7):
- * 10,000 fast-check frames per route (sendMessage, typing, markRead, createConversation, sync,
- * registerDevice, unregisterDevice, ping, $default), built by test/support/hostile-frames.ts: not
- * JSON, JSON that is not an object, the wrong action, fields of the wrong type, missing or given twice,
- * numbers like 1e308, 1e999, -0 and 2**53+1, NaN-ish strings, lone surrogates, NUL, zero-width and bidi
- * characters, fields over their limits (4001+ characters of content, 129-character ids, 101 members),
- * `__proto__` / `constructor` / `prototype` keys, nesting 4,000 deep, arrays of 20,000 elements.
+ * 10,000 fast-check frames per route a frame can reach (every route of definitions/routes.ts but
+ * $connect and $disconnect: $default, sendMessage, typing, markRead, createConversation,
+ * registerDevice, unregisterDevice, ping, sync, editMessage, deleteMessage, react, leaveConversation,
+ * requestUpload), built by test/support/hostile-frames.ts: not JSON, JSON that is not an object, the
+ * wrong action, fields of the wrong type, missing or given twice, numbers like 1e308, 1e999, -0 and
+ * 2**53+1, NaN-ish strings, lone surrogates, NUL, zero-width and bidi characters, fields over their
+ * limits (4001+ characters of content, 129-character ids, 101 members, emoji over 32 bytes, uploads
+ * over 25 MiB), `__proto__` / `constructor` / `prototype` keys, nesting 4,000 deep, arrays of 20,000
+ * elements.
  *
  * Every frame must be answered, never thrown on: status 200, one `error` frame under 128 KiB with the
  * code protocol.md gives that class of input (never `internal`), its `action`, and clientMessageId /
  * clientRequestId echoed only as given; or, for the few well-formed frames that need nothing stored,
  * the route's answer (`pong`, the caller's empty conversation list).
  *
- * The numbers, per route (10,000 each, 90,000 in all):
- * - sendMessage, typing, markRead, createConversation, sync: 9,800 frames refused before any DynamoDB
- *   call (asserted per frame: zero calls), and 200 valid frames that do read DynamoDB: to conversations
- *   of others (existing or not), to a deactivated user, a group with a deactivated member, the caller's
- *   own (empty) conversation list, a well-formed cursor of no list of theirs. They answer `forbidden`,
- *   `bad_request` or the empty list, and write nothing but the caller's rate bucket (asserted per frame).
- * - registerDevice, unregisterDevice, ping, $default: 10,000 frames, all answered without DynamoDB
- *   (the caller's connection has no deviceId, so even a valid device frame is a bad_request).
+ * The numbers, per route (10,000 each, 140,000 in all):
+ * - sendMessage, typing, markRead, createConversation, sync, editMessage, deleteMessage, react,
+ *   leaveConversation: 9,800 frames refused before any DynamoDB call (asserted per frame: zero calls),
+ *   and 200 valid frames that do read DynamoDB: to conversations of others (existing or not), to a
+ *   deactivated user, a group with a deactivated member, the caller's own (empty) conversation list, a
+ *   well-formed cursor of no list of theirs. They answer `forbidden`, `bad_request` or the empty list,
+ *   and write nothing but the caller's rate bucket (asserted per frame).
+ * - registerDevice, unregisterDevice, ping, requestUpload, $default: 10,000 frames, all answered without
+ *   DynamoDB (the caller's connection has no deviceId, so even a valid device frame is a bad_request; a
+ *   valid requestUpload stores its upload, so only refused ones are sent).
  * A scan of the whole table before and after each run must find the same items, but for the caller's
- * rate buckets: no message, conversation, member, receipt or device item appears or changes. Nothing is
- * posted to a connection and nothing is sent to SNS. Object.prototype and friends are as before.
- */
+ * rate buckets: no message, conversation, member, receipt, device or upload item appears or changes.
+ * Nothing is posted to a connection and nothing is sent to SNS. Object.prototype and friends are as
+ * before. */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -34,15 +39,21 @@ import { MAX_FRAME_BYTES } from '../../functions/domain/frame-size.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../functions/routes/default.ts';
+import { handler as deleteMessage } from '../../functions/routes/delete-message.ts';
+import { handler as editMessage } from '../../functions/routes/edit-message.ts';
+import { handler as leaveConversation } from '../../functions/routes/leave-conversation.ts';
 import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../functions/routes/ping.ts';
+import { handler as react } from '../../functions/routes/react.ts';
 import { handler as registerDevice } from '../../functions/routes/register-device.ts';
+import { handler as requestUpload } from '../../functions/routes/request-upload.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { handler as typing } from '../../functions/routes/typing.ts';
 import { handler as unregisterDevice } from '../../functions/routes/unregister-device.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import type { RouteResponse, WebSocketEvent } from '../../functions/shared/websocket-event.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import {
   cheapCases,
   HOSTILE_ROUTES,
@@ -53,7 +64,6 @@ import {
   storedCases,
 } from '../support/hostile-frames.ts';
 import { seedGroupConversation, seedUserState } from '../support/seed.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 // The typing limit (burst 6) would answer the 200 typing frames `rate_limited` after the sixth; a
 // limit of 1,000 keeps every answer independent of timing. Read by the handlers when they load.
@@ -67,16 +77,22 @@ const STORED_RUNS = 200;
 const CALLER_CONNECTION = 'HstL3mallory0A=';
 
 type Handler = (event: WebSocketEvent, context: typeof lambdaContext) => Promise<RouteResponse>;
+/** Every route hostile-frames.ts makes frames for (so every route a frame can reach): its handler. */
 const HANDLERS: Record<HostileRoute, Handler> = {
+  $default: defaultRoute,
   sendMessage,
   typing,
   markRead,
   createConversation,
-  sync,
   registerDevice,
   unregisterDevice,
   ping,
-  $default: defaultRoute,
+  sync,
+  editMessage,
+  deleteMessage,
+  react,
+  leaveConversation,
+  requestUpload,
 };
 
 const PRIVATE_GROUP = 'grp_hostile-private';

@@ -26,8 +26,8 @@ import { handler as sync } from '../../functions/routes/sync.ts';
 import { handler as typing } from '../../functions/routes/typing.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
+import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { conversationInsert, messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());

@@ -24,8 +24,8 @@ import { handler as leaveConversation } from '../../functions/routes/leave-conve
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
+import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { conversationInsert, messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());

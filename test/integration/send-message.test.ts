@@ -10,8 +10,8 @@ import type { SendAckFrame } from '../../functions/domain/frames.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedGroupConversation, seedUserState, storedMessages } from '../support/seed.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 async function send(frame: Record<string, unknown>, userId: string): Promise<SendAckFrame> {
   const response = await sendMessage(

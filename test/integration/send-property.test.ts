@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SendAckFrame } from '../../functions/domain/frames.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedGroupConversation, storedMessages } from '../support/seed.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const SENDERS = ['ann', 'ben', 'cat'];
 

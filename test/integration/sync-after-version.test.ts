@@ -14,8 +14,8 @@ import { handler as editMessage } from '../../functions/routes/edit-message.ts';
 import { handler as react } from '../../functions/routes/react.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedGroupConversation } from '../support/seed.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 type Answer = Record<string, unknown>;
 const MEMBERS = ['ann', 'ben', 'cat'];

@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../functions/domain/frame-size.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
+import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedGroupConversation } from '../support/seed.ts';
-import { lambdaContext, messageEvent } from '../support/ws-events.ts';
 
 const SENDERS = ['ann', 'ben', 'cat'];
 

@@ -9,46 +9,28 @@
  * schema: a wrong-typed, missing, malformed or out-of-range field is `bad_request`; only fields over
  * their length limit (and nothing else wrong) is `too_large`; a well-formed frame is answered as the
  * route answers it, which for the `cheap` cases needs no DynamoDB call at all (a frame addressed `to`
- * the caller, a device action on a connection without `deviceId`, `ping`, ...). The `stored` cases are
- * valid frames that do read DynamoDB: to a conversation the caller is not in (`forbidden`), to a
- * deactivated user, the caller's own (empty) conversation list.
+ * the caller, a device action on a connection without `deviceId`, `ping`, blank or over-long content
+ * of an edit, a reaction that is not one emoji, an upload over 25 MiB, ...). The `stored` cases are
+ * valid frames that do read DynamoDB: about a conversation the caller is not in (`forbidden`, for every
+ * conversation-scoped action), to a deactivated user, the caller's own (empty) conversation list.
+ *
+ * ROUTE_FRAMES gives every route of definitions/routes.ts its frames, or says why it takes none, so a
+ * new route does not compile until it has them (test/support/route-tables.ts).
  */
+
 import fc from 'fast-check';
-import type { ErrorCode } from '../../functions/domain/errors.ts';
-
-export type HostileRoute =
-  | 'sendMessage'
-  | 'typing'
-  | 'markRead'
-  | 'createConversation'
-  | 'sync'
-  | 'registerDevice'
-  | 'unregisterDevice'
-  | 'ping'
-  | '$default';
-
-export const HOSTILE_ROUTES: readonly HostileRoute[] = [
-  'sendMessage',
-  'typing',
-  'markRead',
-  'createConversation',
-  'sync',
-  'registerDevice',
-  'unregisterDevice',
-  'ping',
-  '$default',
-];
+import type { ErrorCode } from '../../definitions/error-codes.ts';
+import { ERROR_CODES } from '../../definitions/error-codes.ts';
+import type { RouteKey } from '../../definitions/routes.ts';
+import {
+  type FrameRoutesOf,
+  frameRouteEntries,
+  NOT_A_FRAME_ROUTE,
+  type NotAFrameRoute,
+} from './route-tables.ts';
 
 /** The error codes of protocol.md, and nothing else. */
-export const PROTOCOL_ERROR_CODES: readonly ErrorCode[] = [
-  'bad_request',
-  'unknown_action',
-  'too_large',
-  'forbidden',
-  'not_found',
-  'rate_limited',
-  'internal',
-];
+export const PROTOCOL_ERROR_CODES = ERROR_CODES;
 
 export type Expected =
   | { readonly error: ErrorCode }
@@ -378,291 +360,478 @@ const frameOf = (route: string, entries: readonly Entry[]): string =>
 const validEntries = (fields: readonly FieldSpec[]): Arb<readonly Entry[]> =>
   fc.tuple(...fields.map((spec) => spec.valid)).map((parts) => parts.flat());
 
-function routeSpec(route: Exclude<HostileRoute, '$default'>, world: HostileWorld): RouteSpec {
-  const sendFields = {
-    clientMessageId: field('clientMessageId', {
-      required: true,
-      valid: clientIdValue.map(json),
-      wrong: clientIdWrong,
-      tooLong: clientIdTooLong,
-    }),
-    content: field('content', { required: true, valid: visibleText(4000).map(json), wrong: notAString }),
-  };
-  const foreign = fc.oneof(
+/**
+ * Conversations the caller is not in: the seeded ones, and ids of every shape (protocol.md: opaque) of
+ * conversations that may or may not exist. All are answered alike.
+ */
+const foreignConversation = (world: HostileWorld): Arb<string> =>
+  fc.oneof(
     fc.constantFrom(...world.foreignConversations),
     conversationIdValue,
     fc.stringMatching(/^dm_[A-Za-z0-9_-]{43}$/),
     fc.uuid().map((id) => `grp_${id}`),
   );
-  switch (route) {
-    case 'sendMessage': {
-      const fields = [sendFields.clientMessageId, sendFields.content, target(world)];
-      const withContent = (content: Arb<string>, kind: string, expected: Expected): Arb<Case> =>
-        fc.tuple(clientIdValue, content).map(([clientMessageId, text]) => ({
-          kind,
-          body: frameOf(route, [
-            ['clientMessageId', json(clientMessageId)],
-            ['content', json(text)],
-            ['to', json(world.caller)],
-          ]),
-          expected,
-        }));
-      const stored = (entries: Arb<Entry>, kind: string): Arb<Case> =>
-        fc.tuple(clientIdValue, visibleText(4000), entries).map(([clientMessageId, content, to]) => ({
-          kind,
-          body: frameOf(route, [['clientMessageId', json(clientMessageId)], ['content', json(content)], to]),
-          expected: FORBIDDEN,
-        }));
-      return {
-        fields,
-        cheapValid: FORBIDDEN,
-        domainRefusals: [
-          withContent(blank, 'blank content', BAD_REQUEST),
-          withContent(overCharacters(4000), 'content over 4000 characters', TOO_LARGE),
-        ],
-        stored: [
-          stored(
-            foreign.map((id): Entry => ['conversationId', json(id)]),
-            'to a conversation of others',
-          ),
-          stored(fc.constant<Entry>(['to', json(world.deactivatedUser)]), 'to a deactivated user'),
-        ],
-      };
-    }
-    case 'typing': {
-      const state = field('state', {
-        required: true,
-        valid: fc.constantFrom('start', 'stop').map(json),
-        wrong: enumWrong(['start', 'stop']),
-      });
-      const stored = (entries: Arb<Entry>, kind: string): Arb<Case> =>
-        fc.tuple(fc.constantFrom('start', 'stop'), entries).map(([value, to]) => ({
-          kind,
-          body: frameOf(route, [['state', json(value)], to]),
-          expected: FORBIDDEN,
-        }));
-      return {
-        fields: [state, target(world)],
-        cheapValid: FORBIDDEN,
-        domainRefusals: [],
-        stored: [
-          stored(
-            foreign.map((id): Entry => ['conversationId', json(id)]),
-            'in a conversation of others',
-          ),
-          stored(
-            fc.constantFrom(world.stranger, world.deactivatedUser).map((user): Entry => ['to', json(user)]),
-            'to someone the caller never wrote to',
-          ),
-        ],
-      };
-    }
-    case 'markRead': {
-      const conversationId = field('conversationId', {
-        required: true,
-        valid: foreign.map(json),
-        wrong: conversationIdWrong,
-        tooLong: conversationIdTooLong,
-      });
-      const seq = field('seq', {
-        required: true,
-        valid: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }).map(String),
-        wrong: notAnIntegerIn(1, Number.MAX_SAFE_INTEGER),
-      });
-      return {
-        fields: [conversationId, seq],
-        cheapValid: undefined,
-        domainRefusals: [],
-        stored: [
-          validEntries([conversationId, seq]).map((entries) => ({
-            kind: 'in a conversation of others',
-            body: frameOf(route, entries),
-            expected: FORBIDDEN,
-          })),
-        ],
-      };
-    }
-    case 'createConversation': {
-      const clientRequestId = field('clientRequestId', {
+
+/** A message's `seq`: a whole number from 1 (a number out of range is bad_request, not too_large). */
+const seqField = field('seq', {
+  required: true,
+  valid: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }).map(String),
+  wrong: notAnIntegerIn(1, Number.MAX_SAFE_INTEGER),
+});
+
+/** A required `conversationId`: valid ones name conversations the caller is not in. */
+const foreignConversationId = (world: HostileWorld): FieldSpec =>
+  field('conversationId', {
+    required: true,
+    valid: foreignConversation(world).map(json),
+    wrong: conversationIdWrong,
+    tooLong: conversationIdTooLong,
+  });
+
+/** Valid frames about a conversation the caller is not in: `forbidden`, after reading DynamoDB. */
+const ofOthers = (route: string, fields: readonly FieldSpec[]): Arb<Case> =>
+  validEntries(fields).map((entries) => ({
+    kind: 'in a conversation of others',
+    body: frameOf(route, entries),
+    expected: FORBIDDEN,
+  }));
+
+/**
+ * One emoji each, at most 32 bytes of UTF-8 (protocol.md): a pictograph, with a skin tone or text
+ * presentation, joined ones, a flag, a tag flag, keycaps, `©`.
+ */
+// biome-ignore format: a list, not a structure
+const EMOJI = [
+  '😀', '👍', '👍🏽', '❤️', '❤', '🫠', '©', '™️', '1️⃣', '#️⃣', '🇺🇳', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', '🏳️‍🌈', '👩‍👩‍👧‍👦', '👩🏽‍🤝‍👨🏿',
+];
+const MAX_EMOJI_BYTES = 32;
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/**
+ * One emoji that is only too long: six or more pictographs joined by ZWJ into one grapheme (as the
+ * family emoji are), or a family with skin tones, all over 32 bytes.
+ */
+const emojiOverBytes: Arb<string> = fc.oneof(
+  fc.constant('👨🏻‍👩🏻‍👧🏻‍👦🏻'),
+  fc
+    .tuple(fc.constantFrom('😀', '👍', '👍🏽', '❤️', '🫠', '👩'), fc.integer({ min: 6, max: 40 }))
+    .map(([piece, count]) => Array.from({ length: count }, () => piece).join('\u200d')),
+);
+
+/** No emoji at all: letters, digits and `#` alone, emoticons, a joiner or variation selector on nothing. */
+// biome-ignore format: a list, not a structure
+const NO_EMOJI = ['', ' ', 'a', '1', '#', '*', ':)', '<3', '+1', 'ok', 'e\u0301', '\u200d', '\ufe0f', '\u0000'];
+/** Characters that never join an emoji before or after them into one grapheme. */
+const BESIDE_AN_EMOJI = [' ', 'a', '1', '#', '.', '\n', '\t', '\u200b', '\u0000'];
+
+/** At most 32 bytes, but not exactly one emoji: none at all, two, or one with a character beside it. */
+const notOneEmoji: Arb<string> = fc
+  .oneof(
+    fc.constantFrom(...NO_EMOJI),
+    fc
+      .tuple(fc.constantFrom(...EMOJI), fc.constantFrom(...EMOJI))
+      .map(([first, second]) => `${first}${second}`),
+    fc
+      .tuple(fc.constantFrom(...EMOJI), fc.constantFrom(...BESIDE_AN_EMOJI), fc.boolean())
+      .map(([emoji, other, before]) => (before ? `${other}${emoji}` : `${emoji}${other}`)),
+  )
+  .filter((text) => utf8Bytes(text) <= MAX_EMOJI_BYTES);
+
+/** Anything but `true` or `false`: numbers, `null`, arrays and objects, strings (of booleans too). */
+const notABoolean: Arb<string> = fc.oneof(
+  numberText,
+  fc.constant('null'),
+  structureText,
+  fc.oneof(fc.constantFrom('true', 'false', 'on', '1', ''), unicodeText(4)).map(json),
+);
+
+/** protocol.md's upload types, and its limit on `size`: 25 MiB. */
+// biome-ignore format: a list, not a structure
+const UPLOAD_TYPES = [
+  'image/jpeg', 'image/png', 'image/webp', 'image/gif', 'video/mp4', 'audio/mp4', 'application/pdf',
+];
+/** Types the list does not have, some close to one that it has. */
+// biome-ignore format: a list, not a structure
+const NOT_UPLOAD_TYPES = [
+  'image/jpg', 'image/svg+xml', 'image/*', 'text/html', 'application/octet-stream', 'video/quicktime',
+  'image/jpeg; charset=utf-8', 'image/png ', 'application/x-msdownload',
+];
+const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
+
+/** `$default` takes any body at all: see cheapCases and defaultAnswer. */
+const ANY_BODY = 'any body';
+
+/** How a route's frames are made, from its action and the world around the caller. */
+type RouteFrames = ((route: string, world: HostileWorld) => RouteSpec) | typeof ANY_BODY | NotAFrameRoute;
+
+/**
+ * Every route of definitions/routes.ts with its frames: a route added there does not compile until it
+ * has them here, or says why it takes none.
+ */
+const ROUTE_FRAMES = {
+  // API Gateway runs these on the upgrade request and on the close: no client frame ever reaches them.
+  $connect: NOT_A_FRAME_ROUTE,
+  $disconnect: NOT_A_FRAME_ROUTE,
+  $default: ANY_BODY,
+  sendMessage: (route, world) => {
+    const sendFields = {
+      clientMessageId: field('clientMessageId', {
         required: true,
         valid: clientIdValue.map(json),
         wrong: clientIdWrong,
         tooLong: clientIdTooLong,
-      });
-      const members = field('members', {
-        required: true,
-        valid: fc.uniqueArray(userIdValue, { minLength: 1, maxLength: 10 }).map(json),
-        wrong: fc.oneof(
-          fc.oneof(numberText, fc.constantFrom('true', 'false', 'null', '{}'), unicodeText().map(json)),
-          // An entry that is not a user id, in a list of at most 100 (more is too_large before entries count).
-          fc.tuple(fc.array(userIdValue, { maxLength: 20 }), userIdWrong, fc.nat()).map(([ids, bad, at]) => {
-            const entries = ids.map(json);
-            entries.splice(at % (entries.length + 1), 0, bad);
-            return `[${entries.join(',')}]`;
-          }),
+      }),
+      content: field('content', { required: true, valid: visibleText(4000).map(json), wrong: notAString }),
+    };
+    const foreign = foreignConversation(world);
+    const fields = [sendFields.clientMessageId, sendFields.content, target(world)];
+    const withContent = (content: Arb<string>, kind: string, expected: Expected): Arb<Case> =>
+      fc.tuple(clientIdValue, content).map(([clientMessageId, text]) => ({
+        kind,
+        body: frameOf(route, [
+          ['clientMessageId', json(clientMessageId)],
+          ['content', json(text)],
+          ['to', json(world.caller)],
+        ]),
+        expected,
+      }));
+    const stored = (entries: Arb<Entry>, kind: string): Arb<Case> =>
+      fc.tuple(clientIdValue, visibleText(4000), entries).map(([clientMessageId, content, to]) => ({
+        kind,
+        body: frameOf(route, [['clientMessageId', json(clientMessageId)], ['content', json(content)], to]),
+        expected: FORBIDDEN,
+      }));
+    return {
+      fields,
+      cheapValid: FORBIDDEN,
+      domainRefusals: [
+        withContent(blank, 'blank content', BAD_REQUEST),
+        withContent(overCharacters(4000), 'content over 4000 characters', TOO_LARGE),
+      ],
+      stored: [
+        stored(
+          foreign.map((id): Entry => ['conversationId', json(id)]),
+          'to a conversation of others',
         ),
-        tooLong: fc.oneof(
-          distinctUserIds(101, 300).map(json),
-          fc
-            .tuple(fc.array(userIdValue, { maxLength: 20 }), userIdTooLong)
-            .map(([ids, long]) => `[${[...ids.map(json), long].join(',')}]`),
+        stored(fc.constant<Entry>(['to', json(world.deactivatedUser)]), 'to a deactivated user'),
+      ],
+    };
+  },
+  typing: (route, world) => {
+    const foreign = foreignConversation(world);
+    const state = field('state', {
+      required: true,
+      valid: fc.constantFrom('start', 'stop').map(json),
+      wrong: enumWrong(['start', 'stop']),
+    });
+    const stored = (entries: Arb<Entry>, kind: string): Arb<Case> =>
+      fc.tuple(fc.constantFrom('start', 'stop'), entries).map(([value, to]) => ({
+        kind,
+        body: frameOf(route, [['state', json(value)], to]),
+        expected: FORBIDDEN,
+      }));
+    return {
+      fields: [state, target(world)],
+      cheapValid: FORBIDDEN,
+      domainRefusals: [],
+      stored: [
+        stored(
+          foreign.map((id): Entry => ['conversationId', json(id)]),
+          'in a conversation of others',
         ),
-      });
-      const title = field('title', {
-        required: false,
-        valid: fc.oneof(fc.constant('null'), visibleText(200).map(json), blank.map(json)),
-        wrong: notAStringNorNull,
-      });
-      const frame = (memberIds: readonly string[], titleText: string | undefined, requestId: string) =>
-        frameOf(route, [
-          ['clientRequestId', json(requestId)],
-          ['members', json(memberIds)],
-          ...(titleText === undefined ? [] : [['title', json(titleText)] as const]),
-        ]);
-      const others = fc.uniqueArray(userIdValue, { minLength: 1, maxLength: 10 });
-      return {
-        fields: [clientRequestId, members, title],
-        cheapValid: undefined,
-        domainRefusals: [
-          // Nobody but the caller (once, many times, or nobody at all).
-          fc
-            .tuple(fc.nat({ max: 5 }), clientIdValue, fc.option(visibleText(200), { nil: undefined }))
-            .map(([copies, requestId, titleText]) => ({
-              kind: 'no member besides the caller',
-              body: frame(
-                Array.from({ length: copies }, () => world.caller),
-                titleText,
-                requestId,
-              ),
-              expected: BAD_REQUEST,
-            })),
-          // 100 others are within the schema's 100 entries, but with the caller the group has 101.
-          fc
-            .tuple(distinctUserIds(100, 100), clientIdValue)
-            .filter(([ids]) => !ids.includes(world.caller))
-            .map(([ids, requestId]) => ({
-              kind: '101 members with the caller',
-              body: frame(ids, undefined, requestId),
-              expected: TOO_LARGE,
-            })),
-          fc.tuple(others, overCharacters(200), clientIdValue).map(([ids, titleText, requestId]) => ({
-            kind: 'title over 200 characters',
-            body: frame(ids, titleText, requestId),
+        stored(
+          fc.constantFrom(world.stranger, world.deactivatedUser).map((user): Entry => ['to', json(user)]),
+          'to someone the caller never wrote to',
+        ),
+      ],
+    };
+  },
+  markRead: (route, world) => {
+    const fields = [foreignConversationId(world), seqField];
+    return { fields, cheapValid: undefined, domainRefusals: [], stored: [ofOthers(route, fields)] };
+  },
+  createConversation: (route, world) => {
+    const clientRequestId = field('clientRequestId', {
+      required: true,
+      valid: clientIdValue.map(json),
+      wrong: clientIdWrong,
+      tooLong: clientIdTooLong,
+    });
+    const members = field('members', {
+      required: true,
+      valid: fc.uniqueArray(userIdValue, { minLength: 1, maxLength: 10 }).map(json),
+      wrong: fc.oneof(
+        fc.oneof(numberText, fc.constantFrom('true', 'false', 'null', '{}'), unicodeText().map(json)),
+        // An entry that is not a user id, in a list of at most 100 (more is too_large before entries count).
+        fc.tuple(fc.array(userIdValue, { maxLength: 20 }), userIdWrong, fc.nat()).map(([ids, bad, at]) => {
+          const entries = ids.map(json);
+          entries.splice(at % (entries.length + 1), 0, bad);
+          return `[${entries.join(',')}]`;
+        }),
+      ),
+      tooLong: fc.oneof(
+        distinctUserIds(101, 300).map(json),
+        fc
+          .tuple(fc.array(userIdValue, { maxLength: 20 }), userIdTooLong)
+          .map(([ids, long]) => `[${[...ids.map(json), long].join(',')}]`),
+      ),
+    });
+    const title = field('title', {
+      required: false,
+      valid: fc.oneof(fc.constant('null'), visibleText(200).map(json), blank.map(json)),
+      wrong: notAStringNorNull,
+    });
+    const frame = (memberIds: readonly string[], titleText: string | undefined, requestId: string) =>
+      frameOf(route, [
+        ['clientRequestId', json(requestId)],
+        ['members', json(memberIds)],
+        ...(titleText === undefined ? [] : [['title', json(titleText)] as const]),
+      ]);
+    const others = fc.uniqueArray(userIdValue, { minLength: 1, maxLength: 10 });
+    return {
+      fields: [clientRequestId, members, title],
+      cheapValid: undefined,
+      domainRefusals: [
+        // Nobody but the caller (once, many times, or nobody at all).
+        fc
+          .tuple(fc.nat({ max: 5 }), clientIdValue, fc.option(visibleText(200), { nil: undefined }))
+          .map(([copies, requestId, titleText]) => ({
+            kind: 'no member besides the caller',
+            body: frame(
+              Array.from({ length: copies }, () => world.caller),
+              titleText,
+              requestId,
+            ),
+            expected: BAD_REQUEST,
+          })),
+        // 100 others are within the schema's 100 entries, but with the caller the group has 101.
+        fc
+          .tuple(distinctUserIds(100, 100), clientIdValue)
+          .filter(([ids]) => !ids.includes(world.caller))
+          .map(([ids, requestId]) => ({
+            kind: '101 members with the caller',
+            body: frame(ids, undefined, requestId),
             expected: TOO_LARGE,
           })),
-        ],
-        stored: [
-          fc
-            .tuple(
-              fc.array(userIdValue, { maxLength: 20 }),
-              fc.nat(),
-              fc.option(visibleText(200), { nil: undefined }),
-              clientIdValue,
-            )
-            .map(([ids, at, titleText, requestId]) => {
-              const withDeactivated = [...ids];
-              withDeactivated.splice(at % (ids.length + 1), 0, world.deactivatedUser);
-              return {
-                kind: 'with a deactivated member',
-                body: frame(withDeactivated, titleText, requestId),
-                expected: FORBIDDEN,
-              };
-            }),
-        ],
-      };
-    }
-    case 'sync': {
-      const conversationId = field('conversationId', {
-        required: false,
-        valid: foreign.map(json),
-        wrong: conversationIdWrong,
-        tooLong: conversationIdTooLong,
-      });
-      const afterSeq = field('afterSeq', {
-        required: false,
-        valid: fc.oneof(fc.constant('-0'), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).map(String)),
-        wrong: notAnIntegerIn(0, Number.MAX_SAFE_INTEGER),
-      });
-      const limit = field('limit', {
-        required: false,
-        valid: fc.integer({ min: 1, max: 100 }).map(String),
-        wrong: notAnIntegerIn(1, 100),
-      });
-      const cursor = field('cursor', {
-        required: false,
-        valid: fc.constant('"unused"'),
-        wrong: fc.oneof(notAString, fc.constant('""')),
-        tooLong: longText(1025, 3_000).map(json),
-      });
-      // Any text that is not `{listId}.{offset}.{mac}` (list-cursor.ts): refused before anything is read.
-      const malformedCursor = fc
+        fc.tuple(others, overCharacters(200), clientIdValue).map(([ids, titleText, requestId]) => ({
+          kind: 'title over 200 characters',
+          body: frame(ids, titleText, requestId),
+          expected: TOO_LARGE,
+        })),
+      ],
+      stored: [
+        fc
+          .tuple(
+            fc.array(userIdValue, { maxLength: 20 }),
+            fc.nat(),
+            fc.option(visibleText(200), { nil: undefined }),
+            clientIdValue,
+          )
+          .map(([ids, at, titleText, requestId]) => {
+            const withDeactivated = [...ids];
+            withDeactivated.splice(at % (ids.length + 1), 0, world.deactivatedUser);
+            return {
+              kind: 'with a deactivated member',
+              body: frame(withDeactivated, titleText, requestId),
+              expected: FORBIDDEN,
+            };
+          }),
+      ],
+    };
+  },
+  registerDevice: () => {
+    const platform = field('platform', {
+      required: true,
+      valid: fc.constantFrom('apns', 'apns_sandbox', 'fcm').map(json),
+      wrong: enumWrong(['apns', 'apns_sandbox', 'fcm']),
+    });
+    const token = field('token', {
+      required: true,
+      valid: fc
+        .oneof(unicodeText(), longText(1, 4096))
+        .filter((text) => text.length >= 1 && codePoints(text) <= 4096)
+        .map(json),
+      wrong: fc.oneof(notAString, fc.constant('""')),
+      tooLong: longText(4097, 10_000).map(json),
+    });
+    // The caller's connection has no deviceId: a valid frame is refused before anything is called.
+    return { fields: [platform, token], cheapValid: BAD_REQUEST, domainRefusals: [], stored: [] };
+  },
+  unregisterDevice: () => ({ fields: [], cheapValid: BAD_REQUEST, domainRefusals: [], stored: [] }),
+  ping: () => ({ fields: [], cheapValid: { type: 'pong' }, domainRefusals: [], stored: [] }),
+  sync: (route, world) => {
+    const foreign = foreignConversation(world);
+    const conversationId = field('conversationId', {
+      required: false,
+      valid: foreign.map(json),
+      wrong: conversationIdWrong,
+      tooLong: conversationIdTooLong,
+    });
+    const afterSeq = field('afterSeq', {
+      required: false,
+      valid: fc.oneof(fc.constant('-0'), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).map(String)),
+      wrong: notAnIntegerIn(0, Number.MAX_SAFE_INTEGER),
+    });
+    const limit = field('limit', {
+      required: false,
+      valid: fc.integer({ min: 1, max: 100 }).map(String),
+      wrong: notAnIntegerIn(1, 100),
+    });
+    const cursor = field('cursor', {
+      required: false,
+      valid: fc.constant('"unused"'),
+      wrong: fc.oneof(notAString, fc.constant('""')),
+      tooLong: longText(1025, 3_000).map(json),
+    });
+    // Any text that is not `{listId}.{offset}.{mac}` (list-cursor.ts): refused before anything is read.
+    const malformedCursor = fc
+      .oneof(
+        unicodeText(),
+        fc.string({ minLength: 1, maxLength: 60 }),
+        fc.constant('AAAAAAAAAAAAAAAA.01.AAAAAAAAAAAAAAAAAAAAAA'),
+      )
+      .filter((text) => text.length >= 1 && codePoints(text) <= 1024 && !WELL_FORMED_CURSOR.test(text));
+    const wellFormedCursor = fc.stringMatching(WELL_FORMED_CURSOR);
+    const paging = validEntries([afterSeq, limit]);
+    return {
+      fields: [conversationId, afterSeq, limit, cursor],
+      cheapValid: undefined,
+      domainRefusals: [
+        fc.tuple(foreign, fc.string({ minLength: 1, maxLength: 100 }), paging).map(([id, text, entries]) => ({
+          kind: 'cursor with a conversationId',
+          body: frameOf(route, [['conversationId', json(id)], ['cursor', json(text)], ...entries]),
+          expected: BAD_REQUEST,
+        })),
+        fc.tuple(malformedCursor, paging).map(([text, entries]) => ({
+          kind: 'malformed cursor',
+          body: frameOf(route, [['cursor', json(text)], ...entries]),
+          expected: BAD_REQUEST,
+        })),
+      ],
+      stored: [
+        fc.tuple(foreign, paging).map(([id, entries]) => ({
+          kind: 'a conversation of others',
+          body: frameOf(route, [['conversationId', json(id)], ...entries]),
+          expected: FORBIDDEN,
+        })),
+        paging.map((entries) => ({
+          kind: 'own conversation list',
+          body: frameOf(route, entries),
+          expected: { type: 'conversations' } as const,
+        })),
+        fc.tuple(wellFormedCursor, paging).map(([text, entries]) => ({
+          kind: 'a cursor of no list of the caller',
+          body: frameOf(route, [['cursor', json(text)], ...entries]),
+          expected: BAD_REQUEST,
+        })),
+      ],
+    };
+  },
+  // protocol.md: the sender's own message, with sendMessage's content rules. The caller is in no
+  // conversation: every valid frame reads its membership and is refused.
+  editMessage: (route, world) => {
+    const conversationId = foreignConversationId(world);
+    // Over 4000 characters after trimming is too_large, refused (like blank content) before any read.
+    const content = field('content', {
+      required: true,
+      valid: visibleText(4000).map(json),
+      wrong: notAString,
+      tooLong: overCharacters(4000).map(json),
+    });
+    const fields = [conversationId, seqField, content];
+    return {
+      fields,
+      cheapValid: undefined,
+      domainRefusals: [
+        fc.tuple(validEntries([conversationId, seqField]), blank).map(([entries, text]) => ({
+          kind: 'blank content',
+          body: frameOf(route, [...entries, ['content', json(text)]]),
+          expected: BAD_REQUEST,
+        })),
+      ],
+      stored: [ofOthers(route, fields)],
+    };
+  },
+  deleteMessage: (route, world) => {
+    const fields = [foreignConversationId(world), seqField];
+    return { fields, cheapValid: undefined, domainRefusals: [], stored: [ofOthers(route, fields)] };
+  },
+  react: (route, world) => {
+    const conversationId = foreignConversationId(world);
+    // What is one emoji is the domain's, checked before any read: over 32 bytes too_large, else bad_request.
+    const emoji = field('emoji', {
+      required: true,
+      valid: fc.constantFrom(...EMOJI).map(json),
+      wrong: notAString,
+      tooLong: emojiOverBytes.map(json),
+    });
+    const on = field('on', { required: true, valid: fc.constantFrom('true', 'false'), wrong: notABoolean });
+    const fields = [conversationId, seqField, emoji, on];
+    return {
+      fields,
+      cheapValid: undefined,
+      domainRefusals: [
+        fc.tuple(validEntries([conversationId, seqField, on]), notOneEmoji).map(([entries, text]) => ({
+          kind: 'not one emoji',
+          body: frameOf(route, [...entries, ['emoji', json(text)]]),
+          expected: BAD_REQUEST,
+        })),
+      ],
+      stored: [ofOthers(route, fields)],
+    };
+  },
+  // A group's member leaves it, a direct conversation is hidden: members only, either way.
+  leaveConversation: (route, world) => {
+    const fields = [foreignConversationId(world)];
+    return { fields, cheapValid: undefined, domainRefusals: [], stored: [ofOthers(route, fields)] };
+  },
+  // A valid frame stores the caller's upload item (and signs its PUT): refused frames only.
+  requestUpload: () => {
+    const clientRequestId = field('clientRequestId', {
+      required: true,
+      valid: clientIdValue.map(json),
+      wrong: clientIdWrong,
+      tooLong: clientIdTooLong,
+    });
+    const contentType = field('contentType', {
+      required: true,
+      valid: fc.constantFrom(...UPLOAD_TYPES).map(json),
+      wrong: fc.oneof(enumWrong(UPLOAD_TYPES), fc.constantFrom(...NOT_UPLOAD_TYPES).map(json)),
+    });
+    // Whole bytes from 1; over 25 MiB is too_large (the domain's check, before anything is stored),
+    // beyond 2**53 - 1 not a safe whole number at all (bad_request).
+    const size = field('size', {
+      required: true,
+      valid: fc
+        .oneof(fc.constant(MAX_UPLOAD_BYTES), fc.integer({ min: 1, max: MAX_UPLOAD_BYTES }))
+        .map(String),
+      wrong: notAnIntegerIn(1, Number.MAX_SAFE_INTEGER),
+      tooLong: fc
         .oneof(
-          unicodeText(),
-          fc.string({ minLength: 1, maxLength: 60 }),
-          fc.constant('AAAAAAAAAAAAAAAA.01.AAAAAAAAAAAAAAAAAAAAAA'),
+          fc.constant(MAX_UPLOAD_BYTES + 1),
+          fc.integer({ min: MAX_UPLOAD_BYTES + 1, max: Number.MAX_SAFE_INTEGER }),
         )
-        .filter((text) => text.length >= 1 && codePoints(text) <= 1024 && !WELL_FORMED_CURSOR.test(text));
-      const wellFormedCursor = fc.stringMatching(WELL_FORMED_CURSOR);
-      const paging = validEntries([afterSeq, limit]);
-      return {
-        fields: [conversationId, afterSeq, limit, cursor],
-        cheapValid: undefined,
-        domainRefusals: [
-          fc
-            .tuple(foreign, fc.string({ minLength: 1, maxLength: 100 }), paging)
-            .map(([id, text, entries]) => ({
-              kind: 'cursor with a conversationId',
-              body: frameOf(route, [['conversationId', json(id)], ['cursor', json(text)], ...entries]),
-              expected: BAD_REQUEST,
-            })),
-          fc.tuple(malformedCursor, paging).map(([text, entries]) => ({
-            kind: 'malformed cursor',
-            body: frameOf(route, [['cursor', json(text)], ...entries]),
-            expected: BAD_REQUEST,
-          })),
-        ],
-        stored: [
-          fc.tuple(foreign, paging).map(([id, entries]) => ({
-            kind: 'a conversation of others',
-            body: frameOf(route, [['conversationId', json(id)], ...entries]),
-            expected: FORBIDDEN,
-          })),
-          paging.map((entries) => ({
-            kind: 'own conversation list',
-            body: frameOf(route, entries),
-            expected: { type: 'conversations' } as const,
-          })),
-          fc.tuple(wellFormedCursor, paging).map(([text, entries]) => ({
-            kind: 'a cursor of no list of the caller',
-            body: frameOf(route, [['cursor', json(text)], ...entries]),
-            expected: BAD_REQUEST,
-          })),
-        ],
-      };
-    }
-    case 'registerDevice': {
-      const platform = field('platform', {
-        required: true,
-        valid: fc.constantFrom('apns', 'apns_sandbox', 'fcm').map(json),
-        wrong: enumWrong(['apns', 'apns_sandbox', 'fcm']),
-      });
-      const token = field('token', {
-        required: true,
-        valid: fc
-          .oneof(unicodeText(), longText(1, 4096))
-          .filter((text) => text.length >= 1 && codePoints(text) <= 4096)
-          .map(json),
-        wrong: fc.oneof(notAString, fc.constant('""')),
-        tooLong: longText(4097, 10_000).map(json),
-      });
-      // The caller's connection has no deviceId: a valid frame is refused before anything is called.
-      return { fields: [platform, token], cheapValid: BAD_REQUEST, domainRefusals: [], stored: [] };
-    }
-    case 'unregisterDevice':
-      return { fields: [], cheapValid: BAD_REQUEST, domainRefusals: [], stored: [] };
-    case 'ping':
-      return { fields: [], cheapValid: { type: 'pong' }, domainRefusals: [], stored: [] };
-  }
+        .map(String),
+    });
+    return {
+      fields: [clientRequestId, contentType, size],
+      cheapValid: undefined,
+      domainRefusals: [],
+      stored: [],
+    };
+  },
+} as const satisfies Record<RouteKey, RouteFrames>;
+
+/** The routes a client frame can reach, each with its hostile frames: all but `$connect` and `$disconnect`. */
+export type HostileRoute = FrameRoutesOf<typeof ROUTE_FRAMES>;
+
+/** In the order of definitions/routes.ts. */
+export const HOSTILE_ROUTES: readonly HostileRoute[] = frameRouteEntries(ROUTE_FRAMES).map(
+  ([route]) => route,
+);
+
+function routeSpec(route: Exclude<HostileRoute, '$default'>, world: HostileWorld): RouteSpec {
+  return ROUTE_FRAMES[route](route, world);
 }
 
 const WELL_FORMED_CURSOR = /^[A-Za-z0-9_-]{16}\.(0|[1-9]\d{0,6})\.[A-Za-z0-9_-]{22}$/;
@@ -678,7 +847,7 @@ const wrongAction = (route: string): Arb<readonly Entry[]> =>
     notAString.map((text): readonly Entry[] => [['action', text]]),
     fc
       .oneof(
-        fc.constantFrom(...ACTIONS, '$default', '$connect', '$disconnect', '', 'editMessage'),
+        fc.constantFrom(...ACTIONS, '$default', '$connect', '$disconnect', '', 'block', 'listBlocks'),
         fc.constantFrom(
           route.toUpperCase(),
           `${route} `,
@@ -702,7 +871,8 @@ const NOISE_KEYS = [
 // biome-ignore format: a list, not a structure
 const ROUTE_FIELDS = new Set([
   'action', 'clientMessageId', 'clientRequestId', 'content', 'conversationId', 'to', 'state', 'seq',
-  'members', 'title', 'afterSeq', 'limit', 'cursor', 'platform', 'token',
+  'members', 'title', 'afterSeq', 'afterVersion', 'limit', 'cursor', 'platform', 'token', 'attachments',
+  'emoji', 'on', 'contentType', 'size',
 ]);
 const anyValue: Arb<string> = fc.oneof(
   { weight: 2, arbitrary: notAString },

@@ -27,7 +27,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdminIncomplete, AdminUsageError, parseAdminArgs, runAdmin } from '../../../admin/admin.ts';
 import type { QueueRequest } from '../../../admin/queue-commands.ts';
-import { RETRY_FAILED_AFTER_MS } from '../../../functions/stream/redrive.ts';
+import { RETRY_FAILED_AFTER_MS } from '../../../admin/redrive.ts';
 
 /** Runs `run` with the redrive's wait before a second try elapsed at once (fake timers for it alone). */
 async function secondTryElapsed<T>(run: Promise<T>): Promise<T> {
@@ -315,7 +315,7 @@ describe('admin redrive', () => {
     const output = await run.catch((error: AdminIncomplete) => error.output);
     expect(output).toMatch(/^FAILED, kept {2}sqs-1 {2}message d_alice_bob seq 7/m);
     expect(output).toMatch(reason);
-    // Tried twice, the second time after the wait (functions/stream/redrive.ts), then kept.
+    // Tried twice, the second time after the wait (admin/redrive.ts), then kept.
     expect(output).toMatch(/failed twice, 6 s apart/);
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 2);
     expect(output).toMatch(/^redrive: 0 redelivered and removed, 1 failed and kept$/m);

@@ -1,14 +1,11 @@
 /**
- * The redrive core (functions/stream/redrive.ts) with its ports faked: how queue entries are read and
+ * The redrive core (admin/redrive.ts) with its ports faked: how queue entries are read and
  * described, the stream records rebuilt from the table's items (which the delivery handler reads back
  * as the same events), and the rule that an entry leaves the queue only once its redelivery succeeded.
  * The AWS ports are in test/unit/admin/redrive.test.ts, the local stack's in test/e2e/redrive.test.ts.
  */
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { ItemKey } from '../../../functions/adapters/keys.ts';
-import type { FailedDelivery } from '../../../functions/domain/failed-delivery.ts';
-import { toDeliveryEvent } from '../../../functions/stream/records.ts';
 import {
   type DeliveryOutcome,
   deliveryOutcome,
@@ -21,7 +18,10 @@ import {
   recordsFor,
   redrive,
   type StreamRead,
-} from '../../../functions/stream/redrive.ts';
+} from '../../../admin/redrive.ts';
+import type { ItemKey } from '../../../functions/adapters/keys.ts';
+import type { FailedDelivery } from '../../../functions/domain/failed-delivery.ts';
+import { toDeliveryEvent } from '../../../functions/stream/records.ts';
 import { messageInsert } from '../../support/stream-events.ts';
 
 const MESSAGE_ENTRY: FailedDelivery = {

@@ -6,12 +6,12 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/routes/connect.ts';
-import { connectEvent, lambdaContext } from '../../support/ws-events.ts';
+import { connectEvent, lambdaContext } from '../../../local/harness/ws-events.ts';
 import { CONNECTION_ID, ddb, sentToDynamo, TABLE } from './route-mocks.ts';
 
 /** The Lambda's clock: a little after API Gateway accepted the upgrade. */
 const NOW = new Date('2026-11-23T10:30:00.480Z');
-/** `requestContext.connectedAt` of test/fixtures/connect-event.json. */
+/** `requestContext.connectedAt` of local/harness/events/connect-event.json. */
 const CONNECTED_AT = '2026-11-23T10:30:00.000Z';
 /** NOW in whole epoch seconds (1795429800) plus three hours: API Gateway's 2-hour limit and an hour. */
 const EXPIRES_AT = 1795440600;

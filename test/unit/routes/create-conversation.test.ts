@@ -17,7 +17,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/routes/create-conversation.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import {
   CONDITION_FAILED,
   CONFLICT,

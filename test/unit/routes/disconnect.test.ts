@@ -5,7 +5,7 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/routes/disconnect.ts';
-import { disconnectEvent, lambdaContext } from '../../support/ws-events.ts';
+import { disconnectEvent, lambdaContext } from '../../../local/harness/ws-events.ts';
 import { CONNECTION_ID, ddb, sentToDynamo, TABLE } from './route-mocks.ts';
 
 const DELETE_ALICE_CONNECTION = {

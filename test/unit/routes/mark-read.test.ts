@@ -10,7 +10,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/mark-read.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import {
   conditionFailed,
   ddb,

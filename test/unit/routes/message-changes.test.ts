@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as deleteHandler } from '../../../functions/routes/delete-message.ts';
 import { handler as editHandler } from '../../../functions/routes/edit-message.ts';
 import { handler as reactHandler } from '../../../functions/routes/react.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import {
   CONDITION_FAILED,
   CONFLICT,

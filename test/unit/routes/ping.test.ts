@@ -6,7 +6,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/routes/ping.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import { api, CONNECTION_ID, ddb, frameOf, RECEIVED_AT_EPOCH, sentToDynamo, TABLE } from './route-mocks.ts';
 
 describe('ping', () => {

@@ -6,7 +6,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { uploadIdFor } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/request-upload.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import { conditionFailed, ddb, expectNothingWritten, frameOf, TABLE } from './route-mocks.ts';
 
 const NOW = new Date('2026-11-23T10:30:05.200Z');

@@ -3,6 +3,7 @@
  * vitest isolates modules per file), the items the routes read, the errors DynamoDB answers with, and
  * readers for what the handlers sent.
  */
+
 import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
@@ -25,27 +26,20 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'vitest';
+import { ERROR_CODES } from '../../../definitions/error-codes.ts';
 import type { RouteResponse } from '../../../functions/shared/websocket-event.ts';
 
 export const ddb = mockClient(DynamoDBDocumentClient);
 export const api = mockClient(ApiGatewayManagementApiClient);
 
 export const TABLE = 'parley-test';
-/** The connection of the fixture events (test/fixtures/message-event.json). */
+/** The connection of the fixture events (local/harness/events/message-event.json). */
 export const CONNECTION_ID = 'CfQ3bfF3DoECJqQ=';
-/** `requestTimeEpoch` of test/fixtures/message-event.json: when API Gateway received the frame. */
+/** `requestTimeEpoch` of local/harness/events/message-event.json: when API Gateway received the frame. */
 export const RECEIVED_AT_EPOCH = 1795429805123;
 
 /** The error codes of protocol.md, and nothing else. */
-export const PROTOCOL_ERROR_CODES = [
-  'bad_request',
-  'unknown_action',
-  'too_large',
-  'forbidden',
-  'not_found',
-  'rate_limited',
-  'internal',
-] as const;
+export const PROTOCOL_ERROR_CODES = ERROR_CODES;
 
 /** A rate bucket update is what asking costs, not something stored: the write checks leave it out. */
 const isRateBucket = (input: { Key?: Record<string, unknown> }): boolean =>

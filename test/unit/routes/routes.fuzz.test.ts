@@ -1,25 +1,39 @@
 /**
  * Whatever a client sends, a route handler answers: it never throws (a throw is a 500 and a
  * disconnect-worthy mystery for the client), always answers 200 with no body or one JSON frame, and a
- * refusal is an `error` frame with one of protocol.md's codes that stored and posted nothing. DynamoDB
- * holds a few conversations and answers everything else with nothing, and never fails, so no input may
- * end in `internal` either: that would be a crash on bad input, not a server failure.
- */
+ * refusal is an `error` frame with one of protocol.md's codes that stored, posted and pushed nothing.
+ * DynamoDB holds a few conversations and answers everything else with nothing, and never fails (nor
+ * does SNS), so no input may end in `internal` either: that would be a crash on bad input, not a
+ * server failure.
+ *
+ * Every route of definitions/routes.ts is in FUZZED_ROUTES, with a valid frame to start from and the
+ * answers a valid frame may get; a new route does not compile until it is (test/support/route-tables.ts). */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { CreatePlatformEndpointCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteKey } from '../../../definitions/routes.ts';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
 import { handler as connect } from '../../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../../functions/routes/default.ts';
+import { handler as deleteMessage } from '../../../functions/routes/delete-message.ts';
+import { handler as editMessage } from '../../../functions/routes/edit-message.ts';
 import { handler as leaveConversation } from '../../../functions/routes/leave-conversation.ts';
 import { handler as markRead } from '../../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../../functions/routes/ping.ts';
+import { handler as react } from '../../../functions/routes/react.ts';
+import { handler as registerDevice } from '../../../functions/routes/register-device.ts';
+import { handler as requestUpload } from '../../../functions/routes/request-upload.ts';
 import { handler as sendMessage } from '../../../functions/routes/send-message.ts';
+import { handler as sync } from '../../../functions/routes/sync.ts';
 import { handler as typing } from '../../../functions/routes/typing.ts';
+import { handler as unregisterDevice } from '../../../functions/routes/unregister-device.ts';
 import type { RouteResponse, WebSocketEvent } from '../../../functions/shared/websocket-event.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { connectEvent, lambdaContext, messageEvent, type Who } from '../../../local/harness/ws-events.ts';
+import { frameRouteEntries, NOT_A_FRAME_ROUTE, type NotAFrameRoute } from '../../support/route-tables.ts';
 import {
   api,
   ddb,
@@ -33,26 +47,24 @@ import {
 
 type Handler = (event: WebSocketEvent, context: typeof lambdaContext) => Promise<RouteResponse>;
 
-interface Route {
-  action: string;
-  handler: Handler;
-  /** Frame types a valid request may be answered with (besides no body). */
-  answers: string[];
-}
+const sns = mockClient(SNSClient);
 
-const ROUTES: Route[] = [
-  { action: '$default', handler: defaultRoute, answers: [] },
-  { action: 'ping', handler: ping, answers: ['pong'] },
-  { action: 'sendMessage', handler: sendMessage, answers: ['ack'] },
-  { action: 'typing', handler: typing, answers: [] },
-  { action: 'markRead', handler: markRead, answers: ['read'] },
-  { action: 'createConversation', handler: createConversation, answers: ['conversation'] },
-  { action: 'leaveConversation', handler: leaveConversation, answers: ['ack'] },
-];
+interface FuzzedRoute {
+  readonly handler: Handler;
+  /** Frame types a valid request may be answered with (besides no body). */
+  readonly answers: readonly string[];
+  /** A valid frame of the route, against the populated table below. */
+  readonly valid: fc.Arbitrary<Record<string, unknown>>;
+  /** Whose connection the frames come from: alice's, without a deviceId, unless given. */
+  readonly who?: Who;
+}
 
 const RUNS = 300;
 const DM = directConversationId('alice', 'bob');
 const TIMEOUT_MS = 20_000;
+const MiB = 1024 * 1024;
+/** alice on her phone: the device routes act on the connection's deviceId. */
+const ALICE_PHONE: Who = { userId: 'alice', deviceId: 'iphone-7f3a' };
 
 /** Long strings around the limits: 64 (ids), 128 (conversationId), 4000 (content), and beyond. */
 const oversized = fc
@@ -76,9 +88,18 @@ const plausible = fc.constantFrom(
   '',
   ' ',
   'm-1',
+  '👍',
+  '👍👍',
+  'image/png',
+  'text/html',
+  'fcm',
+  true,
+  false,
   1,
   0,
   -1,
+  25 * MiB,
+  25 * MiB + 1,
   2 ** 60,
 );
 
@@ -108,6 +129,15 @@ const frameFor = (action: string) =>
           seq: fieldValue,
           members: fc.oneof(fieldValue, fc.array(fieldValue, { maxLength: 120 })),
           title: fieldValue,
+          afterSeq: fieldValue,
+          limit: fieldValue,
+          cursor: fieldValue,
+          platform: fieldValue,
+          token: fieldValue,
+          emoji: fieldValue,
+          on: fieldValue,
+          contentType: fieldValue,
+          size: fieldValue,
         },
         { requiredKeys: [] },
       ),
@@ -124,38 +154,131 @@ const FIELDS = [
   'clientRequestId',
   'members',
   'title',
+  'afterSeq',
+  'limit',
+  'cursor',
+  'platform',
+  'token',
+  'emoji',
+  'on',
+  'contentType',
+  'size',
 ] as const;
 const target = fc.oneof(
   fc.constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM).map((conversationId) => ({ conversationId })),
   fc.constantFrom('bob', 'carol', 'dave', 'alice').map((to) => ({ to })),
 );
 
-/** A valid frame of each action, against the populated table below. */
-const VALID: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
-  $default: fc.constant({ action: 'editMessage' }),
-  ping: fc.constant({ action: 'ping' }),
-  sendMessage: target.map((to) => ({
-    action: 'sendMessage',
-    clientMessageId: 'm-1',
-    content: 'hello',
-    ...to,
-  })),
-  typing: fc
-    .tuple(target, fc.constantFrom('start', 'stop'))
-    .map(([to, state]) => ({ action: 'typing', state, ...to })),
-  markRead: fc
-    .tuple(fc.constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM), fc.integer({ min: 1, max: 4 }))
-    .map(([conversationId, seq]) => ({ action: 'markRead', conversationId, seq })),
-  createConversation: fc
-    .tuple(
-      fc.array(fc.constantFrom('alice', 'bob', 'carol', 'dave'), { maxLength: 5 }),
-      fc.option(fc.constantFrom('Lunch', ' ', 'Weekend trip'), { nil: undefined }),
-    )
-    .map(([members, title]) => ({ action: 'createConversation', clientRequestId: 'r-1', members, title })),
-  leaveConversation: fc
-    .constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM)
-    .map((conversationId) => ({ action: 'leaveConversation', conversationId })),
-};
+const CONVERSATIONS = ['grp-lunch', 'grp-private', 'grp-nope', DM] as const;
+const conversationId = fc.constantFrom(...CONVERSATIONS);
+const seq = fc.integer({ min: 1, max: 4 });
+
+/** Every route, with what it is fuzzed from; `$connect`'s handshake is fuzzed on its own, below. */
+const FUZZED_ROUTES = {
+  // API Gateway runs these on the upgrade request and on the close: no client frame reaches them.
+  $connect: NOT_A_FRAME_ROUTE,
+  $disconnect: NOT_A_FRAME_ROUTE,
+  // A frame naming an action no route has.
+  $default: { handler: defaultRoute, answers: [], valid: fc.constant({ action: 'listBlocks' }) },
+  sendMessage: {
+    handler: sendMessage,
+    answers: ['ack'],
+    valid: target.map((to) => ({ action: 'sendMessage', clientMessageId: 'm-1', content: 'hello', ...to })),
+  },
+  typing: {
+    handler: typing,
+    answers: [],
+    valid: fc
+      .tuple(target, fc.constantFrom('start', 'stop'))
+      .map(([to, state]) => ({ action: 'typing', state, ...to })),
+  },
+  markRead: {
+    handler: markRead,
+    answers: ['read'],
+    valid: fc
+      .tuple(conversationId, seq)
+      .map(([id, at]) => ({ action: 'markRead', conversationId: id, seq: at })),
+  },
+  createConversation: {
+    handler: createConversation,
+    answers: ['conversation'],
+    valid: fc
+      .tuple(
+        fc.array(fc.constantFrom('alice', 'bob', 'carol', 'dave'), { maxLength: 5 }),
+        fc.option(fc.constantFrom('Lunch', ' ', 'Weekend trip'), { nil: undefined }),
+      )
+      .map(([members, title]) => ({ action: 'createConversation', clientRequestId: 'r-1', members, title })),
+  },
+  registerDevice: {
+    handler: registerDevice,
+    answers: ['ack'],
+    who: ALICE_PHONE,
+    valid: fc
+      .tuple(
+        fc.constantFrom('apns', 'apns_sandbox', 'fcm'),
+        fc.constantFrom('740f4707bebcf74f', 'fcm-token-1'),
+      )
+      .map(([platform, token]) => ({ action: 'registerDevice', platform, token })),
+  },
+  unregisterDevice: {
+    handler: unregisterDevice,
+    answers: ['ack'],
+    who: ALICE_PHONE,
+    valid: fc.constant({ action: 'unregisterDevice' }),
+  },
+  ping: { handler: ping, answers: ['pong'], valid: fc.constant({ action: 'ping' }) },
+  sync: {
+    handler: sync,
+    answers: ['messages', 'conversations'],
+    valid: fc.oneof(
+      fc
+        .tuple(conversationId, fc.nat({ max: 5 }), fc.integer({ min: 1, max: 100 }))
+        .map(([id, afterSeq, limit]) => ({ action: 'sync', conversationId: id, afterSeq, limit })),
+      fc.integer({ min: 1, max: 100 }).map((limit) => ({ action: 'sync', limit })),
+    ),
+  },
+  editMessage: {
+    handler: editMessage,
+    answers: ['ack'],
+    valid: fc
+      .tuple(conversationId, seq, fc.constantFrom('edited', ' fixed ', '😀'))
+      .map(([id, at, content]) => ({ action: 'editMessage', conversationId: id, seq: at, content })),
+  },
+  deleteMessage: {
+    handler: deleteMessage,
+    answers: ['ack'],
+    valid: fc
+      .tuple(conversationId, seq)
+      .map(([id, at]) => ({ action: 'deleteMessage', conversationId: id, seq: at })),
+  },
+  react: {
+    handler: react,
+    answers: ['ack'],
+    valid: fc
+      .tuple(conversationId, seq, fc.constantFrom('👍', '❤️', '🇺🇳', '👩‍👩‍👧‍👦'), fc.boolean())
+      .map(([id, at, emoji, on]) => ({ action: 'react', conversationId: id, seq: at, emoji, on })),
+  },
+  leaveConversation: {
+    handler: leaveConversation,
+    answers: ['ack'],
+    valid: conversationId.map((id) => ({ action: 'leaveConversation', conversationId: id })),
+  },
+  requestUpload: {
+    handler: requestUpload,
+    answers: ['upload'],
+    valid: fc
+      .tuple(
+        fc.constantFrom('image/jpeg', 'video/mp4', 'application/pdf'),
+        fc.constantFrom(1, 1234, 25 * MiB),
+      )
+      .map(([contentType, size]) => ({ action: 'requestUpload', clientRequestId: 'u-1', contentType, size })),
+  },
+} satisfies Record<RouteKey, FuzzedRoute | NotAFrameRoute>;
+
+const ROUTES = frameRouteEntries(FUZZED_ROUTES).map(([action, route]): FuzzedRoute & { action: string } => ({
+  action,
+  ...route,
+}));
 
 type Mutation = { kind: 'keep' } | { kind: 'drop' } | { kind: 'set'; value: unknown };
 const mutation = (weights: { keep: number; drop: number; set: number }): fc.Arbitrary<Mutation> =>
@@ -166,10 +289,10 @@ const mutation = (weights: { keep: number; drop: number; set: number }): fc.Arbi
   );
 
 /** A valid frame with some fields dropped, replaced by arbitrary values, or added. */
-const nearlyValid = (action: string) =>
+const nearlyValid = (valid: fc.Arbitrary<Record<string, unknown>>) =>
   fc
     .tuple(
-      VALID[action] ?? fc.constant({ action }),
+      valid,
       fc.array(fc.tuple(mutation({ keep: 4, drop: 1, set: 1 }), mutation({ keep: 8, drop: 0, set: 1 })), {
         minLength: FIELDS.length,
         maxLength: FIELDS.length,
@@ -195,12 +318,13 @@ const anyBody = fc.oneof(
   oversized,
 );
 
-async function expectAnswered(route: Route, body: string): Promise<void> {
+async function expectAnswered(route: FuzzedRoute & { action: string }, body: string): Promise<void> {
   ddb.resetHistory();
   api.resetHistory();
+  sns.resetHistory();
 
   // WHEN (a throw rejects here and fails the property)
-  const response = await route.handler(messageEvent(body), lambdaContext);
+  const response = await route.handler(messageEvent(body, route.who), lambdaContext);
 
   // THEN
   expect(response.statusCode).toBe(200);
@@ -224,6 +348,7 @@ async function expectAnswered(route: Route, body: string): Promise<void> {
   }
   expect(writesSent()).toBe(0);
   expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
+  expect(sns.calls()).toEqual([]);
 }
 
 describe('route handlers under arbitrary input', () => {
@@ -234,6 +359,10 @@ describe('route handlers under arbitrary input', () => {
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({});
     api.onAnyCommand().resolves({});
+    sns.onAnyCommand().resolves({});
+    sns.on(CreatePlatformEndpointCommand).callsFake((input: { Token: string }) => ({
+      EndpointArn: `arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/parley/${input.Token}`,
+    }));
     givenConversation('grp-lunch', ['alice', 'bob', 'carol']);
     givenConversation('grp-private', ['bob', 'carol']);
     givenConversation(DM, ['alice', 'bob'], 'direct');
@@ -253,6 +382,7 @@ describe('route handlers under arbitrary input', () => {
   afterAll(() => {
     ddb.reset();
     api.reset();
+    sns.restore();
   });
 
   describe.each(ROUTES)('$action', (route) => {
@@ -271,7 +401,7 @@ describe('route handlers under arbitrary input', () => {
       'answers nearly valid frames (fields dropped, replaced or added) the same way',
       async () => {
         await fc.assert(
-          fc.asyncProperty(nearlyValid(route.action), (body) => expectAnswered(route, body)),
+          fc.asyncProperty(nearlyValid(route.valid), (body) => expectAnswered(route, body)),
           { numRuns: RUNS },
         );
       },

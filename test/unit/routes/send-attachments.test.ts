@@ -18,7 +18,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { uploadIdFor } from '../../../functions/domain/identifiers.ts';
 import { handler } from '../../../functions/routes/send-message.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import {
   CONDITION_FAILED,
   cancelled,

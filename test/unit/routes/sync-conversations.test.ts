@@ -9,7 +9,7 @@ import { BatchGetCommand, BatchWriteCommand, GetCommand, QueryCommand } from '@a
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../../functions/domain/frame-size.ts';
 import { handler } from '../../../functions/routes/sync.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import { conversationItem, ddb, expectNothingWritten, frameOf, TABLE } from './route-mocks.ts';
 
 type Item = Record<string, unknown>;

@@ -7,7 +7,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../../functions/domain/frame-size.ts';
 import { handler } from '../../../functions/routes/sync.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 import { ddb, expectNothingWritten, frameOf, TABLE } from './route-mocks.ts';
 
 const GROUP = 'grp-lunch';

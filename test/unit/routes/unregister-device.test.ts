@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { handler } from '../../../functions/routes/unregister-device.ts';
-import { lambdaContext, messageEvent, type Who } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent, type Who } from '../../../local/harness/ws-events.ts';
 
 /** The caller of the fixture: alice ("Alice Martin") on her iPhone. */
 const ALICE_PHONE: Who = { userId: 'alice', name: 'Alice Martin', deviceId: 'iphone-7f3a' };

@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import type * as Errors from '../../../functions/domain/errors.ts';
 import type * as RouteAnswers from '../../../functions/shared/route-answers.ts';
 import type * as WsRoute from '../../../functions/shared/ws-route.ts';
-import { lambdaContext, messageEvent } from '../../support/ws-events.ts';
+import { lambdaContext, messageEvent } from '../../../local/harness/ws-events.ts';
 
 type Line = Record<string, unknown>;
 

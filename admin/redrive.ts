@@ -18,9 +18,9 @@ import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { type ItemKey, keys } from '../adapters/keys.ts';
-import type { FailedDelivery, FailureDetail } from '../domain/failed-delivery.ts';
-import { REDRIVE_EVENT_ID_PREFIX } from './records.ts';
+import { type ItemKey, keys } from '../functions/adapters/keys.ts';
+import type { FailedDelivery, FailureDetail } from '../functions/domain/failed-delivery.ts';
+import { REDRIVE_EVENT_ID_PREFIX } from '../functions/stream/records.ts';
 
 /** What the event source mapping sends to an SQS on-failure destination for a stream batch (AWS's format). */
 export interface StreamBatchInfo {

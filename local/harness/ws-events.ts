@@ -1,10 +1,23 @@
 /**
- * API Gateway WebSocket events for route tests, made from the real-shaped fixtures in test/fixtures/
- * with only the fields a test cares about changed.
+ * API Gateway WebSocket events for running a route handler in-process (route tests, the request-unit
+ * benchmark), made from the real-shaped events in local/harness/events/ with only the fields a caller
+ * cares about changed. Each call gets its own copy.
  */
+import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import type { WebSocketEvent } from '../../functions/shared/websocket-event.ts';
-import { loadFixture } from './fixtures.ts';
+
+const EVENTS_DIR = new URL('./events/', import.meta.url);
+const parsed = new Map<string, WebSocketEvent>();
+
+function loadEvent(name: 'connect-event' | 'disconnect-event' | 'message-event'): WebSocketEvent {
+  let event = parsed.get(name);
+  if (event === undefined) {
+    event = JSON.parse(readFileSync(new URL(`${name}.json`, EVENTS_DIR), 'utf8')) as WebSocketEvent;
+    parsed.set(name, event);
+  }
+  return structuredClone(event);
+}
 
 export interface Who {
   userId?: string;
@@ -32,7 +45,7 @@ function identify(event: WebSocketEvent, who: Who): WebSocketEvent {
 
 /** A MESSAGE event whose body is `frame` (serialised unless already a string). */
 export function messageEvent(frame: unknown, who: Who = {}): WebSocketEvent {
-  const event = loadFixture<WebSocketEvent>('message-event');
+  const event = loadEvent('message-event');
   const body = typeof frame === 'string' ? frame : JSON.stringify(frame);
   const action = (frame as { action?: unknown } | null)?.action;
   event.requestContext.routeKey = typeof action === 'string' ? action : '$default';
@@ -41,11 +54,11 @@ export function messageEvent(frame: unknown, who: Who = {}): WebSocketEvent {
 }
 
 export function connectEvent(who: Who = {}): WebSocketEvent {
-  return identify(loadFixture<WebSocketEvent>('connect-event'), who);
+  return identify(loadEvent('connect-event'), who);
 }
 
 export function disconnectEvent(who: Who = {}): WebSocketEvent {
-  return identify(loadFixture<WebSocketEvent>('disconnect-event'), who);
+  return identify(loadEvent('disconnect-event'), who);
 }
 
 export const lambdaContext = {

@@ -17,7 +17,7 @@ export interface LocalStackProcess {
   stop(): Promise<number | null>;
 }
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 
 export async function startLocalStackProcess(env: Record<string, string> = {}): Promise<LocalStackProcess> {
   const child = spawn(process.execPath, ['local/start.ts'], {
