@@ -138,6 +138,12 @@ const MAX_SYNC_ROUNDS = 3;
 /** Pages of one catch-up by version before it stops (the next reconnect goes on from there). */
 const MAX_VERSION_PAGES = 1_000;
 
+/** A catch-up of one conversation: by `seq` (new messages) or by `version` (new and changed ones). */
+interface SyncRun {
+  readonly kind: 'seq' | 'version';
+  readonly run: () => Promise<void>;
+}
+
 export class ParleyClient extends Emitter<ParleyClientEvents> {
   readonly #storage: KeyValueStorage;
   readonly #connection: Connection;
@@ -151,7 +157,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   readonly #deliveredTo = new Map<string, Map<string, number>>();
   /** User id → our direct conversation with them, learnt from acks and conversation frames. */
   readonly #directs = new Map<string, string>();
-  readonly #syncing = new Set<string>();
+  /** The catch-up running per conversation, and the one asked for meanwhile (see #exclusiveSync). */
+  readonly #syncing = new Map<string, { done: Promise<void>; again?: SyncRun }>();
   /** Groups the user left on this device: what is still in flight to them is dropped. */
   readonly #leftGroups = new Set<string>();
   #userId: string | undefined;
@@ -699,7 +706,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   /** `sync` from the held seq until `hasMore` is false; again if a gap is left (a message that arrived meanwhile). */
   #catchUp(conversationId: string): Promise<void> {
-    return this.#exclusiveSync(conversationId, async () => {
+    return this.#exclusiveSync(conversationId, 'seq', async () => {
       for (let round = 0; round < MAX_SYNC_ROUNDS; round += 1) {
         let hasMore = true;
         while (hasMore) {
@@ -717,7 +724,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * messages go into the timeline, messages already handed on are applied as updates (`messageUpdated`).
    */
   async #catchUpChanges(conversationId: string): Promise<void> {
-    await this.#exclusiveSync(conversationId, async () => {
+    await this.#exclusiveSync(conversationId, 'version', async () => {
       let version = this.#storedVersions[conversationId] ?? 0;
       for (let page = 0; page < MAX_VERSION_PAGES; page += 1) {
         const answer = await this.#requests.request({
@@ -740,24 +747,41 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   /**
-   * One catch-up per conversation at a time (it loops until nothing is left). Its failure is reported,
-   * but for `forbidden` (no longer a member) and a closed client (the next connect() catches up).
+   * One catch-up per conversation at a time; a request made while one runs waits for it. A catch-up of
+   * changes asked for meanwhile is not dropped: the running one may have read before the change that
+   * prompted it (a reconnect's catch-up racing a reaction whose frame was lost with a socket), so it
+   * runs once more when the first is done, shared by every such request. Its failure is reported, but
+   * for `forbidden` (no longer a member) and a closed client (the next connect() catches up).
    */
-  async #exclusiveSync(conversationId: string, run: () => Promise<void>): Promise<void> {
-    if (this.#syncing.has(conversationId)) return;
-    this.#syncing.add(conversationId);
-    try {
-      await run();
-    } catch (error) {
-      if (
-        !(error instanceof ClientClosedError) &&
-        !(error instanceof ParleyError && error.code === 'forbidden')
-      ) {
-        this.emit('error', asParleyError(error));
-      }
-    } finally {
-      this.#syncing.delete(conversationId);
+  #exclusiveSync(conversationId: string, kind: SyncRun['kind'], run: () => Promise<void>): Promise<void> {
+    const running = this.#syncing.get(conversationId);
+    if (running !== undefined) {
+      // A catch-up by seq loops until no gap is left by itself; changes need another pass.
+      if (kind === 'version') running.again = { kind, run };
+      return running.done;
     }
+    const slot: { done: Promise<void>; again?: SyncRun } = { done: Promise.resolve() };
+    slot.done = (async () => {
+      let next: SyncRun | undefined = { kind, run };
+      try {
+        while (next !== undefined) {
+          slot.again = undefined;
+          await next.run();
+          next = slot.again;
+        }
+      } catch (error) {
+        if (
+          !(error instanceof ClientClosedError) &&
+          !(error instanceof ParleyError && error.code === 'forbidden')
+        ) {
+          this.emit('error', asParleyError(error));
+        }
+      } finally {
+        this.#syncing.delete(conversationId);
+      }
+    })();
+    this.#syncing.set(conversationId, slot);
+    return slot.done;
   }
 
   /** A message in its current state (sync by version): new, or an update of one handed on already. */

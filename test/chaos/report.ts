@@ -12,6 +12,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
     String(r.recoveredBySync),
     String(r.duplicatesSeen),
     String(r.changes),
+    String(r.reactionsAmiss),
     String(r.queued),
     String(r.redriven),
     String(r.pushes),
@@ -30,6 +31,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
         'by sync',
         'duplicates',
         'changes',
+        'reactions amiss',
         'queued',
         'redriven',
         'pushes',
@@ -40,6 +42,7 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
       rows,
       [
         'left',
+        'right',
         'right',
         'right',
         'right',

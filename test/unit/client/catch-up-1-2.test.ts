@@ -73,6 +73,52 @@ describe('catch-up by version', () => {
     expect(second.sentOf('sync').filter((frame) => frame.conversationId === 'c1')).toEqual([]);
   });
 
+  it('syncs changes once more when a catch-up is asked for while one runs, and waits for it', async () => {
+    // GIVEN a reconnect's catch-up by version under way (its sync sent, not answered yet)
+    const client = newClient();
+    const socket = await connected(client, list(summary()));
+    expect(socket.sentOf('sync').filter((f) => f.conversationId === 'c1')).toHaveLength(1);
+
+    // WHEN its first page comes (more to come), and the app asks for a catch-up meanwhile, whose list says
+    // the conversation moved on (a change committed after that sync read)
+    let caughtUp = false;
+    const asked = client.catchUp().then(() => {
+      caughtUp = true;
+    });
+    socket.receive({
+      type: 'messages',
+      conversationId: 'c1',
+      messages: [versioned(message('c1', 1, 'alice'))],
+      hasMore: true,
+      version: 1_000_000,
+    });
+    await flush();
+    socket.receive(list(summary({ version: 2_000_001 })));
+    await flush();
+    socket.receive({
+      type: 'messages',
+      conversationId: 'c1',
+      messages: [versioned(message('c1', 2))],
+      hasMore: false,
+      version: 2_000_000,
+    });
+    await flush();
+
+    // THEN a second sync follows from the version the first reached, and the request waits for it
+    const syncs = socket.sentOf('sync').filter((f) => f.conversationId === 'c1');
+    expect(syncs.map((f) => f.afterVersion)).toEqual([0, 1_000_000, 2_000_000]);
+    expect(caughtUp).toBe(false);
+    socket.receive({
+      type: 'messages',
+      conversationId: 'c1',
+      messages: [{ ...versioned(message('c1', 2), 2_000_001), content: 'edited' }],
+      hasMore: false,
+      version: 2_000_001,
+    });
+    await asked;
+    expect(client.message('c1', 2)?.content).toBe('edited');
+  });
+
   it('applies a change of a message it handed on as an update, and a new one as a message', async () => {
     const client = newClient();
     const socket = await connected(client, list(summary()));
