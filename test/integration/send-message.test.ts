@@ -38,6 +38,27 @@ async function sendUntilAnswered(frame: Record<string, unknown>, userId: string)
   }
 }
 
+/** A send receipt as a first attempt leaves it when it dies before its message is put. */
+async function seedReceipt(receipt: {
+  senderId: string;
+  clientMessageId: string;
+  conversationId: string;
+  messageId: string;
+  createdAt: string;
+  seq: number;
+}): Promise<void> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.sendReceipt(receipt.senderId, receipt.clientMessageId),
+        type: 'sendReceipt',
+        ...receipt,
+      },
+    }),
+  );
+}
+
 /** Heavy contention against a DynamoDB Local the other files share: bounded by progress, not a clock. */
 const CONTENTION_TIMEOUT_MS = 600_000;
 
@@ -82,21 +103,14 @@ describe('sendMessage idempotency', () => {
     await send({ to: 'erin', clientMessageId: randomUUID(), content: 'earlier' }, 'dan');
     const clientMessageId = randomUUID();
     const createdAt = '2026-12-07T10:00:00.000Z';
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: {
-          ...keys.sendReceipt('dan', clientMessageId),
-          type: 'sendReceipt',
-          conversationId,
-          messageId: 'm-first',
-          senderId: 'dan',
-          createdAt,
-          clientMessageId,
-          seq: 2,
-        },
-      }),
-    );
+    await seedReceipt({
+      senderId: 'dan',
+      clientMessageId,
+      conversationId,
+      messageId: 'm-first',
+      createdAt,
+      seq: 2,
+    });
 
     // WHEN the client retries with the same clientMessageId
     const retry = await send({ to: 'erin', clientMessageId, content: 'at last' }, 'dan');
@@ -115,21 +129,15 @@ describe('sendMessage idempotency', () => {
     // GIVEN a receipt naming seq 1, which another message took before the first attempt's put
     const conversationId = directConversationId('fay', 'gus');
     const clientMessageId = randomUUID();
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: {
-          ...keys.sendReceipt('fay', clientMessageId),
-          type: 'sendReceipt',
-          conversationId,
-          messageId: 'm-moved',
-          senderId: 'fay',
-          createdAt: '2026-12-07T11:00:00.000Z',
-          clientMessageId,
-          seq: 1,
-        },
-      }),
-    );
+    const createdAt = '2026-12-07T11:00:00.000Z';
+    await seedReceipt({
+      senderId: 'fay',
+      clientMessageId,
+      conversationId,
+      messageId: 'm-moved',
+      createdAt,
+      seq: 1,
+    });
     await send({ to: 'gus', clientMessageId: randomUUID(), content: 'took seq 1' }, 'fay');
 
     // WHEN three retries race
