@@ -35,7 +35,8 @@ Commands:
   revoke-token <jti>        refuse one token until it expires; close the connections opened with it
   failures                  list what delivery gave up on: the entries of the on-failure queue
   redrive                   deliver those entries again from the table (or the stream, for a batch the
-                            stream mapping gave up); remove each one only once that succeeded
+                            stream mapping gave up); remove each one only once that succeeded (what
+                            failed is tried once more 6 s later)
 
 Where:
   --local [URL]      the local stack (default http://localhost:3001); --admin-key KEY or PARLEY_ADMIN_KEY
