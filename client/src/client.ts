@@ -32,7 +32,7 @@ import type {
 import { RequestQueue } from './requests.ts';
 import type { TokenTransport, WebSocketConstructor } from './socket.ts';
 import { JsonSlot, type KeyValueStorage, memoryStorage } from './storage.ts';
-import { applyUpdate, Timeline } from './timeline.ts';
+import { applyUpdate, isOlder, Timeline } from './timeline.ts';
 import { TypingState } from './typing.ts';
 
 export interface ParleyClientOptions {
@@ -588,7 +588,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const updated = this.#timeline(frame.conversationId).update(frame);
     const summary = this.#list.get(frame.conversationId);
     const last = summary?.lastMessage;
-    if (last?.seq === frame.seq) this.#list.onMessageChanged(updated ?? applyUpdate(last, frame));
+    if (last?.seq === frame.seq && !isOlder(frame, last)) {
+      this.#list.onMessageChanged(updated ?? applyUpdate(last, frame));
+    }
     this.emit('messageUpdated', frame);
     if (last?.seq === frame.seq) this.#emitList();
   }

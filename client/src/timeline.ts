@@ -77,9 +77,12 @@ export class Timeline {
   update(frame: MessageUpdatedFrame): Message | undefined {
     const stored = this.#messages.get(frame.seq);
     if (stored === undefined) {
-      if (frame.seq > this.#held) this.#updates.set(frame.seq, frame);
+      const pending = this.#updates.get(frame.seq);
+      if (frame.seq > this.#held && !isOlder(frame, pending)) this.#updates.set(frame.seq, frame);
       return undefined;
     }
+    // Delivery is at least once: a retried batch can post an update older than one already applied.
+    if (isOlder(frame, stored)) return stored;
     const updated = applyUpdate(stored, frame);
     this.#messages.set(frame.seq, updated);
     return updated;
@@ -88,10 +91,15 @@ export class Timeline {
   #keep(message: Message): Message {
     const update = this.#updates.get(message.seq);
     this.#updates.delete(message.seq);
-    const current = update === undefined ? message : applyUpdate(message, update);
+    const current = update === undefined || isOlder(update, message) ? message : applyUpdate(message, update);
     this.#messages.set(current.seq, current);
     return current;
   }
+}
+
+/** Whether `change` is from before `than` (both versioned, protocol 1.2); a 1.1 update is never older. */
+export function isOlder(change: { version?: number }, than: { version?: number } | undefined): boolean {
+  return change.version !== undefined && than?.version !== undefined && change.version < than.version;
 }
 
 /**

@@ -228,6 +228,27 @@ describe('messageUpdated', () => {
     });
   });
 
+  it('keeps the newer state when a retried delivery posts an older update after it', () => {
+    // GIVEN a message reacted to (version 5) and the reaction taken back (version 6)
+    const original: Message = { ...message('c1', 1), version: 1_000_000 };
+    const live = new Timeline();
+    live.accept(original);
+    live.update(updated(original, { reactions: { '👍': ['bob'] }, version: 1_000_005 }));
+    const takenBack = live.update(updated(original, { reactions: {}, version: 1_000_006 }));
+
+    // WHEN the batch of version 5 is delivered again (at least once: a crash or timeout re-posts it)
+    const replayed = live.update(updated(original, { reactions: { '👍': ['bob'] }, version: 1_000_005 }));
+
+    // THEN the message stays as version 6 left it; an update for a message not held yet keeps the newest
+    expect(replayed).toEqual(takenBack);
+    expect(replayed?.reactions).toBeUndefined();
+    const later: Message = { ...message('c1', 3), version: 3_000_000 };
+    live.update(updated(later, { content: 'edited twice', version: 3_000_002 }));
+    live.update(updated(later, { content: 'edited once', version: 3_000_001 }));
+    live.accept(message('c1', 2));
+    expect(live.accept(later).at(-1)?.content).toBe('edited twice');
+  });
+
   it('waits for a message it overtook, then hands that message on in its new state', async () => {
     const client = newClient();
     const socket = await connected(client, {
