@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { TEST_WORKERS } from './test/support/test-workers.ts';
 
 /**
  * Four suites, and the chaos suite run on its own. Unit tests mock every AWS client; integration
@@ -8,6 +9,10 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Set, not left to the default: with one worker per core minus one (1 on 2 cores) vitest ran every
+    // file of the unit, integration and CDK suites one after another. Each worker gets a DynamoDB Local
+    // of its own (test/support/dynamodb-global-setup.ts).
+    maxWorkers: TEST_WORKERS,
     projects: [
       {
         test: {
@@ -30,11 +35,11 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          setupFiles: ['test/support/quiet-logs.ts'],
+          // A DynamoDB Local per worker; each local stack uses a table of its own in it.
+          globalSetup: ['test/support/dynamodb-global-setup.ts'],
+          setupFiles: ['test/support/quiet-logs.ts', 'test/support/e2e-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 90_000,
-          // Each file starts a whole local stack (with its own JVM); two at once is plenty on 2 cores.
-          maxWorkers: 2,
         },
       },
       {
@@ -53,6 +58,9 @@ export default defineConfig({
         test: {
           name: 'cdk',
           include: ['test/cdk/**/*.test.ts'],
+          // aws-cdk-lib takes seconds to load: loaded once per worker rather than once per file. Safe
+          // here because every test builds its own App and nothing is mocked.
+          isolate: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

@@ -14,7 +14,7 @@ import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
 import { addDevTokenRoute } from './dev-token-route.ts';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import { CutInvocations, withDeliveryFaults } from './faults/delivery-faults.ts';
 import { startDynamoDbProxy } from './faults/dynamodb-proxy.ts';
 import { FaultPlan, type FaultSpec } from './faults/fault-plan.ts';
@@ -46,6 +46,13 @@ export interface LocalStackOptions {
   readonly dynamoDbPort: number;
   /** Keep DynamoDB data in this folder; in memory when undefined. */
   readonly persistDir: string | undefined;
+  /**
+   * A DynamoDB Local that is already running: the stack uses it (and leaves it running when it stops)
+   * instead of starting its own JVM. The test suites run many stacks against one this way.
+   */
+  readonly dynamoDbEndpoint?: string;
+  /** The table to use (created from the shared definition when missing); `parley-local` by default. */
+  readonly tableName?: string;
   readonly idleTimeoutMs: number;
   readonly maxConnectionMs: number;
   /** Handlers to use instead of the project's (tests of the gateway itself). */
@@ -96,13 +103,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const step of cleanup.reverse().splice(0)) await step();
   };
   try {
-    const db = await startDynamoDbLocal({
-      port: options.dynamoDbPort,
-      persistDir: options.persistDir,
-      sharedDb: true,
-    });
+    const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+    const db =
+      options.dynamoDbEndpoint === undefined
+        ? await startDynamoDbLocal({
+            port: options.dynamoDbPort,
+            persistDir: options.persistDir,
+            sharedDb: true,
+          })
+        : { endpoint: options.dynamoDbEndpoint, stop: async () => {} };
     cleanup.push(() => db.stop());
-    const streamArn = await prepareTable(db);
+    const streamArn = await prepareTable(db.endpoint, tableName);
     const faults = new FaultPlan(options.faults, options.faultSeed);
     // The handlers' DynamoDB calls pass through the fault proxy (see dynamodb-proxy.ts for why always).
     const dynamoProxy = await startDynamoDbProxy(db.endpoint, faults);
@@ -132,7 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(() => closeServer(server));
     const httpUrl = `http://localhost:${port}`;
 
-    configureHandlerEnvironment(dynamoProxy.endpoint, `http://127.0.0.1:${port}`, s3);
+    configureHandlerEnvironment(dynamoProxy.endpoint, tableName, `http://127.0.0.1:${port}`, s3);
     addOperationsRoutes(localRoutes);
     addDevTokenRoute(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
@@ -201,7 +212,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       httpUrl,
       port,
       dynamoDbEndpoint: db.endpoint,
-      tableName: LOCAL_TABLE_NAME,
+      tableName,
       localRoutes,
       faults,
       stop,
@@ -213,18 +224,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 }
 
 /** The table from the shared definition (kept when a persisted database already has it); its stream ARN. */
-async function prepareTable(db: DynamoDbLocal): Promise<string> {
+async function prepareTable(endpoint: string, tableName: string): Promise<string> {
   const client = new DynamoDBClient({
-    endpoint: db.endpoint,
+    endpoint,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
   try {
-    await createTable(client, LOCAL_TABLE_NAME).catch((error: unknown) => {
+    await createTable(client, tableName).catch((error: unknown) => {
       if (!(error instanceof ResourceInUseException)) throw error;
     });
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: LOCAL_TABLE_NAME }));
-    if (Table?.LatestStreamArn === undefined) throw new Error(`Table ${LOCAL_TABLE_NAME} has no stream`);
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.LatestStreamArn === undefined) throw new Error(`Table ${tableName} has no stream`);
     return Table.LatestStreamArn;
   } finally {
     client.destroy();
@@ -236,11 +247,16 @@ async function prepareTable(db: DynamoDbLocal): Promise<string> {
  * time, so this runs before the first handler import. Values the user set (JWT settings, log level)
  * are kept.
  */
-function configureHandlerEnvironment(dynamoDbEndpoint: string, callbackUrl: string, s3: LocalS3): void {
+function configureHandlerEnvironment(
+  dynamoDbEndpoint: string,
+  tableName: string,
+  callbackUrl: string,
+  s3: LocalS3,
+): void {
   const env = process.env;
   env.ATTACHMENTS_BUCKET = s3.bucket;
   env.S3_ENDPOINT = s3.endpoint;
-  env.TABLE_NAME = LOCAL_TABLE_NAME;
+  env.TABLE_NAME = tableName;
   env.DYNAMODB_ENDPOINT = dynamoDbEndpoint;
   env.WS_CALLBACK_URL = callbackUrl;
   env.SNS_ENDPOINT = `${callbackUrl}${SNS_PATH}`;

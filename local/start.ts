@@ -59,6 +59,9 @@ const options = runCommandLine(
                          generated and printed when --host is not loopback and none is given)
   --dynamodb-port N      DynamoDB Local port (env DYNAMODB_PORT, default: a free one)
   --persist DIR          keep DynamoDB data in DIR (default: in memory)
+  --dynamodb-endpoint U  use the DynamoDB Local already running at U, and leave it running at exit
+                         (env PARLEY_DYNAMODB_ENDPOINT; default: start one)
+  --table NAME           table to use, created when missing (env PARLEY_TABLE, default parley-local)
   --idle-timeout-ms N    close idle connections after N ms (env IDLE_TIMEOUT_MS, default 600000 as in AWS)
   --max-connection-ms N  close every connection after N ms (env MAX_CONNECTION_MS, default 7200000 as in AWS)
 ${rateLimitHelp()}
@@ -74,6 +77,8 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       'admin-key': { type: 'string' },
       'dynamodb-port': { type: 'string' },
       persist: { type: 'string' },
+      'dynamodb-endpoint': { type: 'string' },
+      table: { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'max-connection-ms': { type: 'string' },
       faults: { type: 'string' },
@@ -89,6 +94,25 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       throw new UsageError('--admin-key must be at least 16 printable characters without spaces');
     }
     if (flags.persist === '') throw new UsageError('--persist needs a folder');
+    const dynamoDbEndpoint = flags['dynamodb-endpoint'] ?? (env.PARLEY_DYNAMODB_ENDPOINT || undefined);
+    if (dynamoDbEndpoint !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(dynamoDbEndpoint)) {
+      throw new UsageError(
+        `--dynamodb-endpoint must be a URL such as http://127.0.0.1:8000, got "${dynamoDbEndpoint}"`,
+      );
+    }
+    if (
+      dynamoDbEndpoint !== undefined &&
+      (flags.persist !== undefined || flags['dynamodb-port'] !== undefined)
+    ) {
+      throw new UsageError(
+        '--dynamodb-endpoint names a running DynamoDB Local: --persist and --dynamodb-port are for one the stack starts',
+      );
+    }
+    const tableName = flags.table ?? (env.PARLEY_TABLE || undefined);
+    // DynamoDB's own rule for table names.
+    if (tableName !== undefined && !/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
+      throw new UsageError(`--table must be 3 to 255 letters, digits, '_', '-' or '.', got "${tableName}"`);
+    }
     // The handlers read their limits from the environment when they load, as in Lambda.
     for (const { flag, env: name, default: fallback } of Object.values(RATE_LIMIT_SETTINGS)) {
       const value = (flags as Record<string, string | undefined>)[flag] ?? env[name];
@@ -121,6 +145,8 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
         },
       ),
       persistDir: flags.persist,
+      dynamoDbEndpoint,
+      tableName,
       idleTimeoutMs: wholeNumber(
         '--idle-timeout-ms (IDLE_TIMEOUT_MS)',
         flags['idle-timeout-ms'] ?? env.IDLE_TIMEOUT_MS,
@@ -160,6 +186,8 @@ try {
     host: options.host,
     dynamoDbPort: options.dynamoDbPort,
     persistDir: options.persistDir,
+    dynamoDbEndpoint: options.dynamoDbEndpoint,
+    tableName: options.tableName,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
     adminKey,
@@ -180,7 +208,7 @@ process.stdout.write(`
   Get a token    npm run -s token -- alice [--name "Alice"] [--ttl 3600]
   Pushes         curl ${stack.httpUrl}/_local/pushes
   Management API ${stack.httpUrl}/@connections/{connectionId}
-  DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
+  DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.dynamoDbEndpoint ? ', already running' : options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
 ${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
   Ctrl-C stops everything.
 

@@ -73,7 +73,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     SEND_RATE_PER_SECOND: '1000',
     SEND_BURST: '1000',
   });
-  const audit = new TableAudit(stack.dynamoDbEndpoint);
+  const audit = new TableAudit(stack.dynamoDbEndpoint, stack.tableName);
   const users: User[] = [];
   let reconnects = 0;
   try {

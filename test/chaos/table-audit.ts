@@ -13,7 +13,6 @@ import {
 } from '../../functions/adapters/keys.ts';
 import { reactionsOf } from '../../functions/adapters/message-item.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
-import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
 
 export interface StoredMessage {
   readonly seq: number;
@@ -32,8 +31,10 @@ export interface ShownMessage {
 
 export class TableAudit {
   readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, tableName: string) {
+    this.#table = tableName;
     this.#db = DynamoDBDocumentClient.from(
       new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
     );
@@ -45,7 +46,7 @@ export class TableAudit {
     do {
       const page = await this.#db.send(
         new QueryCommand({
-          TableName: LOCAL_TABLE_NAME,
+          TableName: this.#table,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :msg)',
           ExpressionAttributeValues: { ':pk': conversationPartition(conversationId), ':msg': MESSAGE_PREFIX },
           ConsistentRead: true,
@@ -77,7 +78,7 @@ export class TableAudit {
     do {
       const page = await this.#db.send(
         new ScanCommand({
-          TableName: LOCAL_TABLE_NAME,
+          TableName: this.#table,
           FilterExpression: 'begins_with(SK, :conn)',
           ExpressionAttributeValues: { ':conn': CONNECTION_PREFIX },
           ConsistentRead: true,
@@ -98,7 +99,7 @@ export class TableAudit {
   /** The connections presence counts for a user (empty when the item is absent). */
   async presence(userId: string): Promise<string[]> {
     const { Item } = await this.#db.send(
-      new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: keys.presence(userId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.#table, Key: keys.presence(userId), ConsistentRead: true }),
     );
     const connections = Item?.connections;
     return connections instanceof Set ? [...connections].map(String) : [];

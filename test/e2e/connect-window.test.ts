@@ -11,9 +11,10 @@ import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers, RouteHandler } from '../../local/handlers.ts';
+import { dropSharedTable, sharedTable } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { setLocalLogSink } from '../../local/log.ts';
-import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { localToken } from './support/tokens.ts';
 
 interface Deferred<T> {
@@ -74,6 +75,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     dynamoDbPort: 0,
     persistDir: undefined,
+    ...sharedTable(),
     idleTimeoutMs: 10 * 60_000,
     maxConnectionMs: 2 * 60 * 60_000,
     wrapHandlers: wrap,
@@ -90,12 +92,13 @@ beforeAll(async () => {
 afterAll(async () => {
   table?.destroy();
   await stack?.stop();
+  if (stack !== undefined) await dropSharedTable(stack.tableName);
 });
 
 async function connectionItems(userId: string): Promise<unknown[]> {
   const { Items = [] } = await table.send(
     new QueryCommand({
-      TableName: LOCAL_TABLE_NAME,
+      TableName: stack.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :conn)',
       ExpressionAttributeValues: { ':pk': `USER#${userId}`, ':conn': 'CONN#' },
       ConsistentRead: true,

@@ -10,7 +10,6 @@ import { CONNECTION_PREFIX, userPartition } from '../../functions/adapters/keys.
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
-import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
 import { localToken } from './support/tokens.ts';
 
 const POLL = { timeout: 20_000, interval: 50 };
@@ -43,7 +42,7 @@ async function join(userId: string, deviceId: string): Promise<Client> {
 async function storedConnections(userId: string): Promise<string[]> {
   const { Items = [] } = await table.send(
     new QueryCommand({
-      TableName: LOCAL_TABLE_NAME,
+      TableName: stack.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
       ExpressionAttributeValues: { ':pk': userPartition(userId), ':sk': CONNECTION_PREFIX },
     }),

@@ -25,7 +25,6 @@ import {
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
-import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
 import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
 
@@ -136,7 +135,7 @@ async function handlerLogged(message: string, ...fields: string[]): Promise<void
 async function itemsUnder(partition: string, prefix: string): Promise<Frame[]> {
   const { Items = [] } = await table.send(
     new QueryCommand({
-      TableName: LOCAL_TABLE_NAME,
+      TableName: stack.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
       ExpressionAttributeValues: { ':pk': partition, ':sk': prefix },
     }),
@@ -323,7 +322,7 @@ describe('a connection lost without $disconnect', () => {
     // delivery keeps it (functions/domain/fanout.ts): age it, as one lost after a while would be.
     await table.send(
       new UpdateCommand({
-        TableName: LOCAL_TABLE_NAME,
+        TableName: stack.tableName,
         Key: keys.connection(bId, connectionId),
         UpdateExpression: 'SET connectedAt = :then',
         ExpressionAttributeValues: { ':then': new Date(Date.now() - 60 * 60_000).toISOString() },
@@ -350,7 +349,7 @@ describe('DynamoDB failing every call', () => {
     });
     await fetch(`${stack.httpUrl}/_local/faults`, { method: 'DELETE' });
     const receipt = await table.send(
-      new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: keys.sendReceipt(aId, clientMessageId) }),
+      new GetCommand({ TableName: stack.tableName, Key: keys.sendReceipt(aId, clientMessageId) }),
     );
     expect(receipt.Item).toBeUndefined();
     expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(1);

@@ -12,7 +12,6 @@ import { keys } from '../../functions/adapters/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect, refusal } from '../../local/harness/ws-client.ts';
-import { LOCAL_TABLE_NAME } from '../../local/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const POLL = { timeout: 20_000, interval: 50 };
@@ -24,7 +23,7 @@ const token = (userId: string) =>
 const join2 = (userId: string, deviceId: string): Promise<Client> =>
   connect(`${stack.url}/?token=${token(userId)}&deviceId=${deviceId}`);
 const put = (item: Record<string, unknown>) =>
-  table.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: item }));
+  table.send(new PutCommand({ TableName: stack.tableName, Item: item }));
 const deliveryBatches = () => stack.output().match(/\[local\] delivery batch of/g)?.length ?? 0;
 const pushesFor = async (userId: string) =>
   ((await (await fetch(`${stack.httpUrl}/_local/pushes`)).json()) as { userId: string }[]).filter(
@@ -79,7 +78,7 @@ describe('delivery to a connection that died without $disconnect', () => {
     expect(await frank.until((f) => f.type === 'message')).toMatchObject({ content: 'still there?' });
     await expect
       .poll(
-        async () => (await table.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: stale }))).Item,
+        async () => (await table.send(new GetCommand({ TableName: stack.tableName, Key: stale }))).Item,
         POLL,
       )
       .toBeUndefined();

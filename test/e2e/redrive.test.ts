@@ -19,9 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownDirectConversations } from '../../functions/adapters/known-conversations.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers } from '../../local/handlers.ts';
+import { dropSharedTable, sharedTable } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { setLocalLogSink } from '../../local/log.ts';
-import { LOCAL_TABLE_NAME, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
 
@@ -55,13 +56,13 @@ function wrap(handlers: LocalHandlers): LocalHandlers {
       knownDirectConversations.clear();
       const key = { PK: `CONV#${conversationId}`, SK: 'META' };
       const { Item } = await table.send(
-        new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: key, ConsistentRead: true }),
+        new GetCommand({ TableName: stack.tableName, Key: key, ConsistentRead: true }),
       );
-      await table.send(new DeleteCommand({ TableName: LOCAL_TABLE_NAME, Key: key }));
+      await table.send(new DeleteCommand({ TableName: stack.tableName, Key: key }));
       try {
         return await handlers.delivery(event, context);
       } finally {
-        await table.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item }));
+        await table.send(new PutCommand({ TableName: stack.tableName, Item }));
         onConversationGone?.();
       }
     },
@@ -80,6 +81,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     dynamoDbPort: 0,
     persistDir: undefined,
+    ...sharedTable(),
     idleTimeoutMs: 10 * 60_000,
     maxConnectionMs: 2 * 60 * 60_000,
     wrapHandlers: wrap,
@@ -97,6 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   table?.destroy();
   await stack?.stop();
+  if (stack !== undefined) await dropSharedTable(stack.tableName);
 });
 
 function admin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -218,7 +221,7 @@ describe('redrive of what delivery gave up', () => {
     const young = { PK: 'USER#bob', SK: 'CONN#youngLost=', type: 'connection', connectionId: 'youngLost=' };
     await table.send(
       new PutCommand({
-        TableName: LOCAL_TABLE_NAME,
+        TableName: stack.tableName,
         Item: { ...young, userId: 'bob', deviceId: 'bob-tablet', connectedAt: now, storedAt: now },
       }),
     );
@@ -238,7 +241,7 @@ describe('redrive of what delivery gave up', () => {
     expect(await queued()).toEqual([]);
     const { Item } = await table.send(
       new GetCommand({
-        TableName: LOCAL_TABLE_NAME,
+        TableName: stack.tableName,
         Key: { PK: young.PK, SK: young.SK },
         ConsistentRead: true,
       }),

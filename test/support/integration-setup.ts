@@ -3,12 +3,15 @@
  * items), created from the shared definition, and the configuration handler modules read at import.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll } from 'vitest';
 import { createTable } from '../../local/create-table.ts';
+import { workerDynamoDbEndpoint } from './worker-dynamodb.ts';
 
 const tableName = `parley-it-${randomUUID().slice(0, 8)}`;
 process.env.TABLE_NAME = tableName;
+process.env.DYNAMODB_ENDPOINT = workerDynamoDbEndpoint();
 process.env.ATTACHMENTS_BUCKET = 'parley-attachments-test';
 process.env.WS_CALLBACK_URL ??= 'https://abc123.execute-api.eu-west-1.amazonaws.com/test';
 process.env.DELIVERY_FAILURE_TOPIC_ARN ??= 'arn:aws:sns:us-east-1:123456789012:parley-delivery-failures';
@@ -26,4 +29,10 @@ process.env.SEND_BURST = '1000';
 
 const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
 await createTable(client, tableName);
-client.destroy();
+
+// Dropped at the end of the file, so that the emulator a worker keeps for the whole run holds only
+// the tables of the files running now.
+afterAll(async () => {
+  await client.send(new DeleteTableCommand({ TableName: tableName }));
+  client.destroy();
+});
