@@ -19,7 +19,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type ItemKey, keys } from '../functions/adapters/keys.ts';
-import type { FailedDelivery, FailureDetail } from '../functions/domain/failed-delivery.ts';
+import type { FailedDelivery, FailureDetail } from '../functions/delivery/failed-delivery.ts';
 import { REDRIVE_EVENT_ID_PREFIX } from '../functions/stream/records.ts';
 
 /** What the event source mapping sends to an SQS on-failure destination for a stream batch (AWS's format). */
@@ -111,7 +111,7 @@ export interface RedriveOptions {
 
 /**
  * A redelivery fails for a moment when a recipient's connection answers 410 inside the `$connect`
- * window (functions/domain/fanout.ts: 5 s after `$connect` stored it; a socket lost just after
+ * window (functions/delivery/fanout.ts: 5 s after `$connect` stored it; a socket lost just after
  * connecting looks the same), or when a call is throttled. Delivery on the stream retries these; a
  * redrive tries its failed entries once more after the window, so that one such moment does not leave
  * an entry behind (the chaos runs saw it: sockets lost just before the redrive).

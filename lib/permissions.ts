@@ -85,7 +85,7 @@ export const FUNCTION_PERMISSIONS = {
     postToConnections: true,
     rateLimited: true,
   },
-  // A group member whose item a failed creation never wrote gets it (conversations.ts): a PutItem with a
+  // A group member whose item a failed creation never wrote gets it (membership.ts): a PutItem with a
   // ConditionCheckItem of the group's members, in one transaction. The same in sync, leave and delivery.
   'mark-read': { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'ConditionCheckItem'] },
   // BatchGetItem for the members' states; its TransactWriteItems holds Puts only (conversation,

@@ -33,13 +33,13 @@ function toConversation(item: Item): Conversation {
 /**
  * Eventually consistent by default: membership of a conversation changes rarely. A stale read can miss
  * a member added in the last second, or still list a group member who left in the last second
- * (leaveConversation): authorization reads groups with `consistent` (domain/conversations.ts).
+ * (leaveConversation): authorization reads groups with `consistent` (domain/membership.ts).
  * `consistent` for a caller that must tell "not visible yet" from "does not exist", or who acts on
  * the members as they stand. Only what was
  * found is remembered (known-conversations.ts, direct ones only): a conversation that does not exist
  * yet is read again next time. With `caller`, a conversation remembered without them among its members
  * is read again all the same: answered from memory, a non-member's refusal would come sooner for a
- * conversation that exists than for one that does not, and tell them which (conversations.ts).
+ * conversation that exists than for one that does not, and tell them which (membership.ts).
  */
 export async function getConversation(
   conversationId: string,

@@ -5,7 +5,7 @@
  * carries the SNS client for push (no second client in its bundle), and more subscribers can be added.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
-import type { FailedDelivery } from '../domain/failed-delivery.ts';
+import type { FailedDelivery } from '../delivery/failed-delivery.ts';
 import { sns } from '../shared/clients/sns.ts';
 import { requiredEnv } from '../shared/env.ts';
 

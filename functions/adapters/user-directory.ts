@@ -4,10 +4,10 @@
  * with the recipients' connections and devices, never with the size of the table.
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { FANOUT_LIMITS } from '../domain/fanout-limits.ts';
 import type { Connection, Device, Platform, UserState } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
+import { FANOUT_LIMITS } from '../shared/config.ts';
 import { batchGetItems } from './batch-get.ts';
 import { CONNECTION_PREFIX, DEVICE_PREFIX, keys, userPartition } from './keys.ts';
 

@@ -15,22 +15,13 @@
  */
 import { claimOf, claimUploads, readUploads, type StoredUpload } from '../adapters/upload-store.ts';
 import { copyAttachment, headAttachment, presignDownload, UploadChangedError } from '../shared/clients/s3.ts';
-import { positiveIntegerEnv } from '../shared/env.ts';
+import { DOWNLOAD_URL_SECONDS } from '../shared/config.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from './errors.ts';
-import type { AttachmentView, MessageFrame, MessageView } from './frames.ts';
-import { toMessageView } from './message-frame.ts';
+import { type AttachmentView, type MessageFrame, type MessageView, toMessageView } from './frames.ts';
 import type { StoredAttachment, StoredMessage } from './model.ts';
 
 /** How long a presigned upload URL is valid. */
 export const UPLOAD_URL_SECONDS = 5 * 60;
-/**
- * How long a download link is valid: an hour by default (short-lived, yet long enough to scroll back
- * through a conversation); `ATTACHMENT_URL_SECONDS` overrides it (the e2e test waits one out).
- * In AWS a presigned URL also stops working when the signing role's session ends, which for a
- * Lambda is at the earliest about that long after its container started.
- */
-export const DOWNLOAD_URL_SECONDS = positiveIntegerEnv('ATTACHMENT_URL_SECONDS', 60 * 60);
-
 export const uploadKey = (userId: string, uploadId: string): string => `uploads/${userId}/${uploadId}`;
 /** The message's own copy of an upload: per message, so that no two messages share an object. */
 export const attachmentKey = (message: AttachingMessage, uploadId: string): string =>

@@ -1,8 +1,7 @@
 import { createGroupConversation } from '../adapters/conversation-store.ts';
 import { getUserStates } from '../adapters/user-directory.ts';
-import { toConversationFrame } from './conversation-frame.ts';
 import { ForbiddenError } from './errors.ts';
-import type { ConversationFrame } from './frames.ts';
+import { type ConversationFrame, toConversationFrame } from './frames.ts';
 import { groupMembers, normalizeTitle } from './group-rules.ts';
 import { newGroupConversationId } from './identifiers.ts';
 import type { Caller } from './model.ts';

@@ -1,8 +1,11 @@
 /**
- * Server → client frames of protocol.md, as types. Built by domain code, serialised by the adapters
- * (route responses, PostToConnection). Timestamps are ISO 8601 UTC with milliseconds.
+ * Server → client frames of protocol.md: their types, and at the end the builders of the frames made
+ * from stored items. Built by domain code and delivery, serialised by the adapters (route responses,
+ * PostToConnection). Timestamps are ISO 8601 UTC with milliseconds.
  */
 import type { ErrorCode } from '../../definitions/error-codes.ts';
+import type { Conversation, StoredMessage } from './model.ts';
+import { messageVersion } from './versions.ts';
 
 /** A short-lived download link to one attachment of a message. */
 export interface AttachmentView {
@@ -221,3 +224,51 @@ export type ServerFrame =
   | PongFrame
   | LeftFrame
   | ErrorFrame;
+
+/** The version a message carries: stored once it changed, its seq's until then. */
+export const versionOf = (message: StoredMessage): number => message.version ?? messageVersion(message.seq);
+
+/** A stored message as clients see it: the `message` frame's fields, and the same in `sync` pages. */
+export function toMessageView(message: StoredMessage): MessageView {
+  return {
+    conversationId: message.conversationId,
+    messageId: message.messageId,
+    seq: message.seq,
+    senderId: message.senderId,
+    content: message.content,
+    createdAt: message.createdAt,
+    clientMessageId: message.clientMessageId,
+    version: versionOf(message),
+    ...(message.editedAt !== undefined && { editedAt: message.editedAt }),
+    ...(message.deleted === true && { deleted: true }),
+    // A tombstone keeps no reactions (the table removes them too; this holds in between).
+    ...(message.deleted !== true &&
+      message.reactions !== undefined &&
+      Object.keys(message.reactions).length > 0 && { reactions: message.reactions }),
+  };
+}
+
+/** A message's current state after an edit, a deletion or a reaction. */
+export const toMessageUpdatedFrame = (message: StoredMessage): MessageUpdatedFrame => ({
+  type: 'messageUpdated',
+  conversationId: message.conversationId,
+  messageId: message.messageId,
+  seq: message.seq,
+  version: versionOf(message),
+  content: message.deleted === true ? '' : message.content,
+  editedAt: message.editedAt ?? null,
+  deleted: message.deleted === true,
+  reactions: message.deleted === true ? {} : (message.reactions ?? {}),
+});
+
+/** The `conversation` frame: createConversation's answer, and what delivery posts on a conversation INSERT. */
+export function toConversationFrame(conversation: Conversation): ConversationFrame {
+  return {
+    type: 'conversation',
+    conversationId: conversation.conversationId,
+    kind: conversation.kind,
+    members: conversation.members,
+    title: conversation.title,
+    createdAt: conversation.createdAt,
+  };
+}

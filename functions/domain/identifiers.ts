@@ -29,7 +29,7 @@ export const isDeviceId = (value: string): boolean => within(value) && DEVICE_ID
  * sorted pair (user ids may be 64 characters each, too long to join within the conversation id
  * limit, and every character they may contain could be part of an id, so no separator would be
  * unambiguous). The hash is not keyed, so anyone can compute the id of any pair: never answer
- * differently for a conversation that exists and one that does not (see conversations.ts).
+ * differently for a conversation that exists and one that does not (see membership.ts).
  */
 /** Every direct conversation id starts with this; group ids start with `grp_`. */
 export const DIRECT_ID_PREFIX = 'dm_';

@@ -1,7 +1,7 @@
 /**
  * `leaveConversation` (protocol.md 1.1). Both kinds start like every conversation-scoped action: the
  * caller's member item decides membership, and a non-member gets the one shared refusal, after the same
- * read, whether or not the conversation exists (conversations.ts).
+ * read, whether or not the conversation exists (membership.ts).
  *
  * - A group: the caller stops being a member (functions/adapters/membership-changes.ts). The stored
  *   change of the conversation item reaches the remaining members as a `conversation` frame with the
@@ -17,8 +17,8 @@ import { getConversation } from '../adapters/conversation-store.ts';
 import { readUpTo } from '../adapters/member-store.ts';
 import { hideUntilSeq, removeGroupMember } from '../adapters/membership-changes.ts';
 import { lastSeq } from '../adapters/message-store.ts';
-import { notAMember, requireMemberCursor } from './conversations.ts';
 import type { ActionAckFrame } from './frames.ts';
+import { notAMember, requireMemberCursor } from './membership.ts';
 import type { Caller } from './model.ts';
 
 export interface LeaveConversationInput {

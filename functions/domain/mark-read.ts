@@ -1,8 +1,8 @@
 import { advanceReadCursor } from '../adapters/member-store.ts';
 import { lastSeq } from '../adapters/message-store.ts';
-import { requireMemberCursor } from './conversations.ts';
 import { BadRequestError } from './errors.ts';
 import type { ReadFrame } from './frames.ts';
+import { requireMemberCursor } from './membership.ts';
 import type { Caller } from './model.ts';
 
 export interface MarkReadInput {

@@ -23,7 +23,7 @@ export interface Connection {
   connectedAt: string;
   /**
    * When `$connect` stored the item, its last step: API Gateway opens the socket as soon as `$connect`
-   * returns, so from a few seconds after this a 410 means gone (functions/domain/fanout.ts). Absent on
+   * returns, so from a few seconds after this a 410 means gone (functions/delivery/fanout.ts). Absent on
    * items stored before it existed.
    */
   storedAt?: string;
@@ -71,7 +71,7 @@ export interface StoredMessage {
   clientMessageId: string;
   /** The connection that sent it: delivery skips it (that connection got the `ack`). */
   originConnectionId: string | undefined;
-  /** Set by the sender's last edit (functions/domain/edit-message.ts). */
+  /** Set by the sender's last edit (functions/domain/message-changes.ts). */
   editedAt?: string;
   /** A tombstone: its content, reactions and attachments are gone, its `seq` stays. */
   deleted?: boolean;

@@ -1,19 +1,10 @@
 /**
- * The per-user limits on sending and typing (definitions/rate-limits.ts) as this deployment configured
- * them, read at cold start, and the one check the routes call before they do anything that costs.
+ * The one check the routes call before they do anything that costs: the per-user limits on sending
+ * and typing (definitions/rate-limits.ts), as this deployment configured them (shared/config.ts).
  */
-import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../../definitions/rate-limits.ts';
-import { admit, type RateLimit } from '../adapters/rate-buckets.ts';
-import { positiveIntegerEnv } from '../shared/env.ts';
+import { admit } from '../adapters/rate-buckets.ts';
+import { RATE_LIMITS } from '../shared/config.ts';
 import { RateLimitedError } from './errors.ts';
-
-const read = (setting: RateLimitSetting): number =>
-  positiveIntegerEnv(RATE_LIMIT_SETTINGS[setting].env, RATE_LIMIT_SETTINGS[setting].default);
-
-export const RATE_LIMITS = {
-  sendMessage: { perSecond: read('sendPerSecond'), burst: read('sendBurst') },
-  typing: { perSecond: read('typingPerSecond'), burst: read('typingBurst') },
-} as const satisfies Record<string, RateLimit>;
 
 export type LimitedAction = keyof typeof RATE_LIMITS;
 

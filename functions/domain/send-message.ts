@@ -1,9 +1,9 @@
 import { commitMessage } from '../adapters/message-store.ts';
 import { attachUploads } from './attachments.ts';
 import { normalizeContent } from './content.ts';
-import { type ConversationTarget, refuseMessageToSelf, resolveForSending } from './conversations.ts';
 import type { SendAckFrame } from './frames.ts';
 import { newMessageId } from './identifiers.ts';
+import { type ConversationTarget, refuseMessageToSelf, resolveForSending } from './membership.ts';
 import type { Caller } from './model.ts';
 import { requireWithinRate } from './rate-limits.ts';
 

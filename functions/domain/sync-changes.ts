@@ -13,10 +13,9 @@
  */
 import { readChangedAfter, readMessagesFrom } from '../adapters/message-history.ts';
 import { messageViewOf } from './attachments.ts';
-import { requireMemberCursor } from './conversations.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
-import type { MessagesFrame } from './frames.ts';
-import { versionOf } from './message-frame.ts';
+import { type MessagesFrame, versionOf } from './frames.ts';
+import { requireMemberCursor } from './membership.ts';
 import type { Caller, StoredMessage } from './model.ts';
 import { messageVersion, seqOfVersion } from './versions.ts';
 

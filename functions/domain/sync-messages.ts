@@ -7,9 +7,9 @@
  */
 import { readMessagesAfter } from '../adapters/message-history.ts';
 import { messageViewOf } from './attachments.ts';
-import { requireMemberCursor } from './conversations.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { MessagesFrame } from './frames.ts';
+import { requireMemberCursor } from './membership.ts';
 import type { Caller } from './model.ts';
 
 /** The first read of a page: small, so that a page of very large messages does not read (and bill) many more than it can hold. */

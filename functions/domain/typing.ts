@@ -1,9 +1,9 @@
 import { loadUsers } from '../adapters/user-directory.ts';
-import { hiddenMembers, isReachable } from './audience.ts';
-import { type ConversationTarget, refuseSelfAddress, resolveExisting } from './conversations.ts';
-import { sendToConnections } from './fanout.ts';
-import { capUser } from './fanout-caps.ts';
+import { hiddenMembers, isReachable } from '../delivery/audience.ts';
+import { sendToConnections } from '../delivery/fanout.ts';
+import { capUser } from '../delivery/per-user-caps.ts';
 import type { TypingFrame } from './frames.ts';
+import { type ConversationTarget, refuseSelfAddress, resolveExisting } from './membership.ts';
 import type { Caller } from './model.ts';
 import { requireWithinRate } from './rate-limits.ts';
 
@@ -27,7 +27,7 @@ export async function sendTyping(input: TypingInput): Promise<void> {
   refuseSelfAddress(input, input.caller.userId);
   await requireWithinRate(input.caller.userId, 'typing', input.now);
   const conversation = await resolveExisting(input, input.caller.userId);
-  // A group's members come from resolveExisting's strongly consistent read (conversations.ts): a member
+  // A group's members come from resolveExisting's strongly consistent read (membership.ts): a member
   // who left is neither allowed to type nor typed to. A direct conversation that either user hid
   // (leaveConversation, until its next message) carries no typing, read strongly consistently.
   if (conversation.kind === 'direct' && (await hiddenMembers(conversation.conversationId)).size > 0) return;

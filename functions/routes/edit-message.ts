@@ -1,4 +1,4 @@
-import { editMessage } from '../domain/edit-message.ts';
+import { editMessage } from '../domain/message-changes.ts';
 import { editMessageFrame } from '../shared/frame-schemas.ts';
 import { defineRoute } from '../shared/ws-route.ts';
 

@@ -1,4 +1,4 @@
-import { react } from '../domain/react.ts';
+import { react } from '../domain/message-changes.ts';
 import { reactFrame } from '../shared/frame-schemas.ts';
 import { defineRoute } from '../shared/ws-route.ts';
 

@@ -117,7 +117,7 @@ export const deleteMessageFrame = z.object({
   seq,
 });
 
-/** `react`: what counts as one emoji is the domain's (functions/domain/reaction-rules.ts). */
+/** `react`: what counts as one emoji is the domain's (functions/domain/message-changes.ts). */
 export const reactFrame = z.object({
   action: z.literal('react'),
   conversationId,

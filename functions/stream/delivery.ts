@@ -16,8 +16,8 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { failureClass } from '../adapters/aws-errors.ts';
 import { closeConnection } from '../adapters/websocket-connections.ts';
-import { deliverPresence } from '../domain/deliver-presence.ts';
-import { DeliveredReceipts } from '../domain/delivered-receipts.ts';
+import { deliverPresence } from '../delivery/deliver-presence.ts';
+import { DeliveredReceipts } from '../delivery/delivered-receipts.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger, withLogKeys } from '../shared/logger.ts';
 import { type DeliveryEvent, toDeliveryEvent } from './records.ts';

@@ -10,21 +10,12 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { attachmentsOf } from '../adapters/attachment-item.ts';
 import { LEFT_BY } from '../adapters/changed-by.ts';
 import { lifecycleOf } from '../adapters/message-item.ts';
-import type { MessageUpdatedFrame, ReadFrame } from '../domain/frames.ts';
-import { toMessageUpdatedFrame } from '../domain/message-frame.ts';
-import type { Conversation, StoredMessage } from '../domain/model.ts';
+import type { StoredEvent } from '../delivery/index.ts';
+import { toMessageUpdatedFrame } from '../domain/frames.ts';
 
+/** A stored event to deliver (functions/delivery/index.ts), or what this handler does itself. */
 export type DeliveryEvent =
-  | { kind: 'message'; message: StoredMessage; senderName: string | undefined }
-  | { kind: 'read'; read: ReadFrame }
-  /** An edit, a deletion or a reaction: the message item's new image, as the members are to see it. */
-  | { kind: 'messageUpdated'; update: MessageUpdatedFrame }
-  | {
-      kind: 'conversation';
-      conversation: Conversation;
-      /** The connection that created a group (it got the frame as its answer); none for direct ones. */
-      originConnectionId: string | undefined;
-    }
+  | StoredEvent
   | {
       kind: 'presence';
       /** A connection item was put (`$connect`) or removed (whatever removed it). */
@@ -35,11 +26,6 @@ export type DeliveryEvent =
       at: string;
     }
   | { kind: 'close'; userId: string; connectionId: string; reason: string }
-  /**
-   * A member left (leaveConversation): their group member item was removed, or their direct member item
-   * marked hidden. Every connection of theirs gets `left`.
-   */
-  | { kind: 'left'; conversationId: string; userId: string }
   | { kind: 'skip'; reason: string; malformed: boolean };
 
 /**

@@ -6,19 +6,12 @@ import { DELIVERY_STREAM } from '../../definitions/stream.ts';
 import { type FailureClass, failureClass, httpStatusOf } from '../adapters/aws-errors.ts';
 import { countFailedAttempt } from '../adapters/delivery-attempts.ts';
 import { enqueueFailedDelivery } from '../adapters/failure-queue.ts';
-import { deliverConversation } from '../domain/deliver-conversation.ts';
-import { deliverLeft } from '../domain/deliver-left.ts';
-import { deliverMessage } from '../domain/deliver-message.ts';
-import { deliverMessageUpdate } from '../domain/deliver-message-update.ts';
-import { deliverRead } from '../domain/deliver-read.ts';
-import { type DeliveryReport, needsRetry } from '../domain/delivery-report.ts';
-import type { FailedDelivery, FailureDetail } from '../domain/failed-delivery.ts';
+import { type DeliveryReport, needsRetry } from '../delivery/delivery-report.ts';
+import type { FailedDelivery, FailureDetail } from '../delivery/failed-delivery.ts';
+import { deliverStored, type StoredEvent } from '../delivery/index.ts';
 import { logger } from '../shared/logger.ts';
 import { countMetric } from '../shared/metrics.ts';
-import { type DeliveryEvent, isRedriveRecord } from './records.ts';
-
-/** Stored events, whose delivery failures are retried and recorded; presence and closes are handled in delivery.ts. */
-type StoredEvent = Exclude<DeliveryEvent, { kind: 'skip' } | { kind: 'presence' } | { kind: 'close' }>;
+import { isRedriveRecord } from './records.ts';
 
 const DELIVERED: Record<StoredEvent['kind'], string> = {
   message: 'message delivered',
@@ -38,21 +31,6 @@ export async function deliverEvent(event: StoredEvent): Promise<Attempt> {
     return { report };
   } catch (error) {
     return { error };
-  }
-}
-
-function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
-  switch (event.kind) {
-    case 'message':
-      return deliverMessage(event.message, event.senderName);
-    case 'read':
-      return deliverRead(event.read);
-    case 'conversation':
-      return deliverConversation(event.conversation, event.originConnectionId);
-    case 'messageUpdated':
-      return deliverMessageUpdate(event.update);
-    case 'left':
-      return deliverLeft(event);
   }
 }
 
@@ -212,7 +190,7 @@ function identityOf(
       // One creation per conversation: its id is all it takes.
       return { kind: 'conversation', conversationId: event.conversation.conversationId };
     case 'left':
-      // Redelivered only while the user is still out (deliver-left.ts).
+      // Redelivered only while the user is still out (functions/delivery/deliver-left.ts).
       return { kind: 'left', conversationId: event.conversationId, leaverId: event.userId };
   }
 }

@@ -319,7 +319,7 @@ describe('a connection lost without $disconnect', () => {
     // No $disconnect ran: the item is still there, as after a lost network in AWS.
     expect((await connectionItems(bId)).map((item) => item.connectionId)).toEqual([connectionId]);
     // A connection younger than API Gateway's $connect window answers 410 while still connecting, and
-    // delivery keeps it (functions/domain/fanout.ts): age it, as one lost after a while would be.
+    // delivery keeps it (functions/delivery/fanout.ts): age it, as one lost after a while would be.
     await table.send(
       new UpdateCommand({
         TableName: stack.tableName,

@@ -1,7 +1,7 @@
 /** The push built from a stored message: title, body cut, and the per-platform SNS documents. */
 import { describe, expect, it } from 'vitest';
+import { buildPushNotification, snsPushMessage } from '../../../functions/delivery/push.ts';
 import type { StoredMessage } from '../../../functions/domain/model.ts';
-import { buildPushNotification, snsPushMessage } from '../../../functions/domain/push-notification.ts';
 
 const MESSAGE: StoredMessage = {
   conversationId: 'g_climbing',

@@ -20,7 +20,7 @@ import {
   type StreamRead,
 } from '../../../admin/redrive.ts';
 import type { ItemKey } from '../../../functions/adapters/keys.ts';
-import type { FailedDelivery } from '../../../functions/domain/failed-delivery.ts';
+import type { FailedDelivery } from '../../../functions/delivery/failed-delivery.ts';
 import { toDeliveryEvent } from '../../../functions/stream/records.ts';
 import { messageInsert } from '../../support/stream-events.ts';
 

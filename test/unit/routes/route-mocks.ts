@@ -202,7 +202,7 @@ export function conditionFailed(item?: Record<string, AttributeValue>): Conditio
 }
 
 /**
- * What a caller without a member item also reads (functions/domain/conversations.ts): a group's item,
+ * What a caller without a member item also reads (functions/domain/membership.ts): a group's item,
  * consistently, to repair a member whose item its creation never wrote; nothing for a direct conversation.
  */
 export function groupRead(conversationId: string): [string, unknown][] {

@@ -10,11 +10,11 @@
  * another read of the whole audience per message, past architecture.md's budget. A frame that cannot
  * be posted is logged and not retried: like typing, it only says earlier what `read` will say.
  */
+import type { DeliveredFrame } from '../domain/frames.ts';
+import type { Connection } from '../domain/model.ts';
 import { logger } from '../shared/logger.ts';
 import type { DeliveredNotice } from './delivery-report.ts';
 import { sendToConnections } from './fanout.ts';
-import type { DeliveredFrame } from './frames.ts';
-import type { Connection } from './model.ts';
 
 export class DeliveredReceipts {
   readonly #pending = new Map<string, { notice: DeliveredNotice; senders: Map<string, Connection> }>();

@@ -10,10 +10,9 @@
 import { listDirectContacts } from '../adapters/conversation-list-store.ts';
 import { type ConnectionChange, recordClosed, recordOpened } from '../adapters/presence-store.ts';
 import { loadUsers } from '../adapters/user-directory.ts';
-import { isReachable } from './audience.ts';
-import { sendToConnections } from './fanout.ts';
-import { capUser } from './fanout-caps.ts';
-import type { PresenceFrame } from './frames.ts';
+import type { PresenceFrame } from '../domain/frames.ts';
+import { deliverToMembers } from './deliver-to-members.ts';
+import type { PresenceReport } from './delivery-report.ts';
 
 /**
  * Contacts told of one transition: those of the most recently active direct conversations. A user with
@@ -21,12 +20,6 @@ import type { PresenceFrame } from './frames.ts';
  * connect and disconnect; the ones they talk to least hear of it when they next get a message.
  */
 export const PRESENCE_CONTACT_CAP = 500;
-
-export interface PresenceReport {
-  change: 'online' | 'offline' | 'none';
-  contacts: number;
-  posted: number;
-}
 
 export async function deliverPresence(
   change: ConnectionChange & { kind: 'opened' | 'closed' },
@@ -43,11 +36,10 @@ export async function deliverPresence(
     .sort((a, b) => (a.activityAt < b.activityAt ? 1 : a.activityAt > b.activityAt ? -1 : 0))
     .slice(0, PRESENCE_CONTACT_CAP)
     .map((contact) => contact.userId);
-  const reachable = (await loadUsers(contacts)).filter(isReachable);
-  const result = await sendToConnections(
-    reachable.flatMap((user) => capUser(user).entry.connections),
+  const { report } = await deliverToMembers({
+    audience: await loadUsers(contacts),
     frame,
-    { waitForConnecting: false },
-  );
-  return { change: transition, contacts: contacts.length, posted: result.sent };
+    waitForConnecting: false,
+  });
+  return { change: transition, contacts: contacts.length, posted: report.sent };
 }

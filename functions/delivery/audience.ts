@@ -3,8 +3,8 @@ import { PermanentFailure } from '../adapters/aws-errors.ts';
 import { getConversation } from '../adapters/conversation-store.ts';
 import { listMemberCursors } from '../adapters/member-store.ts';
 import { loadUsers, type UserDirectoryEntry } from '../adapters/user-directory.ts';
-import { DIRECT_ID_PREFIX } from './identifiers.ts';
-import type { Conversation, MemberCursor } from './model.ts';
+import { DIRECT_ID_PREFIX } from '../domain/identifiers.ts';
+import type { Conversation, MemberCursor } from '../domain/model.ts';
 
 export interface AudienceOptions {
   /**

@@ -6,37 +6,33 @@
  */
 import { getConversation } from '../adapters/conversation-store.ts';
 import { loadUser } from '../adapters/user-directory.ts';
-import { hiddenMembers, isReachable } from './audience.ts';
+import type { LeftFrame } from '../domain/frames.ts';
+import { DIRECT_ID_PREFIX } from '../domain/identifiers.ts';
+import { hiddenMembers } from './audience.ts';
+import { deliverToMembers } from './deliver-to-members.ts';
 import { type DeliveryReport, reportOf } from './delivery-report.ts';
-import { sendToConnections } from './fanout.ts';
-import { capUser } from './fanout-caps.ts';
-import type { LeftFrame } from './frames.ts';
-import { DIRECT_ID_PREFIX } from './identifiers.ts';
 
 export interface Leave {
   conversationId: string;
   userId: string;
 }
 
-const NOTHING = { sent: 0, gone: 0, connecting: [], failures: [] };
-
 /**
  * Sent only while the user is still out, read strongly consistently: a group that no longer lists
  * them, a direct conversation still hidden for them (a record retried or redriven after a later
  * message un-hid it would otherwise drop a conversation that is back). Like reads, failures are
  * reported rather than thrown (a `left` twice is harmless), connections still inside `$connect` are
- * waited for, per-user caps are respected, and nothing is pushed.
+ * waited for, per-user caps are respected, and nothing is pushed. A deactivated leaver gets nothing.
  */
-export async function deliverLeft(leave: Leave, options: { now?: Date } = {}): Promise<DeliveryReport> {
-  if (!(await isOut(leave))) return reportOf(NOTHING);
-  const user = await loadUser(leave.userId);
-  if (!isReachable(user)) return reportOf(NOTHING);
+export async function deliverLeft(leave: Leave): Promise<DeliveryReport> {
+  if (!(await isOut(leave))) return reportOf({ sent: 0, gone: 0, connecting: [], failures: [] });
   const frame: LeftFrame = { type: 'left', conversationId: leave.conversationId };
-  const fanout = await sendToConnections(capUser(user).entry.connections, frame, {
+  const { report } = await deliverToMembers({
+    audience: [await loadUser(leave.userId)],
+    frame,
     waitForConnecting: true,
-    ...(options.now !== undefined && { now: options.now.getTime() }),
   });
-  return reportOf(fanout);
+  return report;
 }
 
 async function isOut({ conversationId, userId }: Leave): Promise<boolean> {

@@ -4,12 +4,11 @@
  * answer). A direct conversation, created by its first message, has no such connection: both users'
  * connections get it, just before that message (same partition, so the stream keeps them in order).
  */
-import { isReachable, loadConversationAudience } from './audience.ts';
-import { toConversationFrame } from './conversation-frame.ts';
-import { type DeliveryReport, reportOf } from './delivery-report.ts';
-import { sendToConnections } from './fanout.ts';
-import { capUser } from './fanout-caps.ts';
-import type { Conversation } from './model.ts';
+import { toConversationFrame } from '../domain/frames.ts';
+import type { Conversation } from '../domain/model.ts';
+import { loadConversationAudience } from './audience.ts';
+import { deliverToMembers } from './deliver-to-members.ts';
+import type { DeliveryReport } from './delivery-report.ts';
 
 /**
  * The frame carries the conversation as it is now, read at delivery (strongly consistently for a
@@ -22,19 +21,13 @@ import type { Conversation } from './model.ts';
 export async function deliverConversation(
   conversation: Pick<Conversation, 'conversationId'>,
   originConnectionId: string | undefined,
-  options: { onlyTo?: readonly string[]; now?: Date } = {},
 ): Promise<DeliveryReport> {
   const current = await loadConversationAudience(conversation.conversationId);
-  const audience = current.members
-    .filter((entry) => options.onlyTo === undefined || options.onlyTo.includes(entry.userId))
-    .filter(isReachable)
-    .map((entry) => capUser(entry).entry);
-  const fanout = await sendToConnections(
-    audience
-      .flatMap((entry) => entry.connections)
-      .filter((connection) => connection.connectionId !== originConnectionId),
-    toConversationFrame(current.conversation),
-    { waitForConnecting: true, ...(options.now !== undefined && { now: options.now.getTime() }) },
-  );
-  return reportOf(fanout);
+  const { report } = await deliverToMembers({
+    audience: current.members,
+    frame: toConversationFrame(current.conversation),
+    skipConnectionId: originConnectionId,
+    waitForConnecting: true,
+  });
+  return report;
 }

@@ -12,25 +12,18 @@
 import { failureClass } from '../adapters/aws-errors.ts';
 import { deleteConnection } from '../adapters/connection-store.ts';
 import { postToConnection } from '../adapters/websocket-connections.ts';
+import type { ServerFrame } from '../domain/frames.ts';
+import type { Connection } from '../domain/model.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
-import { positiveIntegerEnv } from '../shared/env.ts';
+import { FANOUT_LIMITS, STORED_WINDOW_MS } from '../shared/config.ts';
 import { logger } from '../shared/logger.ts';
-import type { TargetFailure } from './delivery-report.ts';
-import { FANOUT_LIMITS } from './fanout-limits.ts';
-import type { ServerFrame } from './frames.ts';
-import type { Connection } from './model.ts';
+import type { FanoutResult } from './delivery-report.ts';
 
 /**
  * How long after its upgrade request a connection may still be inside `$connect`: API Gateway's
  * integration timeout (29 s) for the authorizer and the `$connect` route, rounded up.
  */
 const CONNECT_WINDOW_MS = 30_000;
-/**
- * How long after `$connect` stored the item the socket may still not be open: `$connect` returns right
- * after the write (unless its other write is retried), and API Gateway opens the socket at once. The
- * env `CONNECT_WINDOW_MS` widens it only for tests that hold a `$connect` open on purpose.
- */
-const STORED_WINDOW_MS = positiveIntegerEnv('CONNECT_WINDOW_MS', 5_000);
 
 /** Waits before posting again to a connection still in `$connect` (which normally takes milliseconds). */
 const CONNECTING_RETRY_DELAYS_MS = [100, 400, 1_000];
@@ -42,17 +35,6 @@ export interface FanoutOptions {
    */
   readonly waitForConnecting: boolean;
   readonly now?: number;
-}
-
-export interface FanoutResult {
-  sent: number;
-  /** Closed connections whose items were deleted. */
-  gone: number;
-  /** Connections still inside `$connect` after the waits: kept, and worth a retry. */
-  connecting: Connection[];
-  failures: TargetFailure[];
-  /** Users with at least one connection that received the frame. */
-  reached: Set<string>;
 }
 
 type PostOutcome = 'sent' | 'gone' | 'connecting';
@@ -110,7 +92,10 @@ async function post(
   return 'connecting';
 }
 
-/** Still inside the `$connect` window (a missing or unreadable time counts as old). */
+/**
+ * Still inside the `$connect` window (a missing or unreadable time counts as old). The short window
+ * after `storedAt`, STORED_WINDOW_MS, is configured (shared/config.ts).
+ */
 export function isConnecting(connection: Connection, now: number): boolean {
   const storedAt = connection.storedAt === undefined ? Number.NaN : Date.parse(connection.storedAt);
   if (Number.isFinite(storedAt)) return now - storedAt < STORED_WINDOW_MS;

@@ -1,16 +1,15 @@
 /**
- * What delivering one stored event achieved, in a shape the stream handler can act on: which targets
- * failed and how (transient: retry the record; permanent: record it and move on), and which
- * connections were still inside `$connect` (retry the record: they open in a moment).
+ * What delivering achieved, in shapes the stream handler can act on: which targets failed and how
+ * (transient: retry the record; permanent: record it and move on), and which connections were still
+ * inside `$connect` (retry the record: they open in a moment). Every report type of delivery is here,
+ * and this module imports no other of delivery's, so each of them can import it without a cycle.
  */
 import type { FailureClass } from '../adapters/aws-errors.ts';
-import type { Connection } from './model.ts';
+import type { Connection } from '../domain/model.ts';
 
 /**
  * A recipient one of whose connections took a message: its sender gets `delivered`
- * (functions/domain/delivered-receipts.ts sends one per conversation and recipient for a batch).
- * Declared here, with the other report types, so that fanout.ts and delivered-receipts.ts both import
- * this module and neither imports the other's dependents (no import cycle).
+ * (delivered-receipts.ts sends one per conversation and recipient for a batch).
  */
 export interface DeliveredNotice {
   conversationId: string;
@@ -30,6 +29,35 @@ export interface TargetFailure {
   error: unknown;
 }
 
+/** What one frame's posts to many connections achieved (fanout.ts). */
+export interface FanoutResult {
+  sent: number;
+  /** Closed connections whose items were deleted. */
+  gone: number;
+  /** Connections still inside `$connect` after the waits: kept, and worth a retry. */
+  connecting: Connection[];
+  failures: TargetFailure[];
+  /** Users with at least one connection that received the frame. */
+  reached: Set<string>;
+}
+
+/** What one recipient's pushes achieved (push.ts). */
+export interface PushOutcome {
+  pushed: number;
+  /** Devices that already had this message's push from an earlier attempt of the record. */
+  alreadyPushed: number;
+  devicesRemoved: number;
+  failures: TargetFailure[];
+}
+
+/** What one connection's opening or closing told the user's contacts (deliver-presence.ts). */
+export interface PresenceReport {
+  change: 'online' | 'offline' | 'none';
+  contacts: number;
+  posted: number;
+}
+
+/** What delivering one stored event achieved. */
 export interface DeliveryReport {
   /** Frames posted. */
   sent: number;

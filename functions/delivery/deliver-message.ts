@@ -7,23 +7,15 @@ import { putMemberIfListed } from '../adapters/conversation-store.ts';
 import { readUpTo } from '../adapters/member-store.ts';
 import { recordDelivered } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
+import { messageFrameOf } from '../domain/attachments.ts';
+import type { UnreadEntry } from '../domain/badge.ts';
+import type { StoredMessage } from '../domain/model.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
-import { messageFrameOf } from './attachments.ts';
+import { FANOUT_LIMITS } from '../shared/config.ts';
 import { isReachable, loadConversationAudience } from './audience.ts';
-import type { UnreadEntry } from './badge.ts';
-import { type DeliveryReport, reportOf } from './delivery-report.ts';
-import { dropExcess } from './drop-excess.ts';
-import { sendToConnections } from './fanout.ts';
-import { capUser } from './fanout-caps.ts';
-import { FANOUT_LIMITS } from './fanout-limits.ts';
-import type { StoredMessage } from './model.ts';
-import { notifyOffline } from './notify-offline.ts';
-
-export interface DeliverMessageOptions {
-  /** Deliver to these recipients only (redelivery of what an earlier attempt could not reach). */
-  readonly onlyTo?: readonly string[];
-  readonly now?: Date;
-}
+import { deliverToMembers } from './deliver-to-members.ts';
+import type { DeliveryReport } from './delivery-report.ts';
+import { notifyOffline } from './push.ts';
 
 /**
  * Never throws for one target's failure: every connection and device is tried, and the report says
@@ -35,29 +27,26 @@ export interface DeliverMessageOptions {
 export async function deliverMessage(
   message: StoredMessage,
   senderName: string | undefined,
-  options: DeliverMessageOptions = {},
 ): Promise<DeliveryReport> {
-  const now = options.now ?? new Date();
+  const now = new Date();
   // Strongly consistent for a group, and without whoever hid a direct conversation up to this seq:
   // a member who left before this delivery gets neither the frame nor a push (audience.ts).
   const audience = await loadConversationAudience(message.conversationId, { seq: message.seq });
-  const capped = audience.members
-    .filter((entry) => options.onlyTo === undefined || options.onlyTo.includes(entry.userId))
-    .map(capUser);
-  const members = capped.map((user) => user.entry);
+  const frame = await messageFrameOf(message, now);
+  const {
+    report: posted,
+    reached,
+    members,
+  } = await deliverToMembers({
+    audience: audience.members,
+    frame,
+    skipConnectionId: message.originConnectionId,
+    waitForConnecting: true,
+    now: now.getTime(),
+    enforceCaps: true,
+  });
   // Unread counts are kept for every recipient, deactivated ones too: they are right on reactivation.
   const recipients = members.filter((entry) => entry.userId !== message.senderId);
-  const connections = members
-    .filter(isReachable)
-    .flatMap((entry) => entry.connections)
-    .filter((connection) => connection.connectionId !== message.originConnectionId);
-  const [fanout, capCleanups] = await Promise.all([
-    sendToConnections(connections, await messageFrameOf(message, now), {
-      waitForConnecting: true,
-      now: now.getTime(),
-    }),
-    dropExcess(capped),
-  ]);
   // After the posts, so that the same update records whether the message was delivered. Bounded like
   // every fan-out: a group of 100 is 99 updates, not 99 requests at once.
   const cursors = await mapConcurrently(recipients, FANOUT_LIMITS.parallelism, async (entry) => {
@@ -67,7 +56,7 @@ export async function deliverMessage(
         entry.userId,
         message.seq,
         message.createdAt,
-        fanout.reached.has(entry.userId),
+        reached.has(entry.userId),
       );
     const cursor = await record();
     if (cursor !== undefined || audience.conversation.kind !== 'group') return cursor;
@@ -88,10 +77,9 @@ export async function deliverMessage(
   const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];
 
   const report: DeliveryReport = {
-    ...reportOf(fanout),
-    capped: capCleanups,
+    ...posted,
     delivered: recipients
-      .filter((recipient) => fanout.reached.has(recipient.userId))
+      .filter((recipient) => reached.has(recipient.userId))
       .map((recipient) => ({
         conversationId: message.conversationId,
         recipientId: recipient.userId,
@@ -100,8 +88,8 @@ export async function deliverMessage(
       })),
   };
   const mayStillReach = new Set([
-    ...fanout.connecting.map((connection) => connection.userId),
-    ...fanout.failures.filter((failure) => failure.kind === 'transient').map((failure) => failure.userId),
+    ...posted.connecting.map((connection) => connection.userId),
+    ...posted.failures.filter((failure) => failure.kind === 'transient').map((failure) => failure.userId),
   ]);
   const offline: { recipient: UserDirectoryEntry; cursor: UnreadEntry | undefined }[] = [];
   recipients.forEach((recipient, index) => {
@@ -110,7 +98,7 @@ export async function deliverMessage(
     const readAlready = cursor !== undefined && cursor.readSeq >= message.seq;
     if (
       isReachable(recipient) &&
-      !fanout.reached.has(recipient.userId) &&
+      !reached.has(recipient.userId) &&
       !mayStillReach.has(recipient.userId) &&
       !readAlready &&
       recipient.devices.length > 0

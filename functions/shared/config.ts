@@ -1,0 +1,44 @@
+/**
+ * What the domain and delivery take from the environment, read once, at import: a misconfigured
+ * function fails at cold start with a message naming the variable (env.ts), and the domain code stays
+ * free of `process.env`. Settings a deployment chooses have their names and defaults in definitions/
+ * (fanout.ts, rate-limits.ts), which the CDK stack and the local stack read too.
+ */
+import { FANOUT_SETTINGS, type FanoutSetting } from '../../definitions/fanout.ts';
+import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../../definitions/rate-limits.ts';
+import { positiveIntegerEnv } from './env.ts';
+
+const fanout = (setting: FanoutSetting): number =>
+  positiveIntegerEnv(FANOUT_SETTINGS[setting].env, FANOUT_SETTINGS[setting].default);
+
+const rate = (setting: RateLimitSetting): number =>
+  positiveIntegerEnv(RATE_LIMIT_SETTINGS[setting].env, RATE_LIMIT_SETTINGS[setting].default);
+
+/** The fan-out bounds: per-user caps (functions/delivery/per-user-caps.ts) and calls in flight. */
+export const FANOUT_LIMITS = {
+  maxConnectionsPerUser: fanout('maxConnectionsPerUser'),
+  maxDevicesPerUser: fanout('maxDevicesPerUser'),
+  parallelism: fanout('parallelism'),
+} as const;
+
+/** The per-user limits on sending and typing (functions/domain/rate-limits.ts applies them). */
+export const RATE_LIMITS = {
+  sendMessage: { perSecond: rate('sendPerSecond'), burst: rate('sendBurst') },
+  typing: { perSecond: rate('typingPerSecond'), burst: rate('typingBurst') },
+} as const;
+
+/**
+ * How long after `$connect` stored a connection item the socket may still not be open
+ * (functions/delivery/fanout.ts): `$connect` returns right after the write (unless its other write is
+ * retried), and API Gateway opens the socket at once. `CONNECT_WINDOW_MS` widens it only for tests that
+ * hold a `$connect` open on purpose.
+ */
+export const STORED_WINDOW_MS = positiveIntegerEnv('CONNECT_WINDOW_MS', 5_000);
+
+/**
+ * How long a download link is valid: an hour by default (short-lived, yet long enough to scroll back
+ * through a conversation); `ATTACHMENT_URL_SECONDS` overrides it (the e2e test waits one out).
+ * In AWS a presigned URL also stops working when the signing role's session ends, which for a
+ * Lambda is at the earliest about that long after its container started.
+ */
+export const DOWNLOAD_URL_SECONDS = positiveIntegerEnv('ATTACHMENT_URL_SECONDS', 60 * 60);
