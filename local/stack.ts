@@ -5,7 +5,7 @@
  * all on one port. `stop()` undoes everything, JVM included.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { PUSH_PLATFORMS } from '../definitions/push-platforms.ts';
@@ -139,8 +139,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       faults,
     };
     const server = createLocalServer(parts);
+    const sockets = trackSockets(server);
     const port = await listen(server, options.port, options.host);
-    cleanup.push(() => closeServer(server));
+    cleanup.push(() => closeServer(server, sockets));
     const httpUrl = `http://localhost:${port}`;
 
     configureHandlerEnvironment(dynamoProxy.endpoint, tableName, `http://127.0.0.1:${port}`, s3);
@@ -285,9 +286,26 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+/** Every socket the server accepted and still holds, WebSocket ones included. */
+function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/**
+ * `server.close()` calls back once every socket it accepted has closed, but `closeAllConnections()`
+ * reaches only HTTP connections: a socket handed over to WebSocket, or one whose client went away
+ * mid-request (seen in a chaos run: CLOSE-WAIT, its request waiting on a stopped poller), kept the
+ * stack from ever exiting. Whatever is still open when the server stops is destroyed.
+ */
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
   });
 }

@@ -132,10 +132,12 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       return refuse(socket, statusCode, undefined, connectResult.result?.body ?? '');
     }
     if (socket.destroyed || stopping) {
-      // The client left while `$connect` ran: API Gateway still reports the disconnect.
+      // The client left while `$connect` ran, or the stack is stopping: API Gateway still reports the
+      // disconnect. The socket is ended here, or the HTTP server's close would wait for it forever.
       connection.state = 'closed';
       registry.remove(id);
-      track(disconnect(connection, 1006, 'Client left during $connect'));
+      socket.destroy();
+      track(disconnect(connection, 1006, stopping ? 'Stack stopping' : 'Client left during $connect'));
       return;
     }
     const protocol = headerValue(connectResult.result?.headers, 'sec-websocket-protocol');
