@@ -54,6 +54,8 @@ export interface ChaosReport {
   readonly faultsInjected: unknown;
   /** Each broken promise, in words; empty when every check held. */
   readonly violations: string[];
+  /** How long each phase took, in order. */
+  readonly phases: readonly { phase: string; seconds: number }[];
 }
 
 interface User {
@@ -67,6 +69,28 @@ interface User {
 
 const SETTLE_LIMIT_MS = 60_000;
 
+/**
+ * Runs one phase of a run and prints how long it took as it ends, so that a slow run shows where its
+ * time goes while it is still running (a run cut by the test's timeout prints no table).
+ */
+function phaseTimer(label: string) {
+  const phases: { phase: string; seconds: number }[] = [];
+  const started = Date.now();
+  return {
+    phases,
+    async time<T>(phase: string, work: () => Promise<T>): Promise<T> {
+      const start = Date.now();
+      const result = await work();
+      const seconds = Math.round((Date.now() - start) / 100) / 10;
+      phases.push({ phase, seconds });
+      process.stdout.write(
+        `[chaos] ${label}: ${phase} in ${seconds} s (${Math.round((Date.now() - started) / 1000)} s into the run)\n`,
+      );
+      return result;
+    },
+  };
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stack = await startLocalStackProcess({
     LOG_LEVEL: 'error',
@@ -74,6 +98,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     SEND_BURST: '1000',
   });
   const audit = new TableAudit(stack.dynamoDbEndpoint, stack.tableName);
+  const timer = phaseTimer(options.label);
   const users: User[] = [];
   let reconnects = 0;
   try {
@@ -108,35 +133,56 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const user = senders[i % senders.length] as User;
       sends.push(user.client.send({ to: user.partner }, `chaos ${i} from ${user.id}`));
     }
-    const acked = await Promise.all(sends);
+    const acked = await timer.time(`${sends.length} sends acked`, () => Promise.all(sends));
     // AND, still under the faults, senders edit and delete some of their messages and partners react
-    const changes = await changeMessages(users, acked);
-    // The faults stay on while delivery works through its backlog, until every online user holds its
-    // messages on its socket or the pipeline has nothing left to deliver (a frame lost with a socket
-    // never comes: "by sync" counts those).
-    await deliveredOrIdle(stack, senders, acked);
-    const faultsInjected = options.faults === undefined ? undefined : await getFaults(stack);
+    const changes = await timer.time('edits, deletions and reactions acked', () =>
+      changeMessages(users, acked),
+    );
+    // Sockets stop being cut once the run's requests are acked: every cut makes a reconnect, whose
+    // connection and presence writes give delivery more to do, under the other faults, and more frames
+    // to lose, so with every class on the pipeline never ran dry (seen on 7 December: a backlog of
+    // about 1,100 records that held steady for minutes). The other faults stay on while delivery works
+    // through its backlog, until every online user holds its messages on its socket or the pipeline has
+    // nothing left to deliver (a frame lost with a socket never comes: "by sync" counts those).
+    const injectedWhileSending =
+      options.faults !== undefined && 'lose' in options.faults ? await getFaults(stack) : undefined;
+    if (injectedWhileSending !== undefined) {
+      const { lose: _, ...rest } = options.faults as Record<string, unknown>;
+      await setFaults(
+        stack,
+        Object.keys(rest).length === 0 ? undefined : { faults: rest, seed: options.seed ?? 1 },
+      );
+    }
+    await timer.time('delivered or pipeline idle', () => deliveredOrIdle(stack, senders, acked));
+    const faultsInjected =
+      options.faults === undefined ? undefined : addInjected(injectedWhileSending, await getFaults(stack));
     if (options.faults !== undefined) await setFaults(stack, undefined);
     // Whatever the stream still retries is delivered or given up before the queue is redriven: from
     // then on no entry can join the queue.
-    await pipelineIdle(stack.httpUrl);
+    await timer.time('pipeline idle without faults', () => pipelineIdle(stack.httpUrl));
 
     // and what exhausted its retries is redriven, the offline users come back, and everyone catches up
-    const { queued, redriven } = await options.redrive(stack);
-    await Promise.all(away.map((user) => opened(user.client)));
-    await Promise.all(users.map((user) => user.client.catchUp()));
+    const { queued, redriven } = await timer.time('redrive', () => options.redrive(stack));
     const expected = [...firsts, ...acked];
-    await settled(users, expected);
+    await timer.time('catch-up', async () => {
+      await Promise.all(away.map((user) => opened(user.client)));
+      await Promise.all(users.map((user) => user.client.catchUp()));
+      await settled(users, expected);
+    });
 
     const violations: string[] = [];
-    const stored = await checkTable(audit, expected, violations);
-    checkClients(users, expected, violations);
-    const reactionsAmiss = await checkShown(audit, users, acked, changes, violations);
+    const { stored, reactionsAmiss } = await timer.time('table and clients checked', async () => {
+      const stored = await checkTable(audit, expected, violations);
+      checkClients(users, expected, violations);
+      return { stored, reactionsAmiss: await checkShown(audit, users, acked, changes, violations) };
+    });
     // THEN once every socket is gone, nothing of them is left in the table: a socket lost without
     // $disconnect is removed by the next delivery's 410, so every user gets one last message first.
-    await Promise.all(users.map((user) => user.client.send({ to: user.partner }, 'last one')));
-    for (const user of users) user.client.close();
-    await checkNothingLeft(audit, users, stack, violations);
+    await timer.time('last messages, sockets closed, nothing left', async () => {
+      await Promise.all(users.map((user) => user.client.send({ to: user.partner }, 'last one')));
+      for (const user of users) user.client.close();
+      await checkNothingLeft(audit, users, stack, violations);
+    });
 
     const byRecipient = (message: Message) => users.find((u) => u.partner === message.senderId);
     let deliveredOnSocket = 0;
@@ -162,6 +208,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       reconnects,
       faultsInjected,
       violations,
+      phases: timer.phases,
     };
   } finally {
     for (const user of users) user.client.close();
@@ -332,14 +379,28 @@ async function checkShown(
 async function deliveredOrIdle(stack: LocalStackProcess, online: User[], acked: Message[]): Promise<void> {
   const allOnSockets = () =>
     online.every((user) => acked.every((m) => m.senderId !== user.partner || user.onSocket.has(m.messageId)));
-  const deadline = Date.now() + 4 * SETTLE_LIMIT_MS;
+  const framesSeen = () => online.reduce((total, user) => total + user.onSocket.size, 0);
+  // Bounded by progress, not by a clock: a pipeline working through a backlog under faults may take
+  // minutes, but one that neither reads, delivers nor retries anything for a minute is stuck.
+  let progress = '';
+  let lastProgress = Date.now();
+  let lastPrinted = Date.now();
   for (;;) {
     if (allOnSockets()) return;
     const status = (await (await fetch(`${stack.httpUrl}/_local/stream`)).json()) as PipelineStatus;
     if (status.idle) return;
-    if (Date.now() > deadline) {
+    const now = `${framesSeen()} ${JSON.stringify(status.shards)}`;
+    if (now !== progress) {
+      progress = now;
+      lastProgress = Date.now();
+    }
+    if (Date.now() - lastPrinted >= 30_000) {
+      lastPrinted = Date.now();
+      process.stdout.write(`[chaos] still delivering: ${describePipeline(status)}\n`);
+    }
+    if (Date.now() - lastProgress > SETTLE_LIMIT_MS) {
       throw new Error(
-        `delivery still busy after ${(4 * SETTLE_LIMIT_MS) / 1000} s: ${describePipeline(status)}`,
+        `delivery made no progress for ${SETTLE_LIMIT_MS / 1000} s: ${describePipeline(status)}`,
       );
     }
   }
@@ -360,6 +421,15 @@ async function setFaults(stack: LocalStackProcess, faults: unknown): Promise<voi
           body: JSON.stringify(faults),
         });
   if (!response.ok) throw new Error(`/_local/faults answered ${response.status}: ${await response.text()}`);
+}
+
+/** The stack's fault counts of two plans in force one after the other, added up. */
+function addInjected(first: unknown, second: unknown): unknown {
+  const counts = (plan: unknown) =>
+    (plan as { injected?: Record<string, number> } | undefined)?.injected ?? {};
+  const injected: Record<string, number> = { ...counts(first) };
+  for (const [name, n] of Object.entries(counts(second))) injected[name] = (injected[name] ?? 0) + n;
+  return { ...(second as object), injected };
 }
 
 async function getFaults(stack: LocalStackProcess): Promise<unknown> {

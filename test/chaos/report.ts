@@ -60,6 +60,10 @@ export function printChaosReports(reports: readonly ChaosReport[]): void {
     )}\n`,
   );
   for (const report of reports) {
+    const phases = report.phases.map(({ phase, seconds }) => `${phase} ${seconds} s`).join(', ');
+    process.stdout.write(`  ${report.label}: ${phases}\n`);
+  }
+  for (const report of reports) {
     for (const violation of report.violations.slice(0, 20))
       process.stdout.write(`  ${report.label}: ${violation}\n`);
   }
