@@ -30,6 +30,7 @@ import { type ManagementApiStub, startManagementApiStub } from './management-api
 import { measureOfflineUnits, OFFLINE_PHASES } from './offline-units.ts';
 import { PhaseCounter, printOperations } from './operation-units.ts';
 import { measurePresenceUnits } from './presence-units.ts';
+import { measureReconnectUnits } from './reconnect-units.ts';
 import type { OperationFigures } from './results.ts';
 import { findStreamRecord } from './stream-records.ts';
 import { heading, textTable } from './text-table.ts';
@@ -272,6 +273,22 @@ async function runScenario(
   );
   if ((nextPage?.conversations as unknown[] | undefined)?.length !== 10 || nextPage?.nextCursor !== null)
     throw new Error('the conversation list did not end with the 10 left');
+  // (1.2) Dave, in 1,000 conversations, catches up after 5 of them changed: in the operations' table
+  // only (its thousands of calls are not listed one by one).
+  const DAVE = { userId: 'dave', name: 'Dave', connectionId: 'daveConnId00=', deviceId: 'dave-phone' };
+  const reconnect1000Changed5 = await measureReconnectUnits({
+    counter,
+    sync: (syncFrame) => route(sync, DAVE, syncFrame),
+    sendFrom: async (from, clientMessageId) => {
+      const friend = { ...ALICE, userId: from, name: from, connectionId: `${from}Conn=` };
+      await route(sendMessage, friend, {
+        ...frame,
+        to: DAVE.userId,
+        conversationId: undefined,
+        clientMessageId,
+      });
+    },
+  });
   // A refused send: Erin's bucket is written full (its `tat` a minute ahead, past any burst), so her
   // send is refused by the limiter's first conditional UpdateItem. Writing the bucket, rather than
   // lowering SEND_BURST for the whole run, leaves every other figure as it is.
@@ -364,6 +381,7 @@ async function runScenario(
       conversationListPage50: counter.operation('conversation list, first page (50 of 60)'),
       conversationListFirstPage: counter.operation('conversation list, first page (50 of 60)'),
       conversationListNextPage: counter.operation('conversation list, next page (10)'),
+      reconnect1000Changed5,
       registerDevice: offline.registerDevice,
       ...lifecycle,
       ...photo,
