@@ -11,10 +11,10 @@ import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers, RouteHandler } from '../../local/handlers.ts';
-import { dropSharedTable, sharedTable } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { setLocalLogSink } from '../../local/log.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { startInProcessStack, stopInProcessStack } from './support/in-process-stack.ts';
 import { localToken } from './support/tokens.ts';
 
 interface Deferred<T> {
@@ -70,16 +70,7 @@ beforeAll(async () => {
   process.env.CONNECT_WINDOW_MS = '600000';
   // The stack's own log lines stay out of the test output.
   setLocalLogSink(() => undefined);
-  stack = await startLocalStack({
-    port: 0,
-    host: '127.0.0.1',
-    dynamoDbPort: 0,
-    persistDir: undefined,
-    ...sharedTable(),
-    idleTimeoutMs: 10 * 60_000,
-    maxConnectionMs: 2 * 60 * 60_000,
-    wrapHandlers: wrap,
-  });
+  stack = await startInProcessStack(wrap);
   table = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: stack.dynamoDbEndpoint,
@@ -91,8 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   table?.destroy();
-  await stack?.stop();
-  if (stack !== undefined) await dropSharedTable(stack.tableName);
+  await stopInProcessStack(stack);
 });
 
 async function connectionItems(userId: string): Promise<unknown[]> {

@@ -7,9 +7,10 @@
 import { afterAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LocalHandlers, RouteHandler } from '../../local/handlers.ts';
-import { dropSharedTable, sharedTable } from '../../local/harness/local-stack-process.ts';
+import { dropSharedTable } from '../../local/harness/local-stack-process.ts';
 import { setLocalLogSink } from '../../local/log.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { startInProcessStack } from './support/in-process-stack.ts';
 import { localToken } from './support/tokens.ts';
 
 function deferred(): { promise: Promise<void>; resolve(): void } {
@@ -43,16 +44,7 @@ it('stops while a $connect is still running, and ends that socket', async () => 
     });
     return { ...handlers, routes };
   };
-  stack = await startLocalStack({
-    port: 0,
-    host: '127.0.0.1',
-    dynamoDbPort: 0,
-    persistDir: undefined,
-    ...sharedTable(),
-    idleTimeoutMs: 10 * 60_000,
-    maxConnectionMs: 2 * 60 * 60_000,
-    wrapHandlers: wrap,
-  });
+  stack = await startInProcessStack(wrap);
   const socket = new WebSocket(`${stack.url}/?token=${await localToken('ada')}`);
   const ended = new Promise<void>((resolve) => {
     socket.once('close', () => resolve());

@@ -19,10 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownDirectConversations } from '../../functions/adapters/known-conversations.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local.ts';
 import type { LocalHandlers } from '../../local/handlers.ts';
-import { dropSharedTable, sharedTable } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
 import { setLocalLogSink } from '../../local/log.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { startInProcessStack, stopInProcessStack } from './support/in-process-stack.ts';
 import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
 
@@ -76,16 +76,7 @@ let httpUrl: string;
 beforeAll(async () => {
   process.env.LOG_LEVEL = 'fatal';
   setLocalLogSink(() => undefined);
-  stack = await startLocalStack({
-    port: 0,
-    host: '127.0.0.1',
-    dynamoDbPort: 0,
-    persistDir: undefined,
-    ...sharedTable(),
-    idleTimeoutMs: 10 * 60_000,
-    maxConnectionMs: 2 * 60 * 60_000,
-    wrapHandlers: wrap,
-  });
+  stack = await startInProcessStack(wrap);
   httpUrl = `http://127.0.0.1:${stack.port}`;
   table = DynamoDBDocumentClient.from(
     new DynamoDBClient({
@@ -98,8 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   table?.destroy();
-  await stack?.stop();
-  if (stack !== undefined) await dropSharedTable(stack.tableName);
+  await stopInProcessStack(stack);
 });
 
 function admin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
