@@ -19,7 +19,7 @@ import { LATENCY_DEFAULTS, measureLatency, printLatency } from './latency.ts';
 import { LOAD_DEFAULTS, type LoadOptions, measureLoad, printLoad } from './load.ts';
 import { KNEE_P95_MS, measureOpenLoop, printOpenLoop } from './open-loop.ts';
 import { BUDGET, measureRequestUnits } from './request-units.ts';
-import type { BenchResults } from './results.ts';
+import type { BenchResults, OperationFigures } from './results.ts';
 import { measureScanBaseline, PARLEY_FIGURES, printScanBaseline } from './scan-baseline.ts';
 import { heading } from './text-table.ts';
 
@@ -102,6 +102,22 @@ const budget = (name: string, measured: number, limit: number): string => {
   if (results.budgets !== undefined) results.budgets[name] = { measured, limit, met };
   return met ? 'PASS' : 'MISSED';
 };
+/** (1.2) architecture.md's catch-up budgets: a page of 50, and a reconnect in 1,000 with 5 changed. */
+function catchUpSummary(operations: Record<string, OperationFigures>): string {
+  const page = operations.conversationListPage50;
+  const reconnect = operations.reconnect1000Changed5 as
+    | (OperationFigures & { clientRequests?: number; listRequests?: number })
+    | undefined;
+  if (page === undefined || reconnect === undefined) throw new Error('units measured no catch-up');
+  const requests = reconnect.clientRequests ?? Number.POSITIVE_INFINITY;
+  return (
+    `Catch-up                      list page of 50 ${page.rru} RRU (budget 12) ` +
+    `${budget('conversationListPage50Rru', page.rru, 12)}; reconnect in 1,000 with 5 changed ` +
+    `${reconnect.rru} RRU (budget 60) ${budget('reconnect1000Changed5Rru', reconnect.rru, 60)}, ` +
+    `${requests} requests (budget 6) ${budget('reconnect1000Changed5Requests', requests, 6)}`
+  );
+}
+
 /** Written after every part, so a run cut short still leaves what it measured. */
 const save = () => writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
 const started = performance.now();
@@ -128,6 +144,7 @@ if (parts.includes('units')) {
     `DynamoDB per new 1:1 message  ${units.writeUnits} WRU (budget ${BUDGET.writeUnits}) ` +
       `${budget('directMessageOnlineWru', units.writeUnits, BUDGET.writeUnits)}, ${units.readUnits} RRU ` +
       `(budget ${BUDGET.readUnits}) ${budget('directMessageOnlineRru', units.readUnits, BUDGET.readUnits)}; AWS billing rules`,
+    catchUpSummary(units.operations),
     `Cost per million              1:1 online ${usd(costs.perMillion.directMessageOnline)}, offline (push) ` +
       `${usd(costs.perMillion.directMessageOffline)}, group of 20 ${usd(costs.perMillion.groupMessage20)}; ` +
       `a connected user $${costs.perConnectedUserMonth.toFixed(3)}/month\n                              (${PRICES_AS_OF})`,

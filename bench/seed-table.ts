@@ -78,8 +78,8 @@ export function otherUserItems(k: number, at: Date): Item[] {
       expiresAt: Math.floor(at.getTime() / 1000) + CONNECTION_TTL_SECONDS,
     },
     { ...keys.conversation(conversationId), ...type('conversation'), ...conversation, createdBy: userId },
-    memberItem(conversationId, userId, createdAt, partnerId),
-    memberItem(conversationId, partnerId, createdAt, userId),
+    memberItem(conversation, userId, createdAt),
+    memberItem(conversation, partnerId, createdAt),
     { ...keys.message(conversationId, 1), ...type('message'), ...message, seq: 1 },
   ];
 }

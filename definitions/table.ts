@@ -55,14 +55,39 @@ export const TABLE = {
       include: ['lastSeq', 'readSeq'],
     },
     {
-      // Every member item of a user, with the activity the conversation list is ordered by. The sort
-      // key is the item's own key, which never changes: a new message changes only the projected
-      // `activityAt` (1 WRU on the index), where an index keyed by activity would move its entry (2).
-      // `peer` (direct conversations only, never changes) makes it the list of a user's contacts too.
+      // A user's conversation list (functions/adapters/list-entries.ts): every member item of theirs,
+      // newest change first by `listAt` (the change's 10-minute bucket: a busy conversation rewrites
+      // its entry in place, 1 WRU, and moves it, 2 WRU, at most once per bucket), with everything an
+      // entry of the list shows, so that a page is one Query. `peer` (direct conversations only) makes
+      // it the list of a user's contacts too.
       indexName: 'inbox',
       partitionKey: { name: 'memberOf', type: 'S' },
+      sortKey: { name: 'listAt', type: 'S' },
+      include: [
+        'kind',
+        'members',
+        'title',
+        'changedAt',
+        'lastSeq',
+        'readSeq',
+        'hiddenUntilSeq',
+        'lastMessage',
+        'changeVersion',
+        'peer',
+        'peerReadSeq',
+        'peerDeliveredSeq',
+        'peerStatus',
+        'peerLastSeen',
+      ],
+    },
+    {
+      // Who hears a user's presence: the entries whose `peer` is that user (one per direct conversation
+      // with them), keyed by conversation, with the entry's owner. Written once, when a direct
+      // conversation is created: nothing it holds ever changes.
+      indexName: 'contacts',
+      partitionKey: { name: 'peer', type: 'S' },
       sortKey: { name: 'PK', type: 'S' },
-      include: ['activityAt', 'peer'],
+      include: ['memberOf'],
     },
   ],
   localIndexes: [
@@ -82,4 +107,5 @@ export const TABLE = {
 
 export const UNREAD_INDEX = TABLE.globalIndexes[0].indexName;
 export const INBOX_INDEX = TABLE.globalIndexes[1].indexName;
+export const CONTACTS_INDEX = TABLE.globalIndexes[2].indexName;
 export const CHANGES_INDEX = TABLE.localIndexes[0].indexName;

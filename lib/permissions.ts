@@ -10,7 +10,7 @@
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
  */
 import type { HandlerName } from '../definitions/handlers.ts';
-import { CHANGES_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../definitions/table.ts';
+import { CHANGES_INDEX, CONTACTS_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../definitions/table.ts';
 
 export type DynamoAction =
   | 'BatchGetItem'
@@ -102,19 +102,11 @@ export const FUNCTION_PERMISSIONS = {
   'unregister-device': { table: ['UpdateItem', 'DeleteItem'], push: ['DeleteEndpoint'] },
   ping: { table: ['UpdateItem'] },
   // GetItem of the caller's member item (membership), Query of the conversation's messages, and (1.2,
-  // `afterVersion`) of the `changes` index. The conversation list: the `inbox` index, BatchGetItem for
-  // conversations, presence and saved lists, Query of each conversation's member items and newest
-  // message, BatchWriteItem to save a list longer than one page.
+  // `afterVersion`) of the `changes` index. The conversation list: the `inbox` index, and a Query of
+  // each group's member items on the page (receipts). A group member item a failed creation left out is
+  // put (PutItem in a transaction with a ConditionCheckItem).
   sync: {
-    table: [
-      'GetItem',
-      'Query',
-      'BatchGetItem',
-      'BatchWriteItem',
-      'UpdateItem',
-      'PutItem',
-      'ConditionCheckItem',
-    ],
+    table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'ConditionCheckItem'],
     indexes: [INBOX_INDEX, CHANGES_INDEX],
     // Download links of the attachments of the messages it returns.
     attachments: ['signDownloads'],
@@ -142,8 +134,8 @@ export const FUNCTION_PERMISSIONS = {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.
     table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
-    // unread: the push badge; inbox: a user's direct contacts, who hear their presence.
-    indexes: [UNREAD_INDEX, INBOX_INDEX],
+    // unread: the push badge; contacts: the entries that show a user's presence.
+    indexes: [UNREAD_INDEX, CONTACTS_INDEX],
     postToConnections: true,
     // Publish, and DeleteEndpoint for a device whose token the platform rejects.
     push: ['Publish', 'DeleteEndpoint'],

@@ -12,9 +12,10 @@ import type { Conversation } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger } from '../shared/logger.ts';
-import { batchGetItems } from './batch-get.ts';
 import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
 import { knownDirectConversations } from './known-conversations.ts';
+import { newEntryFields, peerPresenceFields } from './list-entries.ts';
+import { readPresence } from './presence-store.ts';
 
 type Item = Record<string, unknown>;
 
@@ -64,29 +65,21 @@ export async function getConversation(
   return conversation;
 }
 
-/** Many conversations at once (BatchGetItem), eventually consistent like getConversation; by id. */
-export async function getConversations(
-  conversationIds: readonly string[],
-  options: { consistent?: boolean } = {},
-): Promise<Map<string, Conversation>> {
-  const items = await batchGetItems(conversationIds.map(keys.conversation), options);
-  return new Map(items.map((item) => [String(item.conversationId), toConversation(item)]));
-}
+/** What a member item's list entry shows of its conversation (adapters/list-entries.ts). */
+export type ListedConversation = Pick<Conversation, 'conversationId' | 'kind' | 'members' | 'title'>;
 
 /**
- * A new member item. `peer`, in a direct conversation, is the other user: the `inbox` index projects it,
- * so a user's direct contacts (who hear their presence) are one Query away.
+ * A new member item, with its conversation list entry (adapters/list-entries.ts): in a direct
+ * conversation `peer` is the other user, so a user's direct contacts (who hear their presence) are one
+ * Query of the `inbox` index away.
  */
-export function memberItem(conversationId: string, userId: string, joinedAt: string, peer?: string): Item {
+export function memberItem(conversation: ListedConversation, userId: string, joinedAt: string): Item {
   return {
-    ...keys.member(conversationId, userId),
+    ...keys.member(conversation.conversationId, userId),
     type: 'member',
-    conversationId,
+    conversationId: conversation.conversationId,
     userId,
-    // The `inbox` index (the caller's conversation list): present on every member item.
-    memberOf: userId,
-    activityAt: joinedAt,
-    ...(peer !== undefined && { peer }),
+    ...newEntryFields(conversation, userId, joinedAt),
     joinedAt,
     readSeq: 0,
     lastSeq: 0,
@@ -113,6 +106,9 @@ export async function createDirectConversation(
     createdAt,
   };
   const ifNew = 'attribute_not_exists(PK)';
+  // Each entry shows the other user's presence from the start (presence delivery keeps it from then on):
+  // the creator is connected, the other user's is read.
+  const otherPresence = (await readPresence([otherId])).get(otherId);
   try {
     await dynamo.send(
       new TransactWriteCommand({
@@ -132,14 +128,21 @@ export async function createDirectConversation(
           {
             Put: {
               TableName: TABLE_NAME,
-              Item: memberItem(conversationId, creatorId, createdAt, otherId),
+              Item: {
+                ...memberItem(conversation, creatorId, createdAt),
+                ...(otherPresence !== undefined &&
+                  peerPresenceFields(otherPresence.status, otherPresence.lastSeen)),
+              },
               ConditionExpression: ifNew,
             },
           },
           {
             Put: {
               TableName: TABLE_NAME,
-              Item: memberItem(conversationId, otherId, createdAt, creatorId),
+              Item: {
+                ...memberItem(conversation, otherId, createdAt),
+                ...peerPresenceFields('online', null),
+              },
               ConditionExpression: ifNew,
             },
           },
@@ -207,7 +210,7 @@ export async function createGroupConversation(group: NewGroup): Promise<GroupCre
     const outcome = await tryCreate(group);
     if (outcome.kind === 'created') {
       const conversation = groupOf(group);
-      await putMembers(conversation.conversationId, conversation.members, conversation.createdAt);
+      await putMembers(conversation, conversation.members);
       return { conversation, duplicate: false };
     }
     if (outcome.kind === 'duplicate') {
@@ -335,7 +338,7 @@ async function completeMembers(conversation: Conversation): Promise<void> {
   const missing = conversation.members.filter((member) => !present.has(member));
   if (missing.length === 0) return;
   logger.info('completing a conversation creation', { missingMembers: missing.length });
-  await putMembers(conversation.conversationId, missing, conversation.createdAt);
+  await putMembers(conversation, missing);
 }
 
 /** Attempts of one member put that lost a transaction conflict (another member leaving at that moment). */
@@ -352,14 +355,10 @@ const MEMBER_PUT_ATTEMPTS = 4;
  * can bring the member item back and put the group back in the leaver's list. Transactional writes
  * cost twice a plain put: paid once per member, at creation only.
  */
-async function putMembers(
-  conversationId: string,
-  userIds: readonly string[],
-  joinedAt: string,
-): Promise<void> {
+async function putMembers(conversation: Conversation, userIds: readonly string[]): Promise<void> {
   const failures = await mapConcurrently(userIds, MEMBER_WRITE_PARALLELISM, async (userId) => {
     try {
-      await putMemberIfListed(conversationId, userId, joinedAt);
+      await putMemberIfListed(conversation, userId);
       return undefined;
     } catch (error) {
       return error;
@@ -379,10 +378,10 @@ async function putMembers(
  * and every membership check put it when the group lists them.
  */
 export async function putMemberIfListed(
-  conversationId: string,
+  conversation: Conversation,
   userId: string,
-  joinedAt: string,
 ): Promise<'put' | 'exists' | 'not_listed'> {
+  const { conversationId } = conversation;
   for (let attempt = 1; ; attempt++) {
     try {
       await dynamo.send(
@@ -399,7 +398,7 @@ export async function putMemberIfListed(
             {
               Put: {
                 TableName: TABLE_NAME,
-                Item: memberItem(conversationId, userId, joinedAt),
+                Item: memberItem(conversation, userId, conversation.createdAt),
                 ConditionExpression: IF_NEW,
               },
             },

@@ -27,7 +27,6 @@ export type ItemType =
   | 'revokedToken'
   | 'pushReceipt'
   | 'deliveryAttempts'
-  | 'conversationList'
   | 'rateBucket'
   | 'presence'
   | 'tokenUse'
@@ -95,14 +94,6 @@ export const keys = {
   deliveryAttempts: (eventId: string): ItemKey => ({ PK: `ATTEMPTS#${eventId}`, SK: 'ATTEMPTS' }),
   /** One requested upload (functions/adapters/upload-store.ts): its owner and what was declared. */
   upload: (uploadId: string): ItemKey => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
-  /**
-   * One chunk of a conversation list as of its first page (functions/domain/conversation-list.ts),
-   * under the user's own id so that a cursor can only ever open its holder's lists.
-   */
   /** A user's rate bucket for one limited action (functions/adapters/rate-buckets.ts). */
   rateBucket: (userId: string, action: string): ItemKey => ({ PK: `RATE#${userId}`, SK: action }),
-  conversationList: (userId: string, listId: string, chunk: number): ItemKey => ({
-    PK: `LIST#${userId}#${listId}`,
-    SK: `CHUNK#${String(chunk).padStart(4, '0')}`,
-  }),
 };

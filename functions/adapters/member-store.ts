@@ -11,6 +11,7 @@ import type { MemberCursor } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { IMPLICIT_READ_BY } from './changed-by.ts';
 import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
+import { listBucketOf } from './list-entries.ts';
 
 type Item = Record<string, unknown>;
 
@@ -86,11 +87,13 @@ export async function advanceReadCursor(
         new UpdateCommand({
           TableName: TABLE_NAME,
           Key: keys.member(member.conversationId, member.userId),
-          UpdateExpression: `SET readSeq = :seq, readAt = :readAt, changedBy = :read${caughtUp ? ' REMOVE unreadOwner' : ''}`,
+          // The entry moves up in the reader's list: their other devices' unread counts changed.
+          UpdateExpression: `SET readSeq = :seq, readAt = :readAt, changedAt = :readAt, listAt = :listAt, changedBy = :read${caughtUp ? ' REMOVE unreadOwner' : ''}`,
           ConditionExpression: 'attribute_exists(PK) AND readSeq < :seq AND lastSeq = :lastSeq',
           ExpressionAttributeValues: {
             ':seq': seq,
             ':readAt': readAt,
+            ':listAt': listBucketOf(readAt),
             ':read': 'read',
             ':lastSeq': current.lastSeq,
           },

@@ -4,7 +4,7 @@ import { CHANGES_INDEX } from '../../definitions/table.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { attachmentsOf } from './attachment-item.ts';
-import { conversationPartition, keys, MESSAGE_PREFIX } from './keys.ts';
+import { conversationPartition, keys } from './keys.ts';
 import { lifecycleOf } from './message-item.ts';
 
 type Item = Record<string, unknown>;
@@ -46,22 +46,6 @@ export async function readMessagesAfter(
     messages: Items.map(toStoredMessage),
     next: LastEvaluatedKey,
   };
-}
-
-/** The conversation's newest message, or undefined before its first; strongly consistent, like a page. */
-export async function readLastMessage(conversationId: string): Promise<StoredMessage | undefined> {
-  const { Items = [] } = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :msg)',
-      ExpressionAttributeValues: { ':pk': conversationPartition(conversationId), ':msg': MESSAGE_PREFIX },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-    }),
-  );
-  const [item] = Items;
-  return item === undefined ? undefined : toStoredMessage(item);
 }
 
 function toStoredMessage(item: Item): StoredMessage {

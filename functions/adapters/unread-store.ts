@@ -3,13 +3,17 @@
  * sparse `unread` index it feeds: `lastSeq` is the newest seq sent to the member by others, and
  * `unreadOwner` (the index's partition key) is present only while the member has something unread.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { UNREAD_INDEX } from '../../definitions/table.ts';
 import type { UnreadEntry } from '../domain/badge.ts';
+import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
-import { conversationPartition, keys } from './keys.ts';
+import { IMPLICIT_READ_BY } from './changed-by.ts';
+import { conversationPartition } from './keys.ts';
+import { counterPart, lastMessagePart, updateEntry } from './list-entries.ts';
+
+/** Delivery's own writes to member items: the stream filter lets none of them through. */
+const DELIVERY_BY = 'delivery';
 
 type Item = Record<string, unknown>;
 
@@ -20,87 +24,88 @@ function toEntry(conversationId: string, item: Item): UnreadEntry {
 }
 
 /**
- * Records that message `seq`, created at `activityAt`, was sent to `userId` (which also moves the
- * conversation up in their list: `activityAt` is what the `inbox` index orders by) and, when `reached` (a connection of theirs took the
- * frame), that it was delivered (`deliveredSeq`, the delivery receipt's cursor). Returns the member's
- * cursor as it now stands, or undefined when the member item does not exist. Idempotent: the
- * condition `lastSeq < :seq` makes a replayed record (stream retries) a no-op whose failed check still
- * returns the current item, and an older record arriving late can never move `lastSeq` or
- * `deliveredSeq` backwards.
+ * Records that `message` was sent to `userId`: their entry's `lastSeq` (the newest seq sent to them by
+ * others), `unreadOwner` unless they read this far already (on another device, or a sync that ran
+ * before this delivery) and `lastMessage`. The entry moves up in their list. Returns the
+ * member's cursor as it now stands, or undefined when the member item does not exist. Idempotent and
+ * order-free: every part is forward-only (list-entries.ts), so a replayed record changes nothing and an
+ * older one arriving late moves nothing backwards.
  */
 export async function recordDelivered(
-  conversationId: string,
+  message: StoredMessage,
   userId: string,
-  seq: number,
-  activityAt: string,
-  reached: boolean,
+  now: string,
 ): Promise<UnreadEntry | undefined> {
-  const key = keys.member(conversationId, userId);
-  const delivered = reached ? ', deliveredSeq = :seq' : '';
-  // `readSeq < :seq`: a member who already read this far (on another device, or after a sync that
-  // ran before this delivery) must not be put back into the unread index.
-  const markUnread = await conditionalUpdate(conversationId, {
-    TableName: TABLE_NAME,
-    Key: key,
-    UpdateExpression: `SET lastSeq = :seq, activityAt = :activityAt, unreadOwner = :userId, changedBy = :delivery${delivered}`,
-    ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
-    ExpressionAttributeValues: {
-      ':seq': seq,
-      ':activityAt': activityAt,
-      ':userId': userId,
-      ':delivery': 'delivery',
-    },
-    ReturnValues: 'ALL_NEW',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  const { seq } = message;
+  const item = await updateEntry({
+    conversationId: message.conversationId,
+    userId,
+    parts: [
+      counterPart('lastSeq', seq),
+      {
+        set: ['unreadOwner = :unreadOwner'],
+        guard: 'readSeq < :unreadSeq',
+        values: { ':unreadOwner': userId, ':unreadSeq': seq },
+        // Once `lastSeq` passed `readSeq` the owner is set until a read catches up with `lastSeq`.
+        stillApplies: (stored) => numberOf(stored.readSeq) < seq && stored.unreadOwner === undefined,
+      },
+      lastMessagePart(message),
+    ],
+    movedAt: now,
+    changedBy: DELIVERY_BY,
   });
-  if (markUnread.updated || markUnread.entry === undefined) return markUnread.entry;
-  if (markUnread.entry.lastSeq < seq) {
-    // Read ahead: only `lastSeq` moves, so it stays "the newest seq sent to this member".
-    const moveLast = await conditionalUpdate(conversationId, {
-      TableName: TABLE_NAME,
-      Key: key,
-      UpdateExpression: `SET lastSeq = :seq, activityAt = :activityAt, changedBy = :delivery${delivered}`,
-      ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
-      ExpressionAttributeValues: { ':seq': seq, ':activityAt': activityAt, ':delivery': 'delivery' },
-      ReturnValues: 'ALL_NEW',
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    });
-    if (moveLast.updated || !reached) return moveLast.entry;
-  } else if (!reached) {
-    return markUnread.entry;
-  }
-  // A retried record whose first attempt counted the message but did not reach a connection: only the
-  // delivered cursor can still move (forward only).
-  const moveDelivered = await conditionalUpdate(conversationId, {
-    TableName: TABLE_NAME,
-    Key: key,
-    UpdateExpression: 'SET deliveredSeq = :seq, changedBy = :delivery',
-    ConditionExpression:
-      'attribute_exists(PK) AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :seq)',
-    ExpressionAttributeValues: { ':seq': seq, ':delivery': 'delivery' },
-    ReturnValues: 'ALL_NEW',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-  });
-  return moveDelivered.entry;
+  return item === undefined ? undefined : toEntry(message.conversationId, item);
 }
 
-async function conditionalUpdate(
-  conversationId: string,
-  input: UpdateCommandInput,
-): Promise<{ updated: boolean; entry: UnreadEntry | undefined }> {
-  try {
-    const { Attributes } = await dynamo.send(new UpdateCommand(input));
-    return {
-      updated: true,
-      entry: Attributes === undefined ? undefined : toEntry(conversationId, Attributes),
-    };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    return {
-      updated: false,
-      entry: error.Item === undefined ? undefined : toEntry(conversationId, unmarshall(error.Item)),
-    };
-  }
+/**
+ * A group member's connection took `message`: their `deliveredSeq`, which the group's receipts show
+ * (forward only; it moves no entry: their own list does not show it).
+ */
+export async function recordReached(message: StoredMessage, userId: string): Promise<void> {
+  await updateEntry({
+    conversationId: message.conversationId,
+    userId,
+    parts: [counterPart('deliveredSeq', message.seq)],
+    movedAt: undefined,
+    changedBy: DELIVERY_BY,
+  });
+}
+
+/**
+ * The sender's side of `message` (protocol.md 1.2): sending reads what came before, so their read cursor
+ * moves to its seq (and they leave the unread index when nothing from others is above it), their entry
+ * shows it as `lastMessage` and moves up, and in a direct conversation it records `peerDeliveredSeq`
+ * when the message reached a connection of the other user (the sender's ticks in the list). No `read`
+ * frame goes out (`changedBy`): the sender's other connections learn it from the `message` frame.
+ */
+export async function recordSent(
+  message: StoredMessage,
+  options: { peerReached: boolean; now: string },
+): Promise<void> {
+  const { seq, createdAt } = message;
+  await updateEntry({
+    conversationId: message.conversationId,
+    userId: message.senderId,
+    parts: [
+      {
+        set: ['readSeq = :readSeq', 'readAt = :readAt'],
+        guard: 'readSeq < :readSeq',
+        values: { ':readSeq': seq, ':readAt': createdAt },
+        stillApplies: (stored) => numberOf(stored.readSeq) < seq,
+      },
+      {
+        set: [],
+        remove: ['unreadOwner'],
+        guard: 'lastSeq <= :caughtUpSeq',
+        values: { ':caughtUpSeq': seq },
+        stillApplies: (stored) => numberOf(stored.readSeq) < seq && numberOf(stored.lastSeq) <= seq,
+      },
+      lastMessagePart(message),
+      ...(options.peerReached ? [counterPart('peerDeliveredSeq', seq)] : []),
+    ],
+    movedAt: options.now,
+    changedBy: IMPLICIT_READ_BY,
+  });
 }
 
 /**

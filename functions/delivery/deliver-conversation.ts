@@ -9,6 +9,7 @@ import type { Conversation } from '../domain/model.ts';
 import { loadConversationAudience } from './audience.ts';
 import { deliverToMembers } from './deliver-to-members.ts';
 import type { DeliveryReport } from './delivery-report.ts';
+import { recordMembership } from './list-entry-updates.ts';
 
 /**
  * The frame carries the conversation as it is now, read at delivery (strongly consistently for a
@@ -23,6 +24,9 @@ export async function deliverConversation(
   originConnectionId: string | undefined,
 ): Promise<DeliveryReport> {
   const current = await loadConversationAudience(conversation.conversationId);
+  // After a leave, the remaining members' list entries show who is left (before the frames: a client
+  // that connects meanwhile reads it from its list).
+  await recordMembership(current.conversation);
   const { report } = await deliverToMembers({
     audience: current.members,
     frame: toConversationFrame(current.conversation),

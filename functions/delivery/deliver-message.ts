@@ -4,8 +4,7 @@
  * a push to each recipient who turned out to have no open connection.
  */
 import { putMemberIfListed } from '../adapters/conversation-store.ts';
-import { readUpTo } from '../adapters/member-store.ts';
-import { recordDelivered } from '../adapters/unread-store.ts';
+import { recordDelivered, recordReached, recordSent } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { messageFrameOf } from '../domain/attachments.ts';
 import type { UnreadEntry } from '../domain/badge.ts';
@@ -33,6 +32,23 @@ export async function deliverMessage(
   // a member who left before this delivery gets neither the frame nor a push (audience.ts).
   const audience = await loadConversationAudience(message.conversationId, { seq: message.seq });
   const frame = await messageFrameOf(message, now);
+  // Unread counts are kept for every recipient, deactivated ones too: they are right on reactivation.
+  // Before the posts, so that a recipient's list shows the message by the time its frame arrives (a
+  // client that lists on receiving it sees it there). Bounded like every fan-out: a group of 100 is 99
+  // updates, not 99 requests at once.
+  const recipientIds = audience.members
+    .map((entry) => entry.userId)
+    .filter((userId) => userId !== message.senderId);
+  const cursors = await mapConcurrently(recipientIds, FANOUT_LIMITS.parallelism, async (userId) => {
+    const record = () => recordDelivered(message, userId, now.toISOString());
+    const cursor = await record();
+    if (cursor !== undefined || audience.conversation.kind !== 'group') return cursor;
+    // A group whose creation failed before this member's item was written (protocol.md 1.2: a group is
+    // whole for every member who gets its messages): the item is put now, if the group still lists them.
+    const repaired = await putMemberIfListed(audience.conversation, userId);
+    return repaired === 'put' ? record() : undefined;
+  });
+  const cursorOf = new Map(recipientIds.map((userId, index) => [userId, cursors[index]]));
   const {
     report: posted,
     reached,
@@ -45,34 +61,25 @@ export async function deliverMessage(
     now: now.getTime(),
     enforceCaps: true,
   });
-  // Unread counts are kept for every recipient, deactivated ones too: they are right on reactivation.
   const recipients = members.filter((entry) => entry.userId !== message.senderId);
-  // After the posts, so that the same update records whether the message was delivered. Bounded like
-  // every fan-out: a group of 100 is 99 updates, not 99 requests at once.
-  const cursors = await mapConcurrently(recipients, FANOUT_LIMITS.parallelism, async (entry) => {
-    const record = () =>
-      recordDelivered(
-        message.conversationId,
-        entry.userId,
-        message.seq,
-        message.createdAt,
-        reached.has(entry.userId),
-      );
-    const cursor = await record();
-    if (cursor !== undefined || audience.conversation.kind !== 'group') return cursor;
-    // A group whose creation failed before this member's item was written (protocol.md 1.2: a group is
-    // whole for every member who gets its messages): the item is put now, if the group still lists them.
-    const repaired = await putMemberIfListed(
-      message.conversationId,
-      entry.userId,
-      audience.conversation.createdAt,
+  // A group's receipts show each member's delivered cursor (a direct one's show it on the sender's
+  // entry, below): known once the posts are done.
+  if (audience.conversation.kind === 'group') {
+    await mapConcurrently(
+      recipients.filter((entry) => reached.has(entry.userId)),
+      FANOUT_LIMITS.parallelism,
+      (entry) => recordReached(message, entry.userId),
     );
-    return repaired === 'put' ? record() : undefined;
-  });
+  }
   // Sending reads what came before (protocol.md 1.2): the sender's unread and badge drop to what others
   // wrote after it. Here rather than in sendMessage, so that the stream's retries carry it through and
   // a committed message is always acked as such.
-  await readUpTo(message.conversationId, message.senderId, message.seq, message.createdAt);
+  // In a direct conversation the sender's entry also shows whether it reached the other user.
+  await recordSent(message, {
+    peerReached:
+      audience.conversation.kind === 'direct' && recipients.some((entry) => reached.has(entry.userId)),
+    now: now.toISOString(),
+  });
   const sender = members.find((entry) => entry.userId === message.senderId);
   const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];
 
@@ -92,8 +99,8 @@ export async function deliverMessage(
     ...posted.failures.filter((failure) => failure.kind === 'transient').map((failure) => failure.userId),
   ]);
   const offline: { recipient: UserDirectoryEntry; cursor: UnreadEntry | undefined }[] = [];
-  recipients.forEach((recipient, index) => {
-    const cursor = cursors[index];
+  recipients.forEach((recipient) => {
+    const cursor = cursorOf.get(recipient.userId);
     // A member who already read this far needs no push.
     const readAlready = cursor !== undefined && cursor.readSeq >= message.seq;
     if (

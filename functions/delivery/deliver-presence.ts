@@ -13,11 +13,13 @@ import { loadUsers } from '../adapters/user-directory.ts';
 import type { PresenceFrame } from '../domain/frames.ts';
 import { deliverToMembers } from './deliver-to-members.ts';
 import type { PresenceReport } from './delivery-report.ts';
+import { recordPresence } from './list-entry-updates.ts';
 
 /**
- * Contacts told of one transition: those of the most recently active direct conversations. A user with
- * thousands of direct conversations would otherwise cost a `Query` and posts per contact on every
- * connect and disconnect; the ones they talk to least hear of it when they next get a message.
+ * Contacts told of one transition (their list entries and their connections): a user with thousands of
+ * direct conversations would otherwise cost writes, a `Query` and posts per contact on every connect and
+ * disconnect. The first ones by conversation id: the `contacts` index holds nothing that changes, so
+ * that it costs a write only when a conversation is created, and therefore has no order by activity.
  */
 export const PRESENCE_CONTACT_CAP = 500;
 
@@ -32,12 +34,11 @@ export async function deliverPresence(
     status: transition,
     ...(transition === 'offline' && { lastSeen: change.at }),
   };
-  const contacts = (await listDirectContacts(change.userId))
-    .sort((a, b) => (a.activityAt < b.activityAt ? 1 : a.activityAt > b.activityAt ? -1 : 0))
-    .slice(0, PRESENCE_CONTACT_CAP)
-    .map((contact) => contact.userId);
+  const contacts = await listDirectContacts(change.userId, PRESENCE_CONTACT_CAP);
+  // Their list entries first: a contact's device that connects meanwhile reads it from its list.
+  await recordPresence(contacts, transition, change.at);
   const { report } = await deliverToMembers({
-    audience: await loadUsers(contacts),
+    audience: await loadUsers(contacts.map((contact) => contact.userId)),
     frame,
     waitForConnecting: false,
   });

@@ -4,8 +4,8 @@
  * handler collects what each message delivery reached and sends one frame per (conversation,
  * recipient) per batch, so a burst of 30 messages gives the sender one `delivered`, not 30.
  *
- * The receipt's state is the recipient's `deliveredSeq` on their member item, moved forward (never
- * back) by the same update that counts the message as unread (unread-store.ts), and the frames go
+ * The receipt's state is kept forward-only on list entries (unread-store.ts): in a direct
+ * conversation the sender's `peerDeliveredSeq`, in a group the recipient's `deliveredSeq`; the frames go
  * straight from the delivery Lambda that made that write: a second trip through the stream would cost
  * another read of the whole audience per message, past architecture.md's budget. A frame that cannot
  * be posted is logged and not retried: like typing, it only says earlier what `read` will say.

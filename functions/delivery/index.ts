@@ -5,18 +5,19 @@
  */
 import type { MessageUpdatedFrame, ReadFrame } from '../domain/frames.ts';
 import type { Conversation, StoredMessage } from '../domain/model.ts';
-import { loadAudience } from './audience.ts';
+import { loadConversationAudience } from './audience.ts';
 import { deliverConversation } from './deliver-conversation.ts';
 import { deliverLeft } from './deliver-left.ts';
 import { deliverMessage } from './deliver-message.ts';
 import { deliverToMembers } from './deliver-to-members.ts';
 import type { DeliveryReport } from './delivery-report.ts';
+import { recordMessageChange, recordPeerRead } from './list-entry-updates.ts';
 
 export type StoredEvent =
   | { kind: 'message'; message: StoredMessage; senderName: string | undefined }
   | { kind: 'read'; read: ReadFrame }
   /** An edit, a deletion or a reaction: the message item's new image, as the members are to see it. */
-  | { kind: 'messageUpdated'; update: MessageUpdatedFrame }
+  | { kind: 'messageUpdated'; update: MessageUpdatedFrame; message: StoredMessage }
   | {
       kind: 'conversation';
       conversation: Conversation;
@@ -35,12 +36,16 @@ export function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
       return deliverMessage(event.message, event.senderName);
     case 'read':
       // A moved read cursor (markRead): the reader's own connections too, so their other devices
-      // update unread counts.
-      return deliverToEveryMember(event.read.conversationId, event.read);
+      // update unread counts. In a direct conversation the other user's list entry shows it.
+      return deliverToEveryMember(event.read.conversationId, event.read, (conversation) =>
+        recordPeerRead(conversation, event.read),
+      );
     case 'messageUpdated':
       // The message's whole current state: the changer's own connections too (their other devices show
       // it). No push (protocol.md), and unread counts do not move.
-      return deliverToEveryMember(event.update.conversationId, event.update);
+      return deliverToEveryMember(event.update.conversationId, event.update, (conversation) =>
+        recordMessageChange(conversation.members, event.message),
+      );
     case 'conversation':
       return deliverConversation(event.conversation, event.originConnectionId);
     case 'left':
@@ -56,11 +61,12 @@ export function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
 async function deliverToEveryMember(
   conversationId: string,
   frame: ReadFrame | MessageUpdatedFrame,
+  recordInLists: (conversation: Conversation) => Promise<void>,
 ): Promise<DeliveryReport> {
-  const { report } = await deliverToMembers({
-    audience: await loadAudience(conversationId),
-    frame,
-    waitForConnecting: true,
-  });
+  const audience = await loadConversationAudience(conversationId);
+  // The list entries first: a client that connects while this runs and misses the frame reads the
+  // change from its list instead.
+  await recordInLists(audience.conversation);
+  const { report } = await deliverToMembers({ audience: audience.members, frame, waitForConnecting: true });
   return report;
 }

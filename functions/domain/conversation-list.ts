@@ -1,41 +1,30 @@
 /**
- * `sync` without `conversationId`: the caller's conversations, newest activity first, in pages that
- * stay under 128 KiB, with none missing or repeated however long the paging takes and whatever
- * arrives meanwhile.
+ * `sync` without `conversationId`: the caller's conversations, newest change first (a message, an edit,
+ * a reaction, a read, a member leaving: anything the entry shows but presence), in pages that stay under
+ * 128 KiB. Each entry is the caller's member item as the `inbox` index holds it
+ * (adapters/list-entries.ts), so a page is one Query of the index, and a group's receipts one Query of
+ * its member items. A client that reconnects reads pages until one holds nothing new to it (the client
+ * SDK does).
  *
- * The first page reads all of the caller's memberships from the `inbox` index (one Query for up to
- * about 7,000 conversations) and orders them by `activityAt`. When they do not fit in one page, that
- * order is saved as a list snapshot and later pages walk it: a conversation that moves up while the
- * client pages is still served exactly once, at its place as of the first page (and its new messages
- * reach the client as `message` frames anyway). The fields of each entry are read when its page is
- * served, so they are current. A snapshot lives for an hour; after that the client starts again.
+ * Paging never loses an entry: a later page serves, before its place in the order, every entry that
+ * changed after the previous page was read (those moved to the front, past the cursor); an entry can
+ * therefore come twice, never not at all.
  */
-
-import { listMemberships, readList, saveList } from '../adapters/conversation-list-store.ts';
-import { getConversation, getConversations } from '../adapters/conversation-store.ts';
-import { getMember, listMemberCursors } from '../adapters/member-store.ts';
-import { readLastMessage } from '../adapters/message-history.ts';
-import { readPresence } from '../adapters/presence-store.ts';
+import { readBuckets, readEntriesChangedSince } from '../adapters/conversation-list-store.ts';
+import { listBucketOf } from '../adapters/list-entries.ts';
+import { listMemberCursors } from '../adapters/member-store.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { messageViewOf } from './attachments.ts';
 import { unreadCount } from './badge.ts';
 import { BadRequestError } from './errors.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
-import type { ConversationSummary, ConversationsFrame, MessageView, PresenceView } from './frames.ts';
-import {
-  MAX_CURSOR_LENGTH,
-  newListId,
-  newListKey,
-  parseCursor,
-  signCursor,
-  verifyCursor,
-} from './list-cursor.ts';
-import type { Caller, Conversation, MemberCursor, StoredMessage } from './model.ts';
-import { conversationVersion } from './versions.ts';
+import type { ConversationSummary, ConversationsFrame, Receipt } from './frames.ts';
+import { decodeCursor, encodeCursor, type ListCursor, MAX_CURSOR_LENGTH } from './list-cursor.ts';
+import { compareListOrder, type ListEntry, type ListPosition } from './list-entry.ts';
+import type { Caller } from './model.ts';
+import { messageVersion } from './versions.ts';
 
-/** How long a list's cursors are accepted (and its snapshot kept). */
-export const LIST_LIFETIME_SECONDS = 3600;
-/** Newest-message reads in flight at once for one page. */
+/** Group receipts read in parallel for one page. */
 const READ_PARALLELISM = 16;
 
 export interface ListConversationsInput {
@@ -47,172 +36,148 @@ export interface ListConversationsInput {
 
 export async function listConversations(input: ListConversationsInput): Promise<ConversationsFrame> {
   const { userId } = input.caller;
-  const now = input.now ?? new Date();
-  if (input.cursor === undefined) return firstPage(userId, input.limit, now);
-  return laterPage(userId, input.cursor, input.limit, now);
-}
-
-async function firstPage(userId: string, limit: number, now: Date): Promise<ConversationsFrame> {
-  const ids = newestFirst(await listMemberships(userId));
-  const page = await buildPage(userId, ids.slice(0, limit));
-  if (page.consumed === ids.length) return frameOf(page.conversations, null);
-  const listId = newListId();
-  const key = newListKey();
-  await saveList(userId, listId, {
-    ids,
-    key,
-    expiresAt: Math.floor(now.getTime() / 1000) + LIST_LIFETIME_SECONDS,
-  });
-  return frameOf(page.conversations, signCursor(key, userId, listId, page.consumed));
-}
-
-async function laterPage(
-  userId: string,
-  cursor: string,
-  limit: number,
-  now: Date,
-): Promise<ConversationsFrame> {
-  const position = parseCursor(cursor);
-  if (position === undefined) throw invalidCursor();
-  const list = await readList(userId, position.listId, position.offset, position.offset + limit);
-  if (list === undefined || !verifyCursor(list.key, userId, position) || position.offset >= list.total) {
-    throw invalidCursor();
+  const readAt = (input.now ?? new Date()).toISOString();
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(userId, input.cursor);
+  if (input.cursor !== undefined && cursor === undefined) {
+    throw new BadRequestError('cursor: not a cursor of this conversation list; start again without one');
   }
-  // TTL deletes expired items only eventually: the expiry itself is checked here.
-  if (list.expiresAt * 1000 <= now.getTime()) {
-    throw new BadRequestError('cursor: expired; start the conversation list again without a cursor');
-  }
-  const page = await buildPage(userId, list.ids);
-  const next = position.offset + page.consumed;
-  return frameOf(
-    page.conversations,
-    next < list.total ? signCursor(list.key, userId, position.listId, next) : null,
-  );
-}
-
-/** One answer for a cursor that was never ours to give this caller, whatever is wrong with it. */
-const invalidCursor = (): BadRequestError =>
-  new BadRequestError('cursor: not a cursor of this conversation list; start again without one');
-
-/** Newest activity first; ties broken by id, so that the order is total and stable. */
-function newestFirst(memberships: { conversationId: string; activityAt: string }[]): string[] {
-  return memberships
-    .sort((a, b) =>
-      a.activityAt === b.activityAt
-        ? compare(b.conversationId, a.conversationId)
-        : compare(b.activityAt, a.activityAt),
-    )
-    .map((membership) => membership.conversationId);
-}
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-interface Page {
-  conversations: ConversationSummary[];
-  /**
-   * How many of the ids this page took: served, or skipped because the caller is no longer a member
-   * (left a group) or left a direct conversation that has had no message since.
-   */
-  consumed: number;
-}
-
-/** As many of `ids` as fit in one frame, in their order, with their current fields. */
-async function buildPage(userId: string, ids: string[]): Promise<Page> {
-  const [conversations, memberItems, lastMessages] = await Promise.all([
-    // Consistent: each entry's `version` tells the client what to sync, so it must not lag a change.
-    getConversations(ids, { consistent: true }),
-    // Every member's cursor: the caller's own, and the others' as `receipts`.
-    mapConcurrently(ids, READ_PARALLELISM, (id) => listMemberCursors(id, { consistent: false })),
-    mapConcurrently(ids, READ_PARALLELISM, readLastMessage),
+  const [moved, ordered] = await Promise.all([
+    // The index shows a change a moment after its item: one made in the last moment before the previous
+    // page may have been missed by both reads. The client's next catch-up finds it at the front.
+    cursor === undefined ? Promise.resolve([]) : readEntriesChangedSince(userId, cursor.readAt),
+    entriesAfter(userId, cursor, input.limit),
   ]);
-  const members = new Map(ids.map((id, index) => [id, memberItems[index] ?? []]));
-  // The other user of each direct conversation: their presence is in the entry.
-  const peers = [...conversations.values()]
-    .filter((conversation) => conversation.kind === 'direct')
-    .flatMap((conversation) => conversation.members.filter((member) => member !== userId));
-  const presence = peers.length > 0 ? await readPresence(peers) : new Map<string, PresenceView>();
-  const page: Page = { conversations: [], consumed: 0 };
+  const movedIds = new Set(moved.map((entry) => entry.conversationId));
+  // Moved entries first, then the order from the cursor on; each carries whether it advances the cursor.
+  const positional = ordered.entries.filter((entry) => !movedIds.has(entry.conversationId));
+  const candidates = [
+    // Oldest change first: when not all fit, the next page's "moved since" starts after the last served.
+    ...moved.sort((a, b) => compareListOrder(b, a)).map((entry) => ({ entry, positional: false })),
+    ...positional.map((entry) => ({ entry, positional: true })),
+  ].slice(0, input.limit);
+  const summaries = await summariesOf(candidates.map(({ entry }) => entry).filter(isShown));
+
+  const page: ConversationSummary[] = [];
   let bytes = byteLength(frameOf([], 'x'.repeat(MAX_CURSOR_LENGTH)));
-  for (const [index, conversationId] of ids.entries()) {
-    // The index said the caller is a member; an eventually consistent batch read may not see an item
-    // written a moment ago, so a miss is asked again, consistently, before it counts as gone.
-    const conversation =
-      conversations.get(conversationId) ?? (await getConversation(conversationId, { consistent: true }));
-    const cursors = members.get(conversationId) ?? [];
-    const member =
-      cursors.find((cursor) => cursor.userId === userId) ?? (await getMember(conversationId, userId));
-    if (conversation === undefined || member === undefined || !conversation.members.includes(userId)) {
-      page.consumed += 1;
-      continue;
+  let position: ListPosition | undefined = cursor;
+  let shown = 0;
+  let consumedPositional = 0;
+  let consumedMoved = 0;
+  let lastMoved: ListEntry | undefined;
+  for (const candidate of candidates) {
+    const { entry } = candidate;
+    if (isShown(entry)) {
+      const summary = summaries[shown] as ConversationSummary;
+      // +1 for the comma between array elements. One entry always fits: at most 100 members and a
+      // message of 4,000 characters.
+      const size = byteLength(summary) + 1;
+      if (bytes + size > MAX_FRAME_BYTES) break;
+      page.push(summary);
+      bytes += size;
+      shown += 1;
     }
-    const last = lastMessages[index];
-    // With its attachments' download links, signed per page (local computation).
-    const summary = toSummary(
-      conversation,
-      member,
-      last,
-      last === undefined ? null : await messageViewOf(last),
-      { cursors, presence },
-    );
-    // A direct conversation the caller left stays out until a message after the one they left at.
-    if (member.hiddenUntilSeq !== undefined && summary.lastSeq <= member.hiddenUntilSeq) {
-      page.consumed += 1;
-      continue;
+    // A hidden entry is passed over like a served one: the next page starts after it.
+    if (candidate.positional) {
+      position = entry;
+      consumedPositional += 1;
+    } else {
+      lastMoved = entry;
+      consumedMoved += 1;
     }
-    // +1 for the comma between array elements. One entry always fits: at most 100 members and a
-    // message of 4,000 characters.
-    const size = byteLength(summary) + 1;
-    if (bytes + size > MAX_FRAME_BYTES) break;
-    page.conversations.push(summary);
-    page.consumed += 1;
-    bytes += size;
   }
-  return page;
+  const movedLeft = consumedMoved < moved.length;
+  const more = ordered.more || consumedPositional < positional.length || movedLeft;
+  if (!more) return frameOf(page, null);
+  const next: ListCursor = {
+    changedAt: position?.changedAt ?? readAt,
+    // Before every id: a first page that served only hidden or no entries starts the order again.
+    conversationId: position?.conversationId ?? '\u{10FFFF}',
+    // Moved entries this page had no room for changed after the last one it served.
+    readAt: movedLeft ? (lastMoved?.changedAt ?? cursor?.readAt ?? readAt) : readAt,
+  };
+  return frameOf(page, encodeCursor(userId, next));
 }
 
-function toSummary(
-  conversation: Conversation,
-  member: MemberCursor,
-  lastMessage: StoredMessage | undefined,
-  lastView: MessageView | null,
-  others: { cursors: readonly MemberCursor[]; presence: ReadonlyMap<string, PresenceView> },
-): ConversationSummary {
-  const peer =
-    conversation.kind === 'direct' ? conversation.members.find((id) => id !== member.userId) : undefined;
-  const peerPresence = peer === undefined ? undefined : others.presence.get(peer);
+/**
+ * At least `limit` entries after `cursor` in the list's order (fewer at its end), read bucket by bucket,
+ * each bucket whole and ordered by exact time.
+ */
+async function entriesAfter(
+  userId: string,
+  cursor: ListCursor | undefined,
+  limit: number,
+): Promise<{ entries: ListEntry[]; more: boolean }> {
+  const entries: ListEntry[] = [];
+  let from = cursor === undefined ? undefined : { bucket: bucketOfCursor(cursor), below: false };
+  for (;;) {
+    const read = await readBuckets(userId, limit - entries.length, from);
+    const after = read.entries
+      .filter((entry) => cursor === undefined || compareListOrder(entry, cursor) > 0)
+      .sort(compareListOrder);
+    entries.push(...after);
+    if (!read.more || read.lastBucket === undefined) return { entries, more: false };
+    if (entries.length >= limit) return { entries, more: true };
+    from = { bucket: read.lastBucket, below: true };
+  }
+}
+
+/** The bucket a cursor's position lies in: the same rounding as the index key's. */
+const bucketOfCursor = (cursor: ListCursor): string => listBucketOf(cursor.changedAt);
+
+/** A direct conversation the caller left stays out until a message after the one they left at. */
+const isShown = (entry: ListEntry): boolean =>
+  entry.hiddenUntilSeq === undefined || shownLastSeq(entry) > entry.hiddenUntilSeq;
+
+const shownLastSeq = (entry: ListEntry): number => Math.max(entry.lastMessage?.seq ?? 0, entry.lastSeq);
+
+async function summariesOf(entries: readonly ListEntry[]): Promise<ConversationSummary[]> {
+  const groupReceipts = await mapConcurrently(entries, READ_PARALLELISM, (entry) =>
+    entry.kind === 'group' ? groupReceiptsOf(entry) : Promise.resolve(undefined),
+  );
+  return Promise.all(entries.map((entry, index) => summaryOf(entry, groupReceipts[index])));
+}
+
+/** A group's receipts: its member items (one Query; members only, the caller left out). */
+async function groupReceiptsOf(entry: ListEntry): Promise<Receipt[]> {
+  const cursors = await listMemberCursors(entry.conversationId, { consistent: false });
+  return cursors
+    .filter((cursor) => cursor.userId !== entry.userId && entry.members.includes(cursor.userId))
+    .map((cursor) => ({
+      userId: cursor.userId,
+      readSeq: cursor.readSeq,
+      deliveredSeq: cursor.deliveredSeq ?? 0,
+    }))
+    .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+}
+
+async function summaryOf(
+  entry: ListEntry,
+  groupReceipts: Receipt[] | undefined,
+): Promise<ConversationSummary> {
+  const lastSeq = shownLastSeq(entry);
+  const { peer } = entry;
   return {
-    conversationId: conversation.conversationId,
-    kind: conversation.kind,
-    members: conversation.members,
-    title: conversation.title,
-    lastSeq: Math.max(lastMessage?.seq ?? 0, member.lastSeq),
-    version: conversationVersion({
-      lastSeq: lastMessage?.seq ?? 0,
-      changeSeq: conversation.changeSeq,
-      changeCount: conversation.changeCount ?? 0,
+    conversationId: entry.conversationId,
+    kind: entry.kind,
+    members: entry.members,
+    title: entry.title,
+    lastSeq,
+    version: Math.max(messageVersion(lastSeq), entry.changeVersion),
+    readSeq: entry.readSeq,
+    unread: unreadCount(entry),
+    // With its attachments' download links, signed per page (local computation).
+    lastMessage: entry.lastMessage === undefined ? null : await messageViewOf(entry.lastMessage),
+    receipts:
+      groupReceipts ??
+      (peer === undefined
+        ? []
+        : [{ userId: peer.userId, readSeq: peer.readSeq, deliveredSeq: peer.deliveredSeq }]),
+    ...(peer !== undefined && {
+      presence: {
+        status: peer.status ?? 'offline',
+        lastSeen: peer.status === 'online' ? null : peer.lastSeen,
+      },
     }),
-    readSeq: member.readSeq,
-    // As the push badge counts it: up to the newest message from others, after the read cursor. The
-    // member's `lastSeq` is kept by delivery, a moment after the commit; a newest message from someone
-    // else that delivery has not counted yet is counted here already.
-    unread: unreadCount({
-      ...member,
-      lastSeq:
-        lastMessage !== undefined && lastMessage.senderId !== member.userId
-          ? Math.max(member.lastSeq, lastMessage.seq)
-          : member.lastSeq,
-    }),
-    lastMessage: lastView,
-    // Members only: a member item left behind by nothing (every leave deletes its item) never shows.
-    receipts: others.cursors
-      .filter((cursor) => cursor.userId !== member.userId && conversation.members.includes(cursor.userId))
-      .map((cursor) => ({
-        userId: cursor.userId,
-        readSeq: cursor.readSeq,
-        deliveredSeq: cursor.deliveredSeq ?? 0,
-      }))
-      .sort((a, b) => compare(a.userId, b.userId)),
-    ...(peerPresence !== undefined && { presence: peerPresence }),
   };
 }
 

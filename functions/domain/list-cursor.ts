@@ -1,47 +1,43 @@
 /**
- * Conversation list cursors, `{listId}.{offset}.{mac}`: opaque to clients, tamper-proof for us. The MAC
- * (HMAC-SHA256 under the list's own random key, which is stored with the list and never leaves the
- * server; 128 bits of it) covers the user, the list and the position, so a cursor that was changed,
- * made up or taken from another user's answer is refused (`bad_request`). Another user's list is not
- * even found: lists are stored under their owner's id (adapters/keys.ts).
+ * Conversation list cursors: where the previous page ended in the list's order (its last entry's
+ * `changedAt` and conversation id) and when it was read, so that the next page also serves whatever
+ * moved to the front meanwhile. Opaque to clients (base64url JSON). A cursor only ever positions the
+ * caller in their own list; it names its user (by a hash), so that one taken from another user's answer
+ * is refused rather than silently starting somewhere.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { ListPosition } from './list-entry.ts';
 
-export interface ListPosition {
-  listId: string;
-  offset: number;
-  mac: string;
+export interface ListCursor extends ListPosition {
+  /** When the page that made it was read (ISO 8601). */
+  readAt: string;
 }
 
-const CURSOR = /^([A-Za-z0-9_-]{16})\.(0|[1-9]\d{0,6})\.([A-Za-z0-9_-]{22})$/;
+/** The page budget reserves room for a cursor this long (ids of up to 128 characters). */
+export const MAX_CURSOR_LENGTH = 400;
 
-/** The longest cursor this module makes: the page budget reserves room for it. */
-export const MAX_CURSOR_LENGTH = 16 + 1 + 7 + 1 + 22;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export const newListId = (): string => randomBytes(12).toString('base64url');
-export const newListKey = (): string => randomBytes(32).toString('base64url');
+const userTag = (userId: string): string =>
+  createHash('sha256').update(userId).digest('base64url').slice(0, 16);
 
-export function parseCursor(cursor: string): ListPosition | undefined {
-  const match = CURSOR.exec(cursor);
-  if (match === null) return undefined;
-  const [, listId = '', offset = '', mac = ''] = match;
-  return { listId, offset: Number(offset), mac };
+export function encodeCursor(userId: string, cursor: ListCursor): string {
+  const body = { u: userTag(userId), t: cursor.changedAt, c: cursor.conversationId, r: cursor.readAt };
+  return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
-export function signCursor(key: string, userId: string, listId: string, offset: number): string {
-  return `${listId}.${offset}.${macOf(key, userId, listId, offset)}`;
-}
-
-export function verifyCursor(key: string, userId: string, position: ListPosition): boolean {
-  const expected = Buffer.from(macOf(key, userId, position.listId, position.offset));
-  const given = Buffer.from(position.mac);
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-function macOf(key: string, userId: string, listId: string, offset: number): string {
-  return createHmac('sha256', Buffer.from(key, 'base64url'))
-    .update(`${userId}\n${listId}\n${offset}`)
-    .digest()
-    .subarray(0, 16)
-    .toString('base64url');
+/** The cursor, or undefined when it is not one of this user's. */
+export function decodeCursor(userId: string, text: string): ListCursor | undefined {
+  if (text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { u, t, c, r } = body as Record<string, unknown>;
+  if (u !== userTag(userId) || typeof c !== 'string' || c.length === 0 || c.length > 200) return undefined;
+  if (typeof t !== 'string' || typeof r !== 'string' || !ISO.test(t) || !ISO.test(r)) return undefined;
+  return { changedAt: t, conversationId: c, readAt: r };
 }

@@ -55,7 +55,7 @@ export async function requireMemberCursor(conversationId: string, userId: string
   if (conversationId.startsWith(DIRECT_ID_PREFIX)) throw notAMember();
   const conversation = await getConversation(conversationId, { consistent: true });
   if (conversation?.kind !== 'group' || !conversation.members.includes(userId)) throw notAMember();
-  if ((await putMemberIfListed(conversationId, userId, conversation.createdAt)) === 'not_listed') {
+  if ((await putMemberIfListed(conversation, userId)) === 'not_listed') {
     throw notAMember();
   }
   const repaired = await getMember(conversationId, userId);

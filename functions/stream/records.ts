@@ -82,7 +82,7 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
 function toMessageUpdatedEvent(item: Item): DeliveryEvent {
   const event = toMessageEvent(item);
   if (event.kind !== 'message') return event;
-  return { kind: 'messageUpdated', update: toMessageUpdatedFrame(event.message) };
+  return { kind: 'messageUpdated', update: toMessageUpdatedFrame(event.message), message: event.message };
 }
 
 function toMessageEvent(item: Item): DeliveryEvent {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INBOX_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
+import { CONTACTS_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
 import { PUSH_ENV_NAMES } from '../../lib/config.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
 import {
@@ -179,11 +179,12 @@ describe('IAM, per function', () => {
     );
   });
 
-  it('lets delivery read the unread index (badges), delivery and sync the inbox index (contacts, the list)', () => {
+  it('lets delivery read the unread index (badges) and the contacts index (presence), and sync the inbox index (the list)', () => {
     const readers = (index: string) =>
       NAMES.filter((name) => ((permissionsOf(name).indexes ?? []) as readonly string[]).includes(index));
     expect(readers(UNREAD_INDEX)).toEqual(['delivery']);
-    expect(readers(INBOX_INDEX).sort()).toEqual(['delivery', 'sync']);
+    expect(readers(CONTACTS_INDEX)).toEqual(['delivery']);
+    expect(readers(INBOX_INDEX)).toEqual(['sync']);
   });
 
   it('grants no Scan, no PartiQL and no action wildcard to anyone', () => {

@@ -77,7 +77,12 @@ const comparable = (messages: Map<number, Message>) =>
 
 describe('catch-up after being offline (protocol 1.2)', () => {
   it('ends equal to the server after edits, a deletion, reactions added and taken back, a leave and new messages', async () => {
-    const [ann, bob, cat] = await Promise.all([join('cu-ann'), join('cu-bob'), join('cu-cat')]);
+    const [ann, bob, cat, annTablet] = await Promise.all([
+      join('cu-ann'),
+      join('cu-bob'),
+      join('cu-cat'),
+      join('cu-ann'),
+    ]);
     const conversationId = await createGroup(ann, ['cu-bob', 'cu-cat'], 'catch-up');
     await Promise.all([bob, cat].map((client) => client.until((f) => f.conversationId === conversationId)));
     for (const [index, content] of ['one', 'two', 'three'].entries()) {
@@ -98,7 +103,18 @@ describe('catch-up after being offline (protocol 1.2)', () => {
     await ask(cat, { action: 'react', conversationId, seq: 2, emoji: '😂', on: false });
     await ask(ann, { action: 'sendMessage', conversationId, clientMessageId: 'cu-4', content: 'four' });
     await ask(cat, { action: 'leaveConversation', conversationId });
-    await ask(ann, { action: 'sendMessage', conversationId, clientMessageId: 'cu-5', content: 'five' });
+    // The list shows a change once its delivery ran (before its frames go out): ann's second device
+    // hearing of the leave and of her last message means both are in bob's entry.
+    await annTablet.until(
+      (frame) => frame.type === 'conversation' && (frame.members as string[] | undefined)?.length === 2,
+    );
+    const five = await ask(ann, {
+      action: 'sendMessage',
+      conversationId,
+      clientMessageId: 'cu-5',
+      content: 'five',
+    });
+    await annTablet.until((frame) => frame.type === 'message' && frame.messageId === five.messageId);
 
     // Back: the list says the conversation moved on, and who is in it now.
     const back = await join('cu-bob');
@@ -113,7 +129,7 @@ describe('catch-up after being offline (protocol 1.2)', () => {
     expect(held.get(2)).toMatchObject({ reactions: { '👍': ['cu-cat'] } });
     expect(held.get(3)).toMatchObject({ deleted: true, content: '' });
     expect([...held.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
-    for (const client of [ann, cat, back]) client.socket.close();
+    for (const client of [ann, cat, back, annTablet]) client.socket.close();
   });
 
   it('shows a fresh device the ticks and the presence of its contact from the list alone', async () => {

@@ -81,7 +81,8 @@ describe('delivery when one connection answers 410', () => {
       title: 'Weekend trip',
       createdAt,
     });
-    await Promise.all(members.map((userId) => put(memberItem(CONVERSATION, userId, createdAt))));
+    const listed = { conversationId: CONVERSATION, kind: 'group' as const, members, title: 'Weekend trip' };
+    await Promise.all(members.map((userId) => put(memberItem(listed, userId, createdAt))));
     await Promise.all(
       CONNECTIONS.map(({ userId, connectionId }) =>
         put({

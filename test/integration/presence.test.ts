@@ -98,8 +98,14 @@ async function seedContacts(userId: string, contact: string, stranger: string): 
     title: null,
     createdAt: CONNECTED_AT,
   });
-  await put(memberItem(direct, userId, CONNECTED_AT, contact));
-  await put(memberItem(direct, contact, CONNECTED_AT, userId));
+  const conversation = {
+    conversationId: direct,
+    kind: 'direct' as const,
+    members: [userId, contact].sort(),
+    title: null,
+  };
+  await put(memberItem(conversation, userId, CONNECTED_AT));
+  await put(memberItem(conversation, contact, CONNECTED_AT));
   await seedGroupConversation(`grp_${userId}_${stranger}`, [userId, stranger]);
   for (const other of [contact, stranger]) {
     await put({

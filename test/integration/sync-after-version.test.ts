@@ -6,16 +6,21 @@
  * (fast-check), and while writers keep changing the conversation under a reader that pages on.
  */
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { keys } from '../../functions/adapters/keys.ts';
 import type { MessagesFrame, MessageView } from '../../functions/domain/frames.ts';
 import { handler as deleteMessage } from '../../functions/routes/delete-message.ts';
 import { handler as editMessage } from '../../functions/routes/edit-message.ts';
 import { handler as react } from '../../functions/routes/react.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
+import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
+import { handler as delivery } from '../../functions/stream/delivery.ts';
 import { lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { seedGroupConversation } from '../support/seed.ts';
+import { messageModify, streamEvent } from '../support/stream-events.ts';
 
 type Answer = Record<string, unknown>;
 const MEMBERS = ['ann', 'ben', 'cat'];
@@ -159,6 +164,11 @@ describe('sync by afterVersion against DynamoDB Local', () => {
     const id = await newGroup();
     await send(id, 'ann', 'hello');
     await call(react, { action: 'react', conversationId: id, seq: 1, emoji: '🎉', on: true }, 'ben');
+    // The list shows a change once the stream delivered it (delivery keeps the members' entries).
+    const { Item } = await dynamo.send(
+      new GetCommand({ TableName: TABLE_NAME, Key: keys.message(id, 1), ConsistentRead: true }),
+    );
+    expect(await delivery(streamEvent(messageModify(Item)))).toEqual({ batchItemFailures: [] });
     const list = await call(sync, { action: 'sync' }, 'ben');
     const entry = (list.conversations as { conversationId: string; version: number }[]).find(
       (conversation) => conversation.conversationId === id,

@@ -147,14 +147,3 @@ export function mockFailureTopic(sns: Stub, error?: Error): void {
 export function mockFailedAttempts(ddb: Stub, attempts: number): void {
   ddb.on(UpdateCommand, { Key: { SK: 'ATTEMPTS' } }).resolves({ Attributes: { attempts } });
 }
-
-/**
- * The UpdateItems of the recipients' unread bookkeeping: every one but the sender's read cursor, which
- * delivery moves to the message's seq (sending reads, protocol.md 1.2).
- */
-export function bookkeepingUpdates(ddb: Stub): unknown[] {
-  return ddb
-    .commandCalls(UpdateCommand)
-    .map((call) => call.args[0].input as { ExpressionAttributeValues?: Record<string, unknown> })
-    .filter((input) => input.ExpressionAttributeValues?.[':by'] !== 'implicit-read');
-}

@@ -23,7 +23,14 @@ export async function seedGroupConversation(conversationId: string, members: str
   await Promise.all(
     members.map((member) =>
       dynamo.send(
-        new PutCommand({ TableName: TABLE_NAME, Item: memberItem(conversationId, member, createdAt) }),
+        new PutCommand({
+          TableName: TABLE_NAME,
+          Item: memberItem(
+            { conversationId, kind: 'group', members, title: 'Seeded group' },
+            member,
+            createdAt,
+          ),
+        }),
       ),
     ),
   );

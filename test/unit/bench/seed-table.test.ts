@@ -42,8 +42,14 @@ describe('the other users’ items', () => {
   it('builds member items as the conversation store does', () => {
     const [, , sender, recipient] = otherUserItems(9, AT);
     const conversationId = directConversationId('other-9', 'other-0');
-    expect(sender).toEqual(memberItem(conversationId, 'other-9', AT.toISOString(), 'other-0'));
-    expect(recipient).toEqual(memberItem(conversationId, 'other-0', AT.toISOString(), 'other-9'));
+    const conversation = {
+      conversationId,
+      kind: 'direct' as const,
+      members: ['other-9', 'other-0'].sort(),
+      title: null,
+    };
+    expect(sender).toEqual(memberItem(conversation, 'other-9', AT.toISOString()));
+    expect(recipient).toEqual(memberItem(conversation, 'other-0', AT.toISOString()));
   });
 
   it('puts every user in two conversations of its own ring, so adding rings changes none', () => {

@@ -94,8 +94,10 @@ beforeEach(() => {
     bob: { connections: [BOB_PHONE] },
     carol: { connections: [CAROL_PHONE] },
   });
+  // The recipients' list entries (the message counted, unread) and the sender's (read by sending it).
   ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#bob' } }).resolves({ Attributes: { lastSeq: 7, readSeq: 0 } });
   ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#carol' } }).resolves({ Attributes: { lastSeq: 7, readSeq: 0 } });
+  ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#alice' } }).resolves({ Attributes: { lastSeq: 0, readSeq: 7 } });
   ddb.on(QueryCommand, { IndexName: 'unread' }).resolves({ Items: [] });
   api.on(PostToConnectionCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: 'p-1' });

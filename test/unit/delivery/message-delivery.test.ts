@@ -1,6 +1,7 @@
 /**
  * Delivery of committed messages over WebSockets: who gets the frame, what a 410 or another failure
- * does to the batch, and the unread bookkeeping on the recipients' member items.
+ * does to the batch, and the members' list entries (their member items): the recipients' unread
+ * bookkeeping and last message, and the sender's read cursor.
  */
 import {
   ApiGatewayManagementApiClient,
@@ -20,9 +21,9 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listBucketOf } from '../../../functions/adapters/list-entries.ts';
 import { handler } from '../../../functions/stream/delivery.ts';
 import {
-  bookkeepingUpdates,
   mockConversation,
   mockFailedAttempts,
   mockUsers,
@@ -60,6 +61,17 @@ const EXPECTED_FRAME = {
   version: 7_000_000,
 };
 
+/** The message as the members' list entries keep it (`lastMessage`): its frame's fields, no origin. */
+const LAST_MESSAGE = {
+  conversationId: 'd_alice_bob',
+  seq: 7,
+  messageId: EXPECTED_FRAME.messageId,
+  senderId: 'alice',
+  content: EXPECTED_FRAME.content,
+  createdAt: EXPECTED_FRAME.createdAt,
+  clientMessageId: EXPECTED_FRAME.clientMessageId,
+};
+
 const memberAfterUpdate = (seq: number, readSeq = 5) => ({
   PK: 'CONV#d_alice_bob',
   SK: 'MEMBER#bob',
@@ -69,8 +81,23 @@ const memberAfterUpdate = (seq: number, readSeq = 5) => ({
   readSeq,
   lastSeq: seq,
   unreadOwner: 'bob',
+  lastMessage: { ...LAST_MESSAGE, seq },
   changedBy: 'delivery',
 });
+
+/** alice's entry once her message 7 was recorded on it (she read it by sending it, bob got it). */
+const SENDER_AFTER_UPDATE = {
+  PK: 'CONV#d_alice_bob',
+  SK: 'MEMBER#alice',
+  type: 'member',
+  conversationId: 'd_alice_bob',
+  userId: 'alice',
+  readSeq: 7,
+  lastSeq: 0,
+  lastMessage: LAST_MESSAGE,
+  peerDeliveredSeq: 7,
+  changedBy: 'implicit-read',
+};
 
 const conditionFailed = (item: Record<string, unknown> | undefined) =>
   new ConditionalCheckFailedException({
@@ -78,6 +105,27 @@ const conditionFailed = (item: Record<string, unknown> | undefined) =>
     $metadata: { httpStatusCode: 400 },
     Item: item === undefined ? undefined : marshall(item, { removeUndefinedValues: true }),
   });
+
+/** The UpdateItems of `userId`'s member item (their list entry), in order. */
+const entryUpdates = (userId: string) =>
+  ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.Key?.PK === 'CONV#d_alice_bob' && input.Key.SK === `MEMBER#${userId}`);
+
+/** An update that moves the entry: `changedAt` is now, `listAt` its 10-minute bucket. */
+function expectMovedNow(values: Record<string, unknown> | undefined, since: string): void {
+  const changedAt = String(values?.[':entryChangedAt']);
+  expect(changedAt >= since && changedAt <= new Date().toISOString()).toBe(true);
+  expect(values?.[':entryListAt']).toBe(listBucketOf(changedAt));
+}
+
+/** What a recipient's entry is moved to, with the same placeholders every entry update uses. */
+const MOVED_BY_DELIVERY = {
+  ':entryChangedBy': 'delivery',
+  ':entryChangedAt': expect.any(String),
+  ':entryListAt': expect.any(String),
+};
 
 describe('delivery of a committed message', () => {
   beforeEach(() => {
@@ -146,11 +194,21 @@ describe('delivery of a committed message', () => {
 
     await handler(streamEvent(messageInsert()));
 
+    // THEN bob's entry counts the message without moving his delivered cursor, and alice's entry
+    // records no delivery to him (her ticks)
     expect(postedCalls(api, 'delivered')).toEqual([]);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression:
-        'SET lastSeq = :seq, activityAt = :activityAt, unreadOwner = :userId, changedBy = :delivery',
-    });
+    const [recipient, ...moreRecipient] = entryUpdates('bob');
+    expect(moreRecipient).toEqual([]);
+    expect(recipient?.UpdateExpression).toBe(
+      'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+    );
+    expect(recipient?.ExpressionAttributeValues).not.toHaveProperty(':deliveredSeq');
+    const [sender, ...moreSender] = entryUpdates('alice');
+    expect(moreSender).toEqual([]);
+    expect(sender?.UpdateExpression).toBe(
+      'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+    );
+    expect(sender?.ExpressionAttributeValues).not.toHaveProperty(':peerDeliveredSeq');
   });
 
   it('reads the conversation once and each member partition once, and never scans', async () => {
@@ -172,90 +230,251 @@ describe('delivery of a committed message', () => {
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'USER#bob' } });
   });
 
-  it("moves the sender's read cursor to the message (sending reads), with no read frame", async () => {
+  it("moves the sender's read cursor to the message (sending reads) in her entry, with no read frame", async () => {
+    const since = new Date().toISOString();
+
     await handler(streamEvent(messageInsert()));
 
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      TableName: 'parley-test',
-      Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#alice' },
-      UpdateExpression: 'SET readSeq = :seq, readAt = :readAt, changedBy = :by REMOVE unreadOwner',
-      ConditionExpression: 'attribute_exists(PK) AND readSeq < :seq AND lastSeq <= :seq',
-      ExpressionAttributeValues: { ':seq': 7, ':readAt': '2026-11-23T10:30:05.123Z', ':by': 'implicit-read' },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    });
+    // THEN one guarded update of alice's entry: read up to 7, out of the unread index unless others
+    // wrote after it, 7 as her last message, bob's delivery of it (her ticks); it moves up her list
+    const updates = entryUpdates('alice');
+    expect(updates).toEqual([
+      {
+        TableName: 'parley-test',
+        Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#alice' },
+        UpdateExpression:
+          'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, peerDeliveredSeq = :peerDeliveredSeq, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+        ConditionExpression:
+          'attribute_exists(PK) AND (readSeq < :readSeq) AND (lastSeq <= :caughtUpSeq) AND (attribute_not_exists(lastMessage) OR lastMessage.#seq < :lastMessageSeq) AND (attribute_not_exists(peerDeliveredSeq) OR peerDeliveredSeq < :peerDeliveredSeq)',
+        ExpressionAttributeValues: {
+          ':readSeq': 7,
+          ':readAt': '2026-11-23T10:30:05.123Z',
+          ':caughtUpSeq': 7,
+          ':lastMessage': LAST_MESSAGE,
+          ':lastMessageSeq': 7,
+          ':peerDeliveredSeq': 7,
+          // Not a read of hers: the stream filter keeps it from becoming a `read` frame.
+          ':entryChangedBy': 'implicit-read',
+          ':entryChangedAt': expect.any(String),
+          ':entryListAt': expect.any(String),
+        },
+        ExpressionAttributeNames: { '#seq': 'seq' },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    ]);
+    expectMovedNow(updates[0]?.ExpressionAttributeValues, since);
+    expect(postedCalls(api, 'read')).toEqual([]);
   });
 
-  it('records the delivery on the recipient member item only, conditionally, for replays and read-ahead', async () => {
+  it("records no peerDeliveredSeq on the sender's entry in a group", async () => {
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob'], 'group');
+
     await handler(streamEvent(messageInsert()));
 
-    expect(bookkeepingUpdates(ddb)).toHaveLength(1);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+    // bob's connections took it, but a group entry has no peer whose ticks it shows
+    expect(postedCalls(api, 'delivered')).toHaveLength(2);
+    const [sender] = entryUpdates('alice');
+    expect(sender?.UpdateExpression).toBe(
+      'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+    );
+    expect(entryUpdates('alice')).toHaveLength(1);
+  });
+
+  it("records the message in one guarded update of the recipient's entry, which moves up his list", async () => {
+    const since = new Date().toISOString();
+
+    await handler(streamEvent(messageInsert()));
+
+    // THEN the member items written are bob's (the recipient) and alice's (the sender) only
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    const updates = entryUpdates('bob');
+    expect(updates).toEqual([
+      {
+        TableName: 'parley-test',
+        Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
+        // No delivered cursor on a direct conversation's recipient: alice's entry shows the delivery.
+        UpdateExpression:
+          'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+        // Each part forward-only, so that replays and late records move nothing backwards; unread
+        // only when bob has not read this far already.
+        ConditionExpression:
+          'attribute_exists(PK) AND (attribute_not_exists(lastSeq) OR lastSeq < :lastSeq) AND (readSeq < :unreadSeq) AND (attribute_not_exists(lastMessage) OR lastMessage.#seq < :lastMessageSeq)',
+        ExpressionAttributeValues: {
+          ':lastSeq': 7,
+          ':unreadOwner': 'bob',
+          ':unreadSeq': 7,
+          ':lastMessage': LAST_MESSAGE,
+          ':lastMessageSeq': 7,
+          ...MOVED_BY_DELIVERY,
+        },
+        ExpressionAttributeNames: { '#seq': 'seq' },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    ]);
+    expect(updates[0]?.ExpressionAttributeValues).not.toHaveProperty(':deliveredSeq');
+    // The entry moves to the delivery's time (its `listAt` bucket is the `inbox` index key).
+    expectMovedNow(updates[0]?.ExpressionAttributeValues, since);
+  });
+
+  it("writes the recipient's entry before any frame goes out, so that his list shows the message", async () => {
+    await handler(streamEvent(messageInsert()));
+
+    const update = ddb
+      .commandCalls(UpdateCommand)
+      .find((call) => call.args[0].input.Key?.SK === 'MEMBER#bob');
+    const sender = ddb
+      .commandCalls(UpdateCommand)
+      .find((call) => call.args[0].input.Key?.SK === 'MEMBER#alice');
+    const messagePosts = api
+      .commandCalls(PostToConnectionCommand)
+      .filter(
+        (call) =>
+          JSON.parse(new TextDecoder().decode(call.args[0].input.Data as Uint8Array)).type === 'message',
+      );
+    expect(update).toBeDefined();
+    expect(sender).toBeDefined();
+    expect(messagePosts).toHaveLength(3);
+    for (const post of messagePosts) {
+      expect(update?.calledBefore(post as never)).toBe(true);
+      // The sender's entry records whether bob was reached: after the posts.
+      expect(post.calledBefore(sender as never)).toBe(true);
+    }
+  });
+
+  it("records a group member's delivered cursor in a separate update once his connection took it", async () => {
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob'], 'group');
+
+    await handler(streamEvent(messageInsert()));
+
+    // THEN bob's entry: the message first (no delivered cursor), then deliveredSeq alone, forward
+    // only, moving nothing (his own list does not show it); then alice's entry
+    const calls = ddb
+      .commandCalls(UpdateCommand)
+      .filter((call) => call.args[0].input.Key?.PK === 'CONV#d_alice_bob');
+    const updates = entryUpdates('bob');
+    expect(updates).toHaveLength(2);
+    expect(updates[0]?.UpdateExpression).toBe(
+      'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+    );
+    expect(updates[0]?.ExpressionAttributeValues).not.toHaveProperty(':deliveredSeq');
+    expect(updates[1]).toEqual({
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
-      // bob's connection took the frame: the same write moves his delivered cursor.
-      UpdateExpression:
-        'SET lastSeq = :seq, activityAt = :activityAt, unreadOwner = :userId, changedBy = :delivery, deliveredSeq = :seq',
-      ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
-      // The message's time moves the conversation up in bob's list (the `inbox` index).
-      ExpressionAttributeValues: {
-        ':seq': 7,
-        ':activityAt': EXPECTED_FRAME.createdAt,
-        ':userId': 'bob',
-        ':delivery': 'delivery',
-      },
+      UpdateExpression: 'SET deliveredSeq = :deliveredSeq, changedBy = :entryChangedBy',
+      ConditionExpression:
+        'attribute_exists(PK) AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :deliveredSeq)',
+      ExpressionAttributeValues: { ':deliveredSeq': 7, ':entryChangedBy': 'delivery' },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
+    expect(calls.map((call) => call.args[0].input.Key?.SK)).toEqual([
+      'MEMBER#bob',
+      'MEMBER#bob',
+      'MEMBER#alice',
+    ]);
+    const [recorded, reached] = calls;
+    const messagePosts = api
+      .commandCalls(PostToConnectionCommand)
+      .filter(
+        (call) =>
+          JSON.parse(new TextDecoder().decode(call.args[0].input.Data as Uint8Array)).type === 'message',
+      );
+    expect(messagePosts).toHaveLength(3);
+    for (const post of messagePosts) {
+      expect(recorded?.calledBefore(post as never)).toBe(true);
+      expect(post.calledBefore(reached as never)).toBe(true);
+    }
   });
 
-  it('treats a replayed record (lastSeq already there) as done and delivers it again', async () => {
-    // GIVEN the record was processed before: the member item already has lastSeq 7
-    ddb.on(UpdateCommand).rejects(conditionFailed(memberAfterUpdate(7)));
+  it('records no delivered cursor for a group member none of whose connections took the message', async () => {
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob'], 'group');
+    mockUsers(ddb, { bob: { connections: [], devices: [BOB_DEVICE] } });
+
+    await handler(streamEvent(messageInsert()));
+
+    const updates = entryUpdates('bob');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.ExpressionAttributeValues).not.toHaveProperty(':deliveredSeq');
+    expect(entryUpdates('alice')).toHaveLength(1);
+  });
+
+  it('treats a replayed record whose entry shows it all already as done, and delivers it again', async () => {
+    // GIVEN the record was processed before: both entries already show message 7
+    ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#bob' } }).rejects(conditionFailed(memberAfterUpdate(7)));
+    ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#alice' } }).rejects(conditionFailed(SENDER_AFTER_UPDATE));
 
     // WHEN
     const result = await handler(streamEvent(messageInsert()));
 
-    // THEN no failure, the frame goes out again (at-least-once), and only the delivered cursor may
-    // still move (forward only)
+    // THEN no failure, the frame goes out again (at-least-once), and nothing is written again: no
+    // part still applies to either entry
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(bookkeepingUpdates(ddb)).toHaveLength(2);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: 'SET deliveredSeq = :seq, changedBy = :delivery',
-      ConditionExpression:
-        'attribute_exists(PK) AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :seq)',
-    });
+    expect(entryUpdates('bob')).toHaveLength(1);
+    expect(entryUpdates('alice')).toHaveLength(1);
+    expect(postedCalls(api, 'message')).toHaveLength(3);
+    // bob read up to 5 of 7: his connections took it, so no push either
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("writes a group member's delivered cursor once only when a replay finds it recorded already", async () => {
+    // GIVEN an earlier attempt recorded message 7 for bob and his delivery of it
+    mockConversation(ddb, 'd_alice_bob', ['alice', 'bob'], 'group');
+    ddb
+      .on(UpdateCommand, { Key: { SK: 'MEMBER#bob' } })
+      .rejects(conditionFailed({ ...memberAfterUpdate(7), deliveredSeq: 7 }));
+    ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#alice' } }).resolves({ Attributes: SENDER_AFTER_UPDATE });
+
+    // WHEN
+    const result = await handler(streamEvent(messageInsert()));
+
+    // THEN one attempt of each of bob's updates: no part still applies to either
+    expect(result).toEqual({ batchItemFailures: [] });
+    const updates = entryUpdates('bob');
+    expect(updates).toHaveLength(2);
+    expect(updates[1]?.UpdateExpression).toBe(
+      'SET deliveredSeq = :deliveredSeq, changedBy = :entryChangedBy',
+    );
     expect(postedCalls(api, 'message')).toHaveLength(3);
   });
 
-  it('moves only lastSeq when the recipient already read past the message, and sends no push', async () => {
+  it('does not set unreadOwner when the recipient already read past the message, and sends no push', async () => {
     // GIVEN bob is offline and read up to 7 on another device (after a sync) before this delivery ran
     mockUsers(ddb, { bob: { devices: [BOB_DEVICE] } });
-    const readAhead = { ...memberAfterUpdate(6, 7), unreadOwner: undefined };
+    const readAhead = {
+      ...memberAfterUpdate(6, 7),
+      unreadOwner: undefined,
+      lastMessage: { ...LAST_MESSAGE, seq: 6, messageId: '01JDB4T4XKQ7M2W9R3N5P8HZ5E' },
+    };
     ddb
-      .on(UpdateCommand, {
-        ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq AND readSeq < :seq',
-      })
-      .rejects(conditionFailed(readAhead));
-    ddb
-      .on(UpdateCommand, { ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq' })
-      .resolves({ Attributes: { ...readAhead, lastSeq: 7 } });
+      .on(UpdateCommand, { Key: { SK: 'MEMBER#bob' } })
+      .rejectsOnce(conditionFailed(readAhead))
+      .resolves({ Attributes: { ...readAhead, lastSeq: 7, lastMessage: LAST_MESSAGE } });
 
     // WHEN
     const result = await handler(streamEvent(messageInsert()));
 
-    // THEN unreadOwner is not set again, and bob gets no push for what he has read
+    // THEN the retry moves lastSeq and lastMessage (and the entry) without unreadOwner, and bob gets
+    // no push for what he has read
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(bookkeepingUpdates(ddb)).toHaveLength(2);
-    expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, {
+    const updates = entryUpdates('bob');
+    expect(updates).toHaveLength(2);
+    expect(updates[0]?.ExpressionAttributeValues).toHaveProperty(':unreadOwner', 'bob');
+    expect(updates[1]).toEqual({
       TableName: 'parley-test',
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
-      UpdateExpression: 'SET lastSeq = :seq, activityAt = :activityAt, changedBy = :delivery',
-      ConditionExpression: 'attribute_exists(PK) AND lastSeq < :seq',
+      UpdateExpression:
+        'SET lastSeq = :lastSeq, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+      ConditionExpression:
+        'attribute_exists(PK) AND (attribute_not_exists(lastSeq) OR lastSeq < :lastSeq) AND (attribute_not_exists(lastMessage) OR lastMessage.#seq < :lastMessageSeq)',
       ExpressionAttributeValues: {
-        ':seq': 7,
-        ':activityAt': EXPECTED_FRAME.createdAt,
-        ':delivery': 'delivery',
+        ':lastSeq': 7,
+        ':lastMessage': LAST_MESSAGE,
+        ':lastMessageSeq': 7,
+        ...MOVED_BY_DELIVERY,
       },
+      ExpressionAttributeNames: { '#seq': 'seq' },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
@@ -267,8 +486,11 @@ describe('delivery of a committed message', () => {
 
     const result = await handler(streamEvent(messageInsert()));
 
+    // THEN one attempt per entry: no item, nothing to retry (a direct conversation is not repaired)
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(bookkeepingUpdates(ddb)).toHaveLength(1);
+    expect(entryUpdates('bob')).toHaveLength(1);
+    expect(entryUpdates('alice')).toHaveLength(1);
+    expect(postedCalls(api, 'message')).toHaveLength(3);
   });
 
   it('deletes exactly the connection that answered 410 and still delivers to the others', async () => {
@@ -321,7 +543,15 @@ describe('delivery of a committed message', () => {
     const seqsPosted = postedCalls(api, 'message').map(({ frame }) => frame.seq);
     expect(seqsPosted).not.toContain(9);
     expect(seqsPosted.filter((seq) => seq === 7)).toHaveLength(3);
-    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: { ':seq': 9 } });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ':lastSeq': 7 }),
+    });
+    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ':lastSeq': 9 }),
+    });
+    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ':readSeq': 9 }),
+    });
   });
 
   it('reads the conversation again, strongly consistent, when it is not visible yet', async () => {

@@ -47,18 +47,43 @@ function connectionRecord(eventName: 'INSERT' | 'REMOVE', connectionId = 'adaPho
   };
 }
 
-/** ada's direct contacts, as the `inbox` index answers. */
-function givenContacts(...peers: string[]): void {
-  ddb.on(QueryCommand, { IndexName: 'inbox' }).resolves({
-    Items: peers.map((peer, i) => ({
-      memberOf: 'ada',
-      PK: `CONV#dm_${peer}`,
-      SK: 'MEMBER#ada',
-      peer,
-      activityAt: `2026-12-01T10:00:0${i}.000Z`,
-    })),
-  });
+/**
+ * ada's direct contacts, as the `contacts` index answers: the contact's own entry of the direct
+ * conversation with her (`peer` is ada, `memberOf` the contact), keys and owner only.
+ */
+const contactItem = (contact: string) => ({
+  peer: 'ada',
+  PK: `CONV#dm_ada_${contact}`,
+  SK: `MEMBER#${contact}`,
+  memberOf: contact,
+});
+
+function givenContacts(...contacts: string[]): void {
+  ddb.on(QueryCommand, { IndexName: 'contacts' }).resolves({ Items: contacts.map(contactItem) });
 }
+
+/** The UpdateItems of list entries (member items), in order. */
+const entryUpdates = () =>
+  ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => String(input.Key?.SK).startsWith('MEMBER#'));
+
+/** `contact`'s entry of the direct conversation with ada shows her presence, and keeps its place. */
+const presenceUpdate = (contact: string, status: 'online' | 'offline', at: string) => ({
+  TableName: 'parley-test',
+  Key: { PK: `CONV#dm_ada_${contact}`, SK: `MEMBER#${contact}` },
+  UpdateExpression:
+    status === 'online'
+      ? 'SET peerStatus = :peerStatus, peerPresenceAt = :peerPresenceAt, changedBy = :entryChangedBy'
+      : 'SET peerStatus = :peerStatus, peerPresenceAt = :peerPresenceAt, peerLastSeen = :peerPresenceAt, changedBy = :entryChangedBy',
+  // A transition delivered late never overwrites a newer one.
+  ConditionExpression:
+    'attribute_exists(PK) AND (attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt)',
+  ExpressionAttributeValues: { ':peerStatus': status, ':peerPresenceAt': at, ':entryChangedBy': 'delivery' },
+  ReturnValues: 'ALL_NEW',
+  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+});
 
 const setBefore = (...connections: string[]) => ({
   Attributes: connections.length === 0 ? {} : { connections: new Set(connections) },
@@ -100,10 +125,18 @@ describe('presence in the delivery Lambda', () => {
       ReturnValues: 'ALL_OLD',
     });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
-      IndexName: 'inbox',
-      KeyConditionExpression: 'memberOf = :user AND begins_with(PK, :prefix)',
-      ExpressionAttributeValues: { ':user': 'ada', ':prefix': 'CONV#dm_' },
+      TableName: 'parley-test',
+      IndexName: 'contacts',
+      KeyConditionExpression: 'peer = :user',
+      ExpressionAttributeValues: { ':user': 'ada' },
+      Limit: 500,
     });
+    // Every contact's entry shows ada online (dot's too: her list is right if she is reactivated),
+    // without moving: no changedAt, no listAt
+    expect(entryUpdates()).toEqual([
+      presenceUpdate('ben', 'online', '2026-12-02T09:00:00.000Z'),
+      presenceUpdate('dot', 'online', '2026-12-02T09:00:00.000Z'),
+    ]);
     // dot is deactivated: nothing new reaches her.
     expect(postedCalls(api)).toEqual([
       { connectionId: 'benPhone0001=', frame: { type: 'presence', userId: 'ada', status: 'online' } },
@@ -115,7 +148,8 @@ describe('presence in the delivery Lambda', () => {
 
     await handler(streamEvent(connectionRecord('INSERT')));
 
-    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { IndexName: 'inbox' });
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { IndexName: 'contacts' });
+    expect(entryUpdates()).toEqual([]);
     expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
   });
 
@@ -129,6 +163,10 @@ describe('presence in the delivery Lambda', () => {
         'DELETE connections :connection SET lastSequence = :sequence, #type = :type, changedAt = :at, lastSeen = :at',
       ExpressionAttributeValues: expect.objectContaining({ ':at': '2026-12-02T09:30:00.000Z' }),
     });
+    expect(entryUpdates()).toEqual([
+      presenceUpdate('ben', 'offline', '2026-12-02T09:30:00.000Z'),
+      presenceUpdate('dot', 'offline', '2026-12-02T09:30:00.000Z'),
+    ]);
     expect(postedCalls(api)).toEqual([
       {
         connectionId: 'benPhone0001=',
@@ -141,6 +179,7 @@ describe('presence in the delivery Lambda', () => {
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
 
     expect(await handler(streamEvent(connectionRecord('REMOVE')))).toEqual({ batchItemFailures: [] });
+    expect(entryUpdates()).toEqual([]);
     expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
   });
 
@@ -176,30 +215,76 @@ describe('presence in the delivery Lambda', () => {
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
   });
 
-  it('tells at most the 500 most recently active contacts', async () => {
-    const peers = Array.from({ length: 600 }, (_, i) => `c${String(i).padStart(3, '0')}`);
-    ddb.on(QueryCommand).callsFake((input: { IndexName?: string }) =>
-      input.IndexName === 'inbox'
-        ? {
-            Items: peers.map((peer, i) => ({
-              PK: `CONV#dm_${peer}`,
-              peer,
-              activityAt: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
-            })),
-          }
-        : { Items: [] },
-    );
+  it("writes the contacts' entries before posting any presence frame", async () => {
     ddb.on(UpdateCommand).resolves(setBefore());
 
     await handler(streamEvent(connectionRecord('INSERT')));
 
+    const entryWrites = ddb
+      .commandCalls(UpdateCommand)
+      .filter((call) => String(call.args[0].input.Key?.SK).startsWith('MEMBER#'));
+    const [post] = api.commandCalls(PostToConnectionCommand);
+    expect(entryWrites).toHaveLength(2);
+    for (const write of entryWrites) expect(write.calledBefore(post as never)).toBe(true);
+  });
+
+  it("keeps a contact's newer presence: a late transition is not written again, and still posted", async () => {
+    // GIVEN ben's entry shows a transition of ada's after this one (an older record delivered late)
+    ddb.on(UpdateCommand).resolves(setBefore());
+    ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#ben' } }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall({
+          ...contactItem('ben'),
+          peerStatus: 'offline',
+          peerPresenceAt: '2026-12-02T09:05:00.000Z',
+        }),
+      }),
+    );
+
+    expect(await handler(streamEvent(connectionRecord('INSERT')))).toEqual({ batchItemFailures: [] });
+
+    expect(entryUpdates().filter((input) => input.Key?.SK === 'MEMBER#ben')).toHaveLength(1);
+    expect(postedCalls(api)).toHaveLength(1);
+  });
+
+  it('tells at most the first 500 contacts of the contacts index', async () => {
+    // GIVEN ada has 600 contacts; the index answers pages of at most 300 items
+    const contacts = Array.from({ length: 600 }, (_, i) => `c${String(i).padStart(3, '0')}`);
+    ddb
+      .on(QueryCommand)
+      .callsFake((input: { IndexName?: string; Limit?: number; ExclusiveStartKey?: unknown }) => {
+        if (input.IndexName !== 'contacts') return { Items: [] };
+        const from = input.ExclusiveStartKey === undefined ? 0 : 300;
+        const page = contacts.slice(from, from + Math.min(300, input.Limit ?? 300));
+        const last = page.at(-1);
+        return {
+          Items: page.map(contactItem),
+          ...(last !== undefined && { LastEvaluatedKey: { peer: 'ada', PK: `CONV#dm_ada_${last}` } }),
+        };
+      });
+    ddb.on(UpdateCommand).resolves(setBefore());
+
+    await handler(streamEvent(connectionRecord('INSERT')));
+
+    // THEN the index is asked for 500, then for the 200 still missing, and no more
+    const limits = ddb
+      .commandCalls(QueryCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.IndexName === 'contacts')
+      .map((input) => input.Limit);
+    expect(limits).toEqual([500, 200]);
+    // 500 entries written and 500 user partitions read: c000 to c499, in index order
+    const written = entryUpdates().map((input) => input.Key?.SK);
+    expect(written).toHaveLength(500);
+    expect(new Set(written)).toEqual(new Set(contacts.slice(0, 500).map((contact) => `MEMBER#${contact}`)));
     const partitions = ddb
       .commandCalls(QueryCommand)
       .map((call) => call.args[0].input.ExpressionAttributeValues?.[':pk'])
       .filter((pk) => typeof pk === 'string');
     expect(partitions).toHaveLength(500);
-    // the newest 500: c100 to c599
-    expect(partitions).not.toContain('USER#c099');
-    expect(partitions).toContain('USER#c100');
+    expect(partitions).toContain('USER#c499');
+    expect(partitions).not.toContain('USER#c500');
   });
 });

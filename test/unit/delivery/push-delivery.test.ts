@@ -31,7 +31,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { handler } from '../../../functions/stream/delivery.ts';
 import {
-  bookkeepingUpdates,
   mockConversation,
   mockFailedAttempts,
   mockFailureTopic,
@@ -285,7 +284,22 @@ describe('push to recipients without an open connection', () => {
     expect(result).toEqual({ batchItemFailures: [] });
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
     expect(api).not.toHaveReceivedCommand(PostToConnectionCommand);
-    expect(bookkeepingUpdates(ddb)).toHaveLength(1);
+    // bob's entry counts the message (unread, shown, moved up), undelivered: nothing reached him
+    const bobUpdates = ddb
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.Key?.SK === 'MEMBER#bob');
+    expect(bobUpdates).toHaveLength(1);
+    expect(bobUpdates[0]).toMatchObject({
+      Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
+      UpdateExpression:
+        'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':lastSeq': 7,
+        ':unreadOwner': 'bob',
+        ':lastMessage': expect.objectContaining({ seq: 7, content: BODY }),
+      }),
+    });
   });
 
   it.each([

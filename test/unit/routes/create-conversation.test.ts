@@ -109,11 +109,27 @@ function createInput(conversationId: string, members: string[], title: string | 
   };
 }
 
+/** What a member item's list entry shows of its group (adapters/list-entries.ts). */
+interface ListedGroup {
+  members: string[];
+  title: string | null;
+  joinedAt: string;
+  /** `joinedAt` rounded down to its 10-minute bucket: the `inbox` index key. */
+  listAt: string;
+}
+
+const NEW_GROUP: ListedGroup = {
+  members: ['alice', 'bob', 'carol'],
+  title: 'Weekend trip',
+  joinedAt: NOW_ISO,
+  listAt: '2026-12-01T09:10:00.000Z',
+};
+
 /**
  * A member item's put: in a transaction with a check that the conversation still lists the user, so a
  * put that comes after they left (a late retry) cannot bring the group back into their list.
  */
-const memberPut = (conversationId: string, userId: string, joinedAt = NOW_ISO) => ({
+const memberPut = (conversationId: string, userId: string, group: Partial<ListedGroup> = {}) => ({
   TransactItems: [
     {
       ConditionCheck: {
@@ -123,11 +139,15 @@ const memberPut = (conversationId: string, userId: string, joinedAt = NOW_ISO) =
         ExpressionAttributeValues: { ':userId': userId },
       },
     },
-    { Put: memberItemPut(conversationId, userId, joinedAt) },
+    { Put: memberItemPut(conversationId, userId, { ...NEW_GROUP, ...group }) },
   ],
 });
 
-const memberItemPut = (conversationId: string, userId: string, joinedAt: string) => ({
+/**
+ * The member item with its conversation list entry: in the user's `inbox` partition (`memberOf`), at
+ * the creation's bucket, showing the group's members and title; a group entry has no `peer` fields.
+ */
+const memberItemPut = (conversationId: string, userId: string, group: ListedGroup) => ({
   TableName: TABLE,
   Item: {
     PK: `CONV#${conversationId}`,
@@ -136,8 +156,12 @@ const memberItemPut = (conversationId: string, userId: string, joinedAt: string)
     conversationId,
     userId,
     memberOf: userId,
-    activityAt: joinedAt,
-    joinedAt,
+    kind: 'group',
+    members: group.members,
+    title: group.title,
+    changedAt: group.joinedAt,
+    listAt: group.listAt,
+    joinedAt: group.joinedAt,
     readSeq: 0,
     lastSeq: 0,
     changedBy: 'create',
@@ -210,6 +234,8 @@ const ORIGINAL_CONVERSATION = {
   originConnectionId: 'CfQ3aaaaDoECAAA=',
 };
 const ORIGINAL_FRAME = conversationFrame(ORIGINAL_ID, { createdAt: ORIGINAL_CREATED_AT });
+/** The first creation's entries: joined when it was created, in that moment's bucket. */
+const ORIGINAL_ENTRY = { joinedAt: ORIGINAL_CREATED_AT, listAt: '2026-12-01T09:10:00.000Z' };
 
 const membersQuery = (conversationId: string) => ({
   TableName: TABLE,
@@ -300,6 +326,10 @@ describe('createConversation', () => {
         'TransactWriteCommand',
         createInput(id, ['alice', 'bob', 'carol'], stored),
       ]);
+      // Every member's list entry shows the title as stored.
+      expect(memberPuts()).toEqual(
+        ['alice', 'bob', 'carol'].map((userId) => memberPut(id, userId, { title: stored })),
+      );
     });
 
     it('creates a group of 100 with one BatchGetItem and 100 member puts, at most 16 in flight', async () => {
@@ -328,7 +358,7 @@ describe('createConversation', () => {
       expect(ddb).toHaveReceivedCommandTimes(BatchGetCommand, 1);
       expect(sentToDynamo()[0]).toEqual(['BatchGetCommand', statesInput(...[...others].sort())]);
       expect(ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toHaveLength(2);
-      expect(memberPuts()).toEqual(members.map((userId) => memberPut(id, userId)));
+      expect(memberPuts()).toEqual(members.map((userId) => memberPut(id, userId, { members })));
       expect(most).toBe(16);
     });
 
@@ -390,16 +420,18 @@ describe('createConversation', () => {
           { TableName: TABLE, Key: { PK: `CONV#${ORIGINAL_ID}`, SK: 'META' }, ConsistentRead: true },
         ],
         ['QueryCommand', membersQuery(ORIGINAL_ID)],
-        ['TransactWriteCommand', memberPut(ORIGINAL_ID, 'carol', ORIGINAL_CREATED_AT)],
+        ['TransactWriteCommand', memberPut(ORIGINAL_ID, 'carol', ORIGINAL_ENTRY)],
       ]);
     });
 
     it('answers the first creation whatever members and title the retry names', async () => {
-      givenAlreadyCreated(['alice', 'bob', 'carol']);
+      givenAlreadyCreated(['alice', 'bob']);
 
       const response = await handler(create({ members: ['dave'], title: 'Other' }), lambdaContext);
 
       expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
+      // The missing member's entry shows the first creation's members and title, not the retry's.
+      expect(memberPuts()).toEqual([memberPut(ORIGINAL_ID, 'carol', ORIGINAL_ENTRY)]);
       expect(ddb).not.toHaveReceivedCommand(PutCommand);
     });
 
@@ -428,7 +460,7 @@ describe('createConversation', () => {
       await handler(create({}), lambdaContext);
 
       expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
-      expect(memberPuts()).toEqual([memberPut(ORIGINAL_ID, 'bob', ORIGINAL_CREATED_AT)]);
+      expect(memberPuts()).toEqual([memberPut(ORIGINAL_ID, 'bob', ORIGINAL_ENTRY)]);
     });
 
     it('treats a member item a racing retry just wrote as done', async () => {

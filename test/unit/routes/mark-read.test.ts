@@ -25,6 +25,8 @@ import {
 
 const NOW = new Date('2026-11-23T10:30:05.200Z');
 const NOW_ISO = '2026-11-23T10:30:05.200Z';
+/** NOW's 10-minute bucket: the `inbox` index key a read moves the reader's entry to. */
+const NOW_BUCKET = '2026-11-23T10:30:00.000Z';
 const GROUP = 'grp-lunch';
 const MEMBER_KEY = { PK: `CONV#${GROUP}`, SK: 'MEMBER#alice' };
 const ALICE = { name: 'Alice Martin', deviceId: 'iphone-7f3a' };
@@ -62,12 +64,19 @@ const lastSeqInput = {
 
 const CONDITION = 'attribute_exists(PK) AND readSeq < :seq AND lastSeq = :lastSeq';
 
+/** The read also moves the reader's list entry to the front: `changedAt` is the read, `listAt` its bucket. */
 const updateInput = (seq: number, lastSeq: number, caughtUp: boolean) => ({
   TableName: TABLE,
   Key: MEMBER_KEY,
-  UpdateExpression: `SET readSeq = :seq, readAt = :readAt, changedBy = :read${caughtUp ? ' REMOVE unreadOwner' : ''}`,
+  UpdateExpression: `SET readSeq = :seq, readAt = :readAt, changedAt = :readAt, listAt = :listAt, changedBy = :read${caughtUp ? ' REMOVE unreadOwner' : ''}`,
   ConditionExpression: CONDITION,
-  ExpressionAttributeValues: { ':seq': seq, ':readAt': NOW_ISO, ':read': 'read', ':lastSeq': lastSeq },
+  ExpressionAttributeValues: {
+    ':seq': seq,
+    ':readAt': NOW_ISO,
+    ':listAt': NOW_BUCKET,
+    ':read': 'read',
+    ':lastSeq': lastSeq,
+  },
   ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
 });
 
@@ -106,9 +115,18 @@ describe('markRead', () => {
         {
           TableName: TABLE,
           Key: MEMBER_KEY,
-          UpdateExpression: 'SET readSeq = :seq, readAt = :readAt, changedBy = :read REMOVE unreadOwner',
+          // The reader's entry moves to the front of their list (their other devices' unread counts
+          // changed): changedAt is the read, listAt its 10-minute bucket.
+          UpdateExpression:
+            'SET readSeq = :seq, readAt = :readAt, changedAt = :readAt, listAt = :listAt, changedBy = :read REMOVE unreadOwner',
           ConditionExpression: 'attribute_exists(PK) AND readSeq < :seq AND lastSeq = :lastSeq',
-          ExpressionAttributeValues: { ':seq': 7, ':readAt': NOW_ISO, ':read': 'read', ':lastSeq': 7 },
+          ExpressionAttributeValues: {
+            ':seq': 7,
+            ':readAt': NOW_ISO,
+            ':listAt': NOW_BUCKET,
+            ':read': 'read',
+            ':lastSeq': 7,
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       ],

@@ -11,6 +11,7 @@ import {
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   type PutCommandInput,
@@ -44,6 +45,8 @@ import {
 
 const NOW = new Date('2026-11-23T10:30:05.200Z');
 const NOW_ISO = '2026-11-23T10:30:05.200Z';
+/** NOW's 10-minute bucket: where a conversation created now sits in the `inbox` index. */
+const NOW_BUCKET = '2026-11-23T10:30:00.000Z';
 const CMID = '6f1c2e0a-4b7d-4e59-9a38-2d5f8c1b7e90';
 const CONTENT = 'Are we still on for lunch at noon?';
 const DM = directConversationId('alice', 'bob');
@@ -239,6 +242,65 @@ const errorFrame = (code: string, message: unknown, extra: Record<string, unknow
   ...extra,
 });
 
+/** The eventually consistent BatchGetItem of the other user's presence item (presence-store.ts). */
+const presenceReadInput = (userId: string) => ({
+  RequestItems: { [TABLE]: { Keys: [{ PK: `USER#${userId}`, SK: 'PRESENCE' }] } },
+});
+
+/** `userId`'s presence item: their open connections, and when the last one closed. */
+function givenPresence(userId: string, presence: { connections: string[]; lastSeen?: string }): void {
+  ddb.on(BatchGetCommand).resolves({
+    Responses: {
+      [TABLE]: [
+        {
+          PK: `USER#${userId}`,
+          SK: 'PRESENCE',
+          type: 'presence',
+          ...(presence.connections.length > 0 && { connections: new Set(presence.connections) }),
+          ...(presence.lastSeen !== undefined && { lastSeen: presence.lastSeen }),
+        },
+      ],
+    },
+  });
+}
+
+/**
+ * A new direct conversation's member item put: the member item with its list entry (in `userId`'s
+ * `inbox` partition, at the creation's bucket), naming the other user as `peer` (their contact), who has
+ * read and received nothing yet, and showing that user's presence (`presence`).
+ */
+const directMemberPut = (userId: string, peer: string, presence: Record<string, unknown>) => ({
+  Put: {
+    TableName: TABLE,
+    Item: {
+      PK: `CONV#${DM}`,
+      SK: `MEMBER#${userId}`,
+      type: 'member',
+      conversationId: DM,
+      userId,
+      memberOf: userId,
+      kind: 'direct',
+      members: ['alice', 'bob'],
+      title: null,
+      changedAt: NOW_ISO,
+      listAt: NOW_BUCKET,
+      peer,
+      peerReadSeq: 0,
+      peerDeliveredSeq: 0,
+      joinedAt: NOW_ISO,
+      readSeq: 0,
+      lastSeq: 0,
+      changedBy: 'create',
+      ...presence,
+    },
+    ConditionExpression: IF_NEW,
+  },
+});
+
+/** The member item puts of the direct conversation's creation (the transaction's items 2 and 3). */
+const createdMemberPuts = () =>
+  ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.slice(1);
+
 const ORIGINAL_ID = '0b6f3f6e-2a57-4c1e-9d5b-7a3f1e2d4c6b';
 const ORIGINAL_CREATED_AT = '2026-11-23T10:29:58.410Z';
 
@@ -283,6 +345,8 @@ describe('sendMessage', () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(TransactWriteCommand).resolves({});
     ddb.on(PutCommand).resolves({});
+    // No presence item: a user never seen.
+    ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE]: [] } });
     givenRateBucketsAdmit();
   });
 
@@ -294,37 +358,21 @@ describe('sendMessage', () => {
 
   describe('to a user (`to`)', () => {
     it('creates the direct conversation on first use, commits seq 1 and acknowledges', async () => {
+      // GIVEN bob was last connected at 09:58
+      givenPresence('bob', { connections: [], lastSeen: '2026-11-23T09:58:12.000Z' });
+
       // WHEN
       const response = await handler(send({ to: 'bob' }), lambdaContext);
 
       // THEN
       const messageId = committedMessageId();
       expect(frameOf(response)).toEqual(ack({ conversationId: DM, messageId, seq: 1 }));
-      // `peer`: each member item of a direct conversation names the other user (their contact).
-      const member = (userId: string, peer: string) => ({
-        Put: {
-          TableName: TABLE,
-          Item: {
-            PK: `CONV#${DM}`,
-            SK: `MEMBER#${userId}`,
-            type: 'member',
-            conversationId: DM,
-            userId,
-            memberOf: userId,
-            activityAt: NOW_ISO,
-            peer,
-            joinedAt: NOW_ISO,
-            readSeq: 0,
-            lastSeq: 0,
-            changedBy: 'create',
-          },
-          ConditionExpression: IF_NEW,
-        },
-      });
       expect(sentToDynamo()).toEqual([
         rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
+        // bob's presence, for alice's entry, before the creation
+        ['BatchGetCommand', presenceReadInput('bob')],
         [
           'TransactWriteCommand',
           {
@@ -346,13 +394,41 @@ describe('sendMessage', () => {
                   ConditionExpression: IF_NEW,
                 },
               },
-              member('alice', 'bob'),
-              member('bob', 'alice'),
+              // alice's entry shows bob's presence as read; bob's shows alice online (she is sending)
+              directMemberPut('alice', 'bob', {
+                peerStatus: 'offline',
+                peerLastSeen: '2026-11-23T09:58:12.000Z',
+              }),
+              directMemberPut('bob', 'alice', { peerStatus: 'online' }),
             ],
           },
         ],
         ['QueryCommand', lastSeqInput(DM)],
         ...commitInput(DM, 'MSG#000000000001', 1, messageId),
+      ]);
+    });
+
+    it.each<[string, { connections: string[]; lastSeen?: string } | undefined, Record<string, unknown>]>([
+      [
+        'online while a connection is open, without the last time one closed',
+        { connections: ['Bx9aaaaDoECAAA='], lastSeen: '2026-11-23T09:58:12.000Z' },
+        { peerStatus: 'online' },
+      ],
+      ['offline without a last seen when never connected', undefined, { peerStatus: 'offline' }],
+      [
+        'offline with a last seen when every connection closed',
+        { connections: [], lastSeen: '2026-11-23T09:58:12.000Z' },
+        { peerStatus: 'offline', peerLastSeen: '2026-11-23T09:58:12.000Z' },
+      ],
+    ])('shows the other user on the creator’s new entry %s', async (_case, presence, shown) => {
+      if (presence !== undefined) givenPresence('bob', presence);
+
+      await handler(send({ to: 'bob' }), lambdaContext);
+
+      expect(ddb).toHaveReceivedCommandExactlyOnceWith(BatchGetCommand, presenceReadInput('bob'));
+      expect(createdMemberPuts()).toEqual([
+        directMemberPut('alice', 'bob', shown),
+        directMemberPut('bob', 'alice', { peerStatus: 'online' }),
       ]);
     });
 
