@@ -97,6 +97,13 @@ export interface Presence {
   readonly lastSeen?: string;
 }
 
+/** A contact shown `online` when the connection dropped: no longer known (presenceOf is undefined). */
+export interface PresenceUnknown {
+  readonly type: 'presence';
+  readonly userId: string;
+  readonly status: 'unknown';
+}
+
 export interface ParleyClientEvents {
   state: (change: StateChange) => void;
   /** Every committed message once, in `seq` order within its conversation: others', and the user's own. */
@@ -109,7 +116,11 @@ export interface ParleyClientEvents {
   typing: (change: TypingChange) => void;
   read: (read: ReadFrame) => void;
   delivered: (delivered: DeliveredFrame) => void;
-  presence: (presence: PresenceFrame) => void;
+  /**
+   * A `presence` frame; or, when the connection drops, `unknown` for each user shown online until then
+   * (nothing is heard meanwhile, and the list read at the reconnect may not reach their conversation).
+   */
+  presence: (presence: PresenceFrame | PresenceUnknown) => void;
   /** A conversation is new, or its members or title changed. */
   conversation: (conversation: Conversation) => void;
   /**
@@ -330,7 +341,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     });
   }
 
-  /** Fetches the whole conversation list again (every page). */
+  /**
+   * Fetches the conversation list again: every page the first time (or until a fetch of every page has
+   * completed), after that page by page until one that ends with an entry the SDK holds unchanged (the
+   * server lists the latest changed first). Resolves with the whole list held.
+   */
   refreshConversations(): Promise<readonly ConversationSummary[]> {
     this.#listRefresh ??= this.#fetchList().finally(() => {
       this.#listRefresh = undefined;
@@ -346,7 +361,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   async catchUp(): Promise<void> {
     const list = await this.refreshConversations();
-    // (1.2) A conversation whose version is beyond what was applied: its new and changed messages.
+    // (1.2) A conversation whose version is beyond what was applied: its new and changed messages. Those
+    // the fetch read, and any entry not read whose catch-up was cut short (a close, MAX_VERSION_PAGES):
+    // unchanged since, the server will not list it as new again.
     const changed = new Set(
       list
         .filter(
@@ -687,6 +704,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   #onState(change: StateChange): void {
     this.emit('state', change);
+    if (change.state !== 'open') this.#forgetOnline();
     if (change.state !== 'closed') return;
     const closed = new ClientClosedError(`the client closed (${change.reason ?? 'closed'})`);
     this.#requests.failAll(closed);
@@ -815,8 +833,14 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     });
   }
 
+  /**
+   * The server lists the latest changed entry first (presence aside), so once a full fetch is held, the
+   * first page that ends with an entry held unchanged means every later page is unchanged too. Pages
+   * are applied only when the fetch ends: one cut short must not mark as held what it never read.
+   */
   async #fetchList(): Promise<readonly ConversationSummary[]> {
-    const all: ConversationSummary[] = [];
+    let full = !this.#list.complete;
+    const read: ConversationSummary[] = [];
     let cursor: string | undefined;
     do {
       const page = await this.#requests.request({
@@ -825,15 +849,23 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         answer: (frame) => (frame.type === 'conversations' ? frame : undefined),
         isMine: (error) => error.action === 'sync',
       });
-      all.push(...page.conversations);
+      read.push(...page.conversations);
       cursor = page.nextCursor ?? undefined;
+      // A 1.1 server (no version) orders by newest message: a read or a receipt does not move an entry.
+      if (page.conversations.some((summary) => summary.version === undefined)) full = true;
+      // Ordered by last change: an entry held unchanged means every entry after it is unchanged too. The
+      // page's last one is asked (the oldest change on it), so that a clock a moment off between two
+      // writers cannot stop the fetch short.
+      const last = page.conversations.at(-1);
+      if (!full && last !== undefined && this.#list.unchanged(last)) break;
     } while (cursor !== undefined);
-    for (const summary of all) {
+    for (const summary of read) {
       this.#learnDirect(summary);
       this.#leftGroups.delete(summary.conversationId);
       this.#learnReceipts(summary);
     }
-    this.#list.replace(all);
+    if (full) this.#list.replace(read);
+    else this.#list.merge(read);
     this.#emitList();
     return this.#list.summaries;
   }
@@ -906,6 +938,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     if (peer !== undefined && summary.presence !== undefined) {
       const { status, lastSeen } = summary.presence;
       this.#presence.set(peer, lastSeen === null || status === 'online' ? { status } : { status, lastSeen });
+    }
+  }
+
+  /** A lost socket hears no presence: an `online` kept until the reconnect could be long stale. */
+  #forgetOnline(): void {
+    for (const [userId, presence] of this.#presence) {
+      if (presence.status !== 'online') continue;
+      this.#presence.delete(userId);
+      this.emit('presence', { type: 'presence', userId, status: 'unknown' });
     }
   }
 

@@ -8,6 +8,7 @@ export {
   type ParleyClientEvents,
   type ParleyClientOptions,
   type Presence,
+  type PresenceUnknown,
   type SendFailedEvent,
   type SendOptions,
   type SentEvent,

@@ -4,6 +4,7 @@
  */
 import { vi } from 'vitest';
 import {
+  type ConversationSummary,
   type KeyValueStorage,
   type Message,
   ParleyClient,
@@ -80,4 +81,33 @@ export function answerList(socket: FakeWebSocket, conversationIds: string[]) {
     })),
     nextCursor: null,
   });
+}
+
+/** The conversation-list requests (`sync` without `conversationId`) the client sent on a socket. */
+export function listRequests(socket: FakeWebSocket) {
+  return socket.sentOf('sync').filter((frame) => frame.conversationId === undefined);
+}
+
+/**
+ * Serves a list of several pages: answers the client's latest list request (not answered yet) by its
+ * cursor (`page-N`), then each one it sends next, until it asks for no more. Returns how many it answered.
+ */
+export async function serveList(socket: FakeWebSocket, pages: readonly ConversationSummary[][]) {
+  let answered = 0;
+  for (
+    let next = Math.max(0, listRequests(socket).length - 1);
+    next < listRequests(socket).length;
+    next += 1
+  ) {
+    const cursor = listRequests(socket)[next]?.cursor;
+    const index = cursor === undefined ? 0 : Number(cursor.slice('page-'.length));
+    socket.receive({
+      type: 'conversations',
+      conversations: pages[index] ?? [],
+      nextCursor: index + 1 < pages.length ? `page-${index + 1}` : null,
+    });
+    answered += 1;
+    await flush();
+  }
+  return answered;
 }
