@@ -97,7 +97,7 @@ export interface Presence {
   readonly lastSeen?: string;
 }
 
-/** A contact shown `online` when the connection dropped: no longer known (presenceOf is undefined). */
+/** A contact's presence when the connection dropped: no longer known (presenceOf is undefined). */
 export interface PresenceUnknown {
   readonly type: 'presence';
   readonly userId: string;
@@ -117,7 +117,7 @@ export interface ParleyClientEvents {
   read: (read: ReadFrame) => void;
   delivered: (delivered: DeliveredFrame) => void;
   /**
-   * A `presence` frame; or, when the connection drops, `unknown` for each user shown online until then
+   * A `presence` frame; or, when the connection drops, `unknown` for each user whose presence was known
    * (nothing is heard meanwhile, and the list read at the reconnect may not reach their conversation).
    */
   presence: (presence: PresenceFrame | PresenceUnknown) => void;
@@ -704,7 +704,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   #onState(change: StateChange): void {
     this.emit('state', change);
-    if (change.state !== 'open') this.#forgetOnline();
+    if (change.state !== 'open') this.#forgetPresence();
     if (change.state !== 'closed') return;
     const closed = new ClientClosedError(`the client closed (${change.reason ?? 'closed'})`);
     this.#requests.failAll(closed);
@@ -941,10 +941,13 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
   }
 
-  /** A lost socket hears no presence: an `online` kept until the reconnect could be long stale. */
-  #forgetOnline(): void {
-    for (const [userId, presence] of this.#presence) {
-      if (presence.status !== 'online') continue;
+  /**
+   * A lost socket hears no presence, and the catch-up that follows re-reads only the entries that moved
+   * (presence does not move them): what is kept until then could be wrong (an `offline` contact may be
+   * online now), so it is all forgotten, and learnt again from the entries read and `presence` frames.
+   */
+  #forgetPresence(): void {
+    for (const userId of [...this.#presence.keys()]) {
       this.#presence.delete(userId);
       this.emit('presence', { type: 'presence', userId, status: 'unknown' });
     }
