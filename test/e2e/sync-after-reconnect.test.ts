@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStackProcess, startLocalStackProcess } from '../../local/harness/local-stack-process.ts';
 import { type Client, connect } from '../../local/harness/ws-client.ts';
+import { pipelineIdle } from './support/pipeline-idle.ts';
 import { localToken } from './support/tokens.ts';
 
 let stack: LocalStackProcess;
@@ -139,18 +140,24 @@ describe('a recipient who was offline', () => {
     });
     note(await max.until((f) => f.type === 'ack' && f.clientMessageId === 'club-m1'));
 
-    // AND she reconnects and pages through her list, two at a time
+    // AND, once delivery has recorded all of it in her list (the list shows a change once its delivery
+    // ran: a connected client gets the frame meanwhile), she reconnects and pages through her list, two
+    // at a time. An entry that changed while she paged would come again with its newer state: a client
+    // keeps the later copy.
+    await pipelineIdle(stack.httpUrl);
     kim = await join('kim');
-    const listed: { conversationId: string; lastSeq: number; unread: number; title: string | null }[] = [];
+    type Entry = { conversationId: string; lastSeq: number; unread: number; title: string | null };
+    const byId = new Map<string, Entry>();
     let cursor: unknown;
     do {
       kim.send({ action: 'sync', limit: 2, ...(typeof cursor === 'string' && { cursor }) });
       const page = await kim.until((f) => f.type === 'conversations');
-      listed.push(...(page.conversations as typeof listed));
+      for (const entry of page.conversations as Entry[]) byId.set(entry.conversationId, entry);
       cursor = page.nextCursor;
     } while (typeof cursor === 'string');
+    const listed = [...byId.values()];
 
-    // THEN the list has her four conversations once each, the group with what it is
+    // THEN the list has her four conversations, the group with what it is
     expect(listed.map((entry) => entry.conversationId).sort()).toEqual(
       [...held.keys(), group.conversationId].sort(),
     );
