@@ -83,19 +83,28 @@ export async function resolveExisting(target: ConversationTarget, userId: string
   return requireMembership(target.conversationId ?? '', userId);
 }
 
-/**
- * The conversation a message goes to. `to` creates the direct conversation on first use. Direct
- * messages to a deactivated user are refused, whichever way the conversation is named.
- */
 /** `to` naming the sender: refused before anything is read, written or counted. */
 export const refuseMessageToSelf = (target: ConversationTarget, senderId: string): void =>
   refuseSelfAddress(target, senderId, SELF_MESSAGE);
 
+/** Where a message goes, and how to have its conversation: created only once everything else passed. */
+export interface SendingTarget {
+  conversationId: string;
+  /** The conversation, created now when `to` names a user written to for the first time. */
+  ensure(): Promise<Conversation>;
+}
+
+/**
+ * The conversation a message goes to, checked but not created: a send refused after this (an upload
+ * that is not there, not the sender's, or attached elsewhere) must leave nothing behind, a direct
+ * conversation with a stranger least of all (protocol.md 1.2, "a failed sendMessage never creates a
+ * conversation"). Direct messages to a deactivated user are refused, whichever way it is named.
+ */
 export async function resolveForSending(
   target: ConversationTarget,
   senderId: string,
   now: Date,
-): Promise<Conversation> {
+): Promise<SendingTarget> {
   if (target.to !== undefined) {
     const recipientId = target.to;
     refuseMessageToSelf(target, senderId);
@@ -105,7 +114,11 @@ export async function resolveForSending(
       getUserState(recipientId),
     ]);
     if (recipient.deactivated) throw new ForbiddenError('the recipient is deactivated');
-    return existing ?? createDirectConversation(conversationId, senderId, recipientId, now.toISOString());
+    return {
+      conversationId,
+      ensure: async () =>
+        existing ?? createDirectConversation(conversationId, senderId, recipientId, now.toISOString()),
+    };
   }
   const conversation = await requireMembership(target.conversationId ?? '', senderId);
   if (conversation.kind === 'direct') {
@@ -114,5 +127,5 @@ export async function resolveForSending(
       throw new ForbiddenError('the recipient is deactivated');
     }
   }
-  return conversation;
+  return { conversationId: conversation.conversationId, ensure: async () => conversation };
 }

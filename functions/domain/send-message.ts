@@ -27,18 +27,20 @@ export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame
   // Before anything that writes (a first message creates the direct conversation).
   refuseMessageToSelf(input, input.caller.userId);
   await requireWithinRate(input.caller.userId, 'sendMessage', input.now);
-  const conversation = await resolveForSending(input, input.caller.userId, input.now);
+  const target = await resolveForSending(input, input.caller.userId, input.now);
   // After membership: a non-member learns nothing about uploads either. Each upload is claimed for this
   // clientMessageId before the commit, so a retry of it (after a failed commit, or answered as the
-  // duplicate) passes, and any other message is refused it.
+  // duplicate) passes, and any other message is refused it. Before a first message creates its direct
+  // conversation: a refused upload leaves no conversation behind.
   const attachments = await attachUploads(
     {
       senderId: input.caller.userId,
       clientMessageId: input.clientMessageId,
-      conversationId: conversation.conversationId,
+      conversationId: target.conversationId,
     },
     uploadIds,
   );
+  const conversation = await target.ensure();
   const { message, duplicate } = await commitMessage({
     conversationId: conversation.conversationId,
     messageId: newMessageId(),
