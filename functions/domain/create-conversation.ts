@@ -16,7 +16,6 @@ export interface CreateConversationInput {
 }
 
 /** How many deactivated members a refusal names; the rest are counted. */
-const NAMED_IN_REFUSAL = 10;
 
 /**
  * Creates a group once per (caller, clientRequestId) and answers the `conversation` frame: every retry
@@ -26,6 +25,8 @@ const NAMED_IN_REFUSAL = 10;
  * A deactivated member refuses the whole group (`forbidden`, nothing stored): like a direct message
  * to a deactivated user, and a group that silently left someone out would not be the group asked for.
  */
+const cannotAddSome = (): ForbiddenError => new ForbiddenError('members: some members cannot be added');
+
 export async function createConversation(input: CreateConversationInput): Promise<ConversationFrame> {
   const creatorId = input.caller.userId;
   const members = groupMembers(creatorId, input.members);
@@ -33,12 +34,9 @@ export async function createConversation(input: CreateConversationInput): Promis
   // The caller is connected, so active: the authorizer let them in and deactivation closes sockets.
   const others = members.filter((member) => member !== creatorId);
   const states = await getUserStates(others);
-  const deactivated = others.filter((member) => states.get(member)?.deactivated === true);
-  if (deactivated.length > 0) {
-    const named = deactivated.slice(0, NAMED_IN_REFUSAL).join(', ');
-    const more = deactivated.length - NAMED_IN_REFUSAL;
-    throw new ForbiddenError(`members: deactivated: ${named}${more > 0 ? ` and ${more} more` : ''}`);
-  }
+  // Errors name nobody (protocol.md 1.2): the refusal says neither who nor why, so that it cannot be
+  // used to learn who is deactivated (or, with blocks, who blocks the caller).
+  if (others.some((member) => states.get(member)?.deactivated === true)) throw cannotAddSome();
   const { conversation } = await createGroupConversation({
     conversationId: newGroupConversationId(),
     members,

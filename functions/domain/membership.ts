@@ -87,6 +87,12 @@ export async function resolveExisting(target: ConversationTarget, userId: string
 export const refuseMessageToSelf = (target: ConversationTarget, senderId: string): void =>
   refuseSelfAddress(target, senderId, SELF_MESSAGE);
 
+/**
+ * Errors name nobody and say no why (protocol.md 1.2): a refusal for a deactivated recipient reads the
+ * same as one for a recipient who blocks the sender will.
+ */
+const cannotWriteTo = (): ForbiddenError => new ForbiddenError('you cannot send messages to this user');
+
 /** Where a message goes, and how to have its conversation: created only once everything else passed. */
 export interface SendingTarget {
   conversationId: string;
@@ -113,7 +119,7 @@ export async function resolveForSending(
       getConversation(conversationId),
       getUserState(recipientId),
     ]);
-    if (recipient.deactivated) throw new ForbiddenError('the recipient is deactivated');
+    if (recipient.deactivated) throw cannotWriteTo();
     return {
       conversationId,
       ensure: async () =>
@@ -123,9 +129,7 @@ export async function resolveForSending(
   const conversation = await requireMembership(target.conversationId ?? '', senderId);
   if (conversation.kind === 'direct') {
     const other = conversation.members.find((member) => member !== senderId);
-    if (other !== undefined && (await getUserState(other)).deactivated) {
-      throw new ForbiddenError('the recipient is deactivated');
-    }
+    if (other !== undefined && (await getUserState(other)).deactivated) throw cannotWriteTo();
   }
   return { conversationId: conversation.conversationId, ensure: async () => conversation };
 }

@@ -177,7 +177,12 @@ describe('createConversation idempotency', () => {
 
     const answer = await create('ivy', { clientRequestId, members: ['jon', 'mal'] });
 
-    expect(answer).toMatchObject({ type: 'error', code: 'forbidden', message: 'members: deactivated: mal' });
+    // Errors name nobody and say no why (protocol.md 1.2).
+    expect(answer).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+      message: 'members: some members cannot be added',
+    });
     expect((await itemsOfType('conversation')).filter((item) => item.createdBy === 'ivy')).toEqual([]);
     expect(
       (await itemsOfType('createReceipt')).filter((item) => item.clientRequestId === clientRequestId),

@@ -167,6 +167,8 @@ describe('sendMessage idempotency', () => {
     const answer = await send({ to: 'mallory', clientMessageId: randomUUID(), content: 'hi' }, 'alice');
 
     expect(answer).toMatchObject({ type: 'error', code: 'forbidden', action: 'sendMessage' });
+    // Errors name nobody and say no why (protocol.md 1.2).
+    expect(String((answer as unknown as Record<string, unknown>).message)).not.toMatch(/mallory|deactivated/);
     expect(await storedMessages(directConversationId('alice', 'mallory'))).toEqual([]);
   });
 });

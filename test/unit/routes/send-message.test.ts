@@ -514,7 +514,7 @@ describe('sendMessage', () => {
 
       // THEN
       expect(frameOf(response)).toEqual(
-        errorFrame('forbidden', 'the recipient is deactivated', { clientMessageId: CMID }),
+        errorFrame('forbidden', 'you cannot send messages to this user', { clientMessageId: CMID }),
       );
       expectNothingWritten();
       expect(ddb).not.toHaveReceivedCommand(QueryCommand);
@@ -570,7 +570,7 @@ describe('sendMessage', () => {
       const response = await handler(send({ conversationId: DM }), lambdaContext);
 
       expect(frameOf(response)).toEqual(
-        errorFrame('forbidden', 'the recipient is deactivated', { clientMessageId: CMID }),
+        errorFrame('forbidden', 'you cannot send messages to this user', { clientMessageId: CMID }),
       );
       expectNothingWritten();
     });
