@@ -16,3 +16,6 @@ export const VERSION_CHANGED_BY = 'message-change';
  * frame of their own message, or drop the conversation on `left`.
  */
 export const IMPLICIT_READ_BY = 'implicit-read';
+
+/** Delivery's own writes to member items (unread bookkeeping, list entries): the filter passes none. */
+export const DELIVERY_BY = 'delivery';

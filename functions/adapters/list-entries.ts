@@ -102,8 +102,8 @@ export async function updateEntry(update: EntryUpdate): Promise<Item | undefined
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (parts.length === 0) return undefined;
     const set = [...parts.flatMap((part) => part.set), 'changedBy = :entryChangedBy'];
-    const moves = update.movedAt !== undefined && parts.some((part) => part.shown !== false);
-    if (moves) set.push('changedAt = :entryChangedAt', 'listAt = :entryListAt');
+    const movedAt = parts.some((part) => part.shown !== false) ? update.movedAt : undefined;
+    if (movedAt !== undefined) set.push('changedAt = :entryChangedAt', 'listAt = :entryListAt');
     const remove = parts.flatMap((part) => part.remove ?? []);
     const names = Object.assign({}, ...parts.map((part) => part.names ?? {}));
     try {
@@ -118,9 +118,9 @@ export async function updateEntry(update: EntryUpdate): Promise<Item | undefined
           ExpressionAttributeValues: {
             ...Object.assign({}, ...parts.map((part) => part.values)),
             ':entryChangedBy': update.changedBy,
-            ...(moves && {
-              ':entryChangedAt': update.movedAt,
-              ':entryListAt': listBucketOf(update.movedAt ?? ''),
+            ...(movedAt !== undefined && {
+              ':entryChangedAt': movedAt,
+              ':entryListAt': listBucketOf(movedAt),
             }),
           },
           ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),

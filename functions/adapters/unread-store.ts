@@ -8,12 +8,9 @@ import { UNREAD_INDEX } from '../../definitions/table.ts';
 import type { UnreadEntry } from '../domain/badge.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
-import { IMPLICIT_READ_BY } from './changed-by.ts';
+import { DELIVERY_BY, IMPLICIT_READ_BY } from './changed-by.ts';
 import { conversationPartition } from './keys.ts';
 import { counterPart, lastMessagePart, updateEntry } from './list-entries.ts';
-
-/** Delivery's own writes to member items: the stream filter lets none of them through. */
-const DELIVERY_BY = 'delivery';
 
 type Item = Record<string, unknown>;
 

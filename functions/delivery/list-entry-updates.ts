@@ -5,6 +5,7 @@
  * conversation (the other user's ticks), a member leaving a group (`members`), a contact's presence.
  * Each update is forward-only and idempotent, so a retried or replayed record changes nothing twice.
  */
+import { DELIVERY_BY } from '../adapters/changed-by.ts';
 import type { Contact } from '../adapters/conversation-list-store.ts';
 import {
   changedLastMessagePart,
@@ -18,8 +19,6 @@ import type { Conversation, StoredMessage } from '../domain/model.ts';
 import { conversationVersion, seqOfVersion } from '../domain/versions.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { FANOUT_LIMITS } from '../shared/config.ts';
-
-const DELIVERY_BY = 'delivery';
 
 /** An edit, a deletion or a reaction (`message` as it now stands, with its version): every member's entry. */
 export async function recordMessageChange(members: readonly string[], message: StoredMessage): Promise<void> {

@@ -108,7 +108,7 @@ async function entriesAfter(
   limit: number,
 ): Promise<{ entries: ListEntry[]; more: boolean }> {
   const entries: ListEntry[] = [];
-  let from = cursor === undefined ? undefined : { bucket: bucketOfCursor(cursor), below: false };
+  let from = cursor === undefined ? undefined : { bucket: listBucketOf(cursor.changedAt), below: false };
   for (;;) {
     const read = await readBuckets(userId, limit - entries.length, from);
     const after = read.entries
@@ -120,9 +120,6 @@ async function entriesAfter(
     from = { bucket: read.lastBucket, below: true };
   }
 }
-
-/** The bucket a cursor's position lies in: the same rounding as the index key's. */
-const bucketOfCursor = (cursor: ListCursor): string => listBucketOf(cursor.changedAt);
 
 /** A direct conversation the caller left stays out until a message after the one they left at. */
 const isShown = (entry: ListEntry): boolean =>
