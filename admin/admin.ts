@@ -3,8 +3,9 @@
  * the local stack (`--local`: its `/_local/` endpoints) or a deployed stack (the outputs `cdk deploy
  * --outputs-file` wrote: its table and `@connections` URL, with your own AWS credentials). Both run the
  * same domain functions (functions/domain/operations.ts). `failures` and `redrive` work on the delivery
- * on-failure queue (admin/queue-commands.ts). Exit 0 when done, 1 when it failed (for `redrive`: when an
- * entry was not redelivered), 2 for a mistake on the command line.
+ * on-failure queue (admin/queue-commands.ts); `reports` and `resolve` on the report queue
+ * (admin/report-commands.ts). Exit 0 when done, 1 when it failed (for `redrive`: when an entry was not
+ * redelivered; for `resolve`: no such report), 2 for a mistake on the command line.
  */
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -16,6 +17,13 @@ import {
   type QueueRequest,
   runQueueCommand,
 } from './queue-commands.ts';
+import {
+  REPORT_COMMANDS,
+  type ReportCommand,
+  type ReportRequest,
+  reportRequest,
+  runReportCommand,
+} from './report-commands.ts';
 
 export const COMMANDS = {
   deactivate: { path: (id: string) => `users/${encodeURIComponent(id)}/deactivate`, what: 'user' },
@@ -26,7 +34,7 @@ export const COMMANDS = {
 export type Command = keyof typeof COMMANDS;
 const QUEUE_COMMANDS: readonly string[] = ['failures', 'redrive'] satisfies QueueCommand[];
 
-export const USAGE = `Usage: npm run -s admin -- <command> [<userId | jti>] [--local [URL]] [--outputs FILE] [--stack NAME]
+export const USAGE = `Usage: npm run -s admin -- <command> [<userId | jti | reportId>] [--local [URL]] [--outputs FILE] [--stack NAME]
 
 Commands:
   deactivate <userId>       refuse the user's connections and messages to them; close their sockets
@@ -37,6 +45,10 @@ Commands:
   redrive                   deliver those entries again from the table (or the stream, for a batch the
                             stream mapping gave up); remove each one only once that succeeded (what
                             failed is tried once more 6 s later)
+  reports                   list the reports users filed, newest first (--status open, the default, or
+                            resolved), each with what it reported
+  resolve <reportId>        mark a report resolved (--note TEXT for the record); resolving again changes
+                            nothing
 
 Where:
   --local [URL]      the local stack (default http://localhost:3001); --admin-key KEY or PARLEY_ADMIN_KEY
@@ -45,9 +57,12 @@ Where:
                      cdk-outputs.json), with your AWS credentials (the default provider chain)
   --stack NAME       the stack in that file (default: the only one)
   --by NAME          who is asking, for the log (default: your user name @ this host)
-  --limit N          failures, redrive: at most N entries (default ${DEFAULT_LIMIT})
+  --limit N          failures, redrive: at most N entries (default ${DEFAULT_LIMIT}); reports: at most N
+                     reports (default 100)
   --dry-run          redrive: say what would be redelivered; invoke nothing, remove nothing
-  --json             failures, redrive: print JSON instead of one line per entry
+  --status S         reports: open (default) or resolved
+  --note TEXT        resolve: why, for the record (at most 1000 characters)
+  --json             failures, redrive, reports, resolve: print JSON (reports: with the copied messages)
   -h, --help         this text
 `;
 
@@ -59,6 +74,8 @@ const OPTIONS = {
   by: { type: 'string' },
   limit: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  status: { type: 'string' },
+  note: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
@@ -74,7 +91,7 @@ export interface OperationRequest {
   by: string;
 }
 
-export type Request = OperationRequest | QueueRequest;
+export type Request = OperationRequest | QueueRequest | ReportRequest;
 
 export class AdminUsageError extends Error {}
 
@@ -107,9 +124,18 @@ export function parseAdminArgs(
   const [command, id, extra] = parsed.positionals;
   if (command === undefined) throw new AdminUsageError('missing <command>');
   const isQueueCommand = QUEUE_COMMANDS.includes(command);
-  if (!(command in COMMANDS) && !isQueueCommand) throw new AdminUsageError(`unknown command "${command}"`);
+  const isReportCommand = REPORT_COMMANDS.includes(command);
+  if (!(command in COMMANDS) && !isQueueCommand && !isReportCommand) {
+    throw new AdminUsageError(`unknown command "${command}"`);
+  }
   if (isQueueCommand && id !== undefined) throw new AdminUsageError(`unexpected argument "${id}"`);
-  if (!isQueueCommand) {
+  if (!isReportCommand) {
+    for (const option of ['status', 'note'] as const) {
+      if (parsed.values[option] !== undefined)
+        throw new AdminUsageError(`--${option} is for reports and resolve`);
+    }
+  }
+  if (!isQueueCommand && !isReportCommand) {
     const spec = COMMANDS[command as Command];
     if (id === undefined || id === '')
       throw new AdminUsageError(`missing <${spec.what === 'user' ? 'userId' : 'jti'}>`);
@@ -134,6 +160,17 @@ export function parseAdminArgs(
           adminKey: parsed.values['admin-key'] ?? (env.PARLEY_ADMIN_KEY || undefined),
         }
       : { kind: 'aws', outputsFile: parsed.values.outputs ?? 'cdk-outputs.json', stack: parsed.values.stack };
+  if (isReportCommand) {
+    const request = reportRequest(
+      command as ReportCommand,
+      parsed.positionals.slice(1),
+      parsed.values,
+      target,
+      parsed.values.by ?? `${userInfo().username}@${hostname()}`,
+    );
+    if (typeof request === 'string') throw new AdminUsageError(request);
+    return request;
+  }
   if (isQueueCommand) {
     return {
       command: command as QueueCommand,
@@ -186,6 +223,11 @@ export async function stackOutputs(file: string, stack: string | undefined): Pro
  * entry rejects with AdminIncomplete, which carries the output.
  */
 export async function runAdmin(request: Request, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (isReportRequest(request)) {
+    const result = await runReportCommand(request, stackOutputs, env);
+    if (!result.ok) throw new Error(result.output);
+    return result.output;
+  }
   if (isQueueRequest(request)) {
     const result = await runQueueCommand(request, stackOutputs);
     if (!result.ok) {
@@ -194,6 +236,10 @@ export async function runAdmin(request: Request, env: NodeJS.ProcessEnv = proces
     return result.output;
   }
   return runOperation(request, env);
+}
+
+function isReportRequest(request: Request): request is ReportRequest {
+  return REPORT_COMMANDS.includes(request.command);
 }
 
 function isQueueRequest(request: Request): request is QueueRequest {

@@ -151,6 +151,8 @@ async function runScenario(
   const { handler: react } = await import('../functions/routes/react.ts');
   const { handler: deleteMessage } = await import('../functions/routes/delete-message.ts');
   const { handler: requestUpload } = await import('../functions/routes/request-upload.ts');
+  const { handler: block } = await import('../functions/routes/block.ts');
+  const { sendMessage: sendWithHook } = await import('../functions/domain/send-message.ts');
   const { connectEvent, disconnectEvent, messageEvent, lambdaContext } = await import(
     '../local/harness/ws-events.ts'
   );
@@ -356,6 +358,37 @@ async function runScenario(
   );
   if (!String(refused.body).includes('"code":"rate_limited"'))
     throw new Error(`the send was not refused as rate_limited: ${refused.body}`);
+  // (1.2) Safety. A send with a send hook configured (integration.md), the hook answering `allow` in
+  // process: what Parley adds around the call is the DynamoDB figure (the Invoke itself is Lambda's
+  // bill). Then what a block costs, with a direct conversation to mark and without one, and a send the
+  // block refuses.
+  const hooked = await counter.count('sendMessage with a send hook (allow)', () =>
+    sendWithHook(
+      {
+        caller: { userId: ALICE.userId, name: ALICE.name, deviceId: ALICE.deviceId },
+        connectionId: ALICE.connectionId,
+        conversationId,
+        clientMessageId: 'hooked-1',
+        content: CONTENT,
+        now: new Date(),
+      },
+      { onFailure: 'refuse', call: async () => ({ action: 'allow' }) },
+    ),
+  );
+  if (hooked.duplicate) throw new Error('the hooked send was answered as a duplicate');
+  const blocked = await counter.count('block (a user with a direct conversation)', () =>
+    route(block, BOB, { action: 'block', userId: ALICE.userId, on: true }),
+  );
+  if (blocked?.type !== 'ack') throw new Error(`the block was not acked: ${JSON.stringify(blocked)}`);
+  await counter.count('block (a user with no conversation)', () =>
+    route(block, BOB, { action: 'block', userId: 'nobody-bob-knows', on: true }),
+  );
+  const refusedByBlock = await counter.count('sendMessage refused by a block', () =>
+    sendMessage(messageEvent({ ...frame, clientMessageId: 'blocked-1' }, ALICE), lambdaContext),
+  );
+  if (!String(refusedByBlock.body).includes('"code":"forbidden"'))
+    throw new Error(`the send was not refused by the block: ${refusedByBlock.body}`);
+  await route(block, BOB, { action: 'block', userId: ALICE.userId, on: false });
   const connectOnline = async (who: typeof ALICE) => {
     await connect(connectEvent(who), lambdaContext);
     stub.open(who.connectionId);
@@ -416,6 +449,10 @@ async function runScenario(
       directMessageOffline: offline.directMessageOffline,
       duplicateSend: counter.operation('duplicate sendMessage (retry)'),
       rateLimitedSend: counter.operation('sendMessage refused (rate_limited)'),
+      hookedSend: counter.operation('sendMessage with a send hook (allow)'),
+      blockWithConversation: counter.operation('block (a user with a direct conversation)'),
+      blockWithoutConversation: counter.operation('block (a user with no conversation)'),
+      sendRefusedByBlock: counter.operation('sendMessage refused by a block'),
       markRead: counter.operation('markRead'),
       markReadDelivery: counter.operation('markRead delivery'),
       typing: counter.operation('typing'),

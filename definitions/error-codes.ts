@@ -10,6 +10,9 @@ export const ERROR_CODES = [
   'forbidden',
   'not_found',
   'rate_limited',
+  // (1.2) The operator's send hook refused the message (definitions/send-hook.ts); its message is passed on.
+  'payment_required',
+  'blocked_content',
   'internal',
 ] as const;
 

@@ -8,7 +8,9 @@
  * no data point there, so the alarms treat missing data as "nothing went wrong".
  */
 import { ERROR_CODES, type ErrorCode } from './error-codes.ts';
+import type { ReportReason } from './reports.ts';
 import type { RouteKey } from './routes.ts';
+import type { SendHookAnswerAction, SendHookEventType, SendHookFailureReason } from './send-hook.ts';
 
 export const METRIC_NAMESPACE = 'Parley';
 
@@ -74,6 +76,18 @@ export interface MetricDimensions {
   PushFailures: { readonly Class: PushFailureClass };
   /** A user had more connections or devices than the fan-out cap (definitions/fanout.ts); the rest were left out. */
   FanoutCapped: NoDimensions;
+  /** (1.2) The send hook answered (definitions/send-hook.ts): what it decided, for sends and for edits. */
+  SendHookAnswers: { readonly Event: SendHookEventType; readonly Answer: SendHookAnswerAction };
+  /**
+   * (1.2) A call of the send hook failed, by reason; the message was then refused (`internal`) or stored
+   * unchanged, as the deployment's `onFailure` says.
+   */
+  SendHookFailures: { readonly Reason: SendHookFailureReason };
+  /**
+   * (1.2) A report was filed (a retry of one already stored is not counted again), by its reason. What
+   * users do, not a fault: graphed, never alarmed on.
+   */
+  Reports: { readonly Reason: ReportReason };
 }
 
 export type MetricName = keyof MetricDimensions;
@@ -97,6 +111,10 @@ export const METRICS: { readonly [M in MetricName]: MetricDefinition<M> } = {
   DeliveryFailures: { dimensionSets: [['Class']] },
   PushFailures: { dimensionSets: [['Class']] },
   FanoutCapped: { dimensionSets: [[]] },
+  SendHookAnswers: { dimensionSets: [['Event', 'Answer']] },
+  // Rolled up too: one alarm watches every reason.
+  SendHookFailures: { dimensionSets: [['Reason'], []] },
+  Reports: { dimensionSets: [['Reason']] },
 };
 
 /** Every metric's name, for code that walks them all (the tests, the dashboard). */

@@ -66,6 +66,11 @@ export const ROUTES = [
     twoWay: true,
     throttle: { rateLimit: 50, burstLimit: 100 },
   },
+  // (1.2) Safety between users: blocking is rare, and each block writes up to four items.
+  { routeKey: 'block', handler: 'block', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
+  { routeKey: 'listBlocks', handler: 'list-blocks', twoWay: true },
+  // (1.2) A member reports a message or a conversation: rare, and one transaction of up to 51 items.
+  { routeKey: 'report', handler: 'report', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
 ] as const satisfies readonly RouteDefinition[];
 
 /** A route's key: every table, list and map that must cover each route is typed by it. */

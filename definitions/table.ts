@@ -78,6 +78,7 @@ export const TABLE = {
         'peerDeliveredSeq',
         'peerStatus',
         'peerLastSeen',
+        'blocking',
       ],
     },
     {
@@ -88,6 +89,28 @@ export const TABLE = {
       partitionKey: { name: 'peer', type: 'S' },
       sortKey: { name: 'PK', type: 'S' },
       include: ['memberOf'],
+    },
+    {
+      // The operators' report queue (functions/adapters/report-store.ts): report items only (the only
+      // items with `reportStatus`), newest first per status, so listing the open ones is one Query, never
+      // a Scan. One partition per status: reports are filed by people, a few a minute at most, far below
+      // the 1,000 writes a second one index partition takes, and a global index's partition has no size
+      // limit (the 10 GB item collection limit is the local index's, and binds `REPORT#` partitions only).
+      indexName: 'reports',
+      partitionKey: { name: 'reportStatus', type: 'S' },
+      sortKey: { name: 'reportedAt', type: 'S' },
+      include: [
+        'reportId',
+        'reporterId',
+        'conversationId',
+        'seq',
+        'reason',
+        'note',
+        'messageCount',
+        'resolvedAt',
+        'resolvedBy',
+        'resolutionNote',
+      ],
     },
   ],
   localIndexes: [
@@ -108,4 +131,5 @@ export const TABLE = {
 export const UNREAD_INDEX = TABLE.globalIndexes[0].indexName;
 export const INBOX_INDEX = TABLE.globalIndexes[1].indexName;
 export const CONTACTS_INDEX = TABLE.globalIndexes[2].indexName;
+export const REPORTS_INDEX = TABLE.globalIndexes[3].indexName;
 export const CHANGES_INDEX = TABLE.localIndexes[0].indexName;

@@ -8,7 +8,8 @@
 import type { Node } from 'constructs';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS, type PushPlatform } from '../definitions/push-platforms.ts';
-import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../definitions/rate-limits.ts';
+import { RATE_LIMIT_SETTINGS, type RateLimitSetting, settingRange } from '../definitions/rate-limits.ts';
+import { checkSendHookSettings, SEND_HOOK_CONTEXT, type SendHookSettings } from '../definitions/send-hook.ts';
 
 export interface PushApplication {
   readonly platform: PushPlatform;
@@ -42,8 +43,16 @@ export interface ParleyConfig {
   readonly manageApiGatewayAccountRole: boolean;
   /** Per-user caps and parallelism of delivery fan-out (definitions/fanout.ts has the defaults). */
   readonly fanout: Readonly<Record<FanoutSetting, number>>;
-  /** Per-user rate limits on sending and typing (definitions/rate-limits.ts has the defaults). */
+  /**
+   * Per-user rate limits on every action that writes, and the daily upload quota
+   * (definitions/rate-limits.ts has the defaults).
+   */
   readonly rateLimits: Readonly<Record<RateLimitSetting, number>>;
+  /**
+   * (1.2) The send hook (integration.md) from context `sendHookArn`, `sendHookTimeoutMs`,
+   * `sendHookOnFailure`; the stack's `sendHook` prop may give it instead. Absent: no hook.
+   */
+  readonly sendHook?: SendHookSettings;
 }
 
 /** The context keys this module reads; the push platforms' are in definitions/push-platforms.ts. */
@@ -115,7 +124,55 @@ export function readConfig(node: Node): ParleyConfig {
     manageApiGatewayAccountRole: text(CONTEXT_KEYS.apiGatewayAccountRole) !== 'false',
     fanout: readFanout(text),
     rateLimits: readRateLimits(text),
+    ...readSendHook(text),
   };
+}
+
+/** The send hook as the CDK stack's `sendHook` prop gives it (lib/parley-stack.ts). */
+export interface SendHookProps {
+  /** The Lambda function (or a version or alias of it) to invoke; another construct's ARN works too. */
+  readonly functionArn: string;
+  /** @default 1000: longer than this and the hook has failed (100 to 5000). */
+  readonly timeoutMs?: number;
+  /** What a failed hook means: `refuse` answers `internal`, `allow` stores the message unchanged. @default 'refuse' */
+  readonly onFailure?: 'refuse' | 'allow';
+}
+
+/** The prop, checked with the same rules as context; a token ARN is left to CloudFormation. */
+export function sendHookFromProps(props: SendHookProps, arnIsToken: boolean): SendHookSettings {
+  return checkSendHookSettings(
+    props,
+    { functionArn: 'sendHook.functionArn', timeoutMs: 'sendHook.timeoutMs', onFailure: 'sendHook.onFailure' },
+    (message) => new ConfigError(message),
+    { arnIsToken },
+  );
+}
+
+/** Context `sendHookArn` (and its `sendHookTimeoutMs`, `sendHookOnFailure`), or no hook. */
+function readSendHook(text: (key: string) => string | undefined): { sendHook?: SendHookSettings } {
+  const functionArn = text(SEND_HOOK_CONTEXT.functionArn);
+  const timeoutMs = text(SEND_HOOK_CONTEXT.timeoutMs);
+  const onFailure = text(SEND_HOOK_CONTEXT.onFailure);
+  if (functionArn === undefined) {
+    // Settings of a hook that is not there: a typo'd or forgotten ARN, not something to ignore.
+    if (timeoutMs !== undefined || onFailure !== undefined) {
+      throw new ConfigError(
+        `Context "${SEND_HOOK_CONTEXT.timeoutMs}" and "${SEND_HOOK_CONTEXT.onFailure}" need "${SEND_HOOK_CONTEXT.functionArn}"`,
+      );
+    }
+    return {};
+  }
+  const names = {
+    functionArn: `Context "${SEND_HOOK_CONTEXT.functionArn}"`,
+    timeoutMs: `Context "${SEND_HOOK_CONTEXT.timeoutMs}"`,
+    onFailure: `Context "${SEND_HOOK_CONTEXT.onFailure}"`,
+  };
+  const given = {
+    functionArn,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(onFailure !== undefined && { onFailure }),
+  };
+  return { sendHook: checkSendHookSettings(given, names, (message) => new ConfigError(message)) };
 }
 
 function readJwt(text: (key: string) => string | undefined): JwtConfig {
@@ -170,22 +227,31 @@ export function endpointArnPattern(applicationArn: string): string {
 const readFanout = (text: (key: string) => string | undefined): Record<FanoutSetting, number> =>
   readWholeNumbers(FANOUT_SETTINGS, text);
 
-/** Context `sendRatePerSecond`, `sendBurst`, `typingRatePerSecond`, `typingBurst`: the same rules. */
+/**
+ * Context `sendRatePerSecond`, `sendBurst`, ..., `uploadMiBPerDay` (definitions/rate-limits.ts): whole
+ * numbers, each in its own range (1 to 1000 unless the setting says otherwise).
+ */
 const readRateLimits = (text: (key: string) => string | undefined): Record<RateLimitSetting, number> =>
   readWholeNumbers(RATE_LIMIT_SETTINGS, text);
 
-/** Each setting from its context key, or its default: a whole number from 1 to 1000. */
+/** Each setting from its context key, or its default: a whole number from 1 to 1000, or in the setting's range. */
 function readWholeNumbers<S extends string>(
-  settings: Record<S, { readonly context: string; readonly default: number }>,
+  settings: Record<
+    S,
+    { readonly context: string; readonly default: number; readonly min?: number; readonly max?: number }
+  >,
   text: (key: string) => string | undefined,
 ): Record<S, number> {
   const values = {} as Record<S, number>;
   for (const setting of Object.keys(settings) as S[]) {
     const { context, default: fallback } = settings[setting];
+    const { min, max } = settingRange(settings[setting]);
     const raw = text(context);
     const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > 1000) {
-      throw new ConfigError(`Context "${context}" must be a whole number from 1 to 1000, got "${raw}"`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(
+        `Context "${context}" must be a whole number from ${min} to ${max}, got "${raw}"`,
+      );
     }
     values[setting] = value;
   }

@@ -5,33 +5,56 @@
  * (lib/config.ts). Routes, table and stream settings are the shared objects from definitions/.
  */
 import { join } from 'node:path';
-import { Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
-import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../definitions/rate-limits.ts';
+import {
+  RATE_LIMIT_SETTINGS,
+  RATE_LIMITED_ACTIONS,
+  type RateLimitSetting,
+} from '../definitions/rate-limits.ts';
 import {
   AUTHORIZER,
   DEFAULT_ROUTE_THROTTLE,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
 } from '../definitions/routes.ts';
+import type { SendHookSettings } from '../definitions/send-hook.ts';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
-import { type ParleyConfig, readConfig } from './config.ts';
+import {
+  ConfigError,
+  type ParleyConfig,
+  readConfig,
+  type SendHookProps,
+  sendHookFromProps,
+} from './config.ts';
 import { AttachmentBucket } from './constructs/attachment-bucket.ts';
 import { ChatTable } from './constructs/chat-table.ts';
 import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
 import { Operations } from './constructs/operations.ts';
-import { ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
+import { DEFAULT_TIMEOUT_SECONDS, ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
 import { ParleyWebSocketApi } from './constructs/websocket-api.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from './permissions.ts';
 
+export interface ParleyStackProps extends StackProps {
+  /**
+   * (1.2) The send hook (integration.md): a Lambda function Parley invokes before it stores every
+   * `sendMessage` and `editMessage`. Context `sendHookArn` (with `sendHookTimeoutMs`,
+   * `sendHookOnFailure`) gives the same from the command line; not both.
+   * @default - no hook: nothing is invoked and nothing more is read
+   */
+  readonly sendHook?: SendHookProps;
+}
+
 export class ParleyStack extends Stack {
   readonly config: ParleyConfig;
+  /** The send hook, from props or context, with its defaults; undefined without one. */
+  readonly sendHook: SendHookSettings | undefined;
   readonly table: ChatTable;
   readonly attachments: AttachmentBucket;
   readonly functions: Readonly<Record<FunctionName, ParleyFunction>>;
@@ -41,10 +64,12 @@ export class ParleyStack extends Stack {
   /** The HS256 secret, when tokens are verified with one. */
   readonly jwtSecret?: secretsmanager.ISecret;
 
-  constructor(scope: Construct, id: string, props: StackProps = {}) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: ParleyStackProps = {}) {
+    const { sendHook, ...stackProps } = props;
+    super(scope, id, stackProps);
     const config = readConfig(this.node);
     this.config = config;
+    this.sendHook = this.resolveSendHook(sendHook, config.sendHook);
     const common = {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       ...(config.logLevel !== undefined && { logLevel: config.logLevel }),
@@ -55,10 +80,16 @@ export class ParleyStack extends Stack {
 
     const routeFunctions: Record<string, ParleyFunction> = {};
     for (const route of ROUTES) {
+      const permissions: FunctionPermissions = FUNCTION_PERMISSIONS[route.handler];
       routeFunctions[route.handler] = new ParleyFunction(this, `route-${route.handler}`, {
         ...common,
         entry: join(PROJECT_ROOT, HANDLER_MODULES[route.handler]),
         description: `Parley WebSocket route ${route.routeKey}`,
+        // A function that waits for the send hook gets that wait on top: the commit after it keeps its time.
+        ...(permissions.sendHook === true &&
+          this.sendHook !== undefined && {
+            timeout: Duration.seconds(DEFAULT_TIMEOUT_SECONDS + Math.ceil(this.sendHook.timeoutMs / 1000)),
+          }),
       });
     }
     const authorizer = new ParleyFunction(this, AUTHORIZER.handler, {
@@ -113,6 +144,17 @@ export class ParleyStack extends Stack {
     for (const [name, fn] of Object.entries(this.functions)) {
       this.grantPermissions(fn, FUNCTION_PERMISSIONS[name as FunctionName]);
     }
+    // The function of every rate-limited route gets the limits as configured, read from the one list
+    // (definitions/rate-limits.ts), so a newly limited action cannot run on the defaults unnoticed.
+    for (const route of ROUTES) {
+      if (!(route.routeKey in RATE_LIMITED_ACTIONS)) continue;
+      for (const [setting, value] of Object.entries(config.rateLimits)) {
+        this.functions[route.handler].addEnvironment(
+          RATE_LIMIT_SETTINGS[setting as RateLimitSetting].env,
+          String(value),
+        );
+      }
+    }
     this.jwtSecret = this.configureJwt(authorizer);
 
     this.operations = new Operations(this, 'Operations', {
@@ -123,6 +165,7 @@ export class ParleyStack extends Stack {
       stage: this.webSocket.stage,
       table: this.table,
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
+      sendHook: this.sendHook !== undefined,
     });
 
     this.addOutputs();
@@ -137,14 +180,22 @@ export class ParleyStack extends Stack {
         fn.addEnvironment(FANOUT_SETTINGS[setting as FanoutSetting].env, String(value));
       }
     }
-    if (permissions.rateLimited) {
-      for (const [setting, value] of Object.entries(this.config.rateLimits)) {
-        fn.addEnvironment(RATE_LIMIT_SETTINGS[setting as RateLimitSetting].env, String(value));
-      }
-    }
     if (permissions.push) fn.sendPush(this.config.push, permissions.push);
     if (permissions.failureQueue) fn.recordFailures(this.delivery.failureTopic);
     if (permissions.attachments) this.attachments.grantAccess(fn, permissions.attachments);
+    if (permissions.sendHook && this.sendHook !== undefined) fn.invokeSendHook(this.sendHook);
+  }
+
+  private resolveSendHook(
+    props: SendHookProps | undefined,
+    fromContext: SendHookSettings | undefined,
+  ): SendHookSettings | undefined {
+    if (props === undefined) return fromContext;
+    // Two places naming a hook is one too many to guess which was meant.
+    if (fromContext !== undefined) {
+      throw new ConfigError('The send hook is given both as the "sendHook" prop and as context: give one');
+    }
+    return sendHookFromProps(props, Token.isUnresolved(props.functionArn));
   }
 
   private configureJwt(authorizer: ParleyFunction): secretsmanager.ISecret | undefined {

@@ -48,10 +48,13 @@ export interface FunctionPermissions {
    * `DELIVERY_FAILURE_TOPIC_ARN`.
    */
   readonly failureQueue?: boolean;
-  /** Applies per-user rate limits: gets the configured limits (definitions/rate-limits.ts) as variables. */
-  readonly rateLimited?: boolean;
   /** Its requests to the attachments bucket; any of them also gives it `ATTACHMENTS_BUCKET`. */
   readonly attachments?: readonly AttachmentAccess[];
+  /**
+   * (1.2) Asks the send hook, when the deployment has one: `lambda:InvokeFunction` on that one function
+   * and the `SEND_HOOK_*` variables (definitions/send-hook.ts). Without a hook, neither.
+   */
+  readonly sendHook?: boolean;
 }
 
 export type FunctionName = HandlerName;
@@ -59,6 +62,8 @@ export type FunctionName = HandlerName;
 /**
  * Every frame route (functions/shared/ws-route.ts) may also UpdateItem its own connection item: a frame
  * whose token has expired asks delivery to close the connection (functions/domain/token-expiry.ts).
+ * Every route of RATE_LIMITED_ACTIONS (definitions/rate-limits.ts) also UpdateItems the caller's rate
+ * bucket, and the stack gives its function the configured limits (lib/parley-stack.ts).
  */
 export const FUNCTION_PERMISSIONS = {
   // Reads the user's state and revoked `jti` items in one BatchGetItem.
@@ -73,17 +78,19 @@ export const FUNCTION_PERMISSIONS = {
   // UpdateItems for several.
   'send-message': {
     table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem'],
-    rateLimited: true,
     attachments: ['attachUploads'],
+    // With a send hook: a GetItem of the send receipt (and of its message) before asking it.
+    sendHook: true,
   },
-  // PutItem of the upload item (owner, declared type and size); signs the PUT.
+  // PutItem of the upload item (owner, declared type and size), or UpdateItem of it for a retry when the
+  // day's quota is full; UpdateItem of the caller's daily upload bytes (functions/adapters/upload-store.ts).
+  // Signs the PUT.
   'request-upload': { table: ['PutItem', 'UpdateItem'], attachments: ['signUploads'] },
   // Typing is ephemeral: the handler delivers it itself (architecture.md), deleting gone connections.
   // UpdateItem for the typer's rate bucket.
   typing: {
     table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
     postToConnections: true,
-    rateLimited: true,
   },
   // A group member whose item a failed creation never wrote gets it (membership.ts): a PutItem with a
   // ConditionCheckItem of the group's members, in one transaction. The same in sync, leave and delivery.
@@ -115,7 +122,8 @@ export const FUNCTION_PERMISSIONS = {
   // (functions/adapters/versioned-change.ts): a Query of the newest seq and a GetItem of the change
   // count, then one TransactWriteItems: UpdateItem of the count, ConditionCheckItem of the next seq,
   // the conditional UpdateItem of the message.
-  'edit-message': { table: ['GetItem', 'Query', 'UpdateItem', 'ConditionCheckItem'] },
+  // With a send hook, a GetItem of the message first: the hook is asked only about an edit that may be made.
+  'edit-message': { table: ['GetItem', 'Query', 'UpdateItem', 'ConditionCheckItem'], sendHook: true },
   // The versioned mark of the tombstone, a GetItem of it back, then the removal of its reactions and
   // attachments list (UpdateItem); its attachments' objects are deleted from the bucket in between.
   'delete-message': {
@@ -130,6 +138,16 @@ export const FUNCTION_PERMISSIONS = {
   'leave-conversation': {
     table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem', 'PutItem', 'ConditionCheckItem'],
   },
+  // (1.2) One TransactWriteItems: UpdateItem of the blocker's state (the set) with a PutItem or DeleteItem
+  // of the BLOCKEDBY item; then UpdateItem of the two direct member items.
+  block: { table: ['UpdateItem', 'PutItem', 'DeleteItem'] },
+  // GetItem of the caller's state item (its `blocks`); UpdateItem as every frame route (above).
+  'list-blocks': { table: ['GetItem', 'UpdateItem'] },
+  // (1.2) GetItem of the caller's own report (a retry) and member item (membership; a group member item
+  // a failed creation left out is put: PutItem with a ConditionCheckItem); GetItem of the reported
+  // message, or a Query of the newest ones; one TransactWriteItems of Puts (the report, its copies);
+  // UpdateItem of the reporter's rate bucket. The operators list reports through the `reports` index with their own credentials, not this function.
+  report: { table: ['GetItem', 'Query', 'PutItem', 'ConditionCheckItem', 'UpdateItem'] },
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.

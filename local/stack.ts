@@ -10,6 +10,7 @@ import { DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@a
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { PUSH_PLATFORMS } from '../definitions/push-platforms.ts';
 import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../definitions/routes.ts';
+import { SEND_HOOK_ENV } from '../definitions/send-hook.ts';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
@@ -36,6 +37,13 @@ import { addPushRoutes, SNS_PATH } from './push/push-routes.ts';
 import { addFailureQueueRoutes, LocalFailureQueue } from './queue/failure-queue.ts';
 import { addRedriveRoute } from './queue/redrive-route.ts';
 import { type LocalS3, startLocalS3 } from './s3rver.ts';
+import {
+  addLambdaRoutes,
+  LAMBDA_PATH,
+  LOCAL_SEND_HOOK_NAME,
+  type LocalSendHookOptions,
+  loadSendHook,
+} from './send-hook.ts';
 import { StreamPoller } from './stream/stream-poller.ts';
 import { addStreamRoute } from './stream/stream-route.ts';
 
@@ -68,6 +76,8 @@ export interface LocalStackOptions {
   readonly faults?: FaultSpec;
   /** Seed of the fault plan's generator, so that a run's draws can be repeated; random when undefined. */
   readonly faultSeed?: number;
+  /** (1.2) A send hook module to run in process (`--send-hook`); none when undefined. */
+  readonly sendHook?: LocalSendHookOptions;
 }
 
 export interface LocalStack {
@@ -145,6 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const httpUrl = `http://localhost:${port}`;
 
     configureHandlerEnvironment(dynamoProxy.endpoint, tableName, `http://127.0.0.1:${port}`, s3);
+    await configureSendHook(localRoutes, `http://127.0.0.1:${port}`, options.sendHook);
     addOperationsRoutes(localRoutes);
     addDevTokenRoute(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
@@ -272,6 +283,29 @@ function configureHandlerEnvironment(
   }
   env.JWT_SECRET ||= DEFAULT_JWT_SECRET;
   env.LOG_LEVEL ||= 'info';
+}
+
+/**
+ * The send hook's module, loaded and served as a Lambda function on this port, and the variables that
+ * point the send and edit handlers at it (as the CDK stack's would at the deployed one). Without one,
+ * no hook variable reaches the handlers, whatever the shell holds.
+ */
+async function configureSendHook(
+  localRoutes: LocalRoutes,
+  baseUrl: string,
+  hook: LocalSendHookOptions | undefined,
+): Promise<void> {
+  const env = process.env;
+  for (const name of Object.values(SEND_HOOK_ENV)) delete env[name];
+  delete env.LAMBDA_ENDPOINT;
+  if (hook === undefined) return;
+  const handler = await loadSendHook(hook.modulePath);
+  addLambdaRoutes(localRoutes, new Map([[LOCAL_SEND_HOOK_NAME, handler]]), hook.timeoutMs);
+  env.LAMBDA_ENDPOINT = `${baseUrl}${LAMBDA_PATH}`;
+  env[SEND_HOOK_ENV.functionArn] =
+    `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_API.accountId}:function:${LOCAL_SEND_HOOK_NAME}`;
+  env[SEND_HOOK_ENV.timeoutMs] = String(hook.timeoutMs);
+  env[SEND_HOOK_ENV.onFailure] = hook.onFailure;
 }
 
 export { DEFAULT_JWT_SECRET };

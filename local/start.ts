@@ -4,7 +4,16 @@
  * Also prints one machine-readable line, `PARLEY_LOCAL_READY {json}`, for scripts and tests.
  */
 
-import { RATE_LIMIT_SETTINGS } from '../definitions/rate-limits.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RATE_LIMIT_SETTINGS, type RateLimitSetting, settingRange } from '../definitions/rate-limits.ts';
+import {
+  SEND_HOOK_DEFAULTS,
+  SEND_HOOK_ENV,
+  SEND_HOOK_FAILURE_POLICIES,
+  SEND_HOOK_TIMEOUT_BOUNDS,
+  type SendHookFailurePolicy,
+} from '../definitions/send-hook.ts';
 import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
 import {
@@ -20,16 +29,39 @@ import { startLocalStack } from './stack.ts';
 
 const env = process.env;
 
+/** What each limit's flag sets, for `--help` (docs/protocol.md "Rate limits" has the table). */
+const RATE_LIMIT_HELP = {
+  sendPerSecond: 'sendMessage per second and user',
+  sendBurst: 'sendMessage at once after a quiet spell',
+  typingPerSecond: 'typing per second and user',
+  typingBurst: 'typing at once after a quiet spell',
+  readPerMinute: 'markRead per minute and user',
+  readBurst: 'markRead at once',
+  changePerMinute: 'editMessage, deleteMessage, react per minute (each)',
+  changeBurst: 'each of those at once',
+  conversationPerMinute: 'createConversation per minute',
+  conversationBurst: 'createConversation at once',
+  membershipPerMinute: 'leaveConversation, block, acceptRequest, setNotifications per minute (each)',
+  membershipBurst: 'each of those at once',
+  reportPerMinute: 'report per minute',
+  reportBurst: 'report at once',
+  uploadPerMinute: 'requestUpload per minute',
+  uploadBurst: 'requestUpload at once',
+  devicePerMinute: 'registerDevice, unregisterDevice per minute (each)',
+  deviceBurst: 'each of those at once',
+  uploadMiBPerDay: 'MiB of uploads per user and UTC day',
+} satisfies Record<RateLimitSetting, string>;
+
 function rateLimitHelp(): string {
-  const { sendPerSecond, sendBurst, typingPerSecond, typingBurst } = RATE_LIMIT_SETTINGS;
-  const line = (setting: { flag: string; env: string; default: number }, what: string) =>
-    `${`  --${setting.flag} N`.padEnd(25)}${what} (env ${setting.env}, default ${setting.default})`;
-  return [
-    line(sendPerSecond, 'sendMessage per second and user'),
-    line(sendBurst, 'sendMessage at once after a quiet spell'),
-    line(typingPerSecond, 'typing per second and user'),
-    line(typingBurst, 'typing at once after a quiet spell'),
-  ].join('\n');
+  return Object.entries(RATE_LIMIT_HELP)
+    .map(([setting, what]) => {
+      const { flag, env: name, default: fallback } = RATE_LIMIT_SETTINGS[setting as RateLimitSetting];
+      const line = `${`  --${flag} N`.padEnd(25)}${what}`;
+      const where = `(env ${name}, default ${fallback})`;
+      // Wrapped like the other options' lines, at about 110 columns.
+      return line.length + where.length < 110 ? `${line} ${where}` : `${line}\n${' '.repeat(25)}${where}`;
+    })
+    .join('\n');
 }
 
 /** The `--faults` lines of `--help`, with each class's answers from the plan's own table. */
@@ -67,6 +99,12 @@ const options = runCommandLine(
 ${rateLimitHelp()}
 ${faultHelp()}
   --fault-seed N         seed of the fault draws, to repeat a run (env PARLEY_FAULT_SEED, default random)
+  --send-hook PATH       run this module's \`handler\` in process as the send hook, before every sendMessage
+                         and editMessage is stored (env PARLEY_SEND_HOOK, default none; docs/local-stack.md
+                         "Send hook"), e.g. examples/send-hook/hook.ts
+  --send-hook-timeout-ms N  no answer by then is a failed hook (env ${SEND_HOOK_ENV.timeoutMs}, default ${SEND_HOOK_DEFAULTS.timeoutMs})
+  --send-hook-on-failure P  refuse (answer internal) or allow (store unchanged) when the hook fails
+                         (env ${SEND_HOOK_ENV.onFailure}, default ${SEND_HOOK_DEFAULTS.onFailure})
   -h, --help             this text
 
 Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
@@ -83,6 +121,9 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       'max-connection-ms': { type: 'string' },
       faults: { type: 'string' },
       'fault-seed': { type: 'string' },
+      'send-hook': { type: 'string' },
+      'send-hook-timeout-ms': { type: 'string' },
+      'send-hook-on-failure': { type: 'string' },
       ...Object.fromEntries(Object.values(RATE_LIMIT_SETTINGS).map(({ flag }) => [flag, { type: 'string' }])),
     },
   },
@@ -114,9 +155,10 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       throw new UsageError(`--table must be 3 to 255 letters, digits, '_', '-' or '.', got "${tableName}"`);
     }
     // The handlers read their limits from the environment when they load, as in Lambda.
-    for (const { flag, env: name, default: fallback } of Object.values(RATE_LIMIT_SETTINGS)) {
+    for (const setting of Object.values(RATE_LIMIT_SETTINGS)) {
+      const { flag, env: name, default: fallback } = setting;
       const value = (flags as Record<string, string | undefined>)[flag] ?? env[name];
-      env[name] = String(wholeNumber(`--${flag} (${name})`, value, fallback, { min: 1, max: 1000 }));
+      env[name] = String(wholeNumber(`--${flag} (${name})`, value, fallback, settingRange(setting)));
     }
     let faults: ReturnType<typeof parseFaultSpec>;
     try {
@@ -127,6 +169,7 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
     }
     return {
       faults,
+      sendHook: sendHookOptions(flags),
       faultSeed: wholeNumber(
         '--fault-seed (PARLEY_FAULT_SEED)',
         flags['fault-seed'] ?? env.PARLEY_FAULT_SEED,
@@ -193,6 +236,7 @@ try {
     adminKey,
     faults: options.faults,
     faultSeed: options.faultSeed,
+    ...(options.sendHook !== undefined && { sendHook: options.sendHook }),
   });
 } catch (error) {
   process.stderr.write(`npm start: ${startFailure(error)}\n`);
@@ -209,13 +253,55 @@ process.stdout.write(`
   Pushes         curl ${stack.httpUrl}/_local/pushes
   Management API ${stack.httpUrl}/@connections/{connectionId}
   DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.dynamoDbEndpoint ? ', already running' : options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
-${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
+${sendHookLine()}${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
   Ctrl-C stops everything.
 
 `);
 process.stdout.write(
   `PARLEY_LOCAL_READY ${JSON.stringify({ url: stack.url, httpUrl: stack.httpUrl, port: stack.port, dynamoDbEndpoint: stack.dynamoDbEndpoint, tableName: stack.tableName, startupMs })}\n`,
 );
+
+/**
+ * `--send-hook PATH` (or `PARLEY_SEND_HOOK`) with its timeout and failure policy, within the bounds the
+ * deployed stack keeps (definitions/send-hook.ts); undefined without a hook.
+ */
+function sendHookOptions(flags: {
+  'send-hook'?: string | undefined;
+  'send-hook-timeout-ms'?: string | undefined;
+  'send-hook-on-failure'?: string | undefined;
+}) {
+  const modulePath = flags['send-hook'] ?? (env.PARLEY_SEND_HOOK || undefined);
+  if (modulePath === undefined) {
+    if (flags['send-hook-timeout-ms'] !== undefined || flags['send-hook-on-failure'] !== undefined) {
+      throw new UsageError('--send-hook-timeout-ms and --send-hook-on-failure need --send-hook');
+    }
+    return undefined;
+  }
+  if (modulePath.trim() === '') throw new UsageError('--send-hook needs the path of a module');
+  if (!existsSync(resolve(modulePath))) {
+    throw new UsageError(`--send-hook: ${resolve(modulePath)} does not exist`);
+  }
+  const timeoutMs = wholeNumber(
+    `--send-hook-timeout-ms (${SEND_HOOK_ENV.timeoutMs})`,
+    flags['send-hook-timeout-ms'] ?? env[SEND_HOOK_ENV.timeoutMs],
+    SEND_HOOK_DEFAULTS.timeoutMs,
+    SEND_HOOK_TIMEOUT_BOUNDS,
+  );
+  const onFailure =
+    flags['send-hook-on-failure'] ?? (env[SEND_HOOK_ENV.onFailure] || SEND_HOOK_DEFAULTS.onFailure);
+  if (!(SEND_HOOK_FAILURE_POLICIES as readonly string[]).includes(onFailure)) {
+    throw new UsageError(
+      `--send-hook-on-failure (${SEND_HOOK_ENV.onFailure}) must be ${SEND_HOOK_FAILURE_POLICIES.join(' or ')}, got "${onFailure}"`,
+    );
+  }
+  return { modulePath, timeoutMs, onFailure: onFailure as SendHookFailurePolicy };
+}
+
+function sendHookLine(): string {
+  const hook = options.sendHook;
+  if (hook === undefined) return '';
+  return `  Send hook      ${hook.modulePath} (timeout ${hook.timeoutMs} ms, on failure ${hook.onFailure})\n`;
+}
 
 /** Faults given at start are on from the first call: say so where nobody can miss it. */
 function faultsLine(): string {

@@ -14,6 +14,7 @@ import { newId, subjectOf } from './ids.ts';
 import { Outbox, type PendingMessage } from './outbox.ts';
 import type {
   AttachmentRef,
+  BlocksFrame,
   ClientFrame,
   Conversation,
   ConversationSummary,
@@ -24,6 +25,8 @@ import type {
   PresenceFrame,
   PushPlatform,
   ReadFrame,
+  ReportAckFrame,
+  ReportReason,
   ServerFrame,
   Target,
   UploadContentType,
@@ -92,6 +95,16 @@ export interface UploadOptions {
   readonly fetch?: UploadFetch;
 }
 
+/** (1.2) What report() sends: a message (`seq`) or, without it, the whole conversation. */
+export interface ReportInput {
+  readonly conversationId: string;
+  /** One message; leave it out to report the conversation. */
+  readonly seq?: number;
+  readonly reason: ReportReason;
+  /** For the moderators, at most 1000 characters (trimmed; blank is none). */
+  readonly note?: string;
+}
+
 export interface Presence {
   readonly status: 'online' | 'offline';
   readonly lastSeen?: string;
@@ -143,6 +156,7 @@ const MAX_CONTENT_CHARS = 4000;
 const MAX_ATTACHMENTS = 10;
 const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 const MAX_EMOJI_BYTES = 32;
+const MAX_REPORT_NOTE_CHARS = 1000;
 const SYNC_PAGE = 100;
 /** Rounds of `sync` for one conversation before giving up on a gap until the next message or reconnect. */
 const MAX_SYNC_ROUNDS = 3;
@@ -164,6 +178,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   readonly #list = new ConversationList();
   readonly #timelines = new Map<string, Timeline>();
   readonly #presence = new Map<string, Presence>();
+  /** (1.2) The users this user blocks, as known from block(), blocks() and the list's `blocked`. */
+  readonly #blocked = new Set<string>();
   readonly #readBy = new Map<string, Map<string, number>>();
   readonly #deliveredTo = new Map<string, Map<string, number>>();
   /** User id → our direct conversation with them, learnt from acks and conversation frames. */
@@ -483,6 +499,59 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     if (!this.#leftGroups.has(conversationId)) this.#dropConversation(conversationId);
   }
 
+  // ---- blocks (protocol.md 1.2) ---------------------------------------------------------------------
+  //
+  // Enforced by the server, whatever a client sends: a blocked user cannot write to the blocker or put
+  // them in a group, nothing (presence, typing, receipts) passes between the two, and their messages in
+  // shared groups arrive `hidden` (show "Message from a blocked user"). Blocking and unblocking are
+  // idempotent, so a retry after a reconnect or a timeout is safe.
+
+  /**
+   * Blocks `userId`. Resolves on the ack: from then on nothing of theirs reaches this user whole, and
+   * their presence is no longer known here.
+   */
+  async block(userId: string): Promise<void> {
+    await this.#setBlock(userId, true);
+    this.#blocked.add(userId);
+    this.#presence.delete(userId);
+  }
+
+  /** Unblocks `userId`. Messages they could not send while blocked stay unsent. */
+  async unblock(userId: string): Promise<void> {
+    await this.#setBlock(userId, false);
+    this.#blocked.delete(userId);
+  }
+
+  /** The users this user blocks, sorted, from the server. */
+  async blocks(): Promise<readonly string[]> {
+    const frame = await this.#requests.request<BlocksFrame>({
+      channel: 'listBlocks',
+      frame: { action: 'listBlocks' },
+      answer: (answer) => (answer.type === 'blocks' ? answer : undefined),
+      isMine: (error) => error.action === 'listBlocks',
+    });
+    this.#blocked.clear();
+    for (const userId of frame.userIds) this.#blocked.add(userId);
+    return frame.userIds;
+  }
+
+  /**
+   * Whether this user blocks `userId`, as far as this client knows (block(), blocks(), and the list's
+   * direct conversations): a UI offers "Unblock" instead of the composer.
+   */
+  isBlocked(userId: string): boolean {
+    return this.#blocked.has(userId);
+  }
+
+  async #setBlock(userId: string, on: boolean): Promise<void> {
+    await this.#requests.request({
+      channel: 'block',
+      frame: { action: 'block', userId, on },
+      answer: (frame) => (frame.type === 'ack' && frame.action === 'block' ? true : undefined),
+      isMine: (error) => error.action === 'block',
+    });
+  }
+
   /**
    * Uploads a file to attach to a message: `requestUpload` (answered by an `upload` frame naming the
    * same `clientRequestId`), then the bytes with the frame's method, URL and headers. Resolves with the
@@ -521,6 +590,38 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     if (!response.ok)
       throw new UploadError(`the upload was refused with HTTP ${response.status}`, response.status);
     return upload.uploadId;
+  }
+
+  /**
+   * (1.2) Reports a message (`seq`) or the conversation to the operator's moderators, who get a copy of
+   * it as it is now (a later edit or deletion erases no evidence). Resolves with the report's id. Sent
+   * again after a reconnect or a timeout with the same `clientRequestId`, it names the same report:
+   * never two. Refused with `forbidden` outside a conversation of the user's, `not_found` for a `seq`
+   * with no message.
+   */
+  async report(input: ReportInput): Promise<string> {
+    const note = input.note?.trim() ?? '';
+    if (Array.from(note).length > MAX_REPORT_NOTE_CHARS) {
+      throw new ParleyError('too_large', `note is over ${MAX_REPORT_NOTE_CHARS} characters`, 'report');
+    }
+    const clientRequestId = newId();
+    const ack = await this.#requests.request<ReportAckFrame>({
+      channel: `report:${clientRequestId}`,
+      frame: {
+        action: 'report',
+        clientRequestId,
+        conversationId: input.conversationId,
+        ...(input.seq !== undefined && { seq: input.seq }),
+        reason: input.reason,
+        ...(note !== '' && { note }),
+      },
+      answer: (frame) =>
+        frame.type === 'ack' && frame.action === 'report' && frame.clientRequestId === clientRequestId
+          ? frame
+          : undefined,
+      isMine: (error) => error.clientRequestId === clientRequestId,
+    });
+    return ack.reportId;
   }
 
   /** The messages handed on in a conversation during this run, ascending seq, edits and reactions applied. */
@@ -935,6 +1036,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       raise(this.#deliveredTo, summary.conversationId, receipt.userId, receipt.deliveredSeq);
     }
     const peer = summary.kind === 'direct' ? summary.members.find((id) => id !== this.#userId) : undefined;
+    if (peer !== undefined) {
+      if (summary.blocked === true) this.#blocked.add(peer);
+      else this.#blocked.delete(peer);
+    }
     if (peer !== undefined && summary.presence !== undefined) {
       const { status, lastSeen } = summary.presence;
       this.#presence.set(peer, lastSeen === null || status === 'online' ? { status } : { status, lastSeen });

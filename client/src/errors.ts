@@ -5,7 +5,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['internal', 'rate_limited']);
 
 /** An `error` frame of protocol.md, as an Error. `code` says what to do; `message` is for people. */
 export class ParleyError extends Error {
-  override readonly name = 'ParleyError';
+  override readonly name: string = 'ParleyError';
   readonly code: ErrorCode;
   readonly action: string | undefined;
   readonly retryAfterMs: number | undefined;
@@ -17,12 +17,47 @@ export class ParleyError extends Error {
     this.retryAfterMs = retryAfterMs;
   }
 
+  /** The error a frame means: a PaymentRequiredError or BlockedContentError for those codes. */
   static from(frame: ErrorFrame): ParleyError {
-    return new ParleyError(frame.code, frame.message, frame.action, frame.retryAfterMs);
+    switch (frame.code) {
+      case 'payment_required':
+        return new PaymentRequiredError(frame.message, frame.action);
+      case 'blocked_content':
+        return new BlockedContentError(frame.message, frame.action);
+      default:
+        return new ParleyError(frame.code, frame.message, frame.action, frame.retryAfterMs);
+    }
   }
 
   get retryable(): boolean {
     return RETRYABLE.has(this.code);
+  }
+}
+
+/**
+ * (1.2) The app's backend refused the message for the sender's plan or credits (the send hook).
+ * `message` is its text for the user (say, how to buy more); sending it again unchanged cannot help, so
+ * the SDK never does. Once the user can send again, send it anew.
+ */
+export class PaymentRequiredError extends ParleyError {
+  override readonly name = 'PaymentRequiredError';
+  declare readonly code: 'payment_required';
+
+  constructor(message: string, action?: string) {
+    super('payment_required', message, action);
+  }
+}
+
+/**
+ * (1.2) The app's content rules refused the message (the send hook: a word or link filter, a
+ * moderation service). `message` says why, for the user; the SDK never sends it again.
+ */
+export class BlockedContentError extends ParleyError {
+  override readonly name = 'BlockedContentError';
+  declare readonly code: 'blocked_content';
+
+  constructor(message: string, action?: string) {
+    super('blocked_content', message, action);
   }
 }
 

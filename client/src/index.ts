@@ -9,6 +9,7 @@ export {
   type ParleyClientOptions,
   type Presence,
   type PresenceUnknown,
+  type ReportInput,
   type SendFailedEvent,
   type SendOptions,
   type SentEvent,
@@ -17,7 +18,14 @@ export {
   type UploadOptions,
 } from './client.ts';
 export type { ConnectionState, StateChange, TokenProvider } from './connection.ts';
-export { ClientClosedError, type CloseReason, ParleyError, UploadError } from './errors.ts';
+export {
+  BlockedContentError,
+  ClientClosedError,
+  type CloseReason,
+  ParleyError,
+  PaymentRequiredError,
+  UploadError,
+} from './errors.ts';
 export type { PendingMessage } from './outbox.ts';
 export type * from './protocol.ts';
 export type { TokenTransport, WebSocketConstructor, WebSocketLike } from './socket.ts';

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'rate_limited'
+  | 'payment_required'
+  | 'blocked_content'
   | 'internal';
 
 export type PushPlatform = 'apns' | 'apns_sandbox' | 'fcm';
@@ -46,7 +48,28 @@ export type ClientFrame =
   | { action: 'deleteMessage'; conversationId: string; seq: number }
   | { action: 'react'; conversationId: string; seq: number; emoji: string; on: boolean }
   | { action: 'leaveConversation'; conversationId: string }
-  | { action: 'requestUpload'; clientRequestId: string; contentType: UploadContentType; size: number };
+  | { action: 'block'; userId: string; on: boolean }
+  | { action: 'listBlocks' }
+  | { action: 'requestUpload'; clientRequestId: string; contentType: UploadContentType; size: number }
+  | {
+      action: 'report';
+      clientRequestId: string;
+      conversationId: string;
+      seq?: number;
+      reason: ReportReason;
+      note?: string;
+    };
+
+/** (1.2) Why a message or a conversation is reported (protocol.md `report`). */
+export type ReportReason =
+  | 'spam'
+  | 'harassment'
+  | 'hate'
+  | 'sexual'
+  | 'violence'
+  | 'minor_safety'
+  | 'scam'
+  | 'other';
 
 /** A completed upload of the sender's own, attached to `sendMessage` (up to 10). */
 export interface AttachmentRef {
@@ -86,6 +109,8 @@ export interface Message {
   readonly deleted?: boolean;
   /** Emoji → the ids of the users who reacted with it. */
   readonly reactions?: Readonly<Record<string, readonly string[]>>;
+  /** (1.2) From a user this user blocks: content `""`, no attachments. Show "Message from a blocked user". */
+  readonly hidden?: boolean;
 }
 
 export interface Attachment {
@@ -113,7 +138,15 @@ export interface SendAckFrame {
 
 export interface ActionAckFrame {
   readonly type: 'ack';
-  readonly action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation';
+  readonly action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation' | 'block';
+}
+
+/** (1.2) The answer to `report`: the report's id, the same for every retry of its `clientRequestId`. */
+export interface ReportAckFrame {
+  readonly type: 'ack';
+  readonly action: 'report';
+  readonly clientRequestId: string;
+  readonly reportId: string;
 }
 
 export interface MessageChangeAckFrame {
@@ -134,6 +167,8 @@ export interface MessageUpdatedFrame {
   readonly editedAt: string | null;
   readonly deleted: boolean;
   readonly reactions: Readonly<Record<string, readonly string[]>>;
+  /** (1.2) From a user this user blocks: content `""`. */
+  readonly hidden?: boolean;
 }
 
 /** A presigned upload: send the file with `method` to `url`, with `headers`, before `expiresAt`. */
@@ -225,6 +260,8 @@ export interface ConversationSummary {
   readonly receipts?: readonly Receipt[];
   /** (1.2) A direct conversation's other user, where presence flows. */
   readonly presence?: { readonly status: 'online' | 'offline'; readonly lastSeen: string | null };
+  /** (1.2) A direct conversation whose other user this user blocks. */
+  readonly blocked?: boolean;
 }
 
 export interface ConversationsFrame {
@@ -240,6 +277,12 @@ export interface ConversationsFrame {
 export interface LeftFrame {
   readonly type: 'left';
   readonly conversationId: string;
+}
+
+/** (1.2) The answer to `listBlocks`: the users this user blocks. */
+export interface BlocksFrame {
+  readonly type: 'blocks';
+  readonly userIds: readonly string[];
 }
 
 export interface PongFrame {
@@ -261,6 +304,7 @@ export type ServerFrame =
   | SendAckFrame
   | ActionAckFrame
   | MessageChangeAckFrame
+  | ReportAckFrame
   | MessageUpdatedFrame
   | UploadFrame
   | TypingFrame
@@ -272,6 +316,7 @@ export type ServerFrame =
   | ConversationsFrame
   | PongFrame
   | LeftFrame
+  | BlocksFrame
   | ErrorFrame;
 
 const SERVER_TYPES: ReadonlySet<string> = new Set([
@@ -289,6 +334,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set([
   'messageUpdated',
   'upload',
   'left',
+  'blocks',
 ]);
 
 /**

@@ -19,3 +19,9 @@ export const IMPLICIT_READ_BY = 'implicit-read';
 
 /** Delivery's own writes to member items (unread bookkeeping, list entries): the filter passes none. */
 export const DELIVERY_BY = 'delivery';
+
+/**
+ * (1.2) A block or unblock marking a direct conversation's member items (block-store.ts): the blocker's
+ * entry moves (it shows `blocked`), the filter passes none.
+ */
+export const BLOCK_BY = 'block';

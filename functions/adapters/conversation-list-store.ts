@@ -34,6 +34,7 @@ function toListEntry(userId: string, item: Item): ListEntry {
     ...(typeof item.hiddenUntilSeq === 'number' && { hiddenUntilSeq: item.hiddenUntilSeq }),
     lastMessage: (item.lastMessage as StoredMessage | undefined) ?? undefined,
     changeVersion: count(item.changeVersion),
+    ...(item.blocking === true && { blocking: true }),
     ...(typeof item.peer === 'string' && {
       peer: {
         userId: item.peer,

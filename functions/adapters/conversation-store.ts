@@ -97,6 +97,7 @@ export async function createDirectConversation(
   creatorId: string,
   otherId: string,
   createdAt: string,
+  options: { creatorBlocks?: boolean } = {},
 ): Promise<Conversation> {
   const conversation: Conversation = {
     conversationId,
@@ -130,8 +131,10 @@ export async function createDirectConversation(
               TableName: TABLE_NAME,
               Item: {
                 ...memberItem(conversation, creatorId, createdAt),
-                ...(otherPresence !== undefined &&
-                  peerPresenceFields(otherPresence.status, otherPresence.lastSeen)),
+                ...(options.creatorBlocks === true
+                  ? { blocking: true }
+                  : otherPresence !== undefined &&
+                    peerPresenceFields(otherPresence.status, otherPresence.lastSeen)),
               },
               ConditionExpression: ifNew,
             },
@@ -141,7 +144,9 @@ export async function createDirectConversation(
               TableName: TABLE_NAME,
               Item: {
                 ...memberItem(conversation, otherId, createdAt),
-                ...peerPresenceFields('online', null),
+                ...(options.creatorBlocks === true
+                  ? { blockedByPeer: true }
+                  : peerPresenceFields('online', null)),
               },
               ConditionExpression: ifNew,
             },

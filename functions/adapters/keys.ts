@@ -28,9 +28,13 @@ export type ItemType =
   | 'pushReceipt'
   | 'deliveryAttempts'
   | 'rateBucket'
+  | 'uploadQuota'
   | 'presence'
   | 'tokenUse'
-  | 'upload';
+  | 'upload'
+  | 'report'
+  | 'reportCopy'
+  | 'blockedBy';
 
 const SEQ_DIGITS = 12;
 
@@ -41,6 +45,7 @@ export const MESSAGE_PREFIX = 'MSG#';
 
 export const userPartition = (userId: string): string => `USER#${userId}`;
 export const conversationPartition = (conversationId: string): string => `CONV#${conversationId}`;
+export const blockedByPartition = (userId: string): string => `BLOCKEDBY#${userId}`;
 
 export const keys = {
   connection: (userId: string, connectionId: string): ItemKey => ({
@@ -96,4 +101,28 @@ export const keys = {
   upload: (uploadId: string): ItemKey => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
   /** A user's rate bucket for one limited action (functions/adapters/rate-buckets.ts). */
   rateBucket: (userId: string, action: string): ItemKey => ({ PK: `RATE#${userId}`, SK: action }),
+  /** The bytes of uploads a user asked for on one UTC day (`YYYY-MM-DD`), beside their rate buckets. */
+  uploadQuota: (userId: string, day: string): ItemKey => ({
+    PK: `RATE#${userId}`,
+    SK: `UPLOAD_BYTES#${day}`,
+  }),
+  /**
+   * (1.2) One report (functions/adapters/report-store.ts): its id is derived from (reporter,
+   * clientRequestId), so the conditional put of this item is what makes `report` idempotent.
+   */
+  report: (reportId: string): ItemKey => ({ PK: `REPORT#${reportId}`, SK: 'REPORT' }),
+  /** The copy of one reported message, beside its report, in `seq` order (keyed like the message). */
+  reportCopy: (reportId: string, seq: number): ItemKey => ({
+    PK: `REPORT#${reportId}`,
+    SK: `${MESSAGE_PREFIX}${String(seq).padStart(SEQ_DIGITS, '0')}`,
+  }),
+  /**
+   * (1.2) One per (blocked user, blocker): who blocks a user, read by delivery for that user's group
+   * messages, reads and typing (block-store.ts). Its own partition, so that a user many block costs
+   * nothing where their own partition is read.
+   */
+  blockedBy: (blockedId: string, blockerId: string): ItemKey => ({
+    PK: blockedByPartition(blockedId),
+    SK: blockerId,
+  }),
 };

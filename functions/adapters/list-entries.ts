@@ -214,8 +214,14 @@ export function peerPresencePart(status: 'online' | 'offline', at: string): Entr
       'peerPresenceAt = :peerPresenceAt',
       ...(status === 'offline' ? ['peerLastSeen = :peerPresenceAt'] : []),
     ],
-    guard: 'attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt',
+    // (1.2) Never while either user blocks the other (block-store.ts marks both entries).
+    guard:
+      '(attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt) AND attribute_not_exists(blocking) AND attribute_not_exists(blockedByPeer)',
     values: { ':peerStatus': status, ':peerPresenceAt': at },
-    stillApplies: (stored) => typeof stored.peerPresenceAt !== 'string' || stored.peerPresenceAt < at,
+    stillApplies: (stored) =>
+      (typeof stored.peerPresenceAt !== 'string' || stored.peerPresenceAt < at) && !isBlockedEntry(stored),
   };
 }
+
+/** (1.2) A direct entry where either user blocks the other: no presence passes. */
+export const isBlockedEntry = (item: Item): boolean => item.blocking === true || item.blockedByPeer === true;

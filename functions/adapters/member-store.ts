@@ -15,7 +15,7 @@ import { listBucketOf } from './list-entries.ts';
 
 type Item = Record<string, unknown>;
 
-function toMemberCursor(item: Item): MemberCursor {
+export function toMemberCursor(item: Item): MemberCursor {
   return {
     conversationId: String(item.conversationId),
     userId: String(item.userId),
@@ -24,6 +24,8 @@ function toMemberCursor(item: Item): MemberCursor {
     lastSeq: typeof item.lastSeq === 'number' ? item.lastSeq : 0,
     ...(typeof item.deliveredSeq === 'number' && { deliveredSeq: item.deliveredSeq }),
     ...(typeof item.hiddenUntilSeq === 'number' && { hiddenUntilSeq: item.hiddenUntilSeq }),
+    ...(item.blocking === true && { blocking: true }),
+    ...(item.blockedByPeer === true && { blockedByPeer: true }),
   };
 }
 

@@ -56,6 +56,35 @@ function messageUpdate(
   });
 }
 
+/** What an edit of the sender's own message is asked about before it is made (the send hook). */
+export interface EditableMessage {
+  clientMessageId: string;
+  attachments: StoredAttachment[];
+}
+
+/**
+ * The sender's own message as it stands (strongly consistent), or the refusal the edit's update would
+ * give: read only for the send hook, which must not be asked about a message the edit cannot change.
+ * The update stays conditional: this read decides nothing the update does not check again.
+ */
+export async function readEditable(
+  conversationId: string,
+  seq: number,
+  senderId: string,
+): Promise<{ done: true; message: EditableMessage } | { done: false; refusal: Refusal }> {
+  const item = await readItem(keys.message(conversationId, seq));
+  if (item === undefined || item.senderId !== senderId || item.deleted === true) {
+    return { done: false, refusal: refusalOf(item, senderId) };
+  }
+  return {
+    done: true,
+    message: {
+      clientMessageId: String(item.clientMessageId),
+      attachments: Array.isArray(item.attachments) ? (item.attachments as StoredAttachment[]) : [],
+    },
+  };
+}
+
 /** New content and `editedAt`, by the sender only, never on a tombstone. */
 export async function editContent(
   conversationId: string,

@@ -1,5 +1,5 @@
 /** Reading a conversation's committed messages (`CONV#{id}` / `MSG#{seq}`) in `seq` order. */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CHANGES_INDEX } from '../../definitions/table.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
@@ -46,6 +46,36 @@ export async function readMessagesAfter(
     messages: Items.map(toStoredMessage),
     next: LastEvaluatedKey,
   };
+}
+
+/**
+ * (1.2) The newest `limit` messages, newest first, strongly consistent: what a report of a whole
+ * conversation copies (functions/domain/report.ts). One Query, `limit` items.
+ */
+export async function readLatestMessages(conversationId: string, limit: number): Promise<StoredMessage[]> {
+  const { Items = [] } = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': conversationPartition(conversationId),
+        ':from': keys.message(conversationId, 1).SK,
+        ':to': LAST_MESSAGE_KEY,
+      },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+      Limit: limit,
+    }),
+  );
+  return Items.map(toStoredMessage);
+}
+
+/** (1.2) The message at `seq` (a tombstone included), strongly consistent; undefined when there is none. */
+export async function readMessageAt(conversationId: string, seq: number): Promise<StoredMessage | undefined> {
+  const { Item } = await dynamo.send(
+    new GetCommand({ TableName: TABLE_NAME, Key: keys.message(conversationId, seq), ConsistentRead: true }),
+  );
+  return Item === undefined ? undefined : toStoredMessage(Item);
 }
 
 function toStoredMessage(item: Item): StoredMessage {

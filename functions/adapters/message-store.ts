@@ -13,6 +13,7 @@
  * Two single-item puts (1 WRU each) rather than one transaction of both (2 WRU each): a 1:1 message
  * stays within architecture.md's 8 WRU now that sending also moves the sender's read cursor.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -84,8 +85,12 @@ export async function commitMessage(message: NewMessage): Promise<CommitResult> 
     createdAt: receipt.createdAt,
   };
   let seq = receipt.seq;
+  // Every request of one clientMessageId puts the receipt's message id: this call's own mark tells the
+  // message its own first try stored (its answer lost, the SDK's retry finding it) from one a concurrent
+  // request of the same clientMessageId stored, which this call must answer as a duplicate.
+  const commitId = randomUUID();
   for (let lost = 0; ; lost++) {
-    const outcome = await putMessage(committing, seq);
+    const outcome = await putMessage(committing, seq, commitId);
     // Only the commit that stored the message is not a duplicate (protocol.md): a retry that finishes
     // what a failed first attempt began is that commit; one that finds the message stored is not.
     if (outcome.kind !== 'seq-taken') {
@@ -106,6 +111,47 @@ export async function commitMessage(message: NewMessage): Promise<CommitResult> 
     const next = lost === 0 ? seq + 1 : Math.max(seq + 1, (await lastSeq(committing.conversationId)) + 1);
     seq = await moveReceipt(committing, seq, next);
   }
+}
+
+/**
+ * The commit of (sender, clientMessageId), when its message is stored: what its duplicate `ack` says.
+ * Undefined when there is no receipt, or when the receipt's message is not stored yet (a first attempt
+ * that stopped between its two puts, or one still committing): that send has not committed. Strongly
+ * consistent reads: the receipt (1 RRU), and only when there is one, its message's id at the receipt's
+ * `seq` (where alone it can be put). Only the send hook needs this before a commit
+ * (functions/domain/send-message.ts).
+ */
+export async function committedSend(
+  senderId: string,
+  clientMessageId: string,
+): Promise<CommitResult['message'] | undefined> {
+  const { Item: receipt } = await dynamo.send(
+    new GetCommand({
+      TableName: TABLE_NAME,
+      Key: keys.sendReceipt(senderId, clientMessageId),
+      ConsistentRead: true,
+    }),
+  );
+  if (receipt === undefined) return undefined;
+  const conversationId = String(receipt.conversationId);
+  const seq = Number(receipt.seq);
+  const { Item: message } = await dynamo.send(
+    new GetCommand({
+      TableName: TABLE_NAME,
+      Key: keys.message(conversationId, seq),
+      ProjectionExpression: 'messageId',
+      ConsistentRead: true,
+    }),
+  );
+  if (message?.messageId !== receipt.messageId) return undefined;
+  return {
+    conversationId,
+    messageId: String(receipt.messageId),
+    senderId,
+    createdAt: String(receipt.createdAt),
+    clientMessageId,
+    seq,
+  };
 }
 
 interface Receipt {
@@ -168,15 +214,15 @@ type Outcome = { kind: 'stored' } | { kind: 'found' } | { kind: 'seq-taken' };
 
 /**
  * The message at `seq`: stored by this call, found there already (put by another attempt of this
- * clientMessageId), or another message holds the `seq`. When the SDK retried the put, the message found
- * is taken for this call's own first try, whose answer was lost.
+ * clientMessageId), or another message holds the `seq`. A message found with this call's `commitId` is
+ * its own first try's, whose answer was lost (the SDK retried the put).
  */
-async function putMessage(message: NewMessage, seq: number): Promise<Outcome> {
+async function putMessage(message: NewMessage, seq: number, commitId: string): Promise<Outcome> {
   try {
     await dynamo.send(
       new PutCommand({
         TableName: TABLE_NAME,
-        Item: { ...keys.message(message.conversationId, seq), type: 'message', ...message, seq },
+        Item: { ...keys.message(message.conversationId, seq), type: 'message', ...message, seq, commitId },
         ConditionExpression: 'attribute_not_exists(PK)',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -185,19 +231,19 @@ async function putMessage(message: NewMessage, seq: number): Promise<Outcome> {
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const holder =
-      plainItem(error.Item)?.messageId ??
+      plainItem(error.Item) ??
       (
         await dynamo.send(
           new GetCommand({
             TableName: TABLE_NAME,
             Key: keys.message(message.conversationId, seq),
-            ProjectionExpression: 'messageId',
+            ProjectionExpression: 'messageId, commitId',
             ConsistentRead: true,
           }),
         )
-      ).Item?.messageId;
-    if (holder !== message.messageId) return { kind: 'seq-taken' };
-    return (error.$metadata.attempts ?? 1) > 1 ? { kind: 'stored' } : { kind: 'found' };
+      ).Item;
+    if (holder?.messageId !== message.messageId) return { kind: 'seq-taken' };
+    return holder.commitId === commitId ? { kind: 'stored' } : { kind: 'found' };
   }
 }
 

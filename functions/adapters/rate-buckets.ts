@@ -22,7 +22,8 @@ import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { keys } from './keys.ts';
 
 export interface RateLimit {
-  perSecond: number;
+  /** Milliseconds per request at the sustained rate (100 for 10 a second, 20,000 for 3 a minute). */
+  intervalMs: number;
   burst: number;
 }
 
@@ -61,7 +62,7 @@ async function admitWith(
   limit: RateLimit,
   now: number,
 ): Promise<Admission> {
-  const interval = 1000 / limit.perSecond;
+  const interval = limit.intervalMs;
   // The latest `tat` at which one more request still fits in the burst.
   const latest = now + limit.burst * interval - interval;
   const hintKey = `${userId}\n${action}`;

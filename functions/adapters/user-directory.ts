@@ -27,7 +27,14 @@ export function toUserState(item: Item | undefined): UserState {
   return {
     deactivated: item.deactivated === true,
     sessionsRevokedAt: typeof item.sessionsRevokedAt === 'number' ? item.sessionsRevokedAt : undefined,
+    ...(item.blocks instanceof Set && item.blocks.size > 0 && { blocks: stringSet(item.blocks) }),
   };
+}
+
+/** A string set as the document client reads it (a `Set`), kept to its strings. */
+export function stringSet(value: unknown): ReadonlySet<string> {
+  if (!(value instanceof Set)) return new Set();
+  return new Set([...value].filter((entry): entry is string => typeof entry === 'string'));
 }
 
 export async function getUserState(userId: string): Promise<UserState> {
@@ -69,7 +76,7 @@ export function loadUsers(userIds: readonly string[]): Promise<UserDirectoryEntr
 export async function getUserStates(userIds: readonly string[]): Promise<Map<string, UserState>> {
   const states = new Map<string, UserState>(userIds.map((userId) => [userId, ACTIVE_USER]));
   const items = await batchGetItems([...states.keys()].map(keys.userState), {
-    projection: 'PK, deactivated, sessionsRevokedAt',
+    projection: 'PK, deactivated, sessionsRevokedAt, blocks',
   });
   for (const item of items) states.set(String(item.PK).slice(userPartition('').length), toUserState(item));
   return states;

@@ -35,14 +35,28 @@ export async function loadAudience(
 export async function loadConversationAudience(
   conversationId: string,
   options: AudienceOptions = {},
-): Promise<{ conversation: Conversation; members: UserDirectoryEntry[] }> {
+): Promise<ConversationAudience> {
   const conversation = await currentConversation(conversationId);
-  const hidden =
-    conversation.kind === 'direct' ? await hiddenMembers(conversationId, options.seq) : new Set<string>();
+  if (conversation.kind !== 'direct') {
+    return { conversation, members: await loadUsers(conversation.members), cursors: [] };
+  }
+  const cursors = await listMemberCursors(conversationId);
+  const hidden = hiddenAt(cursors, options.seq);
   return {
     conversation,
     members: await loadUsers(conversation.members.filter((member) => !hidden.has(member))),
+    cursors,
   };
+}
+
+export interface ConversationAudience {
+  conversation: Conversation;
+  members: UserDirectoryEntry[];
+  /**
+   * A direct conversation's two member items, read strongly consistently (who hid it, who blocks whom:
+   * blocks-between.ts); empty for a group.
+   */
+  cursors: MemberCursor[];
 }
 
 /**
@@ -67,7 +81,11 @@ export async function currentConversation(conversationId: string): Promise<Conve
  * nothing newer than their mark has reached the conversation.
  */
 export async function hiddenMembers(conversationId: string, seq?: number): Promise<Set<string>> {
-  const cursors = await listMemberCursors(conversationId);
+  return hiddenAt(await listMemberCursors(conversationId), seq);
+}
+
+/** hiddenMembers, from member items read already. */
+export function hiddenAt(cursors: readonly MemberCursor[], seq?: number): Set<string> {
   const reference = seq ?? Math.max(0, ...cursors.flatMap((cursor) => [cursor.lastSeq, cursor.readSeq]));
   return new Set(cursors.filter((cursor) => isHiddenAt(cursor, reference)).map((cursor) => cursor.userId));
 }

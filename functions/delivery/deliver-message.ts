@@ -8,10 +8,12 @@ import { recordDelivered, recordReached, recordSent } from '../adapters/unread-s
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { messageFrameOf } from '../domain/attachments.ts';
 import type { UnreadEntry } from '../domain/badge.ts';
+import { hiddenMessage } from '../domain/hidden-messages.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { mapConcurrently } from '../shared/concurrency.ts';
 import { FANOUT_LIMITS } from '../shared/config.ts';
 import { isReachable, loadConversationAudience } from './audience.ts';
+import { blocksAround } from './blocks-between.ts';
 import { deliverToMembers } from './deliver-to-members.ts';
 import type { DeliveryReport } from './delivery-report.ts';
 import { notifyOffline } from './push.ts';
@@ -31,7 +33,12 @@ export async function deliverMessage(
   // Strongly consistent for a group, and without whoever hid a direct conversation up to this seq:
   // a member who left before this delivery gets neither the frame nor a push (audience.ts).
   const audience = await loadConversationAudience(message.conversationId, { seq: message.seq });
+  // Members who block the sender get it hidden, keep no trace of its content in their list and get no
+  // push; nor does a `delivered` pass between the sender and anyone cut off from them (protocol.md 1.2).
+  const { blockers, cutOff } = await blocksAround(audience, message.senderId);
+  const seenBy = (userId: string): StoredMessage => (blockers.has(userId) ? hiddenMessage(message) : message);
   const frame = await messageFrameOf(message, now);
+  const hiddenFrame = blockers.size > 0 ? await messageFrameOf(hiddenMessage(message), now) : frame;
   // Unread counts are kept for every recipient, deactivated ones too: they are right on reactivation.
   // Before the posts, so that a recipient's list shows the message by the time its frame arrives (a
   // client that lists on receiving it sees it there). Bounded like every fan-out: a group of 100 is 99
@@ -40,7 +47,7 @@ export async function deliverMessage(
     .map((entry) => entry.userId)
     .filter((userId) => userId !== message.senderId);
   const cursors = await mapConcurrently(recipientIds, FANOUT_LIMITS.parallelism, async (userId) => {
-    const record = () => recordDelivered(message, userId, now.toISOString());
+    const record = () => recordDelivered(seenBy(userId), userId, now.toISOString());
     const cursor = await record();
     if (cursor !== undefined || audience.conversation.kind !== 'group') return cursor;
     // A group whose creation failed before this member's item was written (protocol.md 1.2: a group is
@@ -55,13 +62,15 @@ export async function deliverMessage(
     members,
   } = await deliverToMembers({
     audience: audience.members,
-    frame,
+    frame: (userId) => (blockers.has(userId) ? hiddenFrame : frame),
     skipConnectionId: message.originConnectionId,
     waitForConnecting: true,
     now: now.getTime(),
     enforceCaps: true,
   });
   const recipients = members.filter((entry) => entry.userId !== message.senderId);
+  const reachedAndTold = (entry: UserDirectoryEntry): boolean =>
+    reached.has(entry.userId) && !cutOff.has(entry.userId);
   // A group's receipts show each member's delivered cursor (a direct one's show it on the sender's
   // entry, below): known once the posts are done.
   if (audience.conversation.kind === 'group') {
@@ -76,8 +85,7 @@ export async function deliverMessage(
   // a committed message is always acked as such.
   // In a direct conversation the sender's entry also shows whether it reached the other user.
   await recordSent(message, {
-    peerReached:
-      audience.conversation.kind === 'direct' && recipients.some((entry) => reached.has(entry.userId)),
+    peerReached: audience.conversation.kind === 'direct' && recipients.some(reachedAndTold),
     now: now.toISOString(),
   });
   const sender = members.find((entry) => entry.userId === message.senderId);
@@ -85,14 +93,12 @@ export async function deliverMessage(
 
   const report: DeliveryReport = {
     ...posted,
-    delivered: recipients
-      .filter((recipient) => reached.has(recipient.userId))
-      .map((recipient) => ({
-        conversationId: message.conversationId,
-        recipientId: recipient.userId,
-        seq: message.seq,
-        senderConnections,
-      })),
+    delivered: recipients.filter(reachedAndTold).map((recipient) => ({
+      conversationId: message.conversationId,
+      recipientId: recipient.userId,
+      seq: message.seq,
+      senderConnections,
+    })),
   };
   const mayStillReach = new Set([
     ...posted.connecting.map((connection) => connection.userId),
@@ -108,6 +114,7 @@ export async function deliverMessage(
       !reached.has(recipient.userId) &&
       !mayStillReach.has(recipient.userId) &&
       !readAlready &&
+      !blockers.has(recipient.userId) &&
       recipient.devices.length > 0
     ) {
       offline.push({ recipient, cursor });

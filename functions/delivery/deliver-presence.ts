@@ -36,9 +36,9 @@ export async function deliverPresence(
   };
   const contacts = await listDirectContacts(change.userId, PRESENCE_CONTACT_CAP);
   // Their list entries first: a contact's device that connects meanwhile reads it from its list.
-  await recordPresence(contacts, transition, change.at);
+  const told = await recordPresence(contacts, transition, change.at);
   const { report } = await deliverToMembers({
-    audience: await loadUsers(contacts.map((contact) => contact.userId)),
+    audience: await loadUsers(told.map((contact) => contact.userId)),
     frame,
     waitForConnecting: false,
   });

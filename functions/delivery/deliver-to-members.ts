@@ -9,13 +9,14 @@ import { removeDeadDevice } from '../domain/devices.ts';
 import type { ServerFrame } from '../domain/frames.ts';
 import { isReachable } from './audience.ts';
 import { type DeliveryReport, type FanoutResult, reportOf } from './delivery-report.ts';
-import { sendToConnections } from './fanout.ts';
+import { type FrameFor, sendToConnections } from './fanout.ts';
 import { capUser, dropExcess } from './per-user-caps.ts';
 
 export interface MembersDelivery {
   /** Who is to get the frame, as the delivery read them. */
   readonly audience: readonly UserDirectoryEntry[];
-  readonly frame: ServerFrame;
+  /** The frame, or each user's own (protocol.md 1.2: a message is hidden from who blocks its sender). */
+  readonly frame: ServerFrame | ((userId: string) => ServerFrame);
   /** The connection that caused the event and was answered with it (a message's sender, a group's creator). */
   readonly skipConnectionId?: string | undefined;
   /** Stored events wait for a connection still inside `$connect`; presence, being ephemeral, does not. */
@@ -45,7 +46,7 @@ export async function deliverToMembers(delivery: MembersDelivery): Promise<Membe
     .flatMap((entry) => entry.connections)
     .filter((connection) => connection.connectionId !== delivery.skipConnectionId);
   const [fanout, dropped] = await Promise.all([
-    sendToConnections(connections, delivery.frame, {
+    sendToConnections(connections, frameFor(delivery.frame), {
       waitForConnecting: delivery.waitForConnecting,
       ...(delivery.now !== undefined && { now: delivery.now }),
     }),
@@ -53,3 +54,6 @@ export async function deliverToMembers(delivery: MembersDelivery): Promise<Membe
   ]);
   return { report: { ...reportOf(fanout), capped: dropped }, reached: fanout.reached, members };
 }
+
+const frameFor = (frame: MembersDelivery['frame']): FrameFor =>
+  typeof frame === 'function' ? (connection) => frame(connection.userId) : frame;

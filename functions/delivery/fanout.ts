@@ -39,16 +39,20 @@ export interface FanoutOptions {
 
 type PostOutcome = 'sent' | 'gone' | 'connecting';
 
+/** One frame for all, or each connection's own (a message hidden from a member who blocks its sender). */
+export type FrameFor = ServerFrame | ((connection: Connection) => ServerFrame);
+
 export async function sendToConnections(
   connections: readonly Connection[],
-  frame: ServerFrame,
+  frame: FrameFor,
   options: FanoutOptions,
 ): Promise<FanoutResult> {
   const result: FanoutResult = { sent: 0, gone: 0, connecting: [], failures: [], reached: new Set() };
   const now = options.now ?? Date.now();
   await mapConcurrently(connections, FANOUT_LIMITS.parallelism, async (connection) => {
     try {
-      const outcome = await post(connection, frame, options.waitForConnecting, now);
+      const own = typeof frame === 'function' ? frame(connection) : frame;
+      const outcome = await post(connection, own, options.waitForConnecting, now);
       if (outcome === 'sent') {
         result.sent += 1;
         result.reached.add(connection.userId);

@@ -3,9 +3,16 @@
  * stream handler (functions/stream/delivery.ts) reads each record into one of these events, hands it
  * to deliverStored, and retries or records it by the report; presence and closes it handles itself.
  */
-import type { MessageUpdatedFrame, ReadFrame } from '../domain/frames.ts';
+import {
+  type MessageUpdatedFrame,
+  type ReadFrame,
+  type ServerFrame,
+  toMessageUpdatedFrame,
+} from '../domain/frames.ts';
+import { hiddenMessage } from '../domain/hidden-messages.ts';
 import type { Conversation, StoredMessage } from '../domain/model.ts';
-import { loadConversationAudience } from './audience.ts';
+import { type ConversationAudience, loadConversationAudience } from './audience.ts';
+import { type BlocksAround, blocksAround } from './blocks-between.ts';
 import { deliverConversation } from './deliver-conversation.ts';
 import { deliverLeft } from './deliver-left.ts';
 import { deliverMessage } from './deliver-message.ts';
@@ -36,15 +43,31 @@ export function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
       return deliverMessage(event.message, event.senderName);
     case 'read':
       // A moved read cursor (markRead): the reader's own connections too, so their other devices
-      // update unread counts. In a direct conversation the other user's list entry shows it.
-      return deliverToEveryMember(event.read.conversationId, event.read, (conversation) =>
-        recordPeerRead(conversation, event.read),
-      );
+      // update unread counts. In a direct conversation the other user's list entry shows it. Nobody
+      // cut off from the reader by a block learns it (protocol.md 1.2).
+      return deliverToEveryMember(event.read.conversationId, event.read.userId, async (audience, around) => {
+        if (around.cutOff.size === 0) await recordPeerRead(audience.conversation, event.read);
+        return { frame: event.read, skip: around.cutOff };
+      });
     case 'messageUpdated':
       // The message's whole current state: the changer's own connections too (their other devices show
-      // it). No push (protocol.md), and unread counts do not move.
-      return deliverToEveryMember(event.update.conversationId, event.update, (conversation) =>
-        recordMessageChange(conversation.members, event.message),
+      // it). No push (protocol.md), and unread counts do not move. Whoever blocks its sender sees it
+      // hidden, as they saw the message.
+      return deliverToEveryMember(
+        event.update.conversationId,
+        event.message.senderId,
+        async (audience, around) => {
+          const { blockers } = around;
+          const hidden = blockers.size > 0 ? hiddenMessage(event.message) : event.message;
+          await recordMessageChange(audience.conversation.members, (userId) =>
+            blockers.has(userId) ? hidden : event.message,
+          );
+          const hiddenFrame = toMessageUpdatedFrame(hidden);
+          return {
+            frame: (userId: string) => (blockers.has(userId) ? hiddenFrame : event.update),
+            skip: new Set<string>(),
+          };
+        },
       );
     case 'conversation':
       return deliverConversation(event.conversation, event.originConnectionId);
@@ -60,13 +83,22 @@ export function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
  */
 async function deliverToEveryMember(
   conversationId: string,
-  frame: ReadFrame | MessageUpdatedFrame,
-  recordInLists: (conversation: Conversation) => Promise<void>,
+  /** Whose change it is: blocks are counted from them (blocks-between.ts). */
+  userId: string,
+  /** Records the change in the list entries, and says what each member gets and who gets nothing. */
+  prepare: (
+    audience: ConversationAudience,
+    around: BlocksAround,
+  ) => Promise<{ frame: ServerFrame | ((userId: string) => ServerFrame); skip: ReadonlySet<string> }>,
 ): Promise<DeliveryReport> {
   const audience = await loadConversationAudience(conversationId);
   // The list entries first: a client that connects while this runs and misses the frame reads the
   // change from its list instead.
-  await recordInLists(audience.conversation);
-  const { report } = await deliverToMembers({ audience: audience.members, frame, waitForConnecting: true });
+  const { frame, skip } = await prepare(audience, await blocksAround(audience, userId));
+  const { report } = await deliverToMembers({
+    audience: audience.members.filter((entry) => !skip.has(entry.userId)),
+    frame,
+    waitForConnecting: true,
+  });
   return report;
 }

@@ -11,6 +11,7 @@ import {
   changedLastMessagePart,
   changeVersionPart,
   counterPart,
+  isBlockedEntry,
   peerPresencePart,
   updateEntry,
 } from '../adapters/list-entries.ts';
@@ -21,12 +22,17 @@ import { mapConcurrently } from '../shared/concurrency.ts';
 import { FANOUT_LIMITS } from '../shared/config.ts';
 
 /** An edit, a deletion or a reaction (`message` as it now stands, with its version): every member's entry. */
-export async function recordMessageChange(members: readonly string[], message: StoredMessage): Promise<void> {
-  const version = message.version;
-  if (version === undefined) return;
+export async function recordMessageChange(
+  members: readonly string[],
+  /** The message as each member sees it (hidden from who blocks its sender). */
+  seenBy: (userId: string) => StoredMessage,
+): Promise<void> {
   const now = new Date().toISOString();
-  await mapConcurrently(members, FANOUT_LIMITS.parallelism, (userId) =>
-    updateEntry({
+  await mapConcurrently(members, FANOUT_LIMITS.parallelism, async (userId) => {
+    const message = seenBy(userId);
+    const version = message.version;
+    if (version === undefined) return;
+    await updateEntry({
       conversationId: message.conversationId,
       userId,
       // A change to the conversation's newest message at the time (its version is claimed in that
@@ -37,8 +43,8 @@ export async function recordMessageChange(members: readonly string[], message: S
       ],
       movedAt: now,
       changedBy: DELIVERY_BY,
-    }),
-  );
+    });
+  });
 }
 
 /** A read in a direct conversation: the other user's entry shows how far it was read (their ticks). */
@@ -84,7 +90,8 @@ export async function recordMembership(conversation: Conversation): Promise<void
 }
 
 /**
- * A user's presence changed: their contacts' entries of the direct conversations with them show it.
+ * A user's presence changed: their contacts' entries of the direct conversations with them show it,
+ * and the contacts to send the frame to are answered.
  * Presence does not move entries (a contact coming online must not reorder the list), so a client that
  * reconnects takes it from the entries it reads and from `presence` frames.
  */
@@ -92,8 +99,8 @@ export async function recordPresence(
   contacts: readonly Contact[],
   status: 'online' | 'offline',
   at: string,
-): Promise<void> {
-  await mapConcurrently(contacts, FANOUT_LIMITS.parallelism, (contact) =>
+): Promise<Contact[]> {
+  const entries = await mapConcurrently(contacts, FANOUT_LIMITS.parallelism, (contact) =>
     updateEntry({
       conversationId: contact.conversationId,
       userId: contact.userId,
@@ -102,4 +109,9 @@ export async function recordPresence(
       changedBy: DELIVERY_BY,
     }),
   );
+  // The contacts to tell: not where either blocks the other (protocol.md 1.2), as the entry now stands.
+  return contacts.filter((_, index) => {
+    const entry = entries[index];
+    return entry === undefined || !isBlockedEntry(entry);
+  });
 }

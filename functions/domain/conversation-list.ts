@@ -10,6 +10,7 @@
  * changed after the previous page was read (those moved to the front, past the cursor); an entry can
  * therefore come twice, never not at all.
  */
+import { readBlockers, readBlocks } from '../adapters/block-store.ts';
 import { readBuckets, readEntriesChangedSince } from '../adapters/conversation-list-store.ts';
 import { listBucketOf } from '../adapters/list-entries.ts';
 import { listMemberCursors } from '../adapters/member-store.ts';
@@ -19,6 +20,7 @@ import { unreadCount } from './badge.ts';
 import { BadRequestError } from './errors.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { ConversationSummary, ConversationsFrame, Receipt } from './frames.ts';
+import { hiddenMessage } from './hidden-messages.ts';
 import { decodeCursor, encodeCursor, type ListCursor, MAX_CURSOR_LENGTH } from './list-cursor.ts';
 import { compareListOrder, type ListEntry, type ListPosition } from './list-entry.ts';
 import type { Caller } from './model.ts';
@@ -128,17 +130,32 @@ const isShown = (entry: ListEntry): boolean =>
 const shownLastSeq = (entry: ListEntry): number => Math.max(entry.lastMessage?.seq ?? 0, entry.lastSeq);
 
 async function summariesOf(entries: readonly ListEntry[]): Promise<ConversationSummary[]> {
+  const owner = entries[0]?.userId;
+  // (1.2) No receipts between users where one blocks the other: read once per page that has a group.
+  const cutOff =
+    owner !== undefined && entries.some((entry) => entry.kind === 'group')
+      ? await cutOffFrom(owner)
+      : new Set<string>();
   const groupReceipts = await mapConcurrently(entries, READ_PARALLELISM, (entry) =>
-    entry.kind === 'group' ? groupReceiptsOf(entry) : Promise.resolve(undefined),
+    entry.kind === 'group' ? groupReceiptsOf(entry, cutOff) : Promise.resolve(undefined),
   );
   return Promise.all(entries.map((entry, index) => summaryOf(entry, groupReceipts[index])));
 }
 
+/** Everyone `userId` blocks or is blocked by. */
+async function cutOffFrom(userId: string): Promise<ReadonlySet<string>> {
+  const [blocks, blockers] = await Promise.all([readBlocks(userId), readBlockers(userId)]);
+  return new Set([...blocks, ...blockers]);
+}
+
 /** A group's receipts: its member items (one Query; members only, the caller left out). */
-async function groupReceiptsOf(entry: ListEntry): Promise<Receipt[]> {
+async function groupReceiptsOf(entry: ListEntry, cutOff: ReadonlySet<string>): Promise<Receipt[]> {
   const cursors = await listMemberCursors(entry.conversationId, { consistent: false });
   return cursors
-    .filter((cursor) => cursor.userId !== entry.userId && entry.members.includes(cursor.userId))
+    .filter(
+      (cursor) =>
+        cursor.userId !== entry.userId && entry.members.includes(cursor.userId) && !cutOff.has(cursor.userId),
+    )
     .map((cursor) => ({
       userId: cursor.userId,
       readSeq: cursor.readSeq,
@@ -152,7 +169,14 @@ async function summaryOf(
   groupReceipts: Receipt[] | undefined,
 ): Promise<ConversationSummary> {
   const lastSeq = shownLastSeq(entry);
-  const { peer } = entry;
+  // (1.2) A direct conversation the caller blocks: marked, without the other user's receipts or
+  // presence, and a message of theirs that slipped in as the block was made shown hidden.
+  const blocked = entry.blocking === true;
+  const peer = blocked ? undefined : entry.peer;
+  const lastMessage =
+    blocked && entry.lastMessage !== undefined && entry.lastMessage.senderId !== entry.userId
+      ? hiddenMessage(entry.lastMessage)
+      : entry.lastMessage;
   return {
     conversationId: entry.conversationId,
     kind: entry.kind,
@@ -163,7 +187,7 @@ async function summaryOf(
     readSeq: entry.readSeq,
     unread: unreadCount(entry),
     // With its attachments' download links, signed per page (local computation).
-    lastMessage: entry.lastMessage === undefined ? null : await messageViewOf(entry.lastMessage),
+    lastMessage: lastMessage === undefined ? null : await messageViewOf(lastMessage),
     receipts:
       groupReceipts ??
       (peer === undefined
@@ -175,6 +199,7 @@ async function summaryOf(
         lastSeen: peer.status === 'online' ? null : peer.lastSeen,
       },
     }),
+    ...(blocked && { blocked: true }),
   };
 }
 

@@ -5,6 +5,7 @@ import { type ConversationFrame, toConversationFrame } from './frames.ts';
 import { groupMembers, normalizeTitle } from './group-rules.ts';
 import { newGroupConversationId } from './identifiers.ts';
 import type { Caller } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 export interface CreateConversationInput {
   caller: Caller;
@@ -15,15 +16,14 @@ export interface CreateConversationInput {
   now: Date;
 }
 
-/** How many deactivated members a refusal names; the rest are counted. */
-
 /**
  * Creates a group once per (caller, clientRequestId) and answers the `conversation` frame: every retry
  * gets the first creation's id and `createdAt`. The members' connections learn of it through the
  * table's stream (the conversation INSERT), never from this handler (architecture.md).
  *
- * A deactivated member refuses the whole group (`forbidden`, nothing stored): like a direct message
- * to a deactivated user, and a group that silently left someone out would not be the group asked for.
+ * A deactivated member, or one who blocks the creator, refuses the whole group (`forbidden`, nothing
+ * stored): like a direct message to them, and a group that silently left someone out would not be the
+ * group asked for.
  */
 const cannotAddSome = (): ForbiddenError => new ForbiddenError('members: some members cannot be added');
 
@@ -31,12 +31,19 @@ export async function createConversation(input: CreateConversationInput): Promis
   const creatorId = input.caller.userId;
   const members = groupMembers(creatorId, input.members);
   const title = normalizeTitle(input.title);
+  // After the frame's own checks, before the members' states are read.
+  await requireWithinRate(creatorId, 'createConversation', input.now);
   // The caller is connected, so active: the authorizer let them in and deactivation closes sockets.
   const others = members.filter((member) => member !== creatorId);
   const states = await getUserStates(others);
   // Errors name nobody (protocol.md 1.2): the refusal says neither who nor why, so that it cannot be
   // used to learn who is deactivated (or, with blocks, who blocks the caller).
-  if (others.some((member) => states.get(member)?.deactivated === true)) throw cannotAddSome();
+  // A member who blocks the creator refuses the group too (protocol.md 1.2), with the same words.
+  const refuses = (member: string): boolean => {
+    const state = states.get(member);
+    return state?.deactivated === true || state?.blocks?.has(creatorId) === true;
+  };
+  if (others.some(refuses)) throw cannotAddSome();
   const { conversation } = await createGroupConversation({
     conversationId: newGroupConversationId(),
     members,

@@ -21,6 +21,7 @@ import { logger } from '../shared/logger.ts';
 import { BadRequestError } from './errors.ts';
 import type { ActionAckFrame } from './frames.ts';
 import type { Caller, Device, Platform } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 export interface RegisterDeviceInput {
   caller: Caller;
@@ -49,6 +50,8 @@ export async function registerDevice(input: RegisterDeviceInput): Promise<Action
   const owner = ownerOf(input.caller, 'registerDevice');
   const applicationArn = platformApplicationArn(platform);
   if (applicationArn === undefined) throw new BadRequestError(`platform not configured: ${platform}`);
+  // Before SNS: a script re-registering in a loop would otherwise cost an SNS call each time.
+  await requireWithinRate(owner.userId, 'registerDevice', input.now);
 
   const endpointArn = await ensurePlatformEndpoint(applicationArn, token, JSON.stringify(owner));
   const device: Device = { ...owner, platform, token, endpointArn, registeredAt: input.now.toISOString() };
@@ -81,8 +84,9 @@ export async function registerDevice(input: RegisterDeviceInput): Promise<Action
 }
 
 /** Idempotent: a device that is not registered is acknowledged all the same. */
-export async function unregisterDevice(caller: Caller): Promise<ActionAckFrame> {
+export async function unregisterDevice(caller: Caller, now: Date): Promise<ActionAckFrame> {
   const owner = ownerOf(caller, 'unregisterDevice');
+  await requireWithinRate(owner.userId, 'unregisterDevice', now);
   const device = await deleteDevice(owner.userId, owner.deviceId);
   if (device !== undefined) await releaseEndpoint(device, owner);
   logger.info('device unregistered', { deviceId: owner.deviceId, wasRegistered: device !== undefined });

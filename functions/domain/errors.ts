@@ -5,8 +5,22 @@
  */
 import type { ErrorCode } from '../../definitions/error-codes.ts';
 
+export interface ParleyErrorOptions extends ErrorOptions {
+  /**
+   * What the logs say instead of the message, when the message is not Parley's own text: the send
+   * hook's may quote the content, which logs never hold.
+   */
+  readonly logReason?: string;
+}
+
 export abstract class ParleyError extends Error {
   abstract readonly code: ErrorCode;
+  /** Why, for the logs: the message unless the constructor was given another. */
+  readonly logReason: string;
+  constructor(message: string, options?: ParleyErrorOptions) {
+    super(message, options);
+    this.logReason = options?.logReason ?? message;
+  }
 }
 
 export class BadRequestError extends ParleyError {
@@ -44,6 +58,18 @@ export class RateLimitedError extends ParleyError {
     super(message);
     this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** (1.2) The operator's send hook refused the message for the sender's plan or credits; its message is passed on. */
+export class PaymentRequiredError extends ParleyError {
+  override readonly name = 'PaymentRequiredError';
+  readonly code = 'payment_required';
+}
+
+/** (1.2) The operator's send hook or content rules refused the content; the hook's message is passed on. */
+export class BlockedContentError extends ParleyError {
+  override readonly name = 'BlockedContentError';
+  readonly code = 'blocked_content';
 }
 
 /**

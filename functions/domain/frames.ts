@@ -35,6 +35,8 @@ export interface MessageFrame {
   editedAt?: string;
   deleted?: boolean;
   reactions?: Reactions;
+  /** (1.2) From a user the recipient blocks: `content` is `""` and there are no attachments. */
+  hidden?: boolean;
 }
 
 /** A message was edited, deleted or reacted to: its current state, to every connection of every member. */
@@ -50,6 +52,8 @@ export interface MessageUpdatedFrame {
   editedAt: string | null;
   deleted: boolean;
   reactions: Reactions;
+  /** (1.2) From a user the recipient blocks: `content` is `""`. */
+  hidden?: boolean;
 }
 
 /** A presigned upload: the client sends the file with `method` to `url`, with `headers`, before `expiresAt`. */
@@ -76,7 +80,7 @@ export interface SendAckFrame {
 
 export interface ActionAckFrame {
   type: 'ack';
-  action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation';
+  action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation' | 'block';
 }
 
 /** The answer to `editMessage` and `deleteMessage`. */
@@ -84,6 +88,17 @@ export interface MessageChangeAckFrame {
   type: 'ack';
   action: 'editMessage' | 'deleteMessage';
   seq: number;
+}
+
+/**
+ * (1.2) The answer to `report`: the report's id (the same for every retry of one `clientRequestId`), and
+ * the `clientRequestId`, so that a client with several reports in flight knows which one this answers.
+ */
+export interface ReportAckFrame {
+  type: 'ack';
+  action: 'report';
+  clientRequestId: string;
+  reportId: string;
 }
 
 export interface PresenceFrame {
@@ -175,6 +190,8 @@ export interface ConversationSummary {
   /** Messages from others after `readSeq`. */
   unread: number;
   lastMessage: MessageView | null;
+  /** (1.2) A direct conversation whose other user the caller blocks. */
+  blocked?: boolean;
 }
 
 export interface ConversationsFrame {
@@ -207,11 +224,18 @@ export interface LeftFrame {
   conversationId: string;
 }
 
+/** (1.2) The answer to `listBlocks`: the users the caller blocks. */
+export interface BlocksFrame {
+  type: 'blocks';
+  userIds: string[];
+}
+
 export type ServerFrame =
   | MessageFrame
   | SendAckFrame
   | ActionAckFrame
   | MessageChangeAckFrame
+  | ReportAckFrame
   | MessageUpdatedFrame
   | UploadFrame
   | TypingFrame
@@ -223,6 +247,7 @@ export type ServerFrame =
   | ConversationsFrame
   | PongFrame
   | LeftFrame
+  | BlocksFrame
   | ErrorFrame;
 
 /** The version a message carries: stored once it changed, its seq's until then. */
@@ -245,6 +270,7 @@ export function toMessageView(message: StoredMessage): MessageView {
     ...(message.deleted !== true &&
       message.reactions !== undefined &&
       Object.keys(message.reactions).length > 0 && { reactions: message.reactions }),
+    ...(message.hidden === true && { hidden: true }),
   };
 }
 
@@ -259,6 +285,7 @@ export const toMessageUpdatedFrame = (message: StoredMessage): MessageUpdatedFra
   editedAt: message.editedAt ?? null,
   deleted: message.deleted === true,
   reactions: message.deleted === true ? {} : (message.reactions ?? {}),
+  ...(message.hidden === true && { hidden: true }),
 });
 
 /** The `conversation` frame: createConversation's answer, and what delivery posts on a conversation INSERT. */

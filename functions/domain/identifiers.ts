@@ -48,6 +48,17 @@ export function uploadIdFor(userId: string, clientRequestId: string): string {
   return `up_${createHash('sha256').update(`upload\n${userId}\n${clientRequestId}`).digest('base64url').slice(0, 32)}`;
 }
 
+/**
+ * (1.2) A report's id, derived from (reporter, clientRequestId) like an upload's: a retried `report` names
+ * the same report, and its item's conditional put keeps one. Only operators use report ids.
+ */
+export function reportIdFor(reporterId: string, clientRequestId: string): string {
+  return `rp_${createHash('sha256').update(`report\n${reporterId}\n${clientRequestId}`).digest('base64url').slice(0, 32)}`;
+}
+
+/** The shape of reportIdFor's ids, for the operators' tools to refuse anything else before a read. */
+export const REPORT_ID_PATTERN = /^rp_[A-Za-z0-9_-]{32}$/;
+
 export function newMessageId(): string {
   return randomUUID();
 }

@@ -20,6 +20,7 @@ import { lastSeq } from '../adapters/message-store.ts';
 import type { ActionAckFrame } from './frames.ts';
 import { notAMember, requireMemberCursor } from './membership.ts';
 import type { Caller } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 export interface LeaveConversationInput {
   caller: Caller;
@@ -32,6 +33,7 @@ const ACK: ActionAckFrame = { type: 'ack', action: 'leaveConversation' };
 export async function leaveConversation(input: LeaveConversationInput): Promise<ActionAckFrame> {
   const { caller, conversationId } = input;
   const { userId } = caller;
+  await requireWithinRate(userId, 'leaveConversation', input.now);
   await requireMemberCursor(conversationId, userId);
   // Strongly consistent for a group: the removal is conditional on the list as read. A direct one is
   // answered from the container's memory when it is there (it never changes).

@@ -19,6 +19,8 @@ export interface ListEntry {
   lastMessage: StoredMessage | undefined;
   /** The version of the newest change that was not a new message (0 before any). */
   changeVersion: number;
+  /** (1.2) In a direct conversation: this user blocks the other one. */
+  blocking?: boolean;
   /** In a direct conversation: the other user, how far they read and received, and their presence. */
   peer?: {
     userId: string;

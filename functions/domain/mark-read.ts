@@ -4,6 +4,7 @@ import { BadRequestError } from './errors.ts';
 import type { ReadFrame } from './frames.ts';
 import { requireMemberCursor } from './membership.ts';
 import type { Caller } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 export interface MarkReadInput {
   caller: Caller;
@@ -19,6 +20,7 @@ export interface MarkReadInput {
  */
 export async function markRead(input: MarkReadInput): Promise<ReadFrame | undefined> {
   const { caller, conversationId, seq } = input;
+  await requireWithinRate(caller.userId, 'markRead', input.now);
   // Membership first: a non-member must not learn the conversation's last seq from the refusal below.
   const member = await requireMemberCursor(conversationId, caller.userId);
   const last = await lastSeq(conversationId);

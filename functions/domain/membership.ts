@@ -17,7 +17,7 @@ import { getMember } from '../adapters/member-store.ts';
 import { getUserState } from '../adapters/user-directory.ts';
 import { ForbiddenError } from './errors.ts';
 import { DIRECT_ID_PREFIX, directConversationId } from './identifiers.ts';
-import type { Conversation, MemberCursor } from './model.ts';
+import type { Conversation, MemberCursor, UserState } from './model.ts';
 
 export interface ConversationTarget {
   conversationId?: string | undefined;
@@ -93,9 +93,19 @@ export const refuseMessageToSelf = (target: ConversationTarget, senderId: string
  */
 const cannotWriteTo = (): ForbiddenError => new ForbiddenError('you cannot send messages to this user');
 
+/**
+ * A direct message may go to a recipient who is active and does not block the sender: the state item
+ * read to learn the first carries the second (block-store.ts), so a block costs a send nothing more.
+ */
+const mayWriteTo = (recipient: UserState, senderId: string): boolean =>
+  !recipient.deactivated && recipient.blocks?.has(senderId) !== true;
+
 /** Where a message goes, and how to have its conversation: created only once everything else passed. */
 export interface SendingTarget {
   conversationId: string;
+  /** What the conversation is, or will be once created (the send hook is told before it exists). */
+  kind: Conversation['kind'];
+  members: readonly string[];
   /** The conversation, created now when `to` names a user written to for the first time. */
   ensure(): Promise<Conversation>;
 }
@@ -104,7 +114,8 @@ export interface SendingTarget {
  * The conversation a message goes to, checked but not created: a send refused after this (an upload
  * that is not there, not the sender's, or attached elsewhere) must leave nothing behind, a direct
  * conversation with a stranger least of all (protocol.md 1.2, "a failed sendMessage never creates a
- * conversation"). Direct messages to a deactivated user are refused, whichever way it is named.
+ * conversation"). Direct messages to a deactivated user, or to one who blocks the sender, are refused
+ * with the same words, whichever way it is named.
  */
 export async function resolveForSending(
   target: ConversationTarget,
@@ -119,17 +130,31 @@ export async function resolveForSending(
       getConversation(conversationId),
       getUserState(recipientId),
     ]);
-    if (recipient.deactivated) throw cannotWriteTo();
+    if (!mayWriteTo(recipient, senderId)) throw cannotWriteTo();
     return {
       conversationId,
-      ensure: async () =>
-        existing ?? createDirectConversation(conversationId, senderId, recipientId, now.toISOString()),
+      kind: 'direct',
+      // As createDirectConversation stores them.
+      members: existing?.members ?? [senderId, recipientId].sort(),
+      ensure: async () => {
+        if (existing !== undefined) return existing;
+        // A first message to someone the sender blocks (their choice) starts the conversation blocked.
+        const sender = await getUserState(senderId);
+        return createDirectConversation(conversationId, senderId, recipientId, now.toISOString(), {
+          creatorBlocks: sender.blocks?.has(recipientId) === true,
+        });
+      },
     };
   }
   const conversation = await requireMembership(target.conversationId ?? '', senderId);
   if (conversation.kind === 'direct') {
     const other = conversation.members.find((member) => member !== senderId);
-    if (other !== undefined && (await getUserState(other)).deactivated) throw cannotWriteTo();
+    if (other !== undefined && !mayWriteTo(await getUserState(other), senderId)) throw cannotWriteTo();
   }
-  return { conversationId: conversation.conversationId, ensure: async () => conversation };
+  return {
+    conversationId: conversation.conversationId,
+    kind: conversation.kind,
+    members: conversation.members,
+    ensure: async () => conversation,
+  };
 }

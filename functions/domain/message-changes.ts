@@ -4,18 +4,22 @@
  * update of the message item (functions/adapters/message-changes.ts); the members learn of it from the
  * stream (`messageUpdated`), never by a push.
  */
+import type { SendHookEvent } from '../../definitions/send-hook.ts';
 import {
   clearTombstone,
   editContent,
   markDeleted,
   type Refusal,
+  readEditable,
   setReaction,
 } from '../adapters/message-changes.ts';
 import { normalizeContent } from './content.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, type ParleyError, TooLargeError } from './errors.ts';
 import type { ActionAckFrame, MessageChangeAckFrame } from './frames.ts';
 import { resolveExisting } from './membership.ts';
-import type { Caller } from './model.ts';
+import type { Caller, Conversation } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
+import { askSendHook, type SendHook } from './send-hook.ts';
 
 /**
  * What a reaction may be. protocol.md: one emoji of at most 32 bytes of UTF-8, at most 50 distinct
@@ -40,10 +44,14 @@ export interface EditMessageInput {
  * conditional update: the sender matches and the message is not deleted, so an edit racing a delete
  * can never bring the message back.
  */
-export async function editMessage(input: EditMessageInput): Promise<MessageChangeAckFrame> {
-  const content = normalizeContent(input.content);
+export async function editMessage(input: EditMessageInput, hook?: SendHook): Promise<MessageChangeAckFrame> {
+  let content = normalizeContent(input.content);
+  await requireWithinRate(input.caller.userId, 'editMessage', input.now);
   // Members only, with the one answer for someone else's conversation and one that does not exist.
-  await resolveExisting({ conversationId: input.conversationId }, input.caller.userId);
+  const conversation = await resolveExisting({ conversationId: input.conversationId }, input.caller.userId);
+  // The operator's send hook sees every edit too (integration.md), once the edit may be made: the
+  // message is the caller's own and not deleted (read only when there is a hook).
+  if (hook !== undefined) content = await askAboutEdit(hook, input, conversation, content);
   const result = await editContent(
     input.conversationId,
     input.seq,
@@ -53,6 +61,34 @@ export async function editMessage(input: EditMessageInput): Promise<MessageChang
   );
   if (!result.done) throw refusalError(result.refusal, input.seq);
   return { type: 'ack', action: 'editMessage', seq: input.seq };
+}
+
+/** The send hook's answer for an edit: the content to store, or its refusal. */
+async function askAboutEdit(
+  hook: SendHook,
+  input: EditMessageInput,
+  conversation: Conversation,
+  content: string,
+): Promise<string> {
+  const found = await readEditable(input.conversationId, input.seq, input.caller.userId);
+  if (!found.done) throw refusalError(found.refusal, input.seq);
+  const event: SendHookEvent = {
+    type: 'editMessage',
+    senderId: input.caller.userId,
+    conversationId: conversation.conversationId,
+    kind: conversation.kind,
+    members: conversation.members,
+    // The edited message's own: a hook that charges per (senderId, clientMessageId) does not charge again.
+    clientMessageId: found.message.clientMessageId,
+    seq: input.seq,
+    content,
+    attachments: found.message.attachments.map(({ contentType, size }) => ({ contentType, size })),
+    // Replies and mentions (protocol.md 1.2) are not taken yet: none to show.
+    replyTo: null,
+    mentions: [],
+  };
+  // An edit's content may not be empty (its attachments stay, but the text is what changes).
+  return askSendHook(hook, event, { allowEmpty: false });
 }
 
 export interface DeleteMessageInput {
@@ -80,6 +116,7 @@ export async function deleteMessage(
   deleteAttachment: DeleteAttachment,
 ): Promise<MessageChangeAckFrame> {
   const { conversationId, seq } = input;
+  await requireWithinRate(input.caller.userId, 'deleteMessage', input.now);
   await resolveExisting({ conversationId }, input.caller.userId);
   const result = await markDeleted(conversationId, seq, input.caller.userId, input.now.toISOString());
   if (!result.done) throw refusalError(result.refusal, seq);
@@ -94,6 +131,7 @@ export interface ReactInput {
   seq: number;
   emoji: string;
   on: boolean;
+  now: Date;
 }
 
 /**
@@ -102,6 +140,7 @@ export interface ReactInput {
  */
 export async function react(input: ReactInput): Promise<ActionAckFrame> {
   const emoji = requireEmoji(input.emoji);
+  await requireWithinRate(input.caller.userId, 'react', input.now);
   await resolveExisting({ conversationId: input.conversationId }, input.caller.userId);
   const result = await setReaction(input.conversationId, input.seq, input.caller.userId, emoji, input.on, {
     emojiPerMessage: MAX_EMOJI_PER_MESSAGE,

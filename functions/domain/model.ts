@@ -44,6 +44,8 @@ export interface UserState {
   deactivated: boolean;
   /** Epoch seconds: tokens issued before this are refused ("revoke all sessions"). */
   sessionsRevokedAt: number | undefined;
+  /** (1.2) The users this user blocks (at most 1000); absent when none. */
+  blocks?: ReadonlySet<string>;
 }
 
 export interface Conversation {
@@ -81,6 +83,11 @@ export interface StoredMessage {
   attachments?: StoredAttachment[];
   /** Stored once the message changed (edit, deletion, reaction); before that its seq's (versions.ts). */
   version?: number;
+  /**
+   * (1.2) Never stored: the message as shown to a member who blocks its sender, without its content and
+   * attachments (functions/domain/hidden-messages.ts).
+   */
+  hidden?: boolean;
 }
 
 /** An upload as a message keeps it: where it lies in the bucket and what it is. */
@@ -106,4 +113,8 @@ export interface MemberCursor {
    * until it has a message with a greater `seq` (functions/domain/leave-conversation.ts).
    */
   hiddenUntilSeq?: number;
+  /** (1.2) In a direct conversation: this member blocks the other one (functions/domain/blocks.ts). */
+  blocking?: boolean;
+  /** (1.2) In a direct conversation: the other member blocks this one. */
+  blockedByPeer?: boolean;
 }

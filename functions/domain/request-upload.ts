@@ -8,14 +8,16 @@
  * but needs multipart form bodies). Either way the server checks the stored object again when it is
  * attached (functions/domain/attachments.ts), which is the only check the local stack's s3rver leaves.
  */
-import { putUpload } from '../adapters/upload-store.ts';
+import { nextUtcMidnight, putUpload } from '../adapters/upload-store.ts';
 import { presignUpload } from '../shared/clients/s3.ts';
+import { UPLOAD_BYTES_PER_DAY } from '../shared/config.ts';
 import { MAX_ATTACHMENT_BYTES } from './attachment-rules.ts';
 import { UPLOAD_URL_SECONDS, uploadKey } from './attachments.ts';
-import { BadRequestError, TooLargeError } from './errors.ts';
+import { BadRequestError, RateLimitedError, TooLargeError } from './errors.ts';
 import type { UploadFrame } from './frames.ts';
 import { uploadIdFor } from './identifiers.ts';
 import type { Caller } from './model.ts';
+import { requireWithinRate } from './rate-limits.ts';
 
 export interface RequestUploadInput {
   caller: Caller;
@@ -30,14 +32,24 @@ export async function requestUpload(input: RequestUploadInput): Promise<UploadFr
   if (size > MAX_ATTACHMENT_BYTES) {
     throw new TooLargeError(`size: more than ${MAX_ATTACHMENT_BYTES} bytes (25 MiB)`);
   }
+  await requireWithinRate(caller.userId, 'requestUpload', now);
   // The same (user, clientRequestId) always names the same upload: a retry gets a fresh URL for it,
   // until a message has it.
   const uploadId = uploadIdFor(caller.userId, clientRequestId);
   const key = uploadKey(caller.userId, uploadId);
+  // The upload and its bytes in the caller's daily quota, together: a retry is counted once.
   const stored = await putUpload(
     { uploadId, ownerId: caller.userId, key, contentType, size, requestedAt: now.toISOString() },
     now,
+    UPLOAD_BYTES_PER_DAY,
   );
+  if (stored === 'overQuota') {
+    const retryAfterMs = nextUtcMidnight(now) - now.getTime();
+    throw new RateLimitedError(
+      `size: over the daily upload quota (${UPLOAD_BYTES_PER_DAY} bytes a UTC day); retry after ${retryAfterMs} ms`,
+      retryAfterMs,
+    );
+  }
   // An upload belongs to one message (protocol.md 1.2): once attached it is never reopened.
   if (stored === 'attached') {
     throw new BadRequestError(

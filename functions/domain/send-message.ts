@@ -1,11 +1,18 @@
-import { commitMessage } from '../adapters/message-store.ts';
+import type { SendHookEvent } from '../../definitions/send-hook.ts';
+import { type CommitResult, commitMessage, committedSend } from '../adapters/message-store.ts';
 import { attachUploads } from './attachments.ts';
 import { normalizeContent } from './content.ts';
 import type { SendAckFrame } from './frames.ts';
 import { newMessageId } from './identifiers.ts';
-import { type ConversationTarget, refuseMessageToSelf, resolveForSending } from './membership.ts';
-import type { Caller } from './model.ts';
+import {
+  type ConversationTarget,
+  refuseMessageToSelf,
+  resolveForSending,
+  type SendingTarget,
+} from './membership.ts';
+import type { Caller, StoredAttachment } from './model.ts';
 import { requireWithinRate } from './rate-limits.ts';
+import { askSendHook, type SendHook } from './send-hook.ts';
 
 export interface SendMessageInput extends ConversationTarget {
   caller: Caller;
@@ -21,7 +28,7 @@ export interface SendMessageInput extends ConversationTarget {
  * Within the sender's rate limit, commits the message exactly once with the conversation's next `seq` and answers the `ack`. It never
  * posts the message: the table's stream delivers what is stored (architecture.md).
  */
-export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame> {
+export async function sendMessage(input: SendMessageInput, hook?: SendHook): Promise<SendAckFrame> {
   const uploadIds = (input.attachments ?? []).map((attachment) => attachment.uploadId);
   const content = normalizeContent(input.content, { allowEmpty: uploadIds.length > 0 });
   // Before anything that writes (a first message creates the direct conversation).
@@ -40,18 +47,34 @@ export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame
     },
     uploadIds,
   );
+  // The operator's send hook (integration.md), once every other check passed and before anything is
+  // created or stored: a refused first message leaves no conversation. A retry of a committed
+  // clientMessageId is answered from that commit without asking the hook again; without a hook, the
+  // commit below finds it, and nothing more is read.
+  let stored = content;
+  if (hook !== undefined) {
+    const committed = await committedSend(input.caller.userId, input.clientMessageId);
+    if (committed !== undefined) return sendAck(committed, true);
+    stored = await askSendHook(hook, sendHookEvent(input, target, content, attachments), {
+      allowEmpty: uploadIds.length > 0,
+    });
+  }
   const conversation = await target.ensure();
   const { message, duplicate } = await commitMessage({
     conversationId: conversation.conversationId,
     messageId: newMessageId(),
     senderId: input.caller.userId,
     senderName: input.caller.name,
-    content,
+    content: stored,
     createdAt: input.now.toISOString(),
     clientMessageId: input.clientMessageId,
     originConnectionId: input.connectionId,
     ...(attachments.length > 0 && { attachments }),
   });
+  return sendAck(message, duplicate);
+}
+
+function sendAck(message: CommitResult['message'], duplicate: boolean): SendAckFrame {
   return {
     type: 'ack',
     action: 'sendMessage',
@@ -61,5 +84,27 @@ export async function sendMessage(input: SendMessageInput): Promise<SendAckFrame
     seq: message.seq,
     createdAt: message.createdAt,
     duplicate,
+  };
+}
+
+/** What the send hook is asked about: the message as it would be stored, where it would go. */
+function sendHookEvent(
+  input: SendMessageInput,
+  target: SendingTarget,
+  content: string,
+  attachments: readonly StoredAttachment[],
+): SendHookEvent {
+  return {
+    type: 'sendMessage',
+    senderId: input.caller.userId,
+    conversationId: target.conversationId,
+    kind: target.kind,
+    members: target.members,
+    clientMessageId: input.clientMessageId,
+    content,
+    attachments: attachments.map(({ contentType, size }) => ({ contentType, size })),
+    // Replies and mentions (protocol.md 1.2) are not taken yet: none to show.
+    replyTo: null,
+    mentions: [],
   };
 }

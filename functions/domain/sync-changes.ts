@@ -15,6 +15,7 @@ import { readChangedAfter, readMessagesFrom } from '../adapters/message-history.
 import { messageViewOf } from './attachments.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import { type MessagesFrame, versionOf } from './frames.ts';
+import { viewerOf } from './hidden-messages.ts';
 import { requireMemberCursor } from './membership.ts';
 import type { Caller, StoredMessage } from './model.ts';
 import { messageVersion, seqOfVersion } from './versions.ts';
@@ -29,7 +30,7 @@ export interface SyncChangesInput {
 export async function syncChanges(input: SyncChangesInput): Promise<MessagesFrame> {
   const { conversationId, afterVersion, limit } = input;
   // Members only, with the same answer for someone else's conversation and one that does not exist.
-  await requireMemberCursor(conversationId, input.caller.userId);
+  const seen = await viewerOf(await requireMemberCursor(conversationId, input.caller.userId));
   const added = await readMessagesFrom(conversationId, seqOfVersion(afterVersion), limit + 1);
   const changed = await readChangedAfter(conversationId, afterVersion, limit + 1);
 
@@ -59,7 +60,7 @@ export async function syncChanges(input: SyncChangesInput): Promise<MessagesFram
   let bytes = byteLength({ ...frame, hasMore: true, version: Number.MAX_SAFE_INTEGER });
   let version = afterVersion;
   for (const message of candidates) {
-    const view = await messageViewOf(message);
+    const view = await messageViewOf(seen(message));
     // +1 for the comma between array elements.
     const size = byteLength(view) + 1;
     if (frame.messages.length === limit || bytes + size > MAX_FRAME_BYTES) {

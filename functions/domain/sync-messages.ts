@@ -9,6 +9,7 @@ import { readMessagesAfter } from '../adapters/message-history.ts';
 import { messageViewOf } from './attachments.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { MessagesFrame } from './frames.ts';
+import { viewerOf } from './hidden-messages.ts';
 import { requireMemberCursor } from './membership.ts';
 import type { Caller } from './model.ts';
 
@@ -25,7 +26,7 @@ export interface SyncMessagesInput {
 export async function syncMessages(input: SyncMessagesInput): Promise<MessagesFrame> {
   const { conversationId, afterSeq, limit } = input;
   // Members only, with the same answer for someone else's conversation and one that does not exist.
-  await requireMemberCursor(conversationId, input.caller.userId);
+  const seen = await viewerOf(await requireMemberCursor(conversationId, input.caller.userId));
   const frame: MessagesFrame = { type: 'messages', conversationId, messages: [], hasMore: false };
   let bytes = byteLength({ ...frame, hasMore: true });
   let viewBytesRead = 0;
@@ -35,7 +36,7 @@ export async function syncMessages(input: SyncMessagesInput): Promise<MessagesFr
   for (;;) {
     const { messages, next } = await readMessagesAfter(conversationId, afterSeq, chunk, startKey);
     for (const message of messages) {
-      const view = await messageViewOf(message);
+      const view = await messageViewOf(seen(message));
       // +1 for the comma between array elements.
       const size = byteLength(view) + 1;
       read += 1;

@@ -1,5 +1,7 @@
+import { readBlockers, readBlocks } from '../adapters/block-store.ts';
+import { listMemberCursors } from '../adapters/member-store.ts';
 import { loadUsers } from '../adapters/user-directory.ts';
-import { hiddenMembers, isReachable } from '../delivery/audience.ts';
+import { hiddenAt, isReachable } from '../delivery/audience.ts';
 import { sendToConnections } from '../delivery/fanout.ts';
 import { capUser } from '../delivery/per-user-caps.ts';
 import type { TypingFrame } from './frames.ts';
@@ -30,8 +32,18 @@ export async function sendTyping(input: TypingInput): Promise<void> {
   // A group's members come from resolveExisting's strongly consistent read (membership.ts): a member
   // who left is neither allowed to type nor typed to. A direct conversation that either user hid
   // (leaveConversation, until its next message) carries no typing, read strongly consistently.
-  if (conversation.kind === 'direct' && (await hiddenMembers(conversation.conversationId)).size > 0) return;
-  const others = conversation.members.filter((member) => member !== input.caller.userId);
+  // (1.2) Nor does it pass between users where one blocks the other, in a direct conversation (its
+  // member items say so) or a group (the typer's blocks, and who blocks them: strongly consistent).
+  const typerId = input.caller.userId;
+  let cutOff: ReadonlySet<string> = new Set();
+  if (conversation.kind === 'direct') {
+    const cursors = await listMemberCursors(conversation.conversationId);
+    if (hiddenAt(cursors).size > 0 || cursors.some((cursor) => cursor.blocking === true)) return;
+  } else {
+    const [blockers, blocks] = await Promise.all([readBlockers(typerId), readBlocks(typerId)]);
+    cutOff = new Set([...blockers, ...blocks]);
+  }
+  const others = conversation.members.filter((member) => member !== typerId && !cutOff.has(member));
   const frame: TypingFrame = {
     type: 'typing',
     conversationId: conversation.conversationId,

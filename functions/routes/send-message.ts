@@ -1,7 +1,8 @@
+import { sendHook } from '../adapters/send-hook.ts';
 import { sendMessage } from '../domain/send-message.ts';
 import { sendMessageFrame } from '../shared/frame-schemas.ts';
 import { defineRoute } from '../shared/ws-route.ts';
 
 export const handler = defineRoute('sendMessage', sendMessageFrame, ({ frame, caller, connectionId }) =>
-  sendMessage({ ...frame, caller, connectionId, now: new Date() }),
+  sendMessage({ ...frame, caller, connectionId, now: new Date() }, sendHook),
 );

@@ -6,5 +6,5 @@ import { defineRoute } from '../shared/ws-route.ts';
 export const handler = defineRoute(
   'unregisterDevice',
   z.object({ action: z.literal('unregisterDevice') }),
-  ({ caller }) => unregisterDevice(caller),
+  ({ caller, receivedAt }) => unregisterDevice(caller, receivedAt),
 );

@@ -5,13 +5,18 @@
  * (fanout.ts, rate-limits.ts), which the CDK stack and the local stack read too.
  */
 import { FANOUT_SETTINGS, type FanoutSetting } from '../../definitions/fanout.ts';
-import { RATE_LIMIT_SETTINGS, type RateLimitSetting } from '../../definitions/rate-limits.ts';
+import {
+  type LimitedAction,
+  RATE_LIMIT_SETTINGS,
+  RATE_LIMITED_ACTIONS,
+  type RateLimitSetting,
+} from '../../definitions/rate-limits.ts';
 import { positiveIntegerEnv } from './env.ts';
 
 const fanout = (setting: FanoutSetting): number =>
   positiveIntegerEnv(FANOUT_SETTINGS[setting].env, FANOUT_SETTINGS[setting].default);
 
-const rate = (setting: RateLimitSetting): number =>
+const limitSetting = (setting: RateLimitSetting): number =>
   positiveIntegerEnv(RATE_LIMIT_SETTINGS[setting].env, RATE_LIMIT_SETTINGS[setting].default);
 
 /** The fan-out bounds: per-user caps (functions/delivery/per-user-caps.ts) and calls in flight. */
@@ -21,11 +26,23 @@ export const FANOUT_LIMITS = {
   parallelism: fanout('parallelism'),
 } as const;
 
-/** The per-user limits on sending and typing (functions/domain/rate-limits.ts applies them). */
-export const RATE_LIMITS = {
-  sendMessage: { perSecond: rate('sendPerSecond'), burst: rate('sendBurst') },
-  typing: { perSecond: rate('typingPerSecond'), burst: rate('typingBurst') },
-} as const;
+/** A limit as configured: `rate` requests a `per`, after a burst of `burst`. */
+export interface ConfiguredRateLimit {
+  readonly rate: number;
+  readonly per: 'second' | 'minute';
+  readonly burst: number;
+}
+
+/** The per-user limit of every limited action (functions/domain/rate-limits.ts applies them). */
+export const RATE_LIMITS = Object.fromEntries(
+  Object.entries(RATE_LIMITED_ACTIONS).map(([action, limit]) => [
+    action,
+    { rate: limitSetting(limit.rate), per: limit.per, burst: limitSetting(limit.burst) },
+  ]),
+) as Record<LimitedAction, ConfiguredRateLimit>;
+
+/** Bytes of uploads one user may request per UTC day (functions/domain/request-upload.ts). */
+export const UPLOAD_BYTES_PER_DAY = limitSetting('uploadMiBPerDay') * 1024 * 1024;
 
 /**
  * How long after `$connect` stored a connection item the socket may still not be open

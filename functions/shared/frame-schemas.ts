@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { PUSH_PLATFORM_NAMES } from '../../definitions/push-platforms.ts';
+import { REPORT_REASONS } from '../../definitions/reports.ts';
 import { ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENTS } from '../domain/attachment-rules.ts';
 import { MAX_GROUP_MEMBERS } from '../domain/group-rules.ts';
 import {
@@ -138,3 +139,27 @@ export const requestUploadFrame = z.object({
   contentType: z.enum(ATTACHMENT_CONTENT_TYPES),
   size: z.int().check(z.minimum(1)),
 });
+
+/**
+ * (1.2) `report`: a message (`seq`) or, without `seq`, the conversation. A reason of protocol.md's list
+ * (else bad_request). The note's rules (trimmed, at most 1000 characters as people count them, blank or
+ * `null` is none) are the domain's (functions/domain/report.ts).
+ */
+export const reportFrame = z.object({
+  action: z.literal('report'),
+  // The same rules as clientMessageId (protocol.md).
+  clientRequestId: clientMessageId,
+  conversationId,
+  seq: z.optional(seq),
+  reason: z.enum(REPORT_REASONS),
+  note: z.optional(z.nullable(z.string())),
+});
+
+/** (1.2) `block`: `on: false` unblocks. Blocking oneself is the domain's refusal (functions/domain/blocks.ts). */
+export const blockFrame = z.object({
+  action: z.literal('block'),
+  userId,
+  on: z.boolean(),
+});
+
+export const listBlocksFrame = z.object({ action: z.literal('listBlocks') });

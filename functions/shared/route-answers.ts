@@ -77,7 +77,8 @@ export function answerError(
     const cause = error instanceof Error ? error.cause : undefined;
     logger.error('request failed', { code: frame.code, error, ...(cause === undefined ? {} : { cause }) });
   } else {
-    logger.info('request refused', { code: frame.code, reason: frame.message });
+    const reason = error instanceof ParleyError ? error.logReason : frame.message;
+    logger.info('request refused', { code: frame.code, reason });
   }
   countMetric('RouteErrors', { Route: route, Code: frame.code });
   return frame;

@@ -32,6 +32,8 @@ import {
   REFUSAL_REASONS,
   ROUTE_ERROR_CODES,
 } from '../../definitions/metrics.ts';
+import { REPORT_REASONS } from '../../definitions/reports.ts';
+import { SEND_HOOK_ANSWERS, SEND_HOOK_EVENT_TYPES, SEND_HOOK_FAILURES } from '../../definitions/send-hook.ts';
 import type { ChatTable } from './chat-table.ts';
 
 export interface OperationsProps {
@@ -49,12 +51,16 @@ export interface OperationsProps {
   readonly table: ChatTable;
   /** @default - no subscription; subscribe to the topic yourself */
   readonly alarmEmail?: string;
+  /** (1.2) The deployment asks a send hook: its answers are graphed and its failures alarmed on. @default false */
+  readonly sendHook?: boolean;
 }
 
 /** Delivery is real-time: records waiting this long mean recipients see messages late. */
 export const ITERATOR_AGE_THRESHOLD = Duration.seconds(30);
 /** `internal` answers in 5 minutes that raise the alarm (see the alarm for why 5). */
 export const ROUTE_INTERNAL_ERRORS_THRESHOLD = 5;
+/** Failed send hook calls in 5 minutes that raise the alarm (see the alarm for why 5). */
+export const SEND_HOOK_FAILURES_THRESHOLD = 5;
 
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
@@ -156,6 +162,18 @@ export class Operations extends Construct {
       description:
         'The $connect authorizer failed to decide at least 3 times in 5 minutes (clients got 500).',
     });
+
+    // (1.2) The send hook failed (no answer in time, an error, an answer that is none of the contract's).
+    // Either policy hides it from Parley's other alarms: with `refuse` each failure is a send answered
+    // `internal` (the route-internal-errors alarm counts those too, among others), with `allow` each one
+    // is a message stored without the operator's rules (no charge, no filter), which nothing else sees. A
+    // lone timeout is a hook function's cold start; five in five minutes mean the hook is failing.
+    if (props.sendHook === true) {
+      this.alarm('send-hook-failures', parleyMetric('SendHookFailures', {}, { period: FIVE_MINUTES }), {
+        threshold: SEND_HOOK_FAILURES_THRESHOLD,
+        description: `The send hook failed at least ${SEND_HOOK_FAILURES_THRESHOLD} times in 5 minutes (messages refused or stored unchecked, as onFailure says).`,
+      });
+    }
 
     // Each of these is a record some recipient did not get in real time; none happens in normal
     // operation. (The message stays in the table and reaches the recipient through sync.)
@@ -422,6 +440,46 @@ export class Operations extends Construct {
         width: 6,
       }),
     );
+    dashboard.addWidgets(
+      // (1.2) What users report, by reason: the moderators' workload (`npm run admin -- reports`). Users'
+      // doing, not a fault, so no alarm; a spike is worth a look at the queue, not a page.
+      new cloudwatch.GraphWidget({
+        title: 'Reports filed, by reason',
+        left: REPORT_REASONS.map((reason) =>
+          parleyMetric('Reports', { Reason: reason }, { period: FIVE_MINUTES, label: reason }),
+        ),
+        stacked: true,
+        width: 12,
+      }),
+    );
+    if (props.sendHook === true) {
+      dashboard.addWidgets(
+        // (1.2) What the hook decides (denials are the operator's rules at work, not faults) and how
+        // its calls fail, by reason.
+        new cloudwatch.GraphWidget({
+          title: 'Send hook answers',
+          left: SEND_HOOK_EVENT_TYPES.flatMap((event) =>
+            SEND_HOOK_ANSWERS.map((answer) =>
+              parleyMetric(
+                'SendHookAnswers',
+                { Event: event, Answer: answer },
+                { period: FIVE_MINUTES, label: `${event} ${answer}` },
+              ),
+            ),
+          ),
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Send hook failures, by reason',
+          left: SEND_HOOK_FAILURES.map((reason) =>
+            parleyMetric('SendHookFailures', { Reason: reason }, { period: FIVE_MINUTES, label: reason }),
+          ),
+          leftAnnotations: [{ value: SEND_HOOK_FAILURES_THRESHOLD, label: 'alarm (all reasons)' }],
+          stacked: true,
+          width: 12,
+        }),
+      );
+    }
     return dashboard;
   }
 }

@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { SEND_HOOK_ENV, type SendHookSettings } from '../../definitions/send-hook.ts';
 import { HANDLER_BUNDLING } from '../bundling.ts';
 import { endpointArnPattern, type PushApplication } from '../config.ts';
 import type { FunctionPermissions, PushAction } from '../permissions.ts';
@@ -22,6 +23,9 @@ import type { ChatTable } from './chat-table.ts';
 
 /** The repository root: esbuild's working directory and where package-lock.json pins dependencies. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A function's timeout unless it says otherwise: well inside API Gateway's 29-second integration timeout. */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 /** NodejsFunction's names for the bundle formats lib/bundling.ts speaks of. */
 const OUTPUT_FORMATS = { esm: OutputFormat.ESM } as const;
@@ -59,7 +63,7 @@ export class ParleyFunction extends NodejsFunction {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role,
@@ -153,6 +157,19 @@ export class ParleyFunction extends NodejsFunction {
         );
       }
     }
+  }
+
+  /**
+   * (1.2) `SEND_HOOK_ARN`, `SEND_HOOK_TIMEOUT_MS` and `SEND_HOOK_ON_FAILURE`, and `lambda:InvokeFunction`
+   * on that one function (as named: an alias or version ARN allows that alias or version only).
+   */
+  invokeSendHook(hook: SendHookSettings): void {
+    this.addEnvironment(SEND_HOOK_ENV.functionArn, hook.functionArn);
+    this.addEnvironment(SEND_HOOK_ENV.timeoutMs, String(hook.timeoutMs));
+    this.addEnvironment(SEND_HOOK_ENV.onFailure, hook.onFailure);
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [hook.functionArn] }),
+    );
   }
 
   /**

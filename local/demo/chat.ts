@@ -12,7 +12,7 @@ import {
 } from '../../client/src/index.ts';
 import { presenceDot, renderConversationList } from './conversation-list.ts';
 import { fetchDevToken } from './dev-token-client.ts';
-import { byId, timeOf } from './dom.ts';
+import { byId, h, timeOf } from './dom.ts';
 import { renderMessages } from './message-pane.ts';
 import { conversationName, parseMembers, peerOf, typingLine } from './names.ts';
 import { MessageTimeline, type TimelineEntry } from './timeline.ts';
@@ -113,6 +113,21 @@ export function startChat(me: string, firstToken: string): Chat {
     },
   };
 
+  /** Block or Unblock the other user of a direct conversation (protocol.md 1.2). */
+  const blockButton = (peer: string, blocked: boolean): HTMLElement => {
+    const button = h(
+      'button',
+      { className: 'link', testId: blocked ? 'unblock' : 'block', attrs: { type: 'button' } },
+      blocked ? 'Unblock' : 'Block',
+    );
+    button.addEventListener('click', () => {
+      (blocked ? client.unblock(peer) : client.block(peer)).then(render, (error: unknown) => {
+        showError(`Could not ${blocked ? 'unblock' : 'block'}: ${describe(error)}`);
+      });
+    });
+    return button;
+  };
+
   const select = (target: Target) => {
     editing = undefined;
     selected = target;
@@ -159,9 +174,14 @@ export function startChat(me: string, firstToken: string): Chat {
           : status === 'unknown'
             ? 'presence not known yet'
             : status;
+      const blocked = client.isBlocked(peer);
+      // (1.2) A blocked user: no presence, and the composer waits for an unblock.
+      text.disabled = send.disabled = photo.disabled = blocked;
       details.replaceChildren(
-        presenceDot(peer, status),
-        ` ${peer}: ${label}${status === 'offline' ? seen : ''}`,
+        ...(blocked
+          ? [`You block ${peer}. `]
+          : [presenceDot(peer, status), ` ${peer}: ${label}${status === 'offline' ? seen : ''} `]),
+        blockButton(peer, blocked),
       );
     } else {
       details.replaceChildren(`Members: ${conversation?.members.join(', ') ?? ''}`);

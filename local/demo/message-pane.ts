@@ -75,6 +75,7 @@ function versionOf(entry: TimelineEntry, me: string | undefined): string {
     entry.seq,
     entry.content,
     entry.deleted,
+    entry.hidden,
     entry.reactions,
     entry.attachments.map((attachment) => attachment.attachmentId),
     me,
@@ -84,6 +85,9 @@ function versionOf(entry: TimelineEntry, me: string | undefined): string {
 function bodyOf(entry: TimelineEntry, actions: MessageActions | undefined): Node[] {
   if (entry.deleted) {
     return [h('p', { className: 'tombstone', testId: 'tombstone' }, 'This message was deleted.')];
+  }
+  if (entry.hidden) {
+    return [h('p', { className: 'tombstone', testId: 'hidden-message' }, 'Message from a blocked user')];
   }
   const nodes: Node[] = [];
   if (entry.content !== '')

@@ -23,6 +23,8 @@ export interface TimelineEntry {
   readonly conversationId: string | undefined;
   readonly editedAt: string | undefined;
   readonly deleted: boolean;
+  /** (1.2) From a user this user blocks: shown as such, without content. */
+  readonly hidden: boolean;
   /** Emoji → who reacted. */
   readonly reactions: Readonly<Record<string, readonly string[]>>;
   readonly attachments: readonly Attachment[];
@@ -109,6 +111,7 @@ export class MessageTimeline {
           conversationId: message.conversationId,
           editedAt: message.editedAt,
           deleted: message.deleted === true,
+          hidden: message.hidden === true,
           reactions: message.reactions ?? {},
           attachments: message.attachments ?? [],
         };
@@ -132,6 +135,7 @@ export class MessageTimeline {
           conversationId: pending.conversationId,
           editedAt: undefined,
           deleted: false,
+          hidden: false,
           reactions: {},
           attachments: [],
         }),

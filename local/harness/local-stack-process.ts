@@ -23,9 +23,13 @@ export interface LocalStackProcess {
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-export async function startLocalStackProcess(env: Record<string, string> = {}): Promise<LocalStackProcess> {
+/** `args` are `npm start`'s flags (`--send-hook PATH`, …); `env` is added to this process's environment. */
+export async function startLocalStackProcess(
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<LocalStackProcess> {
   const shared = sharedTable();
-  const child = spawn(process.execPath, ['local/start.ts'], {
+  const child = spawn(process.execPath, ['local/start.ts', ...args], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,7 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FANOUT_SETTINGS } from '../../definitions/fanout.ts';
-import { RATE_LIMIT_SETTINGS } from '../../definitions/rate-limits.ts';
+import { RATE_LIMIT_SETTINGS, RATE_LIMITED_ACTIONS } from '../../definitions/rate-limits.ts';
+import { ROUTES } from '../../definitions/routes.ts';
 import { DELIVERY_STREAM } from '../../definitions/stream.ts';
 import { ConfigError } from '../../lib/config.ts';
 import { environmentOf, type Synthesized, statementsOf, synthesize } from './parley-app.ts';
@@ -155,7 +156,7 @@ describe('delivery from the table stream', () => {
     expect(() => synthesize({ fanoutParallelism: 'many' })).toThrow(ConfigError);
   });
 
-  it('gives the rate-limited routes (sendMessage, typing) their limits, defaults or from context', () => {
+  it('gives every rate-limited route its limits and the upload quota, defaults or from context', () => {
     const defaults = Object.fromEntries(
       Object.values(RATE_LIMIT_SETTINGS).map((setting) => [setting.env, String(setting.default)]),
     );
@@ -164,20 +165,79 @@ describe('delivery from the table stream', () => {
       SEND_BURST: '10',
       TYPING_RATE_PER_SECOND: '2',
       TYPING_BURST: '6',
+      READ_RATE_PER_MINUTE: '120',
+      READ_BURST: '30',
+      CHANGE_RATE_PER_MINUTE: '60',
+      CHANGE_BURST: '20',
+      CONVERSATION_RATE_PER_MINUTE: '3',
+      CONVERSATION_BURST: '5',
+      MEMBERSHIP_RATE_PER_MINUTE: '20',
+      MEMBERSHIP_BURST: '20',
+      REPORT_RATE_PER_MINUTE: '2',
+      REPORT_BURST: '10',
+      UPLOAD_RATE_PER_MINUTE: '30',
+      UPLOAD_BURST: '20',
+      DEVICE_RATE_PER_MINUTE: '10',
+      DEVICE_BURST: '10',
+      UPLOAD_MIB_PER_DAY: '1024',
     });
-    for (const name of ['send-message', 'typing'] as const) {
-      expect(environmentOf(parley, parley.stack.functions[name]), name).toMatchObject(defaults);
+    // Every route whose action is limited (definitions/rate-limits.ts), and only those, gets them.
+    const limited = new Set(
+      ROUTES.filter((route) => route.routeKey in RATE_LIMITED_ACTIONS).map((route) => route.handler),
+    );
+    expect([...limited].sort()).toEqual(
+      expect.arrayContaining([
+        'create-conversation',
+        'delete-message',
+        'edit-message',
+        'leave-conversation',
+        'mark-read',
+        'react',
+        'register-device',
+        'request-upload',
+        'send-message',
+        'typing',
+        'unregister-device',
+      ]),
+    );
+    for (const [name, fn] of Object.entries(parley.stack.functions)) {
+      const environment = environmentOf(parley, fn);
+      if (limited.has(name as (typeof ROUTES)[number]['handler'])) {
+        expect(environment, name).toMatchObject(defaults);
+      } else {
+        expect(environment, name).not.toHaveProperty('SEND_RATE_PER_SECOND');
+        expect(environment, name).not.toHaveProperty('UPLOAD_MIB_PER_DAY');
+      }
     }
-    expect(environmentOf(parley, parley.stack.functions.delivery)).not.toHaveProperty('SEND_RATE_PER_SECOND');
 
-    const configured = synthesize({ sendRatePerSecond: '20', sendBurst: '40', typingBurst: '4' });
+    const configured = synthesize({
+      sendRatePerSecond: '20',
+      sendBurst: '40',
+      typingBurst: '4',
+      readRatePerMinute: '600',
+      uploadMiBPerDay: '50',
+    });
     expect(environmentOf(configured, configured.stack.functions['send-message'])).toMatchObject({
       SEND_RATE_PER_SECOND: '20',
       SEND_BURST: '40',
       TYPING_BURST: '4',
     });
+    expect(environmentOf(configured, configured.stack.functions['mark-read'])).toMatchObject({
+      READ_RATE_PER_MINUTE: '600',
+      READ_BURST: '30',
+    });
+    expect(environmentOf(configured, configured.stack.functions['request-upload'])).toMatchObject({
+      UPLOAD_MIB_PER_DAY: '50',
+    });
     expect(() => synthesize({ sendRatePerSecond: '0' })).toThrow(ConfigError);
     expect(() => synthesize({ typingBurst: 'lots' })).toThrow(ConfigError);
+    // Each in its own range: a minute's rate may pass 1000; the quota holds at least one 25 MiB upload.
+    const fast = synthesize({ readRatePerMinute: '6000' });
+    expect(environmentOf(fast, fast.stack.functions['mark-read'])).toMatchObject({
+      READ_RATE_PER_MINUTE: '6000',
+    });
+    expect(() => synthesize({ readRatePerMinute: '60001' })).toThrow(ConfigError);
+    expect(() => synthesize({ uploadMiBPerDay: '24' })).toThrow(/from 25 to 1048576/);
   });
 
   it('outputs the on-failure queue and the delivery function for operators (admin failures, redrive)', () => {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTACTS_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
+import { CONTACTS_INDEX, INBOX_INDEX, REPORTS_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
 import { PUSH_ENV_NAMES } from '../../lib/config.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from '../../lib/permissions.ts';
 import {
@@ -185,6 +185,8 @@ describe('IAM, per function', () => {
     expect(readers(UNREAD_INDEX)).toEqual(['delivery']);
     expect(readers(CONTACTS_INDEX)).toEqual(['delivery']);
     expect(readers(INBOX_INDEX)).toEqual(['sync']);
+    // (1.2) The report queue is the operators': read with their credentials (admin), by no function.
+    expect(readers(REPORTS_INDEX)).toEqual([]);
   });
 
   it('grants no Scan, no PartiQL and no action wildcard to anyone', () => {

@@ -128,7 +128,27 @@ describe('configuration validation', () => {
       logRetentionDays: 30,
       manageApiGatewayAccountRole: true,
       fanout: { maxConnectionsPerUser: 20, maxDevicesPerUser: 10, parallelism: 16 },
-      rateLimits: { sendPerSecond: 10, sendBurst: 10, typingPerSecond: 2, typingBurst: 6 },
+      rateLimits: {
+        sendPerSecond: 10,
+        sendBurst: 10,
+        typingPerSecond: 2,
+        typingBurst: 6,
+        readPerMinute: 120,
+        readBurst: 30,
+        changePerMinute: 60,
+        changeBurst: 20,
+        conversationPerMinute: 3,
+        conversationBurst: 5,
+        membershipPerMinute: 20,
+        membershipBurst: 20,
+        reportPerMinute: 2,
+        reportBurst: 10,
+        uploadPerMinute: 30,
+        uploadBurst: 20,
+        devicePerMinute: 10,
+        deviceBurst: 10,
+        uploadMiBPerDay: 1024,
+      },
     });
   });
 

@@ -7,8 +7,9 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS, type MetricName } from '../../definitions/metrics.ts';
+import { REPORT_REASONS } from '../../definitions/reports.ts';
 import { AUTHORIZER } from '../../definitions/routes.ts';
-import { CONTACTS_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
+import { CONTACTS_INDEX, INBOX_INDEX, REPORTS_INDEX, UNREAD_INDEX } from '../../definitions/table.ts';
 import { ITERATOR_AGE_THRESHOLD, parleyMetric } from '../../lib/constructs/operations.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName } from '../../lib/permissions.ts';
 import { type Synthesized, synthesize } from './parley-app.ts';
@@ -90,6 +91,14 @@ describe('operations', () => {
       );
 
       expect(onRefusals).toEqual([]);
+    });
+
+    it('no alarm watches Reports: what users report is the moderators’ work, not a fault', () => {
+      const onReports = alarms.filter((alarm) =>
+        watchedBy(alarm).some((metric) => metric.MetricName === 'Reports'),
+      );
+
+      expect(onReports).toEqual([]);
     });
 
     it('no alarm watches a client-caused route error code', () => {
@@ -191,7 +200,7 @@ describe('operations', () => {
         Metrics: Match.arrayWith([
           Match.objectLike({
             Expression:
-              'FILL(r0, 0) + FILL(w0, 0) + FILL(r1, 0) + FILL(w1, 0) + FILL(r2, 0) + FILL(w2, 0) + FILL(r3, 0) + FILL(w3, 0)',
+              'FILL(r0, 0) + FILL(w0, 0) + FILL(r1, 0) + FILL(w1, 0) + FILL(r2, 0) + FILL(w2, 0) + FILL(r3, 0) + FILL(w3, 0) + FILL(r4, 0) + FILL(w4, 0)',
           }),
           throttleStat('ReadThrottleEvents', onTable),
           throttleStat('WriteThrottleEvents', onTable),
@@ -201,6 +210,8 @@ describe('operations', () => {
           throttleStat('WriteThrottleEvents', onIndex(INBOX_INDEX)),
           throttleStat('ReadThrottleEvents', onIndex(CONTACTS_INDEX)),
           throttleStat('WriteThrottleEvents', onIndex(CONTACTS_INDEX)),
+          throttleStat('ReadThrottleEvents', onIndex(REPORTS_INDEX)),
+          throttleStat('WriteThrottleEvents', onIndex(REPORTS_INDEX)),
         ]),
       }),
     );
@@ -265,12 +276,17 @@ describe('operations', () => {
       'IteratorAge',
       'ReadThrottleEvents',
       'SystemErrors',
-      ...Object.keys(METRICS),
+      // The send hook's are graphed only with a hook (test/cdk/send-hook.test.ts).
+      ...Object.keys(METRICS).filter((name) => !name.startsWith('SendHook')),
     ]) {
       expect(body).toContain(metric);
     }
     for (const reason of ['missing_token', 'expired', 'revoked', 'deactivated']) {
       expect(body).toContain(`\\"Reason\\",\\"${reason}\\"`);
+    }
+    // Reports, one line per reason, under exactly the dimension the handlers publish
+    for (const reason of REPORT_REASONS) {
+      expect(body).toContain(`[\\"Parley\\",\\"Reports\\",\\"Reason\\",\\"${reason}\\"`);
     }
     expect(dashboard.Properties.DashboardName).toBeUndefined();
   });

@@ -41,6 +41,8 @@ const TRANSACT_ITEMS: Record<string, string> = {
   ConditionCheck: 'ConditionCheckItem',
 };
 const MANAGEMENT_API = ['PostToConnection', 'DeleteConnection', 'GetConnection'];
+/** Lambda's Invoke: only the send hook's (functions/adapters/send-hook.ts). */
+const LAMBDA = ['Invoke'];
 const SNS = [
   'CreatePlatformEndpoint',
   'SetEndpointAttributes',
@@ -57,6 +59,8 @@ interface Used {
   postToConnections: boolean;
   push: string[];
   sendsToQueue: boolean;
+  /** Invokes a Lambda function: the send hook. */
+  invokesSendHook: boolean;
   /** Requests to the attachments bucket, by the presigning helpers of functions/shared/clients/s3.ts. */
   attachments: string[];
   unknown: string[];
@@ -93,6 +97,7 @@ async function usedBy(entry: string): Promise<Used> {
   const unknown = new Set<string>();
   const requiredEnv = new Set<string>();
   let postToConnections = false;
+  let invokesSendHook = false;
   let queriesIndex = false;
   const attachments = new Set<string>();
   for (const section of ours) {
@@ -107,6 +112,7 @@ async function usedBy(entry: string): Promise<Used> {
       } else if (DYNAMODB[name]) table.add(DYNAMODB[name]);
       else if (MANAGEMENT_API.includes(name)) postToConnections = true;
       else if (SNS.includes(name)) push.add(name);
+      else if (LAMBDA.includes(name)) invokesSendHook = true;
       else unknown.add(name);
     }
     if (/IndexName\s*:/.test(section)) queriesIndex = true;
@@ -122,6 +128,7 @@ async function usedBy(entry: string): Promise<Used> {
     push: [...push].sort(),
     // SNS Publish serves pushes and the failure topic alike: the topic's variable tells them apart.
     sendsToQueue: requiredEnv.has('DELIVERY_FAILURE_TOPIC_ARN'),
+    invokesSendHook,
     attachments: [...attachments].sort(),
     unknown: [...unknown],
   };
@@ -168,6 +175,7 @@ describe('permissions match what each handler sends', () => {
       granted.failureQueue === true,
     );
     expect(actual?.attachments, 'attachment bucket access').toEqual([...(granted.attachments ?? [])].sort());
+    expect(actual?.invokesSendHook, 'invokes the send hook').toBe(granted.sendHook === true);
   });
 
   it.each(

@@ -4,8 +4,8 @@
  * outcome of each cell, then what a non-member can learn. MATRIX_ROWS has rows for every route, so a
  * route added there does not compile without them (test/support/route-tables.ts); `$connect` and
  * `$disconnect` take no frame, and who may connect is asserted below (standingOf). protocol.md 1.2's
- * block, listBlocks, acceptRequest, report and setNotifications have no route yet: they reach `$default`
- * (its row: unknown_action, whoever asks).
+ * acceptRequest and setNotifications have no route yet: they reach `$default` (its row:
+ * unknown_action, whoever asks).
  *
  * The world: alice made the group G = {alice, bob, dora, rick, sara} and wrote in it, and wrote to bob
  * (their direct conversation A–B); bob wrote in G, and so did alice, dora, rick and sara, twice each (a
@@ -49,16 +49,19 @@ import { keys } from '../../functions/adapters/keys.ts';
 import { standingOf } from '../../functions/authorizer/revocation.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { deactivateUser, revokeSessions, revokeToken } from '../../functions/domain/operations.ts';
+import { handler as block } from '../../functions/routes/block.ts';
 import { handler as connect } from '../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../functions/routes/default.ts';
 import { handler as deleteMessage } from '../../functions/routes/delete-message.ts';
 import { handler as editMessage } from '../../functions/routes/edit-message.ts';
 import { handler as leaveConversation } from '../../functions/routes/leave-conversation.ts';
+import { handler as listBlocks } from '../../functions/routes/list-blocks.ts';
 import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../functions/routes/ping.ts';
 import { handler as react } from '../../functions/routes/react.ts';
 import { handler as registerDevice } from '../../functions/routes/register-device.ts';
+import { handler as report } from '../../functions/routes/report.ts';
 import { handler as requestUpload } from '../../functions/routes/request-upload.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
@@ -143,6 +146,9 @@ type Outcome =
   | 'pong'
   | 'ack with seq'
   | 'upload'
+  | 'ack with reportId'
+  | 'blocks: eve'
+  | 'blocks: none'
   | ErrorCode;
 
 interface Row {
@@ -180,6 +186,17 @@ const change =
     seq,
     ...fields,
   });
+const reportOf =
+  (conversationId: string, fields: Frame = {}) =>
+  () => ({
+    action: 'report',
+    clientRequestId: randomUUID(),
+    conversationId,
+    reason: 'harassment',
+    ...fields,
+  });
+const blockOf = (userId: string, on: boolean) => () => ({ action: 'block', userId, on });
+
 const upload = (contentType: string, size: number) => () => ({
   action: 'requestUpload',
   clientRequestId: randomUUID(),
@@ -220,7 +237,7 @@ const MATRIX_ROWS = {
   $disconnect: NOT_A_FRAME_ROUTE,
   //  action                                    route               frame                                             member                    non-member                deactivated †             token revoked †           sessions revoked †
   $default: [
-  row('$default {action: listBlocks} (no route)', defaultRoute,     () => ({ action: 'listBlocks' }),                 ['unknown_action',        'unknown_action',         'unknown_action',         'unknown_action',         'unknown_action']),
+  row('$default {action: acceptRequest} (no route)', defaultRoute,  () => ({ action: 'acceptRequest' }),                 ['unknown_action',        'unknown_action',         'unknown_action',         'unknown_action',         'unknown_action']),
   ],
   sendMessage: [
   row('sendMessage {conversationId: G}',        sendMessage,        send({ conversationId: G }),                      ['ack in G',              'forbidden',              'ack in G',               'ack in G',               'ack in G']),
@@ -272,6 +289,22 @@ const MATRIX_ROWS = {
   row('requestUpload {image/png, 1 KiB}',       requestUpload,      upload('image/png', 1024),                        ['upload',                'upload',                 'upload',                 'upload',                 'upload']),
   row('requestUpload {size: 25 MiB + 1}',       requestUpload,      upload('image/png', 25 * MiB + 1),                ['too_large',             'too_large',              'too_large',              'too_large',              'too_large']),
   ],
+  report: [
+  row("report {G, bob's message}",              report,             reportOf(G, { seq: BOBS }),                       ['ack with reportId',     'forbidden',              'ack with reportId',      'ack with reportId',      'ack with reportId']),
+  row('report {G} (the conversation)',          report,             reportOf(G, { note: 'the whole thread' }),        ['ack with reportId',     'forbidden',              'ack with reportId',      'ack with reportId',      'ack with reportId']),
+  row('report {G, no such seq}',                report,             reportOf(G, { seq: NO_SUCH_SEQ }),                ['not_found',             'forbidden',              'not_found',              'not_found',              'not_found']),
+  row('report {A–B}, alice’s direct',           report,             reportOf(ids.alicebob),                           ['ack with reportId',     'forbidden',              'forbidden',              'forbidden',              'forbidden']),
+  ],
+  // (1.2) Anyone may block anyone but themselves; the matrix blocks eve, lists, and unblocks her again.
+  block: [
+  row('block {eve, on}',                        block,              blockOf('eve', true),                             ['ack',                   'forbidden',              'ack',                    'ack',                    'ack']),
+  row('block {bob, off}, never blocked: a no-op', block,              blockOf('bob', false),                            ['ack',                   'ack',                    'ack',                    'ack',                    'ack']),
+  ],
+  listBlocks: [
+  row('listBlocks',                             listBlocks,         () => ({ action: 'listBlocks' }),                 ['blocks: eve',           'blocks: none',           'blocks: eve',            'blocks: eve',            'blocks: eve']),
+  row('block {eve, off}',                       block,              blockOf('eve', false),                            ['ack',                   'forbidden',              'ack',                    'ack',                    'ack']),
+  row('listBlocks after unblocking',            listBlocks,         () => ({ action: 'listBlocks' }),                 ['blocks: none',          'blocks: none',           'blocks: none',           'blocks: none',           'blocks: none']),
+  ],
 } satisfies Record<RouteKey, readonly Row[] | NotAFrameRoute>;
 
 const MATRIX: readonly Row[] = frameRouteEntries(MATRIX_ROWS).flatMap(([, rows]) => rows);
@@ -307,6 +340,20 @@ function expectOutcome(
       return;
     case 'ack with seq':
       expect(answer).toEqual({ type: 'ack', action, seq: sent.seq });
+      return;
+    case 'blocks: eve':
+      expect(answer).toEqual({ type: 'blocks', userIds: ['eve'] });
+      return;
+    case 'blocks: none':
+      expect(answer).toEqual({ type: 'blocks', userIds: [] });
+      return;
+    case 'ack with reportId':
+      expect(answer).toEqual({
+        type: 'ack',
+        action,
+        clientRequestId: sent.clientRequestId,
+        reportId: expect.stringMatching(/^rp_[A-Za-z0-9_-]{32}$/),
+      });
       return;
     case 'upload':
       expect(answer).toMatchObject({
@@ -495,6 +542,16 @@ describe('a non-member learns nothing', () => {
       leaveConversation,
       (id: string) => ({ action: 'leaveConversation', conversationId: id }),
     ],
+    [
+      'report',
+      report,
+      (id: string) => ({
+        action: 'report',
+        clientRequestId: 'eve-probe',
+        conversationId: id,
+        reason: 'spam',
+      }),
+    ],
   ] as const)('%s: the same forbidden for G, for A–B, and for conversations that do not exist', async (action, route, frame) => {
     const answers = [];
     for (const id of [ids.group, ids.alicebob, NEVER_TALKED, NEVER(), `dm_${randomUUID()}`]) {
@@ -507,6 +564,7 @@ describe('a non-member learns nothing', () => {
       message: 'not a member of this conversation',
       action,
       ...(action === 'sendMessage' ? { clientMessageId: 'eve-probe' } : {}),
+      ...(action === 'report' ? { clientRequestId: 'eve-probe' } : {}),
     });
     for (const answer of answers) expect(answer).toEqual(answers[0]);
   });

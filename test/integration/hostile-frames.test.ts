@@ -3,7 +3,7 @@
  * 10,000 fast-check frames per route a frame can reach (every route of definitions/routes.ts but
  * $connect and $disconnect: $default, sendMessage, typing, markRead, createConversation,
  * registerDevice, unregisterDevice, ping, sync, editMessage, deleteMessage, react, leaveConversation,
- * requestUpload), built by test/support/hostile-frames.ts: not JSON, JSON that is not an object, the
+ * requestUpload, report), built by test/support/hostile-frames.ts: not JSON, JSON that is not an object, the
  * wrong action, fields of the wrong type, missing or given twice, numbers like 1e308, 1e999, -0 and
  * 2**53+1, NaN-ish strings, lone surrogates, NUL, zero-width and bidi characters, fields over their
  * limits (4001+ characters of content, 129-character ids, 101 members, emoji over 32 bytes, uploads
@@ -17,7 +17,7 @@
  *
  * The numbers, per route (10,000 each, 140,000 in all):
  * - sendMessage, typing, markRead, createConversation, sync, editMessage, deleteMessage, react,
- *   leaveConversation: 9,800 frames refused before any DynamoDB call (asserted per frame: zero calls),
+ *   leaveConversation, report: 9,800 frames refused before any DynamoDB call (asserted per frame: zero calls),
  *   and 200 valid frames that do read DynamoDB: to conversations of others (existing or not), to a
  *   deactivated user, a group with a deactivated member, the caller's own (empty) conversation list, a
  *   well-formed cursor of no list of theirs. They answer `forbidden`, `bad_request` or the empty list,
@@ -37,15 +37,18 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../functions/domain/frame-size.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
+import { handler as block } from '../../functions/routes/block.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../functions/routes/default.ts';
 import { handler as deleteMessage } from '../../functions/routes/delete-message.ts';
 import { handler as editMessage } from '../../functions/routes/edit-message.ts';
 import { handler as leaveConversation } from '../../functions/routes/leave-conversation.ts';
+import { handler as listBlocks } from '../../functions/routes/list-blocks.ts';
 import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../functions/routes/ping.ts';
 import { handler as react } from '../../functions/routes/react.ts';
 import { handler as registerDevice } from '../../functions/routes/register-device.ts';
+import { handler as report } from '../../functions/routes/report.ts';
 import { handler as requestUpload } from '../../functions/routes/request-upload.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
@@ -93,6 +96,9 @@ const HANDLERS: Record<HostileRoute, Handler> = {
   react,
   leaveConversation,
   requestUpload,
+  report,
+  block,
+  listBlocks,
 };
 
 const PRIVATE_GROUP = 'grp_hostile-private';
@@ -208,6 +214,8 @@ function expectAnswered(item: HostileCase, response: RouteResponse): void {
     ).toEqual([]);
   } else if (expected.type === 'pong') {
     expect(frame, where).toEqual({ type: 'pong' });
+  } else if (expected.type === 'blocks') {
+    expect(frame, where).toEqual({ type: 'blocks', userIds: [] });
   } else {
     expect(frame, where).toEqual({ type: 'conversations', conversations: [], nextCursor: null });
   }

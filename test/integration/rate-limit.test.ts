@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAdmit } from '../../functions/adapters/rate-buckets.ts';
 
-const LIMIT = { perSecond: 10, burst: 10 };
+const LIMIT = { intervalMs: 100, burst: 10 }; // 10 a second
 const START = 1_800_000_000_000;
 const containers = () => Array.from({ length: 4 }, () => createAdmit());
 

@@ -18,6 +18,8 @@ import { uploadIdFor } from '../../functions/domain/identifiers.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 
 const NOW = new Date('2026-11-23T10:30:00.000Z');
+/** A daily upload quota these tests never reach (upload-quota.test.ts tests it). */
+const QUOTA = 1024 ** 4;
 
 /** A fresh upload of `userId`'s, recorded as requestUpload records it. */
 async function requested(userId: string, clientRequestId: string, size = 1000): Promise<UploadRecord> {
@@ -30,7 +32,7 @@ async function requested(userId: string, clientRequestId: string, size = 1000): 
     size,
     requestedAt: NOW.toISOString(),
   };
-  expect(await putUpload(upload, NOW)).toBe('stored');
+  expect(await putUpload(upload, NOW, QUOTA)).toBe('stored');
   return upload;
 }
 
@@ -71,7 +73,7 @@ describe('upload claims', () => {
       attachmentKey: keyFor(upload.uploadId, 'm-1'),
     });
     // AND a requestUpload of it again leaves it as it is
-    expect(await putUpload({ ...upload, size: 5, requestedAt: new Date().toISOString() }, NOW)).toBe(
+    expect(await putUpload({ ...upload, size: 5, requestedAt: new Date().toISOString() }, NOW, QUOTA)).toBe(
       'attached',
     );
     expect(await itemOf(upload.uploadId)).toEqual(item);

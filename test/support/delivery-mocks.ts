@@ -21,6 +21,10 @@ export interface TestUser {
   connections?: string[];
   devices?: TestDevice[];
   deactivated?: boolean;
+  /** (1.2) The users this one blocks (the `blocks` set of their state item). */
+  blocks?: string[];
+  /** (1.2) The users who block this one (their BLOCKEDBY items). */
+  blockedBy?: string[];
 }
 
 /**
@@ -99,10 +103,20 @@ export function mockUsers(ddb: Stub, users: Record<string, TestUser>): void {
         registeredAt: '2026-11-01T12:00:00.000Z',
       });
     }
-    if (user.deactivated !== undefined) {
-      items.push({ PK: pk, SK: 'STATE', type: 'userState', deactivated: user.deactivated });
+    if (user.deactivated !== undefined || user.blocks !== undefined) {
+      items.push({
+        PK: pk,
+        SK: 'STATE',
+        type: 'userState',
+        ...(user.deactivated !== undefined && { deactivated: user.deactivated }),
+        ...(user.blocks !== undefined && { blocks: new Set(user.blocks) }),
+      });
     }
     ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': pk } }).resolves({ Items: items });
+    // (1.2) Who blocks this user (block-store.ts): one item per blocker.
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `BLOCKEDBY#${userId}` } }).resolves({
+      Items: (user.blockedBy ?? []).map((blocker) => ({ PK: `BLOCKEDBY#${userId}`, SK: blocker })),
+    });
   }
 }
 

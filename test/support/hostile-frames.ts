@@ -36,7 +36,9 @@ export type Expected =
   | { readonly error: ErrorCode }
   | { readonly type: 'pong' }
   /** The caller's conversation list, which is empty: the caller is in no conversation. */
-  | { readonly type: 'conversations' };
+  | { readonly type: 'conversations' }
+  /** (1.2) The users the caller blocks: none. */
+  | { readonly type: 'blocks' };
 
 export interface HostileCase {
   /** The route the frame is for (the handler it is given to). */
@@ -458,6 +460,11 @@ const NOT_UPLOAD_TYPES = [
 ];
 const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 
+/** protocol.md's report reasons, and the note's limit: 1000 characters. */
+// biome-ignore format: a list, not a structure
+const REPORT_REASONS = ['spam', 'harassment', 'hate', 'sexual', 'violence', 'minor_safety', 'scam', 'other'];
+const MAX_NOTE_CHARACTERS = 1000;
+
 /** `$default` takes any body at all: see cheapCases and defaultAnswer. */
 const ANY_BODY = 'any body';
 
@@ -832,6 +839,56 @@ const ROUTE_FRAMES = {
       stored: [],
     };
   },
+  // (1.2) A member reports a message or the conversation. The caller is in no conversation: every valid
+  // frame reads its own report (none), then membership, and is refused; only the note's length is the
+  // domain's, checked before any call.
+  report: (route, world) => {
+    const clientRequestId = field('clientRequestId', {
+      required: true,
+      valid: clientIdValue.map(json),
+      wrong: clientIdWrong,
+      tooLong: clientIdTooLong,
+    });
+    const seq = field('seq', {
+      required: false,
+      valid: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }).map(String),
+      wrong: notAnIntegerIn(1, Number.MAX_SAFE_INTEGER),
+    });
+    const reason = field('reason', {
+      required: true,
+      valid: fc.constantFrom(...REPORT_REASONS).map(json),
+      wrong: enumWrong(REPORT_REASONS),
+    });
+    // Over 1000 characters after trimming is too_large (the domain's, before any call), like a title.
+    const note = field('note', {
+      required: false,
+      valid: fc.oneof(fc.constant('null'), visibleText(MAX_NOTE_CHARACTERS).map(json), blank.map(json)),
+      wrong: notAStringNorNull,
+      tooLong: overCharacters(MAX_NOTE_CHARACTERS).map(json),
+    });
+    const fields = [clientRequestId, foreignConversationId(world), seq, reason, note];
+    return { fields, cheapValid: undefined, domainRefusals: [], stored: [ofOthers(route, fields)] };
+  },
+  // (1.2) Blocking oneself is refused before anything is read or written; blocking anyone else stores a
+  // block, so a valid frame here names the caller.
+  block: (_route, world) => {
+    const userId = field('userId', {
+      required: true,
+      valid: fc.constant(json(world.caller)),
+      wrong: userIdWrong,
+      tooLong: userIdTooLong,
+    });
+    const on = field('on', { required: true, valid: fc.constantFrom('true', 'false'), wrong: notABoolean });
+    return { fields: [userId, on], cheapValid: FORBIDDEN, domainRefusals: [], stored: [] };
+  },
+  listBlocks: (route) => ({
+    fields: [],
+    cheapValid: undefined,
+    domainRefusals: [],
+    stored: [
+      fc.constant({ kind: 'own blocks', body: frameOf(route, []), expected: { type: 'blocks' } as const }),
+    ],
+  }),
 } as const satisfies Record<RouteKey, RouteFrames>;
 
 /** The routes a client frame can reach, each with its hostile frames: all but `$connect` and `$disconnect`. */
@@ -882,7 +939,7 @@ const NOISE_KEYS = [
 const ROUTE_FIELDS = new Set([
   'action', 'clientMessageId', 'clientRequestId', 'content', 'conversationId', 'to', 'state', 'seq',
   'members', 'title', 'afterSeq', 'afterVersion', 'limit', 'cursor', 'platform', 'token', 'attachments',
-  'emoji', 'on', 'contentType', 'size',
+  'emoji', 'on', 'contentType', 'size', 'reason', 'note',
 ]);
 const anyValue: Arb<string> = fc.oneof(
   { weight: 2, arbitrary: notAString },

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll } from 'vitest';
+import { RATE_LIMIT_SETTINGS, RATE_LIMITED_ACTIONS } from '../../definitions/rate-limits.ts';
 import { createTable } from '../../local/create-table.ts';
 import { workerDynamoDbEndpoint } from './worker-dynamodb.ts';
 
@@ -26,6 +27,14 @@ process.env.LOG_LEVEL ??= 'error';
 // 50 requests of one user race for it.)
 process.env.SEND_RATE_PER_SECOND = '100';
 process.env.SEND_BURST = '1000';
+// The same for the other writes' limits (100 a second after 1000 at once), and a daily upload quota no
+// test reaches: rate-limit.test.ts and upload-quota.test.ts set their own. Typing keeps its default.
+for (const [action, { rate, per, burst }] of Object.entries(RATE_LIMITED_ACTIONS)) {
+  if (action === 'sendMessage' || action === 'typing') continue;
+  process.env[RATE_LIMIT_SETTINGS[rate].env] = per === 'minute' ? '6000' : '100';
+  process.env[RATE_LIMIT_SETTINGS[burst].env] = '1000';
+}
+process.env[RATE_LIMIT_SETTINGS.uploadMiBPerDay.env] = String(1024 * 1024);
 
 const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
 await createTable(client, tableName);

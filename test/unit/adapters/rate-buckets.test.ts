@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAdmit } from '../../../functions/adapters/rate-buckets.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
-const LIMIT = { perSecond: 10, burst: 10 };
+const LIMIT = { intervalMs: 100, burst: 10 }; // 10 a second
 const NOW = 1_800_000_000_000;
 const IDLE = {
   UpdateExpression: 'SET tat = :next, expiresAt = :expiresAt, #type = :type',

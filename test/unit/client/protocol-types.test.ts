@@ -12,6 +12,7 @@ describe('client protocol types', () => {
     expectTypeOf<Server.SendAckFrame>().toExtend<Client.SendAckFrame>();
     expectTypeOf<Server.ActionAckFrame>().toExtend<Client.ActionAckFrame>();
     expectTypeOf<Server.MessageChangeAckFrame>().toExtend<Client.MessageChangeAckFrame>();
+    expectTypeOf<Server.ReportAckFrame>().toExtend<Client.ReportAckFrame>();
     expectTypeOf<Server.MessageUpdatedFrame>().toExtend<Client.MessageUpdatedFrame>();
     expectTypeOf<Server.UploadFrame>().toExtend<Client.UploadFrame>();
     expectTypeOf<Server.TypingFrame>().toExtend<Client.TypingFrame>();
@@ -21,6 +22,7 @@ describe('client protocol types', () => {
     expectTypeOf<Server.ConversationFrame>().toExtend<Client.ConversationFrame>();
     expectTypeOf<Server.MessagesFrame>().toExtend<Client.MessagesFrame>();
     expectTypeOf<Server.ConversationsFrame>().toExtend<Client.ConversationsFrame>();
+    expectTypeOf<Server.BlocksFrame>().toExtend<Client.BlocksFrame>();
     expectTypeOf<Server.ErrorFrame>().toExtend<Client.ErrorFrame>();
     expectTypeOf<Server.ServerFrame>().toExtend<Client.ServerFrame>();
   });

@@ -115,7 +115,8 @@ describe('delivery to a group of 100', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       Message: expect.stringContaining('Alice Martin · Everyone'),
     });
-    expect(queries.calls).toBe(100);
+    // 100 users' partitions, and (1.2) who blocks the sender
+    expect(queries.calls).toBe(101);
     // 99 recipients' bookkeeping before the posts, the delivered cursors of the 50 reached ones after
     // them, and the sender's read cursor (sending reads, protocol.md 1.2)
     expect(updates.calls).toBe(150);

@@ -79,7 +79,7 @@ const presenceUpdate = (contact: string, status: 'online' | 'offline', at: strin
       : 'SET peerStatus = :peerStatus, peerPresenceAt = :peerPresenceAt, peerLastSeen = :peerPresenceAt, changedBy = :entryChangedBy',
   // A transition delivered late never overwrites a newer one.
   ConditionExpression:
-    'attribute_exists(PK) AND (attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt)',
+    'attribute_exists(PK) AND ((attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt) AND attribute_not_exists(blocking) AND attribute_not_exists(blockedByPeer))',
   ExpressionAttributeValues: { ':peerStatus': status, ':peerPresenceAt': at, ':entryChangedBy': 'delivery' },
   ReturnValues: 'ALL_NEW',
   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -141,6 +141,22 @@ describe('presence in the delivery Lambda', () => {
     expect(postedCalls(api)).toEqual([
       { connectionId: 'benPhone0001=', frame: { type: 'presence', userId: 'ada', status: 'online' } },
     ]);
+  });
+
+  it('tells no contact whose entry says either of the two blocks the other (protocol.md 1.2)', async () => {
+    ddb.on(UpdateCommand).resolves(setBefore());
+    // ben blocks ada: his entry's guarded update fails, and the stored entry comes back
+    ddb.on(UpdateCommand, { Key: { PK: 'CONV#dm_ada_ben', SK: 'MEMBER#ben' } }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall({ PK: 'CONV#dm_ada_ben', SK: 'MEMBER#ben', blocking: true }),
+      }),
+    );
+
+    expect(await handler(streamEvent(connectionRecord('INSERT')))).toEqual({ batchItemFailures: [] });
+
+    expect(postedCalls(api)).toEqual([]);
   });
 
   it('says nothing when the user already had a connection open', async () => {

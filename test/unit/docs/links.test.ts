@@ -28,12 +28,14 @@ const CITED_ROOTS = [
   'test/',
   'scripts/',
   'docs/',
+  'examples/',
   '.ci/',
 ];
 
 const DOC_FILES = [
   'README.md',
   'client/README.md',
+  'examples/send-hook/README.md',
   ...readdirSync(join(ROOT, 'docs'))
     .filter((name) => name.endsWith('.md'))
     .map((name) => `docs/${name}`),

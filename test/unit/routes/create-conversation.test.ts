@@ -26,7 +26,9 @@ import {
   ddb,
   expectNothingWritten,
   frameOf,
+  givenRateBucketsAdmit,
   NONE,
+  rateBucketUpdate,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -63,7 +65,7 @@ const statesInput = (...userIds: string[]) => ({
   RequestItems: {
     [TABLE]: {
       Keys: userIds.map((userId) => ({ PK: `USER#${userId}`, SK: 'STATE' })),
-      ProjectionExpression: 'PK, deactivated, sessionsRevokedAt',
+      ProjectionExpression: 'PK, deactivated, sessionsRevokedAt, blocks',
     },
   },
 });
@@ -268,6 +270,7 @@ describe('createConversation', () => {
     ddb.on(PutCommand).resolves({});
     ddb.on(GetCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
+    givenRateBucketsAdmit();
   });
 
   afterEach(() => {
@@ -284,12 +287,14 @@ describe('createConversation', () => {
       // THEN
       const id = createdId();
       expect(frameOf(response)).toEqual(conversationFrame(id));
-      expect(sentToDynamo().slice(0, 2)).toEqual([
+      expect(sentToDynamo().slice(0, 3)).toEqual([
+        // The creator's rate bucket first, before anything is read.
+        rateBucketUpdate('alice', 'createConversation'),
         ['BatchGetCommand', statesInput('bob', 'carol')],
         ['TransactWriteCommand', createInput(id, ['alice', 'bob', 'carol'], 'Weekend trip')],
       ]);
       expect(memberPuts()).toEqual([memberPut(id, 'alice'), memberPut(id, 'bob'), memberPut(id, 'carol')]);
-      expect(ddb.calls()).toHaveLength(5);
+      expect(ddb.calls()).toHaveLength(6);
       expect(ddb).not.toHaveReceivedCommand(PutCommand);
     });
 
@@ -301,7 +306,7 @@ describe('createConversation', () => {
 
       const id = createdId();
       expect(frameOf(response)).toEqual(conversationFrame(id));
-      expect(sentToDynamo()[0]).toEqual(['BatchGetCommand', statesInput('bob', 'carol')]);
+      expect(sentToDynamo()[1]).toEqual(['BatchGetCommand', statesInput('bob', 'carol')]);
       expect(memberPuts()).toHaveLength(3);
     });
 
@@ -322,7 +327,7 @@ describe('createConversation', () => {
 
       const id = createdId();
       expect(frameOf(response)).toEqual(conversationFrame(id, { title: stored }));
-      expect(sentToDynamo()[1]).toEqual([
+      expect(sentToDynamo()[2]).toEqual([
         'TransactWriteCommand',
         createInput(id, ['alice', 'bob', 'carol'], stored),
       ]);
@@ -356,7 +361,7 @@ describe('createConversation', () => {
       const members = ['alice', ...others].sort();
       expect(frameOf(response)).toEqual(conversationFrame(id, { members }));
       expect(ddb).toHaveReceivedCommandTimes(BatchGetCommand, 1);
-      expect(sentToDynamo()[0]).toEqual(['BatchGetCommand', statesInput(...[...others].sort())]);
+      expect(sentToDynamo()[1]).toEqual(['BatchGetCommand', statesInput(...[...others].sort())]);
       expect(ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toHaveLength(2);
       expect(memberPuts()).toEqual(members.map((userId) => memberPut(id, userId, { members })));
       expect(most).toBe(16);
@@ -414,7 +419,7 @@ describe('createConversation', () => {
       // THEN
       expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
       const calls = sentToDynamo();
-      expect(calls.slice(2)).toEqual([
+      expect(calls.slice(3)).toEqual([
         [
           'GetCommand',
           { TableName: TABLE, Key: { PK: `CONV#${ORIGINAL_ID}`, SK: 'META' }, ConsistentRead: true },
@@ -444,7 +449,7 @@ describe('createConversation', () => {
       const response = await handler(create({}), lambdaContext);
 
       expect(frameOf(response)).toEqual(ORIGINAL_FRAME);
-      expect(sentToDynamo()[2]).toEqual([
+      expect(sentToDynamo()[3]).toEqual([
         'GetCommand',
         { TableName: TABLE, Key: { PK: `CREATED#alice#${REQUEST_ID}`, SK: 'CREATED' }, ConsistentRead: true },
       ]);
@@ -559,6 +564,24 @@ describe('createConversation', () => {
           [TABLE]: [
             { PK: 'USER#carol', deactivated: true },
             { PK: 'USER#bob', deactivated: false },
+          ],
+        },
+      });
+
+      const response = await handler(create({}), lambdaContext);
+
+      expect(frameOf(response)).toEqual(
+        errorFrame('forbidden', 'members: some members cannot be added', { clientRequestId: REQUEST_ID }),
+      );
+      expectNothingWritten();
+    });
+
+    it('refuses a group with a member who blocks the creator in the same words, and stores nothing (1.2)', async () => {
+      ddb.on(BatchGetCommand).resolves({
+        Responses: {
+          [TABLE]: [
+            { PK: 'USER#carol', blocks: new Set(['dave', 'alice']) },
+            { PK: 'USER#bob', blocks: new Set(['carol']) },
           ],
         },
       });

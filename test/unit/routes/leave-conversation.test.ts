@@ -25,6 +25,7 @@ import {
   groupRead,
   implicitRead,
   NONE,
+  rateBucketUpdate,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -156,18 +157,20 @@ describe('leaveConversation', () => {
       // THEN
       expect(frameOf(response)).toEqual(ACK);
       const sent = sentToDynamo();
-      expect(sent.slice(0, 2)).toEqual([
+      expect(sent.slice(0, 3)).toEqual([
+        // The leaver's rate bucket first, before anything is read.
+        rateBucketUpdate('alice', 'leaveConversation'),
         ['GetCommand', getMemberInput(GROUP)],
         ['GetCommand', getConversationInput(GROUP)],
       ]);
       // Where the conversation's version stands (its newest seq, its change count), then the leave.
       expect(
         sent
-          .slice(2, 4)
+          .slice(3, 5)
           .map(([name]) => name)
           .sort(),
       ).toEqual(['GetCommand', 'QueryCommand']);
-      expect(sent.slice(4)).toEqual([['TransactWriteCommand', leaveTransaction(0)]]);
+      expect(sent.slice(5)).toEqual([['TransactWriteCommand', leaveTransaction(0)]]);
     });
 
     it('retries at the new index when another member left first, from the list the failed check returned', async () => {
@@ -221,6 +224,7 @@ describe('leaveConversation', () => {
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
       // Without a member item the group is read too (a member whose item was never written gets it).
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'leaveConversation'),
         ['GetCommand', getMemberInput(GROUP)],
         ['GetCommand', getConversationInput(GROUP)],
       ]);
@@ -241,6 +245,7 @@ describe('leaveConversation', () => {
       // THEN
       expect(frameOf(response)).toEqual(ACK);
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'leaveConversation'),
         ['GetCommand', getMemberInput(DM)],
         ['GetCommand', getConversationInput(DM)],
         [
@@ -259,7 +264,7 @@ describe('leaveConversation', () => {
 
     it('acks leaving again (idempotent): a mark as far already is left as it is', async () => {
       ddb
-        .on(UpdateCommand)
+        .on(UpdateCommand, { Key: memberKey(DM) })
         .rejects(conditionFailed(marshall({ ...memberKey(DM), hiddenUntilSeq: 9, changedBy: 'leave' })));
 
       const response = await handler(leave(DM), lambdaContext);
@@ -289,6 +294,7 @@ describe('leaveConversation', () => {
 
       expect(frameOf(response)).toEqual(NOT_A_MEMBER);
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'leaveConversation'),
         ['GetCommand', getMemberInput(conversationId)],
         ...groupRead(conversationId),
       ]);

@@ -19,8 +19,10 @@ import {
   givenConversation,
   givenLastSeq,
   groupRead,
+  rateBucketUpdate,
   sentToDynamo,
   TABLE,
+  updatesOf,
 } from './route-mocks.ts';
 
 const NOW = new Date('2026-11-23T10:30:05.200Z');
@@ -108,6 +110,8 @@ describe('markRead', () => {
     // THEN
     expect(response).toEqual({ statusCode: 200 });
     expect(sentToDynamo()).toEqual([
+      // The reader's rate bucket first, before anything is read.
+      rateBucketUpdate('alice', 'markRead'),
       ['GetCommand', getMemberInput],
       ['QueryCommand', lastSeqInput],
       [
@@ -140,7 +144,7 @@ describe('markRead', () => {
     const response = await handler(markRead(5), lambdaContext);
 
     expect(response).toEqual({ statusCode: 200 });
-    expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, updateInput(5, 7, false));
+    expect(updatesOf(MEMBER_KEY)).toEqual([updateInput(5, 7, false)]);
   });
 
   it('counts as caught up when the reader reads past lastSeq (own messages are not in it)', async () => {
@@ -150,7 +154,7 @@ describe('markRead', () => {
 
     await handler(markRead(9), lambdaContext);
 
-    expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, updateInput(9, 7, true));
+    expect(updatesOf(MEMBER_KEY)).toEqual([updateInput(9, 7, true)]);
   });
 
   it('answers the cursor as it stands, and writes nothing, when already read that far', async () => {
@@ -169,7 +173,9 @@ describe('markRead', () => {
       seq: 6,
       readAt: '2026-11-23T10:29:40.500Z',
     });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    // Asking the rate bucket is all it wrote.
+    expect(updatesOf(MEMBER_KEY)).toEqual([]);
+    expectNothingWritten();
   });
 
   it('answers the same seq again as a read frame (markRead is idempotent)', async () => {
@@ -187,7 +193,7 @@ describe('markRead', () => {
     givenMember({ readSeq: 3, lastSeq: 7 });
     givenLastSeq(GROUP, 8);
     ddb
-      .on(UpdateCommand)
+      .on(UpdateCommand, { Key: MEMBER_KEY })
       .rejectsOnce(conditionFailed(marshall(memberItem({ readSeq: 3, lastSeq: 8 }))))
       .resolves({});
 
@@ -196,16 +202,14 @@ describe('markRead', () => {
 
     // THEN the second attempt keeps the unread entry and is conditional on lastSeq 8
     expect(response).toEqual({ statusCode: 200 });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
-    expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 1, updateInput(7, 7, true));
-    expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, updateInput(7, 8, false));
+    expect(updatesOf(MEMBER_KEY)).toEqual([updateInput(7, 7, true), updateInput(7, 8, false)]);
   });
 
   it('answers the newer cursor when another device moved it past seq meanwhile', async () => {
     givenMember({ readSeq: 3, lastSeq: 7 });
     givenLastSeq(GROUP, 7);
     ddb
-      .on(UpdateCommand)
+      .on(UpdateCommand, { Key: MEMBER_KEY })
       .rejects(
         conditionFailed(marshall(memberItem({ readSeq: 7, lastSeq: 7, readAt: '2026-11-23T10:30:05.100Z' }))),
       );
@@ -219,14 +223,16 @@ describe('markRead', () => {
       seq: 7,
       readAt: '2026-11-23T10:30:05.100Z',
     });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(updatesOf(MEMBER_KEY)).toHaveLength(1);
   });
 
   it('answers internal after five lost races', async () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     givenMember({ readSeq: 3, lastSeq: 7 });
     givenLastSeq(GROUP, 7);
-    ddb.on(UpdateCommand).rejects(conditionFailed(marshall(memberItem({ readSeq: 3, lastSeq: 7 }))));
+    ddb
+      .on(UpdateCommand, { Key: MEMBER_KEY })
+      .rejects(conditionFailed(marshall(memberItem({ readSeq: 3, lastSeq: 7 }))));
 
     const response = await handler(markRead(7), lambdaContext);
 
@@ -234,21 +240,21 @@ describe('markRead', () => {
     expect(frameOf(response)).toEqual(
       errorFrame('internal', 'the server failed; retry (with the same clientMessageId)'),
     );
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 5);
+    expect(updatesOf(MEMBER_KEY)).toHaveLength(5);
   });
 
   it('answers internal without internals when the member item vanished under the update', async () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     givenMember({ readSeq: 3, lastSeq: 7 });
     givenLastSeq(GROUP, 7);
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(UpdateCommand, { Key: MEMBER_KEY }).rejects(conditionFailed());
 
     const response = await handler(markRead(7), lambdaContext);
 
     expect(frameOf(response)).toEqual(
       errorFrame('internal', 'the server failed; retry (with the same clientMessageId)'),
     );
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(updatesOf(MEMBER_KEY)).toHaveLength(1);
   });
 
   it('refuses a seq beyond the conversation’s last message', async () => {
@@ -299,6 +305,7 @@ describe('markRead', () => {
       // THEN
       expect(frameOf(response)).toEqual(errorFrame('forbidden', 'not a member of this conversation'));
       expect(sentToDynamo()).toEqual([
+        rateBucketUpdate('alice', 'markRead'),
         [
           'GetCommand',
           {

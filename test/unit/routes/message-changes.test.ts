@@ -24,6 +24,7 @@ import {
   givenConversation,
   givenLastSeq,
   NONE,
+  rateBucketUpdate,
   sentToDynamo,
   TABLE,
 } from './route-mocks.ts';
@@ -66,7 +67,12 @@ const messageItem = (fields: Record<string, unknown> = {}) => ({
   ...fields,
 });
 
-const updates = () => sentToDynamo().filter(([name]) => name === 'UpdateCommand');
+/** The UpdateItems of the message: each request's first UpdateItem is its rate bucket's (checked below). */
+const updates = () =>
+  sentToDynamo().filter(
+    ([name, input]) =>
+      name === 'UpdateCommand' && !String((input as { Key: { PK: string } }).Key.PK).startsWith('RATE#'),
+  );
 const transactions = () =>
   sentToDynamo()
     .filter(([name]) => name === 'TransactWriteCommand')
@@ -375,7 +381,7 @@ describe('react', () => {
   });
 
   it('keeps the emoji counted while others still have it (the removal of the emoji is refused)', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(UpdateCommand, { Key: MESSAGE_KEY }).rejects(conditionFailed());
     expect(frameOf(await react({ on: false }))).toEqual({ type: 'ack', action: 'react' });
   });
 
@@ -419,5 +425,16 @@ describe('react', () => {
     givenConversation(GROUP, ['bob']);
     expect(frameOf(await react())).toEqual(errorFrame('forbidden', 'react'));
     expectNothingWritten();
+  });
+});
+
+describe('the changer’s rate limit', () => {
+  it.each([
+    ['editMessage', edit],
+    ['deleteMessage', remove],
+    ['react', react],
+  ] as const)('asks the caller’s %s bucket first, before anything is read', async (action, request) => {
+    await request();
+    expect(sentToDynamo()[0]).toEqual(rateBucketUpdate('alice', action));
   });
 });

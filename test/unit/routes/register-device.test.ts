@@ -11,7 +11,7 @@ import {
   SetEndpointAttributesCommand,
   SNSClient,
 } from '@aws-sdk/client-sns';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -54,6 +54,12 @@ const DEVICE_ITEM = {
 const register = (body: unknown = { action: 'registerDevice', platform: 'apns', token: TOKEN }) =>
   messageEvent(body, ALICE_PHONE);
 
+/** Asked the caller's rate bucket (an idle one) and nothing else of the table. */
+const onlyRateBucketAsked = () =>
+  expect(ddb.calls().map((call) => (call.args[0] as { input: { Key?: unknown } }).input.Key)).toEqual([
+    { PK: 'RATE#alice', SK: 'registerDevice' },
+  ]);
+
 const errorReply = (code: string, message: string) => ({
   statusCode: 200,
   body: JSON.stringify({ type: 'error', code, message, action: 'registerDevice' }),
@@ -66,6 +72,8 @@ describe('registerDevice', () => {
     sns.on(DeleteEndpointCommand).resolves({});
     ddb.on(PutCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
+    // The caller's rate bucket takes the request (functions/adapters/rate-buckets.ts).
+    ddb.on(UpdateCommand).resolves({ Attributes: { tat: Date.now() + 6000 } });
   });
 
   afterEach(() => {
@@ -80,6 +88,8 @@ describe('registerDevice', () => {
 
     // THEN
     expect(response).toEqual(ACK);
+    // The rate bucket first, before SNS is asked for anything.
+    expect(ddb.call(0).args[0].input).toMatchObject({ Key: { PK: 'RATE#alice', SK: 'registerDevice' } });
     expect(sns).toHaveReceivedCommandExactlyOnceWith(CreatePlatformEndpointCommand, {
       PlatformApplicationArn: APNS_APP,
       Token: TOKEN,
@@ -305,7 +315,7 @@ describe('registerDevice', () => {
     const response = await handler(register(), lambdaContext);
 
     expect(response).toEqual(errorReply('bad_request', 'token: refused by the push platform'));
-    expect(ddb).not.toHaveReceivedAnyCommand();
+    onlyRateBucketAsked();
   });
 
   it('answers internal when SNS fails, without internals, and stores nothing', async () => {
@@ -321,6 +331,6 @@ describe('registerDevice', () => {
     expect(response).toEqual(
       errorReply('internal', 'the server failed; retry (with the same clientMessageId)'),
     );
-    expect(ddb).not.toHaveReceivedAnyCommand();
+    onlyRateBucketAsked();
   });
 });

@@ -52,6 +52,13 @@ export function givenRateBucketsAdmit(): void {
   ddb.on(UpdateCommand).callsFake(() => ({ Attributes: { tat: Date.now() + 100 } }));
 }
 
+/**
+ * The inputs of the UpdateItems sent to one item, in order: the checks of a route's own writes, apart
+ * from its rate bucket's (sent first, to its own key).
+ */
+export const updatesOf = (key: { PK: string; SK: string }): Record<string, unknown>[] =>
+  ddb.commandCalls(UpdateCommand, { Key: key }).map((call) => call.args[0].input as Record<string, unknown>);
+
 /** The UpdateItem on `userId`'s bucket for `action`, as sentToDynamo() lists it. */
 export const rateBucketUpdate = (userId: string, action: string): [string, unknown] => [
   'UpdateCommand',

@@ -16,16 +16,19 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteKey } from '../../../definitions/routes.ts';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
+import { handler as block } from '../../../functions/routes/block.ts';
 import { handler as connect } from '../../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../../functions/routes/default.ts';
 import { handler as deleteMessage } from '../../../functions/routes/delete-message.ts';
 import { handler as editMessage } from '../../../functions/routes/edit-message.ts';
 import { handler as leaveConversation } from '../../../functions/routes/leave-conversation.ts';
+import { handler as listBlocks } from '../../../functions/routes/list-blocks.ts';
 import { handler as markRead } from '../../../functions/routes/mark-read.ts';
 import { handler as ping } from '../../../functions/routes/ping.ts';
 import { handler as react } from '../../../functions/routes/react.ts';
 import { handler as registerDevice } from '../../../functions/routes/register-device.ts';
+import { handler as report } from '../../../functions/routes/report.ts';
 import { handler as requestUpload } from '../../../functions/routes/request-upload.ts';
 import { handler as sendMessage } from '../../../functions/routes/send-message.ts';
 import { handler as sync } from '../../../functions/routes/sync.ts';
@@ -93,6 +96,8 @@ const plausible = fc.constantFrom(
   'image/png',
   'text/html',
   'fcm',
+  'spam',
+  'minor_safety',
   true,
   false,
   1,
@@ -138,6 +143,8 @@ const frameFor = (action: string) =>
           on: fieldValue,
           contentType: fieldValue,
           size: fieldValue,
+          reason: fieldValue,
+          note: fieldValue,
         },
         { requiredKeys: [] },
       ),
@@ -163,6 +170,8 @@ const FIELDS = [
   'on',
   'contentType',
   'size',
+  'reason',
+  'note',
 ] as const;
 const target = fc.oneof(
   fc.constantFrom('grp-lunch', 'grp-private', 'grp-nope', DM).map((conversationId) => ({ conversationId })),
@@ -179,7 +188,7 @@ const FUZZED_ROUTES = {
   $connect: NOT_A_FRAME_ROUTE,
   $disconnect: NOT_A_FRAME_ROUTE,
   // A frame naming an action no route has.
-  $default: { handler: defaultRoute, answers: [], valid: fc.constant({ action: 'listBlocks' }) },
+  $default: { handler: defaultRoute, answers: [], valid: fc.constant({ action: 'setNotifications' }) },
   sendMessage: {
     handler: sendMessage,
     answers: ['ack'],
@@ -272,6 +281,37 @@ const FUZZED_ROUTES = {
         fc.constantFrom(1, 1234, 25 * MiB),
       )
       .map(([contentType, size]) => ({ action: 'requestUpload', clientRequestId: 'u-1', contentType, size })),
+  },
+  report: {
+    handler: report,
+    answers: ['ack'],
+    valid: fc
+      .tuple(
+        conversationId,
+        fc.option(seq, { nil: undefined }),
+        fc.constantFrom('spam', 'harassment', 'minor_safety', 'other'),
+        fc.option(fc.constantFrom('he keeps writing', ' ', 'x'.repeat(1000)), { nil: undefined }),
+      )
+      .map(([id, at, reason, note]) => ({
+        action: 'report',
+        clientRequestId: 'r-1',
+        conversationId: id,
+        ...(at === undefined ? {} : { seq: at }),
+        reason,
+        ...(note === undefined ? {} : { note }),
+      })),
+  },
+  block: {
+    handler: block,
+    answers: ['ack'],
+    valid: fc
+      .tuple(fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,64}$/), fc.boolean())
+      .map(([userId, on]) => ({ action: 'block', userId, on })),
+  },
+  listBlocks: {
+    handler: listBlocks,
+    answers: ['blocks'],
+    valid: fc.constant({ action: 'listBlocks' }),
   },
 } satisfies Record<RouteKey, FuzzedRoute | NotAFrameRoute>;
 

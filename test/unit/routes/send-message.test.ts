@@ -124,6 +124,8 @@ function messagePutInput(
       clientMessageId: CMID,
       originConnectionId: CONNECTION_ID,
       seq,
+      // this request's own mark: tells its own earlier try from a concurrent request's put
+      commitId: expect.stringMatching(UUID),
     },
     ConditionExpression: IF_NEW,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -160,7 +162,7 @@ const receiptGetInput = { TableName: TABLE, Key: RECEIPT_KEY, ConsistentRead: tr
 const messageGetInput = (conversationId: string, sk: string) => ({
   TableName: TABLE,
   Key: { PK: `CONV#${conversationId}`, SK: sk },
-  ProjectionExpression: 'messageId',
+  ProjectionExpression: 'messageId, commitId',
   ConsistentRead: true,
 });
 
@@ -371,6 +373,8 @@ describe('sendMessage', () => {
         rateBucketUpdate('alice', 'sendMessage'),
         ['GetCommand', getConversationInput(DM)],
         ['GetCommand', getUserStateInput('bob')],
+        // (1.2) alice's own state, on the first message only: whether she blocks bob
+        ['GetCommand', getUserStateInput('alice')],
         // bob's presence, for alice's entry, before the creation
         ['BatchGetCommand', presenceReadInput('bob')],
         [

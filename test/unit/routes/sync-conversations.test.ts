@@ -6,7 +6,12 @@
  * first whatever moved to the front since the previous page, and refused (bad_request, nothing read)
  * when it is another user's or not a cursor at all. Nothing is ever written.
  */
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  type GetCommandInput,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { INBOX_INDEX, TABLE as TABLE_DEFINITION } from '../../../definitions/table.ts';
 import { MAX_FRAME_BYTES } from '../../../functions/domain/frame-size.ts';
@@ -249,12 +254,29 @@ beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
   table.clear();
-  ddb
-    .on(QueryCommand)
-    .callsFake((input: QueryCommandInput) =>
-      input.IndexName === INBOX_INDEX ? queryInbox(input) : queryMembers(input),
-    );
+  ddb.on(QueryCommand).callsFake((input: QueryCommandInput) =>
+    input.IndexName === INBOX_INDEX
+      ? queryInbox(input)
+      : String(input.ExpressionAttributeValues?.[':pk']).startsWith('BLOCKEDBY#')
+        ? {
+            Items:
+              blockers.get(String(input.ExpressionAttributeValues?.[':pk']).slice('BLOCKEDBY#'.length)) ?? [],
+          }
+        : queryMembers(input),
+  );
+  // (1.2) Whom a user blocks: their state item's set.
+  ddb.on(GetCommand).callsFake((input: GetCommandInput) => {
+    const blocked = blocks.get(String(input.Key?.PK).slice('USER#'.length));
+    return { Item: blocked === undefined ? undefined : { blocks: new Set(blocked) } };
+  });
+  blocks.clear();
+  blockers.clear();
 });
+
+/** (1.2) user → the users they block. */
+const blocks = new Map<string, string[]>();
+/** (1.2) user → the BLOCKEDBY items of who blocks them. */
+const blockers = new Map<string, Item[]>();
 
 afterEach(() => {
   vi.useRealTimers();
@@ -415,10 +437,30 @@ describe('the conversation list', () => {
       ],
       nextCursor: null,
     });
-    // One Query of alice's index partition; the group's receipts one Query of its member items; the
-    // direct entries need nothing more.
+    // One Query of alice's index partition; (1.2) whom she blocks and who blocks her, for the group's
+    // receipts; the group's receipts one Query of its member items; the direct entries need nothing more.
     expect(sentToDynamo()).toEqual([
       ['QueryCommand', inboxQuery(50)],
+      [
+        'GetCommand',
+        {
+          TableName: TABLE,
+          Key: { PK: 'USER#alice', SK: 'STATE' },
+          ProjectionExpression: 'blocks',
+          ConsistentRead: true,
+        },
+      ],
+      [
+        'QueryCommand',
+        {
+          TableName: TABLE,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': 'BLOCKEDBY#alice' },
+          ProjectionExpression: 'SK',
+          ConsistentRead: true,
+          ExclusiveStartKey: undefined,
+        },
+      ],
       [
         'QueryCommand',
         {

@@ -44,11 +44,17 @@ const view = (seq: number, content = `message ${seq}`) => {
   return { ...rest, version: seq * 1_000_000 };
 };
 
-function givenMember(): void {
+function givenMember(blocks?: string[]): void {
   ddb.on(GetCommand, { Key: MEMBER_KEY }).resolves({
     Item: { ...MEMBER_KEY, type: 'member', conversationId: GROUP, userId: 'alice', readSeq: 0, lastSeq: 0 },
   });
+  // (1.2) Whom alice blocks: a group's messages from them are hidden from her.
+  ddb
+    .on(GetCommand, { Key: STATE_KEY })
+    .resolves(blocks === undefined ? {} : { Item: { ...STATE_KEY, blocks: new Set(blocks) } });
 }
+
+const STATE_KEY = { PK: 'USER#alice', SK: 'STATE' };
 
 /** The conversation holds messages 1..n; each Query answers the requested range like DynamoDB would. */
 function givenMessages(n: number, content?: (seq: number) => string): void {
@@ -85,7 +91,7 @@ describe('sync of one conversation', () => {
     expectNothingWritten();
   });
 
-  it('reads membership and the message range strongly consistent, in exactly these two calls', async () => {
+  it('reads membership, the reader’s blocks and the message range strongly consistent, in exactly these three calls', async () => {
     givenMember();
     givenMessages(3);
 
@@ -96,6 +102,13 @@ describe('sync of one conversation', () => {
       Key: MEMBER_KEY,
       ConsistentRead: true,
     });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: STATE_KEY,
+      ProjectionExpression: 'blocks',
+      ConsistentRead: true,
+    });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       TableName: TABLE,
@@ -108,6 +121,24 @@ describe('sync of one conversation', () => {
       ConsistentRead: true,
       Limit: 10,
     });
+  });
+
+  it('hides the messages of a sender the reader blocks: no content, no attachments (protocol.md 1.2)', async () => {
+    givenMember(['mallory']);
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        messageItem(1, 'hello'),
+        {
+          ...messageItem(2, 'buy my course'),
+          senderId: 'mallory',
+          attachments: [{ attachmentId: 'a1', key: 'k', contentType: 'image/png', size: 9 }],
+        },
+      ],
+    });
+
+    const frame = frameOf(await sync({ conversationId: GROUP }));
+
+    expect(frame.messages).toEqual([view(1, 'hello'), { ...view(2, ''), senderId: 'mallory', hidden: true }]);
   });
 
   it('stops at limit and says hasMore, having read one message more to know', async () => {

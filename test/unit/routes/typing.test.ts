@@ -59,6 +59,21 @@ const memberItemsQuery = (conversationId: string) => ({
   ConsistentRead: true,
 });
 
+const blockersQuery = (userId: string) => ({
+  TableName: 'parley-test',
+  KeyConditionExpression: 'PK = :pk',
+  ExpressionAttributeValues: { ':pk': `BLOCKEDBY#${userId}` },
+  ProjectionExpression: 'SK',
+  ConsistentRead: true,
+  ExclusiveStartKey: undefined,
+});
+const blocksRead = (userId: string) => ({
+  TableName: 'parley-test',
+  Key: { PK: `USER#${userId}`, SK: 'STATE' },
+  ProjectionExpression: 'blocks',
+  ConsistentRead: true,
+});
+
 const typingFrame = (conversationId: string, state: 'start' | 'stop' = 'start') => ({
   type: 'typing',
   conversationId,
@@ -122,6 +137,9 @@ describe('typing', () => {
     expect(sentToDynamo()).toEqual([
       rateBucketUpdate('alice', 'typing'),
       ['GetCommand', getConversationInput(GROUP)],
+      // (1.2) who blocks alice, and whom she blocks: strongly consistent
+      ['QueryCommand', blockersQuery('alice')],
+      ['GetCommand', blocksRead('alice')],
       ['QueryCommand', userPartitionQuery('bob')],
       ['QueryCommand', userPartitionQuery('carol')],
     ]);
@@ -188,7 +206,8 @@ describe('typing', () => {
     await handler(typing({ conversationId: GROUP }), lambdaContext);
 
     // THEN
-    expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 2, {
+    // (the first Query is of who blocks alice)
+    expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 3, {
       ...userPartitionQuery('bob'),
       ExclusiveStartKey: lastKey,
     });
@@ -197,6 +216,26 @@ describe('typing', () => {
         .map((post) => post.connectionId)
         .sort(),
     ).toEqual(['bob-laptop', 'bob-phone']);
+  });
+
+  it('types to nobody who blocks the typer or whom the typer blocks, in a group (protocol.md 1.2)', async () => {
+    // GIVEN carol blocks alice, and alice blocks dave
+    givenConversation(GROUP, ['alice', 'bob', 'carol', 'dave']);
+    givenConnections({ bob: ['bob-phone'], carol: ['carol-phone'], dave: ['dave-phone'] });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'BLOCKEDBY#alice' } })
+      .resolves({ Items: [{ PK: 'BLOCKEDBY#alice', SK: 'carol' }] });
+    ddb
+      .on(GetCommand, { Key: { PK: 'USER#alice', SK: 'STATE' } })
+      .resolves({ Item: { blocks: new Set(['dave']) } });
+
+    // WHEN
+    await handler(typing({ conversationId: GROUP }), lambdaContext);
+
+    // THEN only bob hears it, and nobody's partition but his is read
+    expect(posted()).toEqual([{ connectionId: 'bob-phone', frame: typingFrame(GROUP) }]);
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, userPartitionQuery('carol'));
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, userPartitionQuery('dave'));
   });
 
   it('answers nothing and posts nothing when no other member is connected', async () => {

@@ -1,7 +1,7 @@
 /** unregisterDevice: the device item, its token claim and its SNS endpoint go; idempotent. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteEndpointCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,8 @@ describe('unregisterDevice', () => {
     });
     ddb.on(DeleteCommand, { Key: CLAIM_KEY }).resolves({});
     sns.on(DeleteEndpointCommand).resolves({});
+    // The caller's rate bucket takes the request (functions/adapters/rate-buckets.ts).
+    ddb.on(UpdateCommand).resolves({ Attributes: { tat: Date.now() + 6000 } });
   });
 
   afterEach(() => {
@@ -55,6 +57,8 @@ describe('unregisterDevice', () => {
     const response = await handler(unregister(), lambdaContext);
 
     expect(response).toEqual(ACK);
+    // The rate bucket first, before anything is deleted.
+    expect(ddb.call(0).args[0].input).toMatchObject({ Key: { PK: 'RATE#alice', SK: 'unregisterDevice' } });
     expect(ddb).toHaveReceivedNthCommandWith(DeleteCommand, 1, {
       TableName: 'parley-test',
       Key: DEVICE_KEY,

@@ -1,0 +1,50 @@
+/**
+ * Who is cut off from whom when something of one member goes to the others (protocol.md 1.2, "Block"):
+ * - `blockers`: members who block that member. They get the member's messages `hidden` (and no push);
+ * - `cutOff`: those, and the members that member blocks. Nothing else passes between them either way:
+ *   no typing, `read` or `delivered`.
+ * In a direct conversation both answers come from its two member items, which delivery reads strongly
+ * consistently anyway (audience.ts). In a group, who blocks the member is one strongly consistent Query
+ * (functions/adapters/block-store.ts): once `block` is acked, nothing later slips through a lagging
+ * replica (architecture.md guarantee 12). Whom the member blocks comes from their own state item, as
+ * the audience read it.
+ */
+import { readBlockers } from '../adapters/block-store.ts';
+import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
+import type { Conversation, MemberCursor } from '../domain/model.ts';
+
+export interface BlocksAround {
+  readonly blockers: ReadonlySet<string>;
+  readonly cutOff: ReadonlySet<string>;
+}
+
+export interface AudienceView {
+  readonly conversation: Conversation;
+  readonly members: readonly UserDirectoryEntry[];
+  readonly cursors: readonly MemberCursor[];
+}
+
+export async function blocksAround(audience: AudienceView, userId: string): Promise<BlocksAround> {
+  const others = audience.conversation.members.filter((member) => member !== userId);
+  if (audience.conversation.kind === 'direct') return directBlocks(audience.cursors, userId, others[0]);
+  const blockers = intersect(await readBlockers(userId), others);
+  const own = audience.members.find((entry) => entry.userId === userId)?.state.blocks;
+  return { blockers, cutOff: new Set([...blockers, ...intersect(own ?? new Set(), others)]) };
+}
+
+function directBlocks(
+  cursors: readonly MemberCursor[],
+  userId: string,
+  peer: string | undefined,
+): BlocksAround {
+  if (peer === undefined) return { blockers: new Set(), cutOff: new Set() };
+  const peerBlocks = cursors.some((cursor) => cursor.userId === peer && cursor.blocking === true);
+  const userBlocks = cursors.some((cursor) => cursor.userId === userId && cursor.blocking === true);
+  return {
+    blockers: peerBlocks ? new Set([peer]) : new Set(),
+    cutOff: peerBlocks || userBlocks ? new Set([peer]) : new Set(),
+  };
+}
+
+const intersect = (set: ReadonlySet<string>, members: readonly string[]): Set<string> =>
+  new Set(members.filter((member) => set.has(member)));
