@@ -79,6 +79,8 @@ export const TABLE = {
         'peerStatus',
         'peerLastSeen',
         'blocking',
+        'sent',
+        'peerSent',
       ],
     },
     {

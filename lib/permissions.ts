@@ -151,7 +151,8 @@ export const FUNCTION_PERMISSIONS = {
   delivery: {
     // PutItem for push receipts (a push at most once per message and device); UpdateItem for unread
     // bookkeeping, attempt counts and presence sets; DeleteItem for gone connections, dead devices, released receipts.
-    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    // BatchGetItem for both users' presence items when consent is given (introduce-presence.ts).
+    table: ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
     // unread: the push badge; contacts: the entries that show a user's presence.
     indexes: [UNREAD_INDEX, CONTACTS_INDEX],
     postToConnections: true,

@@ -9,7 +9,7 @@ import type { ListEntry } from '../domain/list-entry.ts';
 import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { conversationPartition } from './keys.ts';
-import { listBucketOf } from './list-entries.ts';
+import { hasConsent, listBucketOf } from './list-entries.ts';
 
 type Item = Record<string, unknown>;
 
@@ -35,6 +35,7 @@ function toListEntry(userId: string, item: Item): ListEntry {
     lastMessage: (item.lastMessage as StoredMessage | undefined) ?? undefined,
     changeVersion: count(item.changeVersion),
     ...(item.blocking === true && { blocking: true }),
+    ...(hasConsent(item) && { consented: true }),
     ...(typeof item.peer === 'string' && {
       peer: {
         userId: item.peer,

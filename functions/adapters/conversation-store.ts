@@ -14,8 +14,7 @@ import { mapConcurrently } from '../shared/concurrency.ts';
 import { logger } from '../shared/logger.ts';
 import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
 import { knownDirectConversations } from './known-conversations.ts';
-import { newEntryFields, peerPresenceFields } from './list-entries.ts';
-import { readPresence } from './presence-store.ts';
+import { newEntryFields } from './list-entries.ts';
 
 type Item = Record<string, unknown>;
 
@@ -107,9 +106,8 @@ export async function createDirectConversation(
     createdAt,
   };
   const ifNew = 'attribute_not_exists(PK)';
-  // Each entry shows the other user's presence from the start (presence delivery keeps it from then on):
-  // the creator is connected, the other user's is read.
-  const otherPresence = (await readPresence([otherId])).get(otherId);
+  // No presence in either entry yet: it flows once both users have written (protocol.md 1.2, consent),
+  // and delivery introduces it then (functions/delivery/introduce-presence.ts).
   try {
     await dynamo.send(
       new TransactWriteCommand({
@@ -131,10 +129,7 @@ export async function createDirectConversation(
               TableName: TABLE_NAME,
               Item: {
                 ...memberItem(conversation, creatorId, createdAt),
-                ...(options.creatorBlocks === true
-                  ? { blocking: true }
-                  : otherPresence !== undefined &&
-                    peerPresenceFields(otherPresence.status, otherPresence.lastSeen)),
+                ...(options.creatorBlocks === true && { blocking: true }),
               },
               ConditionExpression: ifNew,
             },
@@ -144,9 +139,7 @@ export async function createDirectConversation(
               TableName: TABLE_NAME,
               Item: {
                 ...memberItem(conversation, otherId, createdAt),
-                ...(options.creatorBlocks === true
-                  ? { blockedByPeer: true }
-                  : peerPresenceFields('online', null)),
+                ...(options.creatorBlocks === true && { blockedByPeer: true }),
               },
               ConditionExpression: ifNew,
             },

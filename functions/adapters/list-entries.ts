@@ -49,14 +49,6 @@ export function newEntryFields(
 }
 
 /**
- * The other user's presence on a new direct entry. `peerPresenceAt` stays unset: any transition
- * presence delivery records later wins over this first reading.
- */
-export function peerPresenceFields(status: 'online' | 'offline', lastSeen: string | null): Item {
-  return { peerStatus: status, ...(lastSeen !== null && { peerLastSeen: lastSeen }) };
-}
-
-/**
  * The message as the entry keeps it for `lastMessage`: what its frame shows, without the connection
  * that sent it.
  */
@@ -71,7 +63,7 @@ export interface EntryPart {
   set: string[];
   /** `REMOVE` paths. */
   remove?: string[];
-  /** Holds when the part still has to be applied; combined with AND. */
+  /** Holds when the part still has to be applied; combined with AND. Empty: always applies. */
   guard: string;
   values: Record<string, unknown>;
   names?: Record<string, string>;
@@ -112,9 +104,10 @@ export async function updateEntry(update: EntryUpdate): Promise<Item | undefined
           TableName: TABLE_NAME,
           Key: keys.member(update.conversationId, update.userId),
           UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: ['attribute_exists(PK)', ...parts.map((part) => `(${part.guard})`)].join(
-            ' AND ',
-          ),
+          ConditionExpression: [
+            'attribute_exists(PK)',
+            ...parts.filter((part) => part.guard !== '').map((part) => `(${part.guard})`),
+          ].join(' AND '),
           ExpressionAttributeValues: {
             ...Object.assign({}, ...parts.map((part) => part.values)),
             ':entryChangedBy': update.changedBy,
@@ -207,21 +200,57 @@ export function counterPart(name: string, value: number): EntryPart {
  * The other user's presence on a direct entry, by the time it happened (`at`): a transition delivered
  * late never overwrites a newer one.
  */
-export function peerPresencePart(status: 'online' | 'offline', at: string): EntryPart {
+export function peerPresencePart(
+  status: 'online' | 'offline',
+  at: string,
+  /** When an offline user was last seen: `at` for a transition; as stored when consent introduces it. */
+  lastSeen: string | null = at,
+): EntryPart {
   return {
     set: [
       'peerStatus = :peerStatus',
       'peerPresenceAt = :peerPresenceAt',
-      ...(status === 'offline' ? ['peerLastSeen = :peerPresenceAt'] : []),
+      ...(status === 'offline' && lastSeen !== null ? ['peerLastSeen = :peerLastSeen'] : []),
     ],
-    // (1.2) Never while either user blocks the other (block-store.ts marks both entries).
+    // (1.2) Only with consent (both users wrote), never while either blocks the other (block-store.ts
+    // marks both entries).
     guard:
-      '(attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt) AND attribute_not_exists(blocking) AND attribute_not_exists(blockedByPeer)',
-    values: { ':peerStatus': status, ':peerPresenceAt': at },
+      '(attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt) AND sent = :consented AND peerSent = :consented AND attribute_not_exists(blocking) AND attribute_not_exists(blockedByPeer)',
+    values: {
+      ':peerStatus': status,
+      ':peerPresenceAt': at,
+      ':consented': true,
+      ...(status === 'offline' && lastSeen !== null && { ':peerLastSeen': lastSeen }),
+    },
     stillApplies: (stored) =>
-      (typeof stored.peerPresenceAt !== 'string' || stored.peerPresenceAt < at) && !isBlockedEntry(stored),
+      (typeof stored.peerPresenceAt !== 'string' || stored.peerPresenceAt < at) && presenceFlows(stored),
   };
 }
 
 /** (1.2) A direct entry where either user blocks the other: no presence passes. */
 export const isBlockedEntry = (item: Item): boolean => item.blocking === true || item.blockedByPeer === true;
+
+/**
+ * (1.2) Consent in a direct conversation (protocol.md, "Presence, typing and receipts need consent"):
+ * both users have sent a message in it. Each member item carries both facts, `sent` (its user did) and
+ * `peerSent` (the other did), set by delivery as it records each message, so one item answers.
+ */
+export const hasConsent = (item: { sent?: unknown; peerSent?: unknown }): boolean =>
+  item.sent === true && item.peerSent === true;
+
+/** (1.2) Presence, typing and receipts pass between the two users of this direct entry. */
+export const presenceFlows = (item: Item): boolean => hasConsent(item) && !isBlockedEntry(item);
+
+/**
+ * (1.2) Sets `flag` (`sent`, `peerSent`): it never fails the update it joins (no guard: setting it again
+ * changes nothing) and shows nothing by itself.
+ */
+export function consentPart(flag: 'sent' | 'peerSent'): EntryPart {
+  return {
+    set: [`${flag} = :${flag}`],
+    guard: '',
+    values: { [`:${flag}`]: true },
+    stillApplies: (stored) => stored[flag] !== true,
+    shown: false,
+  };
+}

@@ -26,6 +26,8 @@ export function toMemberCursor(item: Item): MemberCursor {
     ...(typeof item.hiddenUntilSeq === 'number' && { hiddenUntilSeq: item.hiddenUntilSeq }),
     ...(item.blocking === true && { blocking: true }),
     ...(item.blockedByPeer === true && { blockedByPeer: true }),
+    ...(item.sent === true && { sent: true }),
+    ...(item.peerSent === true && { peerSent: true }),
   };
 }
 

@@ -77,12 +77,15 @@ async function apply(
   }
 }
 
+/** A user's presence as it stands, and `since`: when their presence set last changed (epoch when never). */
+export type StoredPresence = PresenceView & { since: string };
+
 /**
  * Where each user stands now, for the conversation list (protocol.md 1.2): online while any connection
  * is open, else offline with the moment the last one closed (null for a user never seen). One
  * BatchGetItem, eventually consistent: a change a moment old also reaches the client as `presence`.
  */
-export async function readPresence(userIds: readonly string[]): Promise<Map<string, PresenceView>> {
+export async function readPresence(userIds: readonly string[]): Promise<Map<string, StoredPresence>> {
   const unique = [...new Set(userIds)];
   const items = await batchGetItems(unique.map(keys.presence));
   const found = new Map(items.map((item) => [String(item.PK), item]));
@@ -92,7 +95,11 @@ export async function readPresence(userIds: readonly string[]): Promise<Map<stri
       const connections = item?.connections;
       const online = connections instanceof Set && connections.size > 0;
       const lastSeen = typeof item?.lastSeen === 'string' ? item.lastSeen : null;
-      return [userId, online ? { status: 'online', lastSeen: null } : { status: 'offline', lastSeen }];
+      const since = typeof item?.changedAt === 'string' ? item.changedAt : new Date(0).toISOString();
+      return [
+        userId,
+        online ? { status: 'online', lastSeen: null, since } : { status: 'offline', lastSeen, since },
+      ];
     }),
   );
 }

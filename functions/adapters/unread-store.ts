@@ -10,7 +10,7 @@ import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { DELIVERY_BY, IMPLICIT_READ_BY } from './changed-by.ts';
 import { conversationPartition } from './keys.ts';
-import { counterPart, lastMessagePart, updateEntry } from './list-entries.ts';
+import { consentPart, counterPart, lastMessagePart, updateEntry } from './list-entries.ts';
 
 type Item = Record<string, unknown>;
 
@@ -32,6 +32,8 @@ export async function recordDelivered(
   message: StoredMessage,
   userId: string,
   now: string,
+  /** (1.2) In a direct conversation: the sender has now written in it (consent, list-entries.ts). */
+  options: { direct: boolean } = { direct: false },
 ): Promise<UnreadEntry | undefined> {
   const { seq } = message;
   const item = await updateEntry({
@@ -47,6 +49,7 @@ export async function recordDelivered(
         stillApplies: (stored) => numberOf(stored.readSeq) < seq && stored.unreadOwner === undefined,
       },
       lastMessagePart(message),
+      ...(options.direct ? [consentPart('peerSent')] : []),
     ],
     movedAt: now,
     changedBy: DELIVERY_BY,
@@ -72,15 +75,16 @@ export async function recordReached(message: StoredMessage, userId: string): Pro
  * The sender's side of `message` (protocol.md 1.2): sending reads what came before, so their read cursor
  * moves to its seq (and they leave the unread index when nothing from others is above it), their entry
  * shows it as `lastMessage` and moves up, and in a direct conversation it records `peerDeliveredSeq`
- * when the message reached a connection of the other user (the sender's ticks in the list). No `read`
- * frame goes out (`changedBy`): the sender's other connections learn it from the `message` frame.
+ * when the message reached a connection of the other user (the sender's ticks in the list), and that
+ * the sender has written in it (consent). No `read` frame goes out (`changedBy`): the sender's other
+ * connections learn it from the `message` frame. Returns the entry as it now stands.
  */
 export async function recordSent(
   message: StoredMessage,
-  options: { peerReached: boolean; now: string },
-): Promise<void> {
+  options: { peerReached: boolean; now: string; direct: boolean },
+): Promise<Item | undefined> {
   const { seq, createdAt } = message;
-  await updateEntry({
+  return updateEntry({
     conversationId: message.conversationId,
     userId: message.senderId,
     parts: [
@@ -99,6 +103,7 @@ export async function recordSent(
       },
       lastMessagePart(message),
       ...(options.peerReached ? [counterPart('peerDeliveredSeq', seq)] : []),
+      ...(options.direct ? [consentPart('sent')] : []),
     ],
     movedAt: options.now,
     changedBy: IMPLICIT_READ_BY,

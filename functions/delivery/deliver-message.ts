@@ -4,6 +4,7 @@
  * a push to each recipient who turned out to have no open connection.
  */
 import { putMemberIfListed } from '../adapters/conversation-store.ts';
+import { presenceFlows } from '../adapters/list-entries.ts';
 import { recordDelivered, recordReached, recordSent } from '../adapters/unread-store.ts';
 import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
 import { messageFrameOf } from '../domain/attachments.ts';
@@ -16,6 +17,7 @@ import { isReachable, loadConversationAudience } from './audience.ts';
 import { blocksAround } from './blocks-between.ts';
 import { deliverToMembers } from './deliver-to-members.ts';
 import type { DeliveryReport } from './delivery-report.ts';
+import { introducePresence } from './introduce-presence.ts';
 import { notifyOffline } from './push.ts';
 
 /**
@@ -35,7 +37,8 @@ export async function deliverMessage(
   const audience = await loadConversationAudience(message.conversationId, { seq: message.seq });
   // Members who block the sender get it hidden, keep no trace of its content in their list and get no
   // push; nor does a `delivered` pass between the sender and anyone cut off from them (protocol.md 1.2).
-  const { blockers, cutOff } = await blocksAround(audience, message.senderId);
+  const { blockers, cutOff } = await blocksAround(audience, message.senderId, { writing: true });
+  const direct = audience.conversation.kind === 'direct';
   const seenBy = (userId: string): StoredMessage => (blockers.has(userId) ? hiddenMessage(message) : message);
   const frame = await messageFrameOf(message, now);
   const hiddenFrame = blockers.size > 0 ? await messageFrameOf(hiddenMessage(message), now) : frame;
@@ -47,7 +50,7 @@ export async function deliverMessage(
     .map((entry) => entry.userId)
     .filter((userId) => userId !== message.senderId);
   const cursors = await mapConcurrently(recipientIds, FANOUT_LIMITS.parallelism, async (userId) => {
-    const record = () => recordDelivered(seenBy(userId), userId, now.toISOString());
+    const record = () => recordDelivered(seenBy(userId), userId, now.toISOString(), { direct });
     const cursor = await record();
     if (cursor !== undefined || audience.conversation.kind !== 'group') return cursor;
     // A group whose creation failed before this member's item was written (protocol.md 1.2: a group is
@@ -84,10 +87,21 @@ export async function deliverMessage(
   // wrote after it. Here rather than in sendMessage, so that the stream's retries carry it through and
   // a committed message is always acked as such.
   // In a direct conversation the sender's entry also shows whether it reached the other user.
-  await recordSent(message, {
-    peerReached: audience.conversation.kind === 'direct' && recipients.some(reachedAndTold),
+  const senderEntry = await recordSent(message, {
+    peerReached: direct && recipients.some(reachedAndTold),
     now: now.toISOString(),
+    direct,
   });
+  // (1.2) The first message that makes both users writers of a direct conversation gives consent: each
+  // learns the other's presence now (once: after that the entry holds a presence).
+  if (
+    direct &&
+    senderEntry !== undefined &&
+    presenceFlows(senderEntry) &&
+    senderEntry.peerStatus === undefined
+  ) {
+    await introducePresence(audience.conversation, members);
+  }
   const sender = members.find((entry) => entry.userId === message.senderId);
   const senderConnections = sender !== undefined && isReachable(sender) ? sender.connections : [];
 

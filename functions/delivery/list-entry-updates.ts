@@ -11,8 +11,8 @@ import {
   changedLastMessagePart,
   changeVersionPart,
   counterPart,
-  isBlockedEntry,
   peerPresencePart,
+  presenceFlows,
   updateEntry,
 } from '../adapters/list-entries.ts';
 import type { ReadFrame } from '../domain/frames.ts';
@@ -109,9 +109,10 @@ export async function recordPresence(
       changedBy: DELIVERY_BY,
     }),
   );
-  // The contacts to tell: not where either blocks the other (protocol.md 1.2), as the entry now stands.
+  // The contacts to tell (protocol.md 1.2): where both wrote and neither blocks the other, as the entry
+  // now stands.
   return contacts.filter((_, index) => {
     const entry = entries[index];
-    return entry === undefined || !isBlockedEntry(entry);
+    return entry !== undefined && presenceFlows(entry);
   });
 }

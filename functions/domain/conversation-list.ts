@@ -170,9 +170,10 @@ async function summaryOf(
 ): Promise<ConversationSummary> {
   const lastSeq = shownLastSeq(entry);
   // (1.2) A direct conversation the caller blocks: marked, without the other user's receipts or
-  // presence, and a message of theirs that slipped in as the block was made shown hidden.
+  // presence, and a message of theirs that slipped in as the block was made shown hidden. Receipts and
+  // presence also wait for consent: both users have written in it.
   const blocked = entry.blocking === true;
-  const peer = blocked ? undefined : entry.peer;
+  const peer = blocked || entry.consented !== true ? undefined : entry.peer;
   const lastMessage =
     blocked && entry.lastMessage !== undefined && entry.lastMessage.senderId !== entry.userId
       ? hiddenMessage(entry.lastMessage)

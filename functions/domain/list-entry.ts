@@ -21,6 +21,8 @@ export interface ListEntry {
   changeVersion: number;
   /** (1.2) In a direct conversation: this user blocks the other one. */
   blocking?: boolean;
+  /** (1.2) In a direct conversation: both users have written in it, so receipts and presence flow. */
+  consented?: boolean;
   /** In a direct conversation: the other user, how far they read and received, and their presence. */
   peer?: {
     userId: string;

@@ -117,4 +117,7 @@ export interface MemberCursor {
   blocking?: boolean;
   /** (1.2) In a direct conversation: the other member blocks this one. */
   blockedByPeer?: boolean;
+  /** (1.2) In a direct conversation: this member has written in it, and the other one has (consent). */
+  sent?: boolean;
+  peerSent?: boolean;
 }

@@ -1,4 +1,5 @@
 import { readBlockers, readBlocks } from '../adapters/block-store.ts';
+import { hasConsent } from '../adapters/list-entries.ts';
 import { listMemberCursors } from '../adapters/member-store.ts';
 import { loadUsers } from '../adapters/user-directory.ts';
 import { hiddenAt, isReachable } from '../delivery/audience.ts';
@@ -39,6 +40,9 @@ export async function sendTyping(input: TypingInput): Promise<void> {
   if (conversation.kind === 'direct') {
     const cursors = await listMemberCursors(conversation.conversationId);
     if (hiddenAt(cursors).size > 0 || cursors.some((cursor) => cursor.blocking === true)) return;
+    // (1.2) And only once both have written in it (consent): the typer's item holds both facts.
+    const own = cursors.find((cursor) => cursor.userId === typerId);
+    if (own === undefined || !hasConsent(own)) return;
   } else {
     const [blockers, blocks] = await Promise.all([readBlockers(typerId), readBlocks(typerId)]);
     cutOff = new Set([...blockers, ...blocks]);

@@ -193,7 +193,9 @@ function toReadEvent(item: Item, old: Item | undefined): DeliveryEvent {
 
 /**
  * When it happened: the stream's own time of the change (whole seconds, and the only time a TTL
- * deletion has), the connection's `connectedAt` when it opened.
+ * deletion has), the connection's `connectedAt` when it opened. A close is never dated before its
+ * connection's open (a millisecond after it at least): the stream's whole second can fall before the
+ * open's exact time, and presence is ordered by these times (list-entries.ts).
  */
 function toPresenceEvent(change: 'opened' | 'closed', item: Item, record: DynamoDBRecord): DeliveryEvent {
   const userId = text(item.userId);
@@ -203,10 +205,16 @@ function toPresenceEvent(change: 'opened' | 'closed', item: Item, record: Dynamo
     return malformed('connection record lacks userId, connectionId or a sequence number');
   }
   const streamTime = record.dynamodb?.ApproximateCreationDateTime;
+  const connectedAt = Date.parse(text(item.connectedAt) ?? '');
   const at =
-    change === 'opened' && text(item.connectedAt) !== undefined
+    change === 'opened' && !Number.isNaN(connectedAt)
       ? String(item.connectedAt)
-      : new Date(streamTime === undefined ? Date.now() : streamTime * 1000).toISOString();
+      : new Date(
+          Math.max(
+            streamTime === undefined ? Date.now() : streamTime * 1000,
+            Number.isNaN(connectedAt) ? 0 : connectedAt + 1,
+          ),
+        ).toISOString();
   return { kind: 'presence', change, userId, connectionId, sequenceNumber, at };
 }
 

@@ -134,6 +134,14 @@ describe('catch-up after being offline (protocol 1.2)', () => {
 
   it('shows a fresh device the ticks and the presence of its contact from the list alone', async () => {
     const [gil, hal] = await Promise.all([join('cu-gil'), join('cu-hal')]);
+    // hal wrote first, so once gil writes both have (protocol.md 1.2: receipts and presence need consent)
+    const hello = await ask(hal, {
+      action: 'sendMessage',
+      to: 'cu-gil',
+      clientMessageId: 'hello',
+      content: 'hello',
+    });
+    await gil.until((frame) => frame.type === 'message' && frame.messageId === hello.messageId);
     const ack = await ask(gil, {
       action: 'sendMessage',
       to: 'cu-hal',
@@ -141,17 +149,17 @@ describe('catch-up after being offline (protocol 1.2)', () => {
       content: 'hi',
     });
     const conversationId = String(ack.conversationId);
-    await hal.until((frame) => frame.type === 'message' && frame.conversationId === conversationId);
+    await hal.until((frame) => frame.type === 'message' && frame.messageId === ack.messageId);
     await ask(
       hal,
-      { action: 'markRead', conversationId, seq: 1 },
+      { action: 'markRead', conversationId, seq: 2 },
       (frame) => frame.type === 'read' && frame.userId === 'cu-hal',
     );
     // Gil's new tablet has seen none of the live frames: the list has hal's read and delivered marks,
     // and that hal is online.
     const tablet = await join('cu-gil', 'cu-gil-tablet');
     expect(await listEntry(tablet, conversationId)).toMatchObject({
-      receipts: [{ userId: 'cu-hal', readSeq: 1, deliveredSeq: 1 }],
+      receipts: [{ userId: 'cu-hal', readSeq: 2, deliveredSeq: 2 }],
       presence: { status: 'online', lastSeen: null },
       unread: 0,
     });

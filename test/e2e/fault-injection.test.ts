@@ -100,7 +100,8 @@ async function answers(from: Client, clientMessageIds: string[]): Promise<Frame[
 
 /**
  * `a` online, their direct conversation created by a first message while `b` was offline, then `b`
- * online and `a` told so. Nothing of theirs is left to deliver after that.
+ * online and answering (seq 2: both wrote, so presence and receipts pass, protocol.md 1.2), and `a`
+ * told that `b` is online. Nothing of theirs is left to deliver after that.
  */
 async function pair(
   prefix: string,
@@ -114,8 +115,10 @@ async function pair(
   await handlerLogged('conversation delivered', `"conversationId":"${String(first.conversationId)}"`);
   await handlerLogged('message delivered', `"messageId":"${String(first.messageId)}"`);
   const b = await join(bId);
-  await a.until((frame) => frame.type === 'presence' && frame.userId === bId && frame.status === 'online');
   await handlerLogged('presence delivered', `"userId":"${bId}"`, '"change":"online"');
+  const answer = await acked(b, send(b, { to: aId }));
+  expect(answer).toMatchObject({ type: 'ack', seq: 2 });
+  await a.until((frame) => frame.type === 'presence' && frame.userId === bId && frame.status === 'online');
   await pipelineIdle(stack.httpUrl);
   return { a, b, aId, bId, conversationId: String(first.conversationId) };
 }
@@ -227,10 +230,10 @@ describe('throttled DynamoDB', () => {
     const { a, b, bId, conversationId } = await pair('throttled');
     await setFaults({ dynamodb: { count: 2, answers: ['ProvisionedThroughputExceededException'] } });
     const ack = await acked(a, send(a, { to: bId }));
-    expect(ack).toMatchObject({ type: 'ack', seq: 2, duplicate: false });
+    expect(ack).toMatchObject({ type: 'ack', seq: 3, duplicate: false });
     expect(await faults()).toMatchObject({ injected: { dynamodb: 2 }, remaining: { dynamodb: 0 } });
     expect(await b.until((frame) => frame.type === 'message')).toMatchObject({ messageId: ack.messageId });
-    expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(2);
+    expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(3);
   });
 });
 
@@ -243,7 +246,7 @@ describe('PostToConnection failing', () => {
     await setFaults(`post=3:${status}`);
     const ack = await acked(a, send(a, { to: bId }));
     expect(await b.until((frame) => frame.type === 'message')).toMatchObject({ messageId: ack.messageId });
-    expect(await a.until((frame) => frame.type === 'delivered')).toMatchObject({ userId: bId, seq: 2 });
+    expect(await a.until((frame) => frame.type === 'delivered')).toMatchObject({ userId: bId, seq: 3 });
     expect(await faults()).toMatchObject({ injected: { post: 3 } });
     // The SDK's three attempts all failed, so delivery itself reported the record and it was retried.
     const log = handlerLogSince(logFrom);
@@ -260,9 +263,9 @@ describe('PostToConnection failing', () => {
     await expect.poll(() => connectionItems(bId), POLL).toEqual([]);
     // No loss: the message is in the table and the next session's sync has it.
     const again = await join(bId);
-    again.send({ action: 'sync', conversationId, afterSeq: 1 });
+    again.send({ action: 'sync', conversationId, afterSeq: 2 });
     const page = await again.until((frame) => frame.type === 'messages');
-    expect(page.messages).toEqual([expect.objectContaining({ messageId: ack.messageId, seq: 2 })]);
+    expect(page.messages).toEqual([expect.objectContaining({ messageId: ack.messageId, seq: 3 })]);
   });
 });
 
@@ -352,10 +355,10 @@ describe('DynamoDB failing every call', () => {
       new GetCommand({ TableName: stack.tableName, Key: keys.sendReceipt(aId, clientMessageId) }),
     );
     expect(receipt.Item).toBeUndefined();
-    expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(1);
+    expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(2);
 
     a.send({ action: 'sendMessage', clientMessageId, to: bId, content: 'once more' });
-    expect(await acked(a, clientMessageId)).toMatchObject({ type: 'ack', seq: 2, duplicate: false });
-    expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(2);
+    expect(await acked(a, clientMessageId)).toMatchObject({ type: 'ack', seq: 3, duplicate: false });
+    expect(await itemsUnder(conversationPartition(conversationId), MESSAGE_PREFIX)).toHaveLength(3);
   });
 });

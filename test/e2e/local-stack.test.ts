@@ -77,6 +77,12 @@ describe('local stack with the real handlers', () => {
     });
   });
 
+  it('delivers the answer: both have written, so typing and receipts pass between them (1.2)', async () => {
+    bob.send({ action: 'sendMessage', clientMessageId: 'b-1', to: 'alice', content: 'hello alice' });
+    expect(await bob.until((f) => f.type === 'ack')).toMatchObject({ conversationId, seq: 2 });
+    expect(await alice.until((f) => f.type === 'message')).toMatchObject({ senderId: 'bob', seq: 2 });
+  });
+
   it('relays typing to the other member', async () => {
     alice.send({ action: 'typing', conversationId, state: 'start' });
     expect(await bob.until((f) => f.type === 'typing')).toMatchObject({
@@ -87,16 +93,16 @@ describe('local stack with the real handlers', () => {
   });
 
   it('answers markRead with read and tells the other member', async () => {
-    bob.send({ action: 'markRead', conversationId, seq: 1 });
-    expect(await bob.until((f) => f.type === 'read')).toMatchObject({
-      conversationId,
-      userId: 'bob',
-      seq: 1,
-    });
+    alice.send({ action: 'markRead', conversationId, seq: 2 });
     expect(await alice.until((f) => f.type === 'read')).toMatchObject({
       conversationId,
-      userId: 'bob',
-      seq: 1,
+      userId: 'alice',
+      seq: 2,
+    });
+    expect(await bob.until((f) => f.type === 'read')).toMatchObject({
+      conversationId,
+      userId: 'alice',
+      seq: 2,
     });
   });
 
@@ -125,7 +131,7 @@ describe('local stack with the real handlers', () => {
         token: 'fcm-token-bob',
         title: 'Alice',
         body: 'are you there?',
-        data: { conversationId, messageId: expect.any(String), seq: 2 },
+        data: { conversationId, messageId: expect.any(String), seq: 3 },
         badge: expect.any(Number),
       }),
     );

@@ -113,10 +113,17 @@ describe('a whole session through the local stack', () => {
       (f) => f.type === 'ack',
     );
     expect(await bob.until((f) => f.type === 'message')).toMatchObject({ content: CONTENT(1) });
+    // bob answers: typing and reads pass once both have written (protocol.md 1.2)
+    await request(
+      bob,
+      { action: 'sendMessage', to: 'alice', clientMessageId: 'h-answer', content: CONTENT(1) },
+      (f) => f.type === 'ack',
+    );
+    await alice.until((f) => f.type === 'message');
     bob.send({ action: 'typing', conversationId: ack.conversationId, state: 'start' });
     expect(await alice.until((f) => f.type === 'typing')).toMatchObject({ userId: 'bob' });
-    bob.send({ action: 'markRead', conversationId: ack.conversationId, seq: 1 });
-    expect(await alice.until((f) => f.type === 'read')).toMatchObject({ userId: 'bob', seq: 1 });
+    alice.send({ action: 'markRead', conversationId: ack.conversationId, seq: 2 });
+    expect(await bob.until((f) => f.type === 'read')).toMatchObject({ userId: 'alice', seq: 2 });
 
     // A group with a title, and a message in it
     const group = await request(
@@ -143,7 +150,10 @@ describe('a whole session through the local stack', () => {
       { action: 'sync', conversationId: ack.conversationId },
       (f) => f.type === 'messages',
     );
-    expect(page.messages).toEqual([expect.objectContaining({ content: CONTENT(1) })]);
+    expect(page.messages).toEqual([
+      expect.objectContaining({ content: CONTENT(1) }),
+      expect.objectContaining({ content: CONTENT(1) }),
+    ]);
     const list = await request(bob, { action: 'sync' }, (f) => f.type === 'conversations');
     expect(list.conversations).toContainEqual(expect.objectContaining({ title: TITLE }));
 

@@ -35,6 +35,10 @@ describe('presence', () => {
     let ada = await join('ada');
     ada.send({ action: 'sendMessage', to: 'ben', clientMessageId: 'p-1', content: 'hi ben' });
     await ada.until((frame) => frame.type === 'ack');
+    // ben answers: both wrote, so presence flows between them (protocol.md 1.2, consent)
+    ben.send({ action: 'sendMessage', to: 'ada', clientMessageId: 'p-2', content: 'hi ada' });
+    await ben.until((frame) => frame.type === 'ack');
+    await ada.until((frame) => frame.type === 'presence' && frame.userId === 'ben');
     ada.send({
       action: 'createConversation',
       clientRequestId: 'p-g',

@@ -102,6 +102,9 @@ describe('rate limits', () => {
     cleo.send({ action: 'sendMessage', to: 'dan', clientMessageId: 'typing-hello', content: 'hi' });
     const ack = await cleo.until((frame) => frame.type === 'ack');
     await dan.until((frame) => frame.type === 'message');
+    // dan answers: typing passes once both have written (protocol.md 1.2, consent)
+    dan.send({ action: 'sendMessage', to: 'cleo', clientMessageId: 'typing-answer', content: 'hi cleo' });
+    await cleo.until((frame) => frame.type === 'message');
 
     for (let i = 0; i < 12; i++)
       cleo.send({ action: 'typing', conversationId: ack.conversationId, state: 'start' });

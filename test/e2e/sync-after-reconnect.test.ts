@@ -37,7 +37,10 @@ describe('a recipient who was offline', () => {
     const senders = await Promise.all(['ann', 'cy', 'dee'].map(join));
     let bob = await join('bob');
     const held = new Map<string, number>();
+    const senderIds = ['ann', 'cy', 'dee'];
     for (const [i, sender] of senders.entries()) {
+      // bob wrote first, so once they answer both have written: receipts pass (protocol.md 1.2)
+      await sendAndAck(bob, senderIds[i] ?? '', `bob-${i}`, `hi ${i}`);
       const ack = await sendAndAck(sender, 'bob', `hello-${i}`, `hello from ${i}`);
       const frame = await bob.until((f) => f.type === 'message' && f.messageId === ack.messageId);
       held.set(String(frame.conversationId), Number(frame.seq));

@@ -8,7 +8,7 @@
  * unknown_action, whoever asks).
  *
  * The world: alice made the group G = {alice, bob, dora, rick, sara} and wrote in it, and wrote to bob
- * (their direct conversation A–B); bob wrote in G, and so did alice, dora, rick and sara, twice each (a
+ * (their direct conversation A–B, where he answered); bob wrote in G, and so did alice, dora, rick and sara, twice each (a
  * message each edits, and one each deletes, in the matrix). alice also made H, a group of the same five
  * that the matrix leaves (leaving G would change it for the rows after it). eve is in none of them.
  * Then an operator deactivated dora, revoked rick's token (by `jti`) and revoked all of sara's sessions.
@@ -431,6 +431,8 @@ beforeAll(async () => {
   expect(await call(sendMessage, send({ to: 'bob' })(), 'alice')).toMatchObject({
     conversationId: ids.alicebob,
   });
+  // bob answers: both wrote in A–B, so presence and receipts flow between them (protocol.md 1.2)
+  expect(await call(sendMessage, send({ to: 'alice' })(), 'bob')).toMatchObject({ seq: 2 });
   // AND bob's message in G, and two of each of the others', which they change in the matrix
   const sendInG = async (userId: string) =>
     Number((await call(sendMessage, send({ conversationId: ids.group })(), userId))?.seq);

@@ -25,7 +25,8 @@ import { streamEvent } from '../support/stream-events.ts';
 const api = mockClient(ApiGatewayManagementApiClient);
 const put = (Item: Record<string, unknown>) => dynamo.send(new PutCommand({ TableName: TABLE_NAME, Item }));
 const CONNECTED_AT = '2026-12-02T09:00:00.000Z';
-const CLOSED_AT_EPOCH_S = 1_796_202_000;
+// Half an hour after CONNECTED_AT (a close is never dated before its open).
+const CLOSED_AT_EPOCH_S = 1_796_203_800;
 
 let sequence = 1_000_000_000;
 /** A stream record of a connection item put or removed, with the next sequence number of its shard. */
@@ -104,8 +105,10 @@ async function seedContacts(userId: string, contact: string, stranger: string): 
     members: [userId, contact].sort(),
     title: null,
   };
-  await put(memberItem(conversation, userId, CONNECTED_AT));
-  await put(memberItem(conversation, contact, CONNECTED_AT));
+  // (1.2) Both have written in it: consent, so presence flows between them.
+  const consented = { sent: true, peerSent: true };
+  await put({ ...memberItem(conversation, userId, CONNECTED_AT), ...consented });
+  await put({ ...memberItem(conversation, contact, CONNECTED_AT), ...consented });
   await seedGroupConversation(`grp_${userId}_${stranger}`, [userId, stranger]);
   for (const other of [contact, stranger]) {
     await put({

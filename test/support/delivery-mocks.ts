@@ -36,7 +36,10 @@ export function mockConversation(
   conversationId: string,
   members: string[],
   kind = 'direct',
-  cursors: Record<string, { hiddenUntilSeq?: number; lastSeq?: number; readSeq?: number }> = {},
+  cursors: Record<
+    string,
+    { hiddenUntilSeq?: number; lastSeq?: number; readSeq?: number; sent?: boolean; peerSent?: boolean }
+  > = {},
 ): void {
   mockMemberItems(ddb, conversationId, members, cursors);
   ddb.on(GetCommand, { Key: { PK: `CONV#${conversationId}`, SK: 'META' } }).resolves({
@@ -57,7 +60,10 @@ export function mockMemberItems(
   ddb: Stub,
   conversationId: string,
   members: string[],
-  cursors: Record<string, { hiddenUntilSeq?: number; lastSeq?: number; readSeq?: number }> = {},
+  cursors: Record<
+    string,
+    { hiddenUntilSeq?: number; lastSeq?: number; readSeq?: number; sent?: boolean; peerSent?: boolean }
+  > = {},
 ): void {
   ddb
     .on(QueryCommand, {
@@ -72,6 +78,9 @@ export function mockMemberItems(
         userId,
         readSeq: 0,
         lastSeq: 0,
+        // (1.2) Both have written in it: consent, so receipts pass (override to test without).
+        sent: true,
+        peerSent: true,
         ...cursors[userId],
       })),
     });

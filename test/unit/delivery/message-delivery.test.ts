@@ -82,6 +82,10 @@ const memberAfterUpdate = (seq: number, readSeq = 5) => ({
   lastSeq: seq,
   unreadOwner: 'bob',
   lastMessage: { ...LAST_MESSAGE, seq },
+  // (1.2) both have written in it (consent), so it shows alice's presence
+  sent: true,
+  peerSent: true,
+  peerStatus: 'online',
   changedBy: 'delivery',
 });
 
@@ -96,6 +100,10 @@ const SENDER_AFTER_UPDATE = {
   lastSeq: 0,
   lastMessage: LAST_MESSAGE,
   peerDeliveredSeq: 7,
+  // (1.2) both have written in it (consent), so it shows bob's presence
+  sent: true,
+  peerSent: true,
+  peerStatus: 'online',
   changedBy: 'implicit-read',
 };
 
@@ -200,13 +208,13 @@ describe('delivery of a committed message', () => {
     const [recipient, ...moreRecipient] = entryUpdates('bob');
     expect(moreRecipient).toEqual([]);
     expect(recipient?.UpdateExpression).toBe(
-      'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+      'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, peerSent = :peerSent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
     );
     expect(recipient?.ExpressionAttributeValues).not.toHaveProperty(':deliveredSeq');
     const [sender, ...moreSender] = entryUpdates('alice');
     expect(moreSender).toEqual([]);
     expect(sender?.UpdateExpression).toBe(
-      'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+      'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, sent = :sent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
     );
     expect(sender?.ExpressionAttributeValues).not.toHaveProperty(':peerDeliveredSeq');
   });
@@ -243,7 +251,7 @@ describe('delivery of a committed message', () => {
         TableName: 'parley-test',
         Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#alice' },
         UpdateExpression:
-          'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, peerDeliveredSeq = :peerDeliveredSeq, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+          'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, peerDeliveredSeq = :peerDeliveredSeq, sent = :sent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
         ConditionExpression:
           'attribute_exists(PK) AND (readSeq < :readSeq) AND (lastSeq <= :caughtUpSeq) AND (attribute_not_exists(lastMessage) OR lastMessage.#seq < :lastMessageSeq) AND (attribute_not_exists(peerDeliveredSeq) OR peerDeliveredSeq < :peerDeliveredSeq)',
         ExpressionAttributeValues: {
@@ -253,6 +261,8 @@ describe('delivery of a committed message', () => {
           ':lastMessage': LAST_MESSAGE,
           ':lastMessageSeq': 7,
           ':peerDeliveredSeq': 7,
+          // (1.2) alice has written in it (consent)
+          ':sent': true,
           // Not a read of hers: the stream filter keeps it from becoming a `read` frame.
           ':entryChangedBy': 'implicit-read',
           ':entryChangedAt': expect.any(String),
@@ -295,13 +305,15 @@ describe('delivery of a committed message', () => {
         Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
         // No delivered cursor on a direct conversation's recipient: alice's entry shows the delivery.
         UpdateExpression:
-          'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+          'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, peerSent = :peerSent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
         // Each part forward-only, so that replays and late records move nothing backwards; unread
         // only when bob has not read this far already.
         ConditionExpression:
           'attribute_exists(PK) AND (attribute_not_exists(lastSeq) OR lastSeq < :lastSeq) AND (readSeq < :unreadSeq) AND (attribute_not_exists(lastMessage) OR lastMessage.#seq < :lastMessageSeq)',
         ExpressionAttributeValues: {
           ':lastSeq': 7,
+          // (1.2) alice has written in it (consent)
+          ':peerSent': true,
           ':unreadOwner': 'bob',
           ':unreadSeq': 7,
           ':lastMessage': LAST_MESSAGE,

@@ -24,14 +24,18 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const api = mockClient(ApiGatewayManagementApiClient);
 const SEQUENCE = '4421584900000000017450443012';
 
-function connectionRecord(eventName: 'INSERT' | 'REMOVE', connectionId = 'adaPhone0001='): DynamoDBRecord {
+function connectionRecord(
+  eventName: 'INSERT' | 'REMOVE',
+  connectionId = 'adaPhone0001=',
+  connectedAt = '2026-12-02T09:00:00.000Z',
+): DynamoDBRecord {
   const key = { PK: 'USER#ada', SK: `CONN#${connectionId}` };
   const image = marshall({
     ...key,
     type: 'connection',
     userId: 'ada',
     connectionId,
-    connectedAt: '2026-12-02T09:00:00.000Z',
+    connectedAt,
   });
   return {
     eventID: 'c81e728d9d4c2f636f067f89cc14862c',
@@ -76,11 +80,18 @@ const presenceUpdate = (contact: string, status: 'online' | 'offline', at: strin
   UpdateExpression:
     status === 'online'
       ? 'SET peerStatus = :peerStatus, peerPresenceAt = :peerPresenceAt, changedBy = :entryChangedBy'
-      : 'SET peerStatus = :peerStatus, peerPresenceAt = :peerPresenceAt, peerLastSeen = :peerPresenceAt, changedBy = :entryChangedBy',
-  // A transition delivered late never overwrites a newer one.
+      : 'SET peerStatus = :peerStatus, peerPresenceAt = :peerPresenceAt, peerLastSeen = :peerLastSeen, changedBy = :entryChangedBy',
+  // A transition delivered late never overwrites a newer one; (1.2) only with consent, never while
+  // either blocks the other.
   ConditionExpression:
-    'attribute_exists(PK) AND ((attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt) AND attribute_not_exists(blocking) AND attribute_not_exists(blockedByPeer))',
-  ExpressionAttributeValues: { ':peerStatus': status, ':peerPresenceAt': at, ':entryChangedBy': 'delivery' },
+    'attribute_exists(PK) AND ((attribute_not_exists(peerPresenceAt) OR peerPresenceAt < :peerPresenceAt) AND sent = :consented AND peerSent = :consented AND attribute_not_exists(blocking) AND attribute_not_exists(blockedByPeer))',
+  ExpressionAttributeValues: {
+    ':peerStatus': status,
+    ':peerPresenceAt': at,
+    ':consented': true,
+    ...(status === 'offline' && { ':peerLastSeen': at }),
+    ':entryChangedBy': 'delivery',
+  },
   ReturnValues: 'ALL_NEW',
   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
 });
@@ -88,6 +99,20 @@ const presenceUpdate = (contact: string, status: 'online' | 'offline', at: strin
 const setBefore = (...connections: string[]) => ({
   Attributes: connections.length === 0 ? {} : { connections: new Set(connections) },
 });
+
+/**
+ * The presence set as it was before the update (`connections`), and each contact's entry as it stands
+ * after its update: (1.2) both users wrote in it (consent), so presence passes.
+ */
+function givenPresenceSet(...connections: string[]): void {
+  ddb
+    .on(UpdateCommand)
+    .callsFake((input: { Key?: { SK?: string } }) =>
+      String(input.Key?.SK).startsWith('MEMBER#')
+        ? { Attributes: { sent: true, peerSent: true } }
+        : setBefore(...connections),
+    );
+}
 
 beforeEach(() => {
   api.on(PostToConnectionCommand).resolves({});
@@ -105,7 +130,7 @@ afterEach(() => {
 
 describe('presence in the delivery Lambda', () => {
   it('adds the opened connection to the set, and the first one tells the reachable contacts `online`', async () => {
-    ddb.on(UpdateCommand).resolves(setBefore());
+    givenPresenceSet();
 
     expect(await handler(streamEvent(connectionRecord('INSERT')))).toEqual({ batchItemFailures: [] });
 
@@ -144,7 +169,7 @@ describe('presence in the delivery Lambda', () => {
   });
 
   it('tells no contact whose entry says either of the two blocks the other (protocol.md 1.2)', async () => {
-    ddb.on(UpdateCommand).resolves(setBefore());
+    givenPresenceSet();
     // ben blocks ada: his entry's guarded update fails, and the stored entry comes back
     ddb.on(UpdateCommand, { Key: { PK: 'CONV#dm_ada_ben', SK: 'MEMBER#ben' } }).rejects(
       new ConditionalCheckFailedException({
@@ -159,8 +184,36 @@ describe('presence in the delivery Lambda', () => {
     expect(postedCalls(api)).toEqual([]);
   });
 
+  it('tells no contact before both have written in their conversation (consent, protocol.md 1.2)', async () => {
+    givenPresenceSet();
+    // ben has not written to ada yet: his entry's guarded update fails on consent
+    ddb.on(UpdateCommand, { Key: { PK: 'CONV#dm_ada_ben', SK: 'MEMBER#ben' } }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall({ PK: 'CONV#dm_ada_ben', SK: 'MEMBER#ben', peerSent: true }),
+      }),
+    );
+
+    expect(await handler(streamEvent(connectionRecord('INSERT')))).toEqual({ batchItemFailures: [] });
+
+    expect(postedCalls(api)).toEqual([]);
+  });
+
+  it('dates a close no earlier than its open: the stream’s whole second can fall before it', async () => {
+    // GIVEN a connection opened at 09:30:00.700, closed within that second (the stream says 09:30:00)
+    givenPresenceSet('adaPhone0001=');
+
+    await handler(streamEvent(connectionRecord('REMOVE', 'adaPhone0001=', '2026-12-02T09:30:00.700Z')));
+
+    // THEN the contacts' entries take the close a millisecond after the open, so it orders after it
+    expect(entryUpdates()[0]?.ExpressionAttributeValues).toMatchObject({
+      ':peerPresenceAt': '2026-12-02T09:30:00.701Z',
+    });
+  });
+
   it('says nothing when the user already had a connection open', async () => {
-    ddb.on(UpdateCommand).resolves(setBefore('adaTablet001='));
+    givenPresenceSet('adaTablet001=');
 
     await handler(streamEvent(connectionRecord('INSERT')));
 
@@ -170,7 +223,7 @@ describe('presence in the delivery Lambda', () => {
   });
 
   it('removes a closed connection, and the last one tells the contacts `offline` with lastSeen', async () => {
-    ddb.on(UpdateCommand).resolves(setBefore('adaPhone0001='));
+    givenPresenceSet('adaPhone0001=');
 
     await handler(streamEvent(connectionRecord('REMOVE')));
 
@@ -232,7 +285,7 @@ describe('presence in the delivery Lambda', () => {
   });
 
   it("writes the contacts' entries before posting any presence frame", async () => {
-    ddb.on(UpdateCommand).resolves(setBefore());
+    givenPresenceSet();
 
     await handler(streamEvent(connectionRecord('INSERT')));
 
@@ -246,7 +299,7 @@ describe('presence in the delivery Lambda', () => {
 
   it("keeps a contact's newer presence: a late transition is not written again, and still posted", async () => {
     // GIVEN ben's entry shows a transition of ada's after this one (an older record delivered late)
-    ddb.on(UpdateCommand).resolves(setBefore());
+    givenPresenceSet();
     ddb.on(UpdateCommand, { Key: { SK: 'MEMBER#ben' } }).rejects(
       new ConditionalCheckFailedException({
         message: 'The conditional request failed',
@@ -255,6 +308,8 @@ describe('presence in the delivery Lambda', () => {
           ...contactItem('ben'),
           peerStatus: 'offline',
           peerPresenceAt: '2026-12-02T09:05:00.000Z',
+          sent: true,
+          peerSent: true,
         }),
       }),
     );
@@ -280,7 +335,7 @@ describe('presence in the delivery Lambda', () => {
           ...(last !== undefined && { LastEvaluatedKey: { peer: 'ada', PK: `CONV#dm_ada_${last}` } }),
         };
       });
-    ddb.on(UpdateCommand).resolves(setBefore());
+    givenPresenceSet();
 
     await handler(streamEvent(connectionRecord('INSERT')));
 

@@ -293,7 +293,7 @@ describe('push to recipients without an open connection', () => {
     expect(bobUpdates[0]).toMatchObject({
       Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#bob' },
       UpdateExpression:
-        'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
+        'SET lastSeq = :lastSeq, unreadOwner = :unreadOwner, lastMessage = :lastMessage, peerSent = :peerSent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt',
       ExpressionAttributeValues: expect.objectContaining({
         ':lastSeq': 7,
         ':unreadOwner': 'bob',

@@ -244,11 +244,6 @@ const errorFrame = (code: string, message: unknown, extra: Record<string, unknow
   ...extra,
 });
 
-/** The eventually consistent BatchGetItem of the other user's presence item (presence-store.ts). */
-const presenceReadInput = (userId: string) => ({
-  RequestItems: { [TABLE]: { Keys: [{ PK: `USER#${userId}`, SK: 'PRESENCE' }] } },
-});
-
 /** `userId`'s presence item: their open connections, and when the last one closed. */
 function givenPresence(userId: string, presence: { connections: string[]; lastSeen?: string }): void {
   ddb.on(BatchGetCommand).resolves({
@@ -271,7 +266,7 @@ function givenPresence(userId: string, presence: { connections: string[]; lastSe
  * `inbox` partition, at the creation's bucket), naming the other user as `peer` (their contact), who has
  * read and received nothing yet, and showing that user's presence (`presence`).
  */
-const directMemberPut = (userId: string, peer: string, presence: Record<string, unknown>) => ({
+const directMemberPut = (userId: string, peer: string, presence: Record<string, unknown> = {}) => ({
   Put: {
     TableName: TABLE,
     Item: {
@@ -375,8 +370,6 @@ describe('sendMessage', () => {
         ['GetCommand', getUserStateInput('bob')],
         // (1.2) alice's own state, on the first message only: whether she blocks bob
         ['GetCommand', getUserStateInput('alice')],
-        // bob's presence, for alice's entry, before the creation
-        ['BatchGetCommand', presenceReadInput('bob')],
         [
           'TransactWriteCommand',
           {
@@ -398,12 +391,9 @@ describe('sendMessage', () => {
                   ConditionExpression: IF_NEW,
                 },
               },
-              // alice's entry shows bob's presence as read; bob's shows alice online (she is sending)
-              directMemberPut('alice', 'bob', {
-                peerStatus: 'offline',
-                peerLastSeen: '2026-11-23T09:58:12.000Z',
-              }),
-              directMemberPut('bob', 'alice', { peerStatus: 'online' }),
+              // (1.2) neither entry shows the other's presence: it waits for both to have written
+              directMemberPut('alice', 'bob'),
+              directMemberPut('bob', 'alice'),
             ],
           },
         ],
@@ -412,28 +402,13 @@ describe('sendMessage', () => {
       ]);
     });
 
-    it.each<[string, { connections: string[]; lastSeen?: string } | undefined, Record<string, unknown>]>([
-      [
-        'online while a connection is open, without the last time one closed',
-        { connections: ['Bx9aaaaDoECAAA='], lastSeen: '2026-11-23T09:58:12.000Z' },
-        { peerStatus: 'online' },
-      ],
-      ['offline without a last seen when never connected', undefined, { peerStatus: 'offline' }],
-      [
-        'offline with a last seen when every connection closed',
-        { connections: [], lastSeen: '2026-11-23T09:58:12.000Z' },
-        { peerStatus: 'offline', peerLastSeen: '2026-11-23T09:58:12.000Z' },
-      ],
-    ])('shows the other user on the creator’s new entry %s', async (_case, presence, shown) => {
-      if (presence !== undefined) givenPresence('bob', presence);
+    it('reads no presence for a new direct conversation: it flows only once both have written (1.2)', async () => {
+      givenPresence('bob', { connections: ['Bx9aaaaDoECAAA='] });
 
       await handler(send({ to: 'bob' }), lambdaContext);
 
-      expect(ddb).toHaveReceivedCommandExactlyOnceWith(BatchGetCommand, presenceReadInput('bob'));
-      expect(createdMemberPuts()).toEqual([
-        directMemberPut('alice', 'bob', shown),
-        directMemberPut('bob', 'alice', { peerStatus: 'online' }),
-      ]);
+      expect(ddb).not.toHaveReceivedCommand(BatchGetCommand);
+      expect(createdMemberPuts()).toEqual([directMemberPut('alice', 'bob'), directMemberPut('bob', 'alice')]);
     });
 
     it('uses the existing direct conversation and the next seq after its last message', async () => {

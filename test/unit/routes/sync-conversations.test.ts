@@ -348,6 +348,9 @@ describe('the conversation list', () => {
       peerStatus: 'online',
       peerLastSeen: '2026-11-22T23:10:00.000Z',
       peerPresenceAt: '2026-11-23T08:00:00.000Z',
+      // (1.2) both wrote in it: receipts and presence flow (consent)
+      sent: true,
+      peerSent: true,
     });
     // carol offline since 09:58; an older message of hers was edited (changeVersion below 3 × 10⁶)
     const carolsMessage = storedMessage(directConversationId('alice', 'carol'), 3, 'carol');
@@ -361,8 +364,11 @@ describe('the conversation list', () => {
       peerDeliveredSeq: 3,
       peerStatus: 'offline',
       peerLastSeen: '2026-11-23T09:58:12.000Z',
+      sent: true,
+      peerSent: true,
     });
-    // dave: created, no message yet, no presence recorded on the entry
+    // dave: created, no message yet, no presence recorded on the entry; (1.2) no consent either: his
+    // receipts and presence are not shown
     const withDave = givenDirect('dave', { changedAt: '2026-11-23T09:40:00.000Z' });
     // bob's entries (his member items) are his list, not alice's
     givenBobsEntry('2026-11-23T10:29:59.000Z');
@@ -431,8 +437,7 @@ describe('the conversation list', () => {
           readSeq: 0,
           unread: 0,
           lastMessage: null,
-          receipts: [{ userId: 'dave', readSeq: 0, deliveredSeq: 0 }],
-          presence: { status: 'offline', lastSeen: null },
+          receipts: [],
         },
       ],
       nextCursor: null,

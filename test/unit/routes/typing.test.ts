@@ -74,6 +74,24 @@ const blocksRead = (userId: string) => ({
   ConsistentRead: true,
 });
 
+/** The direct conversation's two member items; alice's with `alice`'s flags (consent, blocks). */
+function givenDirectMembers(alice: Record<string, unknown>): void {
+  ddb.on(QueryCommand, memberItemsQuery(DM)).resolves({
+    Items: [
+      {
+        PK: `CONV#${DM}`,
+        SK: 'MEMBER#alice',
+        conversationId: DM,
+        userId: 'alice',
+        readSeq: 0,
+        lastSeq: 0,
+        ...alice,
+      },
+      { PK: `CONV#${DM}`, SK: 'MEMBER#bob', conversationId: DM, userId: 'bob', readSeq: 0, lastSeq: 0 },
+    ],
+  });
+}
+
 const typingFrame = (conversationId: string, state: 'start' | 'stop' = 'start') => ({
   type: 'typing',
   conversationId,
@@ -151,8 +169,9 @@ describe('typing', () => {
   });
 
   it('uses the direct conversation for the `to` form', async () => {
-    // GIVEN
+    // GIVEN both have written in it (consent, protocol.md 1.2)
     givenConversation(DM, ['alice', 'bob'], 'direct');
+    givenDirectMembers({ sent: true, peerSent: true });
     givenConnections({ bob: ['bob-phone'] });
 
     // WHEN
@@ -168,6 +187,19 @@ describe('typing', () => {
       ['QueryCommand', userPartitionQuery('bob')],
     ]);
     expect(posted()).toEqual([{ connectionId: 'bob-phone', frame: typingFrame(DM, 'stop') }]);
+  });
+
+  it.each([
+    ['before bob has written in it', { sent: true }],
+    ['while alice blocks bob', { sent: true, peerSent: true, blocking: true }],
+  ])('types nothing in a direct conversation %s (protocol.md 1.2)', async (_case, alice) => {
+    givenConversation(DM, ['alice', 'bob'], 'direct');
+    givenDirectMembers(alice);
+    givenConnections({ bob: ['bob-phone'] });
+
+    expect(await handler(typing({ to: 'bob', state: 'start' }), lambdaContext)).toEqual({ statusCode: 200 });
+
+    expect(posted()).toEqual([]);
   });
 
   it('takes expiresAt from when API Gateway received the frame, not from the Lambda clock', async () => {
