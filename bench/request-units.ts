@@ -194,6 +194,20 @@ async function runScenario(
   });
   const conversationId = String(first?.conversationId);
   await (await deliver(messageInsert(1)))();
+  // Not counted: Bob answered long ago, so both have written (protocol.md 1.2: receipts, typing and
+  // presence pass) and each entry shows the other online, as delivery of his answer would have left
+  // them. Written directly, so that Bob's message does not shift the seqs measured below.
+  for (const user of [ALICE, BOB]) {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.member(conversationId, user.userId),
+        UpdateExpression: 'SET sent = :true, peerSent = :true, peerStatus = :online, peerPresenceAt = :at',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':true': true, ':online': 'online', ':at': new Date().toISOString() },
+      }),
+    );
+  }
 
   const frame = { action: 'sendMessage', conversationId, clientMessageId: 'bench-2', content: CONTENT };
   const ack = await counter.count('sendMessage', () => route(sendMessage, ALICE, frame));
@@ -432,9 +446,13 @@ async function runScenario(
         members: [userId, contact].sort(),
         title: null,
       };
+      // Both have written in it (protocol.md 1.2, consent): presence passes between them.
       for (const member of [userId, contact]) {
         await dynamo.send(
-          new PutCommand({ TableName: TABLE_NAME, Item: memberItem(conversation, member, at) }),
+          new PutCommand({
+            TableName: TABLE_NAME,
+            Item: { ...memberItem(conversation, member, at), sent: true, peerSent: true },
+          }),
         );
       }
     },
