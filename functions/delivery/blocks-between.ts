@@ -12,22 +12,16 @@
  */
 import { readBlockers } from '../adapters/block-store.ts';
 import { hasConsent } from '../adapters/list-entries.ts';
-import type { UserDirectoryEntry } from '../adapters/user-directory.ts';
-import type { Conversation, MemberCursor } from '../domain/model.ts';
+import type { MemberCursor } from '../domain/model.ts';
+import type { ConversationAudience } from './audience.ts';
 
 export interface BlocksAround {
   readonly blockers: ReadonlySet<string>;
   readonly cutOff: ReadonlySet<string>;
 }
 
-export interface AudienceView {
-  readonly conversation: Conversation;
-  readonly members: readonly UserDirectoryEntry[];
-  readonly cursors: readonly MemberCursor[];
-}
-
 export async function blocksAround(
-  audience: AudienceView,
+  audience: ConversationAudience,
   userId: string,
   /** Their message is what is delivered: they are writing in it now, whatever their item says yet. */
   options: { writing?: boolean } = {},
