@@ -14,6 +14,11 @@
  * returns the bucket (ALL_OLD) to decide the next step without another read. Each container remembers
  * the last `tat` it saw per bucket, to try the likely case first: a user sending at a human pace costs
  * one write per request.
+ *
+ * A failed condition reads the clock again before it decides. Concurrent requests read their `now`
+ * when they start, not when their write lands: one that started first but wrote second would
+ * otherwise measure an idle write's fresh `tat` against an older `now`, and be refused by the few
+ * milliseconds between the two starts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -41,14 +46,17 @@ const HINT_CAPACITY = 10_000;
 
 export type Admit = (userId: string, action: string, limit: RateLimit, now: number) => Promise<Admission>;
 
-/** One container's limiter: its own hints (tests make several, to be several containers). */
-export function createAdmit(): Admit {
+/**
+ * One container's limiter: its own hints (tests make several, to be several containers) and its clock
+ * (tests give a simulated one).
+ */
+export function createAdmit(clock: () => number = Date.now): Admit {
   const lastSeen = new Map<string, number>();
   const remember = (hintKey: string, tat: number): void => {
     if (lastSeen.size >= HINT_CAPACITY) lastSeen.clear();
     lastSeen.set(hintKey, tat);
   };
-  return (userId, action, limit, now) => admitWith(lastSeen, remember, userId, action, limit, now);
+  return (userId, action, limit, now) => admitWith(lastSeen, remember, clock, userId, action, limit, now);
 }
 
 /** This container's limiter. */
@@ -57,14 +65,16 @@ export const admit: Admit = createAdmit();
 async function admitWith(
   lastSeen: ReadonlyMap<string, number>,
   remember: (hintKey: string, tat: number) => void,
+  clock: () => number,
   userId: string,
   action: string,
   limit: RateLimit,
-  now: number,
+  startedAt: number,
 ): Promise<Admission> {
   const interval = limit.intervalMs;
+  let now = startedAt;
   // The latest `tat` at which one more request still fits in the burst.
-  const latest = now + limit.burst * interval - interval;
+  const latestAt = (at: number) => at + limit.burst * interval - interval;
   const hintKey = `${userId}\n${action}`;
   let busy = (lastSeen.get(hintKey) ?? 0) > now;
   for (let tries = 0; tries < MAX_TRIES; tries++) {
@@ -74,7 +84,7 @@ async function admitWith(
           action,
           'SET tat = tat + :interval, expiresAt = :expiresAt',
           'attribute_exists(tat) AND tat <= :latest',
-          { ':interval': interval, ':latest': latest },
+          { ':interval': interval, ':latest': latestAt(now) },
           now,
         )
       : await update(
@@ -93,6 +103,8 @@ async function admitWith(
       return { allowed: true };
     }
     remember(hintKey, outcome.tat);
+    now = Math.max(now, clock());
+    const latest = latestAt(now);
     if (outcome.tat > latest) {
       // One more fits once `tat` is back to `latest`, which moves with the clock.
       return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(outcome.tat - latest)) };

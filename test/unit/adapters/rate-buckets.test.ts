@@ -13,6 +13,8 @@ import { createAdmit } from '../../../functions/adapters/rate-buckets.ts';
 const ddb = mockClient(DynamoDBDocumentClient);
 const LIMIT = { intervalMs: 100, burst: 10 }; // 10 a second
 const NOW = 1_800_000_000_000;
+/** A clock that never passes the `now` each request brings: time is only what the tests pass in. */
+const stopped = () => 0;
 const IDLE = {
   UpdateExpression: 'SET tat = :next, expiresAt = :expiresAt, #type = :type',
   ConditionExpression: 'attribute_not_exists(tat) OR tat <= :now',
@@ -37,7 +39,7 @@ describe('a rate bucket', () => {
   it('lets an idle user in with one conditional write that starts the bucket', async () => {
     ddb.on(UpdateCommand).resolves({ Attributes: { tat: NOW + 100 } });
 
-    expect(await createAdmit()('alice', 'sendMessage', LIMIT, NOW)).toEqual({ allowed: true });
+    expect(await createAdmit(stopped)('alice', 'sendMessage', LIMIT, NOW)).toEqual({ allowed: true });
 
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
@@ -60,7 +62,7 @@ describe('a rate bucket', () => {
     ddb.on(UpdateCommand, IDLE).rejects(bucketWith(NOW + 500));
     ddb.on(UpdateCommand, BUSY).resolves({ Attributes: { tat: NOW + 600 } });
 
-    expect(await createAdmit()('alice', 'sendMessage', LIMIT, NOW)).toEqual({ allowed: true });
+    expect(await createAdmit(stopped)('alice', 'sendMessage', LIMIT, NOW)).toEqual({ allowed: true });
 
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
     expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, {
@@ -73,7 +75,7 @@ describe('a rate bucket', () => {
     // Ten sent at NOW: the next fits when tat (NOW + 1000) is back within the burst, 100 ms later.
     ddb.on(UpdateCommand).rejects(bucketWith(NOW + 1000));
 
-    expect(await createAdmit()('alice', 'sendMessage', LIMIT, NOW)).toEqual({
+    expect(await createAdmit(stopped)('alice', 'sendMessage', LIMIT, NOW)).toEqual({
       allowed: false,
       retryAfterMs: 100,
     });
@@ -81,7 +83,7 @@ describe('a rate bucket', () => {
   });
 
   it('tries the busy case first once this container has seen the bucket busy', async () => {
-    const admit = createAdmit();
+    const admit = createAdmit(stopped);
     ddb.on(UpdateCommand, IDLE).rejects(bucketWith(NOW + 300));
     ddb.on(UpdateCommand, BUSY).resolves({ Attributes: { tat: NOW + 400 } });
     await admit('alice', 'sendMessage', LIMIT, NOW);
@@ -94,7 +96,7 @@ describe('a rate bucket', () => {
   });
 
   it('tries the idle case first when the busy spell this container saw is over', async () => {
-    const admit = createAdmit();
+    const admit = createAdmit(stopped);
     ddb.on(UpdateCommand, IDLE).rejects(bucketWith(NOW + 300));
     ddb.on(UpdateCommand, BUSY).resolves({ Attributes: { tat: NOW + 400 } });
     await admit('alice', 'sendMessage', LIMIT, NOW);
@@ -106,6 +108,21 @@ describe('a rate bucket', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, IDLE);
   });
 
+  it('reads the clock again when a request that started later wrote first, and is not refused for it', async () => {
+    // Another request read its clock 10 ms after this one did and found the bucket idle: tat = NOW + 110.
+    ddb.on(UpdateCommand, IDLE).rejects(bucketWith(NOW + 110));
+    ddb.on(UpdateCommand, BUSY).resolves({ Attributes: { tat: NOW + 210 } });
+    const twoAtOnce = { intervalMs: 100, burst: 2 };
+
+    const answer = await createAdmit(() => NOW + 12)('alice', 'sendMessage', twoAtOnce, NOW);
+
+    expect(answer).toEqual({ allowed: true });
+    expect(ddb).toHaveReceivedNthCommandWith(UpdateCommand, 2, {
+      ...BUSY,
+      ExpressionAttributeValues: expect.objectContaining({ ':latest': NOW + 112 }),
+    });
+  });
+
   it('refuses after losing every try to the user’s own concurrent requests', async () => {
     // The bucket keeps changing between "idle" and "busy" answers: never stuck, refused after 8 tries.
     let flip = false;
@@ -114,7 +131,7 @@ describe('a rate bucket', () => {
       throw bucketWith(flip ? NOW + 50 : NOW - 50);
     });
 
-    expect(await createAdmit()('alice', 'sendMessage', LIMIT, NOW)).toEqual({
+    expect(await createAdmit(stopped)('alice', 'sendMessage', LIMIT, NOW)).toEqual({
       allowed: false,
       retryAfterMs: 100,
     });
@@ -124,6 +141,8 @@ describe('a rate bucket', () => {
   it('passes DynamoDB failures on (the route answers internal)', async () => {
     ddb.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
 
-    await expect(createAdmit()('alice', 'sendMessage', LIMIT, NOW)).rejects.toThrow('ProvisionedThroughput');
+    await expect(createAdmit(stopped)('alice', 'sendMessage', LIMIT, NOW)).rejects.toThrow(
+      'ProvisionedThroughput',
+    );
   });
 });
