@@ -48,9 +48,10 @@ export type Admit = (userId: string, action: string, limit: RateLimit, now: numb
 
 /**
  * One container's limiter: its own hints (tests make several, to be several containers) and its clock
- * (tests give a simulated one).
+ * (tests give a simulated one). The default looks `Date` up at each call, so that it is the clock the
+ * routes read their `now` from, faked timers included.
  */
-export function createAdmit(clock: () => number = Date.now): Admit {
+export function createAdmit(clock: () => number = () => Date.now()): Admit {
   const lastSeen = new Map<string, number>();
   const remember = (hintKey: string, tat: number): void => {
     if (lastSeen.size >= HINT_CAPACITY) lastSeen.clear();
