@@ -143,7 +143,8 @@ export function parseFailureEntry(value: unknown): FailureEntry {
         kind !== 'read' &&
         kind !== 'conversation' &&
         kind !== 'messageUpdated' &&
-        kind !== 'left') ||
+        kind !== 'left' &&
+        kind !== 'accepted') ||
       typeof value.conversationId !== 'string'
     ) {
       return { kind: 'unknown', reason: `a parley.delivery entry of an unknown version or kind` };
@@ -214,7 +215,9 @@ export function subjectOf(entry: FailureEntry): string {
       ? `read ${d.conversationId} seq ${d.seq ?? '?'} by ${d.readerId ?? '?'}`
       : d.kind === 'left'
         ? `leave of ${d.conversationId} by ${d.leaverId ?? '?'}`
-        : `conversation ${d.conversationId}`;
+        : d.kind === 'accepted'
+          ? `request ${d.conversationId} accepted by ${d.acceptorId ?? '?'}`
+          : `conversation ${d.conversationId}`;
 }
 
 /** One readable line (no message content: entries hold none). */
@@ -308,6 +311,16 @@ export async function recordsFor(
       return { unavailable: `${d.leaverId} is a member of ${d.conversationId} and has not hidden it` };
     }
     return { from: 'table', records: [rebuild('MODIFY', { ...member, changedBy: 'leave' }, 1, ids)] };
+  }
+  if (d.kind === 'accepted') {
+    if (d.acceptorId === undefined) return { unavailable: 'the accept entry names no acceptor' };
+    const member = await sources.readItem(keys.member(d.conversationId, d.acceptorId));
+    if (member === undefined || member.pendingRequest === true) {
+      return { unavailable: `${d.acceptorId} has no accepted request in ${d.conversationId}` };
+    }
+    // The acceptor's item as it stands now, as acceptRequest's change: delivery introduces the two
+    // users only while presence may flow between them.
+    return { from: 'table', records: [rebuild('MODIFY', { ...member, changedBy: 'accept' }, 1, ids)] };
   }
   if (d.seq === undefined) return { unavailable: 'the entry names no seq' };
   if (d.kind === 'message' || d.kind === 'messageUpdated') {

@@ -69,6 +69,8 @@ export const ROUTES = [
   // (1.2) Safety between users: blocking is rare, and each block writes up to four items.
   { routeKey: 'block', handler: 'block', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
   { routeKey: 'listBlocks', handler: 'list-blocks', twoWay: true },
+  // (1.2) Contact policy `requests`: the user a direct conversation was started with accepts it.
+  { routeKey: 'acceptRequest', handler: 'accept-request', twoWay: true },
   // (1.2) A member reports a message or a conversation: rare, and one transaction of up to 51 items.
   { routeKey: 'report', handler: 'report', twoWay: true, throttle: { rateLimit: 50, burstLimit: 100 } },
 ] as const satisfies readonly RouteDefinition[];

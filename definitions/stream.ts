@@ -28,7 +28,8 @@ export interface StreamConsumerDefinition {
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
    * messages and their changes, new conversations (groups from createConversation, direct ones from their first
-   * message), groups a member left, member items removed or hidden by a leave (`left`), member items whose read cursor was moved by `markRead` (the
+   * message), groups a member left, member items removed or hidden by a leave (`left`), message requests
+   * accepted (1.2), member items whose read cursor was moved by `markRead` (the
    * delivery Lambda's own unread bookkeeping on member items sets `changedBy: 'delivery'` and is filtered out), and
    * connection items put or removed (presence).
    */
@@ -50,10 +51,11 @@ export const DELIVERY_STREAM = {
   filterPatterns: [
     { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
     // A read cursor moved by markRead; or (`leave`) a direct conversation hidden by leaveConversation:
-    // the leaver's connections get `left`.
+    // the leaver's connections get `left`; or (`accept`, 1.2) a message request accepted: the two
+    // users learn each other's presence.
     {
       eventName: ['MODIFY'],
-      dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read', 'leave'] } } },
+      dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read', 'leave', 'accept'] } } },
     },
     // A group member item removed (leaveConversation): the leaver's connections get `left`.
     { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['member'] } } } },

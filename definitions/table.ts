@@ -81,6 +81,7 @@ export const TABLE = {
         'blocking',
         'sent',
         'peerSent',
+        'pendingRequest',
       ],
     },
     {

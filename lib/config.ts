@@ -6,6 +6,12 @@
  * a typo fails `cdk synth`, not the first connection in production.
  */
 import type { Node } from 'constructs';
+import {
+  CONTACT_POLICIES,
+  CONTACT_POLICY_SETTING,
+  type ContactPolicy,
+  isContactPolicy,
+} from '../definitions/contact-policy.ts';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS, type PushPlatform } from '../definitions/push-platforms.ts';
 import { RATE_LIMIT_SETTINGS, type RateLimitSetting, settingRange } from '../definitions/rate-limits.ts';
@@ -53,6 +59,11 @@ export interface ParleyConfig {
    * `sendHookOnFailure`; the stack's `sendHook` prop may give it instead. Absent: no hook.
    */
   readonly sendHook?: SendHookSettings;
+  /**
+   * (1.2) Who may start a conversation with whom, from context `contactPolicy`; the stack's
+   * `contactPolicy` prop may give it instead. Absent: neither gave it (`open`).
+   */
+  readonly contactPolicy?: ContactPolicy;
 }
 
 /** The context keys this module reads; the push platforms' are in definitions/push-platforms.ts. */
@@ -125,6 +136,7 @@ export function readConfig(node: Node): ParleyConfig {
     fanout: readFanout(text),
     rateLimits: readRateLimits(text),
     ...readSendHook(text),
+    ...readContactPolicy(text),
   };
 }
 
@@ -146,6 +158,18 @@ export function sendHookFromProps(props: SendHookProps, arnIsToken: boolean): Se
     (message) => new ConfigError(message),
     { arnIsToken },
   );
+}
+
+/** Context `contactPolicy`, when given: one of definitions/contact-policy.ts's. */
+function readContactPolicy(text: (key: string) => string | undefined): { contactPolicy?: ContactPolicy } {
+  const value = text(CONTACT_POLICY_SETTING.context);
+  if (value === undefined) return {};
+  if (!isContactPolicy(value)) {
+    throw new ConfigError(
+      `Context "${CONTACT_POLICY_SETTING.context}" must be ${CONTACT_POLICIES.join(' or ')}, got "${value}"`,
+    );
+  }
+  return { contactPolicy: value };
 }
 
 /** Context `sendHookArn` (and its `sendHookTimeoutMs`, `sendHookOnFailure`), or no hook. */

@@ -10,6 +10,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import {
+  CONTACT_POLICIES,
+  CONTACT_POLICY_SETTING,
+  type ContactPolicy,
+  isContactPolicy,
+} from '../definitions/contact-policy.ts';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
 import {
@@ -49,12 +55,22 @@ export interface ParleyStackProps extends StackProps {
    * @default - no hook: nothing is invoked and nothing more is read
    */
   readonly sendHook?: SendHookProps;
+  /**
+   * (1.2) Who may start a conversation with whom (protocol.md, "Who may talk to whom"): `open`, anyone
+   * with any user id; `requests`, a direct conversation is a request until its recipient answers or
+   * accepts it, and groups are made of accepted contacts only. Context `contactPolicy` gives the same
+   * from the command line; not both.
+   * @default 'open'
+   */
+  readonly contactPolicy?: ContactPolicy;
 }
 
 export class ParleyStack extends Stack {
   readonly config: ParleyConfig;
   /** The send hook, from props or context, with its defaults; undefined without one. */
   readonly sendHook: SendHookSettings | undefined;
+  /** The contact policy, from props or context, `open` when neither gives one. */
+  readonly contactPolicy: ContactPolicy;
   readonly table: ChatTable;
   readonly attachments: AttachmentBucket;
   readonly functions: Readonly<Record<FunctionName, ParleyFunction>>;
@@ -65,11 +81,12 @@ export class ParleyStack extends Stack {
   readonly jwtSecret?: secretsmanager.ISecret;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps = {}) {
-    const { sendHook, ...stackProps } = props;
+    const { sendHook, contactPolicy, ...stackProps } = props;
     super(scope, id, stackProps);
     const config = readConfig(this.node);
     this.config = config;
     this.sendHook = this.resolveSendHook(sendHook, config.sendHook);
+    this.contactPolicy = this.resolveContactPolicy(contactPolicy, config.contactPolicy);
     const common = {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       ...(config.logLevel !== undefined && { logLevel: config.logLevel }),
@@ -184,6 +201,26 @@ export class ParleyStack extends Stack {
     if (permissions.failureQueue) fn.recordFailures(this.delivery.failureTopic);
     if (permissions.attachments) this.attachments.grantAccess(fn, permissions.attachments);
     if (permissions.sendHook && this.sendHook !== undefined) fn.invokeSendHook(this.sendHook);
+    if (permissions.contactPolicy) fn.addEnvironment(CONTACT_POLICY_SETTING.env, this.contactPolicy);
+  }
+
+  private resolveContactPolicy(
+    props: ContactPolicy | undefined,
+    fromContext: ContactPolicy | undefined,
+  ): ContactPolicy {
+    if (props !== undefined && fromContext !== undefined) {
+      throw new ConfigError(
+        'The contact policy is given both as the "contactPolicy" prop and as context: give one',
+      );
+    }
+    const policy = props ?? fromContext ?? CONTACT_POLICY_SETTING.default;
+    // The prop is typed, but a JavaScript caller or a cast can still pass anything.
+    if (!isContactPolicy(policy)) {
+      throw new ConfigError(
+        `The "contactPolicy" prop must be ${CONTACT_POLICIES.join(' or ')}, got "${String(policy)}"`,
+      );
+    }
+    return policy;
   }
 
   private resolveSendHook(

@@ -55,6 +55,8 @@ export interface FunctionPermissions {
    * and the `SEND_HOOK_*` variables (definitions/send-hook.ts). Without a hook, neither.
    */
   readonly sendHook?: boolean;
+  /** (1.2) Applies the deployment's contact policy: `CONTACT_POLICY` (definitions/contact-policy.ts). */
+  readonly contactPolicy?: boolean;
 }
 
 export type FunctionName = HandlerName;
@@ -81,6 +83,8 @@ export const FUNCTION_PERMISSIONS = {
     attachments: ['attachUploads'],
     // With a send hook: a GetItem of the send receipt (and of its message) before asking it.
     sendHook: true,
+    // A first message under `requests` starts a request.
+    contactPolicy: true,
   },
   // PutItem of the upload item (owner, declared type and size), or UpdateItem of it for a retry when the
   // day's quota is full; UpdateItem of the caller's daily upload bytes (functions/adapters/upload-store.ts).
@@ -99,8 +103,10 @@ export const FUNCTION_PERMISSIONS = {
   // creation receipt), then per member a transaction of a conditional PutItem and a ConditionCheckItem
   // that the group still lists them (a late retry cannot bring back a leaver); GetItem and Query on a
   // retry (the committed conversation, the member items already there).
+  // (1.2) Under `requests`, a BatchGetItem of the creator's direct member items: only accepted contacts.
   'create-conversation': {
     table: ['BatchGetItem', 'GetItem', 'Query', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
+    contactPolicy: true,
   },
   'register-device': {
     table: ['PutItem', 'UpdateItem', 'DeleteItem'],
@@ -141,6 +147,9 @@ export const FUNCTION_PERMISSIONS = {
   // (1.2) One TransactWriteItems: UpdateItem of the blocker's state (the set) with a PutItem or DeleteItem
   // of the BLOCKEDBY item; then UpdateItem of the two direct member items.
   block: { table: ['UpdateItem', 'PutItem', 'DeleteItem'] },
+  // (1.2) GetItem of the caller's member item (membership, and whether it is a request); one
+  // TransactWriteItems of two UpdateItems (the two member items); UpdateItem of the rate bucket.
+  'accept-request': { table: ['GetItem', 'UpdateItem'] },
   // GetItem of the caller's state item (its `blocks`); UpdateItem as every frame route (above).
   'list-blocks': { table: ['GetItem', 'UpdateItem'] },
   // (1.2) GetItem of the caller's own report (a retry) and member item (membership; a group member item

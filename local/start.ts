@@ -6,6 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { CONTACT_POLICIES, CONTACT_POLICY_SETTING, isContactPolicy } from '../definitions/contact-policy.ts';
 import { RATE_LIMIT_SETTINGS, type RateLimitSetting, settingRange } from '../definitions/rate-limits.ts';
 import {
   SEND_HOOK_DEFAULTS,
@@ -96,6 +97,8 @@ const options = runCommandLine(
   --table NAME           table to use, created when missing (env PARLEY_TABLE, default parley-local)
   --idle-timeout-ms N    close idle connections after N ms (env IDLE_TIMEOUT_MS, default 600000 as in AWS)
   --max-connection-ms N  close every connection after N ms (env MAX_CONNECTION_MS, default 7200000 as in AWS)
+  --contact-policy P     who may start a conversation: open (anyone) or requests (a first message is a
+                         request until answered or accepted; env ${CONTACT_POLICY_SETTING.env}, default ${CONTACT_POLICY_SETTING.default})
 ${rateLimitHelp()}
 ${faultHelp()}
   --fault-seed N         seed of the fault draws, to repeat a run (env PARLEY_FAULT_SEED, default random)
@@ -124,6 +127,7 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       'send-hook': { type: 'string' },
       'send-hook-timeout-ms': { type: 'string' },
       'send-hook-on-failure': { type: 'string' },
+      'contact-policy': { type: 'string' },
       ...Object.fromEntries(Object.values(RATE_LIMIT_SETTINGS).map(({ flag }) => [flag, { type: 'string' }])),
     },
   },
@@ -154,7 +158,15 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
     if (tableName !== undefined && !/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
       throw new UsageError(`--table must be 3 to 255 letters, digits, '_', '-' or '.', got "${tableName}"`);
     }
-    // The handlers read their limits from the environment when they load, as in Lambda.
+    // The handlers read their policy and limits from the environment when they load, as in Lambda.
+    const contactPolicy =
+      flags['contact-policy'] ?? (env[CONTACT_POLICY_SETTING.env] || CONTACT_POLICY_SETTING.default);
+    if (!isContactPolicy(contactPolicy)) {
+      throw new UsageError(
+        `--contact-policy (${CONTACT_POLICY_SETTING.env}) must be ${CONTACT_POLICIES.join(' or ')}, got "${contactPolicy}"`,
+      );
+    }
+    env[CONTACT_POLICY_SETTING.env] = contactPolicy;
     for (const setting of Object.values(RATE_LIMIT_SETTINGS)) {
       const { flag, env: name, default: fallback } = setting;
       const value = (flags as Record<string, string | undefined>)[flag] ?? env[name];
@@ -253,7 +265,7 @@ process.stdout.write(`
   Pushes         curl ${stack.httpUrl}/_local/pushes
   Management API ${stack.httpUrl}/@connections/{connectionId}
   DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.dynamoDbEndpoint ? ', already running' : options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
-${sendHookLine()}${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
+${sendHookLine()}${contactPolicyLine()}${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
   Ctrl-C stops everything.
 
 `);
@@ -301,6 +313,12 @@ function sendHookLine(): string {
   const hook = options.sendHook;
   if (hook === undefined) return '';
   return `  Send hook      ${hook.modulePath} (timeout ${hook.timeoutMs} ms, on failure ${hook.onFailure})\n`;
+}
+
+function contactPolicyLine(): string {
+  const policy = env[CONTACT_POLICY_SETTING.env];
+  if (policy === CONTACT_POLICY_SETTING.default) return '';
+  return `  Contacts       ${policy}: a first message is a request until answered or accepted\n`;
 }
 
 /** Faults given at start are on from the first call: say so where nobody can miss it. */

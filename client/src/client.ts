@@ -552,6 +552,26 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     });
   }
 
+  // ---- message requests (protocol.md 1.2) ---------------------------------------------------------
+  //
+  // With the deployment's contact policy `requests`, a direct conversation another user starts is listed
+  // with `request: true` until this user writes in it or accepts it; until then the server passes no
+  // presence, typing or receipts between the two. Declining is block() or leaveConversation().
+
+  /**
+   * Accepts a message request. Resolves on the ack, and the list entry is no longer a request (the
+   * `conversations` event). Idempotent on the server, so a retry after a reconnect or a timeout is safe.
+   */
+  async acceptRequest(conversationId: string): Promise<void> {
+    await this.#requests.request({
+      channel: 'acceptRequest',
+      frame: { action: 'acceptRequest', conversationId },
+      answer: (frame) => (frame.type === 'ack' && frame.action === 'acceptRequest' ? true : undefined),
+      isMine: (error) => error.action === 'acceptRequest',
+    });
+    if (this.#list.accept(conversationId)) this.#emitList();
+  }
+
   /**
    * Uploads a file to attach to a message: `requestUpload` (answered by an `upload` frame naming the
    * same `clientRequestId`), then the bytes with the frame's method, URL and headers. Resolves with the
@@ -690,9 +710,12 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         }
         this.#leftGroups.delete(conversation.conversationId);
         this.#learnDirect(conversation);
+        const isNew = this.#list.get(conversation.conversationId) === undefined;
         this.#list.onConversation(conversation);
         this.emit('conversation', conversation);
         this.#emitList();
+        // (1.2) Only the list says whether a new direct conversation is a message request.
+        if (isNew && conversation.kind === 'direct') void this.refreshConversations().catch(ignore);
         return;
       }
       default:
@@ -774,6 +797,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   #onSent(pending: PendingMessage, message: Message): Message | Promise<Message> {
     if ('to' in pending.target) this.#directs.set(pending.target.to, message.conversationId);
+    // Writing in a request accepts it (protocol.md 1.2), even while the message waits behind a gap.
+    if (this.#list.accept(message.conversationId)) this.#emitList();
     this.emit('sent', { pending, message });
     if ((pending.attachments?.length ?? 0) === 0) {
       this.#receive(message);

@@ -1,7 +1,8 @@
 /**
  * The conversation list as the app shows it: the server's list (`sync` without `conversationId`), kept
  * current between fetches by what arrives — a message moves its conversation to the top, a `read` of
- * ours or a message of ours moves our read position, a new conversation appears.
+ * ours or a message of ours moves our read position, a new conversation appears, a message request
+ * (1.2) stops being one once the user accepts it or writes in it.
  *
  * Unread follows the server's rule (protocol.md 1.2): sending reads what came before, so every
  * message above our read position is someone else's, and the count is `lastSeq − readSeq`, whatever
@@ -107,10 +108,11 @@ export class ConversationList {
     const { summary } = entry;
     const newer = message.seq > summary.lastSeq;
     const lastSeq = Math.max(summary.lastSeq, message.seq);
-    // Our own message: we read everything up to it.
-    const readSeq = message.senderId === me ? Math.max(summary.readSeq, message.seq) : summary.readSeq;
+    const mine = message.senderId === me;
+    // Our own message: we read everything up to it, and writing in a request accepts it.
+    const readSeq = mine ? Math.max(summary.readSeq, message.seq) : summary.readSeq;
     entry.summary = {
-      ...summary,
+      ...(mine ? notRequest(summary) : summary),
       lastSeq,
       readSeq,
       lastMessage: newer ? message : summary.lastMessage,
@@ -125,6 +127,17 @@ export class ConversationList {
     const entry = this.#entries.get(message.conversationId);
     if (entry === undefined || entry.summary.lastMessage?.seq !== message.seq) return;
     entry.summary = { ...entry.summary, lastMessage: message };
+  }
+
+  /**
+   * (1.2) The user accepted a message request (acceptRequest, or a message of theirs acked): it is no
+   * longer one. False when the entry was not a request.
+   */
+  accept(conversationId: string): boolean {
+    const entry = this.#entries.get(conversationId);
+    if (entry?.summary.request !== true) return false;
+    entry.summary = notRequest(entry.summary);
+    return true;
   }
 
   /** Left (leaveConversation), or no longer a member: gone from the list until the server lists it again. */
@@ -144,6 +157,12 @@ export class ConversationList {
   #toTop(conversationId: string): void {
     this.#order = [conversationId, ...this.#order.filter((id) => id !== conversationId)];
   }
+}
+
+/** The entry without `request`: the server leaves the field out rather than sending false. */
+function notRequest(summary: ConversationSummary): ConversationSummary {
+  const { request: _, ...rest } = summary;
+  return rest;
 }
 
 /**

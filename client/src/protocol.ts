@@ -50,6 +50,7 @@ export type ClientFrame =
   | { action: 'leaveConversation'; conversationId: string }
   | { action: 'block'; userId: string; on: boolean }
   | { action: 'listBlocks' }
+  | { action: 'acceptRequest'; conversationId: string }
   | { action: 'requestUpload'; clientRequestId: string; contentType: UploadContentType; size: number }
   | {
       action: 'report';
@@ -138,7 +139,13 @@ export interface SendAckFrame {
 
 export interface ActionAckFrame {
   readonly type: 'ack';
-  readonly action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation' | 'block';
+  readonly action:
+    | 'registerDevice'
+    | 'unregisterDevice'
+    | 'react'
+    | 'leaveConversation'
+    | 'block'
+    | 'acceptRequest';
 }
 
 /** (1.2) The answer to `report`: the report's id, the same for every retry of its `clientRequestId`. */
@@ -262,6 +269,11 @@ export interface ConversationSummary {
   readonly presence?: { readonly status: 'online' | 'offline'; readonly lastSeen: string | null };
   /** (1.2) A direct conversation whose other user this user blocks. */
   readonly blocked?: boolean;
+  /**
+   * (1.2) `true` on a message request: a direct conversation the other user started that this user has
+   * neither written in nor accepted (contact policy `requests`). Absent otherwise.
+   */
+  readonly request?: boolean;
 }
 
 export interface ConversationsFrame {

@@ -25,3 +25,12 @@ export const DELIVERY_BY = 'delivery';
  * entry moves (it shows `blocked`), the filter passes none.
  */
 export const BLOCK_BY = 'block';
+
+/**
+ * (1.2) A message request accepted (functions/adapters/request-store.ts): the acceptor's member item,
+ * which the filter passes so that delivery introduces the two users' presence to each other.
+ */
+export const ACCEPT_BY = 'accept';
+
+/** (1.2) The other member item of an accepted request (its `peerSent`): the filter passes none. */
+export const PEER_ACCEPT_BY = 'peer-accept';

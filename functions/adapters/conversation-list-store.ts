@@ -36,6 +36,7 @@ function toListEntry(userId: string, item: Item): ListEntry {
     changeVersion: count(item.changeVersion),
     ...(item.blocking === true && { blocking: true }),
     ...(hasConsent(item) && { consented: true }),
+    ...(item.pendingRequest === true && { request: true }),
     ...(typeof item.peer === 'string' && {
       peer: {
         userId: item.peer,

@@ -96,7 +96,11 @@ export async function createDirectConversation(
   creatorId: string,
   otherId: string,
   createdAt: string,
-  options: { creatorBlocks?: boolean } = {},
+  options: {
+    creatorBlocks?: boolean;
+    /** (1.2) Contact policy `requests`: the conversation is a request for the other user until answered. */
+    request?: boolean;
+  } = {},
 ): Promise<Conversation> {
   const conversation: Conversation = {
     conversationId,
@@ -140,6 +144,7 @@ export async function createDirectConversation(
               Item: {
                 ...memberItem(conversation, otherId, createdAt),
                 ...(options.creatorBlocks === true && { blockedByPeer: true }),
+                ...(options.request === true && { pendingRequest: true }),
               },
               ConditionExpression: ifNew,
             },

@@ -242,6 +242,20 @@ export const hasConsent = (item: { sent?: unknown; peerSent?: unknown }): boolea
 export const presenceFlows = (item: Item): boolean => hasConsent(item) && !isBlockedEntry(item);
 
 /**
+ * (1.2) The entry's user wrote in a direct conversation that was a request for them (contact policy
+ * `requests`): writing answers it, so it is one no longer (request-store.ts).
+ */
+export function answeredPart(): EntryPart {
+  return {
+    set: [],
+    remove: ['pendingRequest'],
+    guard: '',
+    values: {},
+    stillApplies: (stored) => stored.pendingRequest === true,
+  };
+}
+
+/**
  * (1.2) Sets `flag` (`sent`, `peerSent`): it never fails the update it joins (no guard: setting it again
  * changes nothing) and shows nothing by itself.
  */

@@ -9,6 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError } from '../domain/errors.ts';
 import type { MemberCursor } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
+import { batchGetItems } from './batch-get.ts';
 import { IMPLICIT_READ_BY } from './changed-by.ts';
 import { conversationPartition, keys, MEMBER_PREFIX } from './keys.ts';
 import { listBucketOf } from './list-entries.ts';
@@ -28,6 +29,8 @@ export function toMemberCursor(item: Item): MemberCursor {
     ...(item.blockedByPeer === true && { blockedByPeer: true }),
     ...(item.sent === true && { sent: true }),
     ...(item.peerSent === true && { peerSent: true }),
+    ...(typeof item.peer === 'string' && { peer: item.peer }),
+    ...(item.pendingRequest === true && { request: true }),
   };
 }
 
@@ -37,6 +40,20 @@ export async function getMember(conversationId: string, userId: string): Promise
     new GetCommand({ TableName: TABLE_NAME, Key: keys.member(conversationId, userId), ConsistentRead: true }),
   );
   return Item === undefined ? undefined : toMemberCursor(Item);
+}
+
+/**
+ * Member items of several conversations at once (one BatchGetItem per 100), strongly consistent; the
+ * ones that do not exist are left out.
+ */
+export async function getMembers(
+  wanted: readonly { conversationId: string; userId: string }[],
+): Promise<MemberCursor[]> {
+  const items = await batchGetItems(
+    wanted.map(({ conversationId, userId }) => keys.member(conversationId, userId)),
+    { consistent: true },
+  );
+  return items.map(toMemberCursor);
 }
 
 /**

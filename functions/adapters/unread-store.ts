@@ -10,7 +10,7 @@ import type { StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { DELIVERY_BY, IMPLICIT_READ_BY } from './changed-by.ts';
 import { conversationPartition } from './keys.ts';
-import { consentPart, counterPart, lastMessagePart, updateEntry } from './list-entries.ts';
+import { answeredPart, consentPart, counterPart, lastMessagePart, updateEntry } from './list-entries.ts';
 
 type Item = Record<string, unknown>;
 
@@ -20,10 +20,16 @@ function toEntry(conversationId: string, item: Item): UnreadEntry {
   return { conversationId, lastSeq: numberOf(item.lastSeq), readSeq: numberOf(item.readSeq) };
 }
 
+/** A recipient's cursor after a delivery, and whether the conversation is still a request for them. */
+export interface DeliveredEntry extends UnreadEntry {
+  /** (1.2) Contact policy `requests`: the recipient has neither answered nor accepted it yet. */
+  request: boolean;
+}
+
 /**
  * Records that `message` was sent to `userId`: their entry's `lastSeq` (the newest seq sent to them by
  * others), `unreadOwner` unless they read this far already (on another device, or a sync that ran
- * before this delivery) and `lastMessage`. The entry moves up in their list. Returns the
+ * before this delivery) and `lastMessage`; and whether it is a request for them. The entry moves up in their list. Returns the
  * member's cursor as it now stands, or undefined when the member item does not exist. Idempotent and
  * order-free: every part is forward-only (list-entries.ts), so a replayed record changes nothing and an
  * older one arriving late moves nothing backwards.
@@ -34,7 +40,7 @@ export async function recordDelivered(
   now: string,
   /** (1.2) In a direct conversation: the sender has now written in it (consent, list-entries.ts). */
   options: { direct: boolean } = { direct: false },
-): Promise<UnreadEntry | undefined> {
+): Promise<DeliveredEntry | undefined> {
   const { seq } = message;
   const item = await updateEntry({
     conversationId: message.conversationId,
@@ -54,7 +60,9 @@ export async function recordDelivered(
     movedAt: now,
     changedBy: DELIVERY_BY,
   });
-  return item === undefined ? undefined : toEntry(message.conversationId, item);
+  return item === undefined
+    ? undefined
+    : { ...toEntry(message.conversationId, item), request: item.pendingRequest === true };
 }
 
 /**
@@ -77,7 +85,8 @@ export async function recordReached(message: StoredMessage, userId: string): Pro
  * shows it as `lastMessage` and moves up, and in a direct conversation it records `peerDeliveredSeq`
  * when the message reached a connection of the other user (the sender's ticks in the list), and that
  * the sender has written in it (consent). No `read` frame goes out (`changedBy`): the sender's other
- * connections learn it from the `message` frame. Returns the entry as it now stands.
+ * connections learn it from the `message` frame. Writing in a conversation that was a request for the
+ * sender answers it (contact policy `requests`). Returns the entry as it now stands.
  */
 export async function recordSent(
   message: StoredMessage,
@@ -103,7 +112,7 @@ export async function recordSent(
       },
       lastMessagePart(message),
       ...(options.peerReached ? [counterPart('peerDeliveredSeq', seq)] : []),
-      ...(options.direct ? [consentPart('sent')] : []),
+      ...(options.direct ? [consentPart('sent'), answeredPart()] : []),
     ],
     movedAt: options.now,
     changedBy: IMPLICIT_READ_BY,

@@ -121,13 +121,16 @@ export async function deliverMessage(
   const offline: { recipient: UserDirectoryEntry; cursor: UnreadEntry | undefined }[] = [];
   recipients.forEach((recipient) => {
     const cursor = cursorOf.get(recipient.userId);
-    // A member who already read this far needs no push.
+    // A member who already read this far needs no push; nor does a request after its first message
+    // (protocol.md 1.2: one push per request, not one per message).
     const readAlready = cursor !== undefined && cursor.readSeq >= message.seq;
+    const requestPushed = cursor?.request === true && message.seq > 1;
     if (
       isReachable(recipient) &&
       !reached.has(recipient.userId) &&
       !mayStillReach.has(recipient.userId) &&
       !readAlready &&
+      !requestPushed &&
       !blockers.has(recipient.userId) &&
       recipient.devices.length > 0
     ) {

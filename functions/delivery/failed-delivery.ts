@@ -14,9 +14,10 @@ export interface FailedDelivery {
   /**
    * `conversation`: the conversation's creation (its `conversation` frame to the members);
    * `messageUpdated`: an edit, deletion or reaction of the message at `seq`; `left`: a member's leave
-   * (the `left` frame to their connections).
+   * (the `left` frame to their connections); `accepted`: a message request accepted (the two users'
+   * presence to each other).
    */
-  readonly kind: 'message' | 'read' | 'conversation' | 'messageUpdated' | 'left';
+  readonly kind: 'message' | 'read' | 'conversation' | 'messageUpdated' | 'left' | 'accepted';
   readonly conversationId: string;
   /** For `message`, `messageUpdated` and `read`; a `conversation` is named by its id alone. */
   readonly seq?: number;
@@ -26,6 +27,8 @@ export interface FailedDelivery {
   readonly readerId?: string;
   /** For `left`: who left. */
   readonly leaverId?: string;
+  /** For `accepted`: who accepted. */
+  readonly acceptorId?: string;
   /** Users some connection or device of whom was not reached; empty when the whole event failed. */
   readonly recipients: readonly string[];
   readonly failures: readonly FailureDetail[];

@@ -13,6 +13,7 @@ import { hiddenMessage } from '../domain/hidden-messages.ts';
 import type { Conversation, StoredMessage } from '../domain/model.ts';
 import { type ConversationAudience, loadConversationAudience } from './audience.ts';
 import { type BlocksAround, blocksAround } from './blocks-between.ts';
+import { deliverAccepted } from './deliver-accepted.ts';
 import { deliverConversation } from './deliver-conversation.ts';
 import { deliverLeft } from './deliver-left.ts';
 import { deliverMessage } from './deliver-message.ts';
@@ -35,7 +36,9 @@ export type StoredEvent =
    * A member left (leaveConversation): their group member item was removed, or their direct member item
    * marked hidden. Every connection of theirs gets `left`.
    */
-  | { kind: 'left'; conversationId: string; userId: string };
+  | { kind: 'left'; conversationId: string; userId: string }
+  /** (1.2) A message request accepted (acceptRequest): the two users learn each other's presence. */
+  | { kind: 'accepted'; conversationId: string; userId: string };
 
 export function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
   switch (event.kind) {
@@ -73,6 +76,8 @@ export function deliverStored(event: StoredEvent): Promise<DeliveryReport> {
       return deliverConversation(event.conversation, event.originConnectionId);
     case 'left':
       return deliverLeft(event);
+    case 'accepted':
+      return deliverAccepted(event);
   }
 }
 

@@ -201,6 +201,7 @@ async function summaryOf(
       },
     }),
     ...(blocked && { blocked: true }),
+    ...(entry.request === true && { request: true }),
   };
 }
 

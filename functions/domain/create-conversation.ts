@@ -1,9 +1,12 @@
 import { createGroupConversation } from '../adapters/conversation-store.ts';
+import { hasConsent } from '../adapters/list-entries.ts';
+import { getMembers } from '../adapters/member-store.ts';
 import { getUserStates } from '../adapters/user-directory.ts';
+import { CONTACT_POLICY } from '../shared/config.ts';
 import { ForbiddenError } from './errors.ts';
 import { type ConversationFrame, toConversationFrame } from './frames.ts';
 import { groupMembers, normalizeTitle } from './group-rules.ts';
-import { newGroupConversationId } from './identifiers.ts';
+import { directConversationId, newGroupConversationId } from './identifiers.ts';
 import type { Caller } from './model.ts';
 import { requireWithinRate } from './rate-limits.ts';
 
@@ -23,7 +26,8 @@ export interface CreateConversationInput {
  *
  * A deactivated member, or one who blocks the creator, refuses the whole group (`forbidden`, nothing
  * stored): like a direct message to them, and a group that silently left someone out would not be the
- * group asked for.
+ * group asked for. Under the `requests` contact policy so does anyone who is not an accepted contact of
+ * the creator (protocol.md 1.2): a group must not be a way around a request.
  */
 const cannotAddSome = (): ForbiddenError => new ForbiddenError('members: some members cannot be added');
 
@@ -44,6 +48,7 @@ export async function createConversation(input: CreateConversationInput): Promis
     return state?.deactivated === true || state?.blocks?.has(creatorId) === true;
   };
   if (others.some(refuses)) throw cannotAddSome();
+  if (CONTACT_POLICY === 'requests' && !(await allAcceptedContacts(creatorId, others))) throw cannotAddSome();
   const { conversation } = await createGroupConversation({
     conversationId: newGroupConversationId(),
     members,
@@ -54,4 +59,16 @@ export async function createConversation(input: CreateConversationInput): Promis
     originConnectionId: input.connectionId,
   });
   return toConversationFrame(conversation);
+}
+
+/**
+ * Every one of `others` has an accepted direct conversation with the creator: consent in it (both wrote,
+ * or one accepted the other's request), as the creator's own member item of it records. One strongly
+ * consistent BatchGetItem, so a request accepted a moment ago counts.
+ */
+async function allAcceptedContacts(creatorId: string, others: readonly string[]): Promise<boolean> {
+  const cursors = await getMembers(
+    others.map((other) => ({ conversationId: directConversationId(creatorId, other), userId: creatorId })),
+  );
+  return cursors.filter((cursor) => hasConsent(cursor)).length === others.length;
 }

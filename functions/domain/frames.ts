@@ -80,7 +80,7 @@ export interface SendAckFrame {
 
 export interface ActionAckFrame {
   type: 'ack';
-  action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation' | 'block';
+  action: 'registerDevice' | 'unregisterDevice' | 'react' | 'leaveConversation' | 'block' | 'acceptRequest';
 }
 
 /** The answer to `editMessage` and `deleteMessage`. */
@@ -192,6 +192,8 @@ export interface ConversationSummary {
   lastMessage: MessageView | null;
   /** (1.2) A direct conversation whose other user the caller blocks. */
   blocked?: boolean;
+  /** (1.2) Contact policy `requests`: a direct conversation the other user started, not yet answered. */
+  request?: boolean;
 }
 
 export interface ConversationsFrame {

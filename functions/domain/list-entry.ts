@@ -23,6 +23,8 @@ export interface ListEntry {
   blocking?: boolean;
   /** (1.2) In a direct conversation: both users have written in it, so receipts and presence flow. */
   consented?: boolean;
+  /** (1.2) Contact policy `requests`: the other user started it, and this one has not answered it. */
+  request?: boolean;
   /** In a direct conversation: the other user, how far they read and received, and their presence. */
   peer?: {
     userId: string;

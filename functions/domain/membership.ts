@@ -15,6 +15,7 @@ import {
 } from '../adapters/conversation-store.ts';
 import { getMember } from '../adapters/member-store.ts';
 import { getUserState } from '../adapters/user-directory.ts';
+import { CONTACT_POLICY } from '../shared/config.ts';
 import { ForbiddenError } from './errors.ts';
 import { DIRECT_ID_PREFIX, directConversationId } from './identifiers.ts';
 import type { Conversation, MemberCursor, UserState } from './model.ts';
@@ -139,9 +140,11 @@ export async function resolveForSending(
       ensure: async () => {
         if (existing !== undefined) return existing;
         // A first message to someone the sender blocks (their choice) starts the conversation blocked.
+        // Under the `requests` contact policy it is a request for the recipient (protocol.md 1.2).
         const sender = await getUserState(senderId);
         return createDirectConversation(conversationId, senderId, recipientId, now.toISOString(), {
           creatorBlocks: sender.blocks?.has(recipientId) === true,
+          request: CONTACT_POLICY === 'requests',
         });
       },
     };

@@ -117,7 +117,17 @@ export interface MemberCursor {
   blocking?: boolean;
   /** (1.2) In a direct conversation: the other member blocks this one. */
   blockedByPeer?: boolean;
-  /** (1.2) In a direct conversation: this member has written in it, and the other one has (consent). */
+  /**
+   * (1.2) In a direct conversation: this member has written in it or accepted its request, and the other
+   * one has (consent).
+   */
   sent?: boolean;
   peerSent?: boolean;
+  /** In a direct conversation: the other member. */
+  peer?: string;
+  /**
+   * (1.2) Contact policy `requests`: the other member started this direct conversation, and this one has
+   * neither written in it nor accepted it yet.
+   */
+  request?: boolean;
 }

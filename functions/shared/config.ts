@@ -4,6 +4,12 @@
  * free of `process.env`. Settings a deployment chooses have their names and defaults in definitions/
  * (fanout.ts, rate-limits.ts), which the CDK stack and the local stack read too.
  */
+import {
+  CONTACT_POLICIES,
+  CONTACT_POLICY_SETTING,
+  type ContactPolicy,
+  isContactPolicy,
+} from '../../definitions/contact-policy.ts';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../../definitions/fanout.ts';
 import {
   type LimitedAction,
@@ -11,7 +17,7 @@ import {
   RATE_LIMITED_ACTIONS,
   type RateLimitSetting,
 } from '../../definitions/rate-limits.ts';
-import { positiveIntegerEnv } from './env.ts';
+import { optionalEnv, positiveIntegerEnv } from './env.ts';
 
 const fanout = (setting: FanoutSetting): number =>
   positiveIntegerEnv(FANOUT_SETTINGS[setting].env, FANOUT_SETTINGS[setting].default);
@@ -43,6 +49,18 @@ export const RATE_LIMITS = Object.fromEntries(
 
 /** Bytes of uploads one user may request per UTC day (functions/domain/request-upload.ts). */
 export const UPLOAD_BYTES_PER_DAY = limitSetting('uploadMiBPerDay') * 1024 * 1024;
+
+/** (1.2) Who may start a conversation with whom (definitions/contact-policy.ts). */
+export const CONTACT_POLICY: ContactPolicy = contactPolicyEnv();
+
+function contactPolicyEnv(): ContactPolicy {
+  const { env, default: fallback } = CONTACT_POLICY_SETTING;
+  const raw = optionalEnv(env) ?? fallback;
+  if (!isContactPolicy(raw)) {
+    throw new Error(`Environment variable ${env} must be ${CONTACT_POLICIES.join(' or ')}, got "${raw}"`);
+  }
+  return raw;
+}
 
 /**
  * How long after `$connect` stored a connection item the socket may still not be open

@@ -163,3 +163,8 @@ export const blockFrame = z.object({
 });
 
 export const listBlocksFrame = z.object({ action: z.literal('listBlocks') });
+
+export const acceptRequestFrame = z.object({
+  action: z.literal('acceptRequest'),
+  conversationId,
+});

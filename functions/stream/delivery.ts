@@ -126,6 +126,8 @@ function logKeysOf(event: Parameters<typeof deliverEvent>[0]): Record<string, un
       return { conversationId: event.conversation.conversationId };
     case 'left':
       return { conversationId: event.conversationId, leaverId: event.userId };
+    case 'accepted':
+      return { conversationId: event.conversationId, acceptorId: event.userId };
   }
 }
 

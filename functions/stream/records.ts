@@ -8,7 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { attachmentsOf } from '../adapters/attachment-item.ts';
-import { LEFT_BY } from '../adapters/changed-by.ts';
+import { ACCEPT_BY, LEFT_BY } from '../adapters/changed-by.ts';
 import { lifecycleOf } from '../adapters/message-item.ts';
 import type { StoredEvent } from '../delivery/index.ts';
 import { toMessageUpdatedFrame } from '../domain/frames.ts';
@@ -71,6 +71,9 @@ export function toDeliveryEvent(record: DynamoDBRecord): DeliveryEvent {
   if (record.eventName === 'MODIFY' && newItem.type === 'conversation') return toMembersChangedEvent(newItem);
   if (record.eventName === 'MODIFY' && newItem.type === 'member' && newItem.changedBy === LEFT_BY) {
     return toHiddenEvent(newItem, toItem(record.dynamodb?.OldImage));
+  }
+  if (record.eventName === 'MODIFY' && newItem.type === 'member' && newItem.changedBy === ACCEPT_BY) {
+    return toAcceptedEvent(newItem, toItem(record.dynamodb?.OldImage));
   }
   if (record.eventName === 'MODIFY' && newItem.type === 'member') {
     return toReadEvent(newItem, toItem(record.dynamodb?.OldImage));
@@ -175,6 +178,20 @@ function toHiddenEvent(item: Item, old: Item | undefined): DeliveryEvent {
   if (mark === undefined) return skip('member change by leave without a hidden mark');
   if (mark <= (count(old?.hiddenUntilSeq) ?? -1)) return skip('hidden mark did not move');
   return toLeftEvent(item);
+}
+
+/**
+ * (1.2) A message request accepted (request-store.ts): only the change that took `pendingRequest` away is one
+ * (a later write that leaves `changedBy` as it was is not; a record rebuilt without an old image, by a
+ * redrive, counts as one).
+ */
+function toAcceptedEvent(item: Item, old: Item | undefined): DeliveryEvent {
+  if (old !== undefined && old.pendingRequest !== true)
+    return skip('member change by accept without a request');
+  const conversationId = text(item.conversationId);
+  const userId = text(item.userId);
+  if (conversationId === undefined || userId === undefined) return malformed('member item lacks its ids');
+  return { kind: 'accepted', conversationId, userId };
 }
 
 /** Only a cursor that moved forward is news: markRead never moves it back, replays never move it. */

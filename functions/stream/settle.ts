@@ -19,6 +19,7 @@ const DELIVERED: Record<StoredEvent['kind'], string> = {
   conversation: 'conversation delivered',
   messageUpdated: 'message update delivered',
   left: 'leave delivered',
+  accepted: 'request acceptance delivered',
 };
 
 /** The report of a delivery, or the error that stopped it before any target was tried. */
@@ -162,7 +163,10 @@ function entry(
 /** What names the stored event, so it can be delivered again from the table. */
 function identityOf(
   event: StoredEvent,
-): Pick<FailedDelivery, 'kind' | 'conversationId' | 'seq' | 'messageId' | 'readerId' | 'leaverId'> {
+): Pick<
+  FailedDelivery,
+  'kind' | 'conversationId' | 'seq' | 'messageId' | 'readerId' | 'leaverId' | 'acceptorId'
+> {
   switch (event.kind) {
     case 'message':
       return {
@@ -192,6 +196,9 @@ function identityOf(
     case 'left':
       // Redelivered only while the user is still out (functions/delivery/deliver-left.ts).
       return { kind: 'left', conversationId: event.conversationId, leaverId: event.userId };
+    case 'accepted':
+      // Redelivered only while presence may flow between the two (functions/delivery/deliver-accepted.ts).
+      return { kind: 'accepted', conversationId: event.conversationId, acceptorId: event.userId };
   }
 }
 

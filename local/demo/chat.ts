@@ -10,7 +10,13 @@ import {
   type Target,
   type UploadContentType,
 } from '../../client/src/index.ts';
-import { presenceDot, renderConversationList } from './conversation-list.ts';
+import {
+  type ListView,
+  presenceDot,
+  renderConversationList,
+  renderRequestList,
+  splitRequests,
+} from './conversation-list.ts';
 import { fetchDevToken } from './dev-token-client.ts';
 import { byId, h, timeOf } from './dom.ts';
 import { renderMessages } from './message-pane.ts';
@@ -56,6 +62,8 @@ export function startChat(me: string, firstToken: string): Chat {
 
   const list = byId('conversation-list');
   const noConversations = byId('no-conversations');
+  const requestSection = byId('requests');
+  const requestList = byId('request-list');
   const title = byId('conversation-title');
   const details = byId('conversation-details');
   const messages = byId('messages');
@@ -128,6 +136,20 @@ export function startChat(me: string, firstToken: string): Chat {
     return button;
   };
 
+  /** (1.2) Accepts a message request: the list event that follows moves it to the conversations. */
+  const accept = (conversationId: string) => {
+    client.acceptRequest(conversationId).catch((error: unknown) => {
+      showError(`Could not accept: ${describe(error)}`);
+    });
+  };
+
+  /** (1.2) Declines a message request by hiding it (leaveConversation); Block is the other way. */
+  const decline = (conversationId: string) => {
+    client.leaveConversation(conversationId).catch((error: unknown) => {
+      showError(`Could not decline: ${describe(error)}`);
+    });
+  };
+
   const select = (target: Target) => {
     editing = undefined;
     selected = target;
@@ -137,13 +159,18 @@ export function startChat(me: string, firstToken: string): Chat {
   };
 
   function render(): void {
-    renderConversationList(list, summaries, {
+    const listView: ListView = {
       me,
       selected: selected !== undefined && 'conversationId' in selected ? selected.conversationId : undefined,
       presenceOf: (userId) => client.presenceOf(userId),
       onSelect: (conversationId) => select({ conversationId }),
-    });
-    noConversations.hidden = summaries.length > 0;
+    };
+    // (1.2) Requests apart: accepting one (or replying in it) moves it to the conversations.
+    const { requests, others } = splitRequests(summaries);
+    renderRequestList(requestList, requests, { ...listView, onAccept: accept, onDecline: decline });
+    requestSection.hidden = requests.length === 0;
+    renderConversationList(list, others, listView);
+    noConversations.hidden = others.length > 0;
     const unread = summaries.reduce((total, summary) => total + summary.unread, 0);
     document.title = `${unread > 0 ? `(${unread}) ` : ''}${me} · Parley demo`;
     renderPane();

@@ -48,14 +48,14 @@ describe('delivery from the table stream', () => {
     const filters = (mapping.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
     expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual(DELIVERY_STREAM.filterPatterns);
     // New messages and conversations, member items whose read cursor markRead moved (not delivery's own
-    // bookkeeping, nor the read a send or a hide implies) or that a leave hid or removed (`left`), groups a
-    // member left, edited, deleted or reacted-to messages, connection items put or removed (presence), and
-    // connections to close.
+    // bookkeeping, nor the read a send or a hide implies), that a leave hid or removed (`left`) or whose
+    // message request acceptRequest accepted (presence, 1.2), groups a member left, edited, deleted or
+    // reacted-to messages, connection items put or removed (presence), and connections to close.
     expect(DELIVERY_STREAM.filterPatterns).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['message', 'conversation'] } } } },
       {
         eventName: ['MODIFY'],
-        dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read', 'leave'] } } },
+        dynamodb: { NewImage: { type: { S: ['member'] }, changedBy: { S: ['read', 'leave', 'accept'] } } },
       },
       { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['member'] } } } },
       {

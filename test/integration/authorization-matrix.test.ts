@@ -4,8 +4,7 @@
  * outcome of each cell, then what a non-member can learn. MATRIX_ROWS has rows for every route, so a
  * route added there does not compile without them (test/support/route-tables.ts); `$connect` and
  * `$disconnect` take no frame, and who may connect is asserted below (standingOf). protocol.md 1.2's
- * acceptRequest and setNotifications have no route yet: they reach `$default` (its row:
- * unknown_action, whoever asks).
+ * setNotifications has no route yet: it reaches `$default` (its row: unknown_action, whoever asks).
  *
  * The world: alice made the group G = {alice, bob, dora, rick, sara} and wrote in it, and wrote to bob
  * (their direct conversation A–B, where he answered); bob wrote in G, and so did alice, dora, rick and sara, twice each (a
@@ -26,7 +25,8 @@
  *
  * The non-member part shows eve learns nothing: the same `forbidden` for G, for A–B (whose id anyone
  * can compute) and for conversations that do not exist, for every conversation-scoped action (the
- * DynamoDB calls behind those answers are compared in non-member-answers.test.ts); her conversation
+ * DynamoDB calls behind those answers are compared in non-member-answers.test.ts; acceptRequest, which
+ * refuses any id not of a direct conversation on its form alone, has a test of its own); her conversation
  * list holds only her own; and when the stream's records of G and A–B (messages, the group's creation,
  * a read, alice's presence) run through the delivery Lambda, with eve connected, nothing reaches eve's
  * connection, while bob's gets them. Typing, which the handler posts itself, never reached her either.
@@ -49,6 +49,7 @@ import { keys } from '../../functions/adapters/keys.ts';
 import { standingOf } from '../../functions/authorizer/revocation.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
 import { deactivateUser, revokeSessions, revokeToken } from '../../functions/domain/operations.ts';
+import { handler as acceptRequest } from '../../functions/routes/accept-request.ts';
 import { handler as block } from '../../functions/routes/block.ts';
 import { handler as connect } from '../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
@@ -237,7 +238,7 @@ const MATRIX_ROWS = {
   $disconnect: NOT_A_FRAME_ROUTE,
   //  action                                    route               frame                                             member                    non-member                deactivated †             token revoked †           sessions revoked †
   $default: [
-  row('$default {action: acceptRequest} (no route)', defaultRoute,  () => ({ action: 'acceptRequest' }),                 ['unknown_action',        'unknown_action',         'unknown_action',         'unknown_action',         'unknown_action']),
+  row('$default {action: setNotifications} (no route)', defaultRoute, () => ({ action: 'setNotifications' }),           ['unknown_action',        'unknown_action',         'unknown_action',         'unknown_action',         'unknown_action']),
   ],
   sendMessage: [
   row('sendMessage {conversationId: G}',        sendMessage,        send({ conversationId: G }),                      ['ack in G',              'forbidden',              'ack in G',               'ack in G',               'ack in G']),
@@ -304,6 +305,13 @@ const MATRIX_ROWS = {
   row('listBlocks',                             listBlocks,         () => ({ action: 'listBlocks' }),                 ['blocks: eve',           'blocks: none',           'blocks: eve',            'blocks: eve',            'blocks: eve']),
   row('block {eve, off}',                       block,              blockOf('eve', false),                            ['ack',                   'forbidden',              'ack',                    'ack',                    'ack']),
   row('listBlocks after unblocking',            listBlocks,         () => ({ action: 'listBlocks' }),                 ['blocks: none',          'blocks: none',           'blocks: none',           'blocks: none',           'blocks: none']),
+  ],
+  // (1.2) Under the default `open` contact policy no conversation is a request: a member's accept is an
+  // idempotent ack that changes nothing. Only a direct conversation can be one: any other id is
+  // bad_request on its form alone, before anything is read or counted.
+  acceptRequest: [
+  row('acceptRequest {A–B}, alice’s direct',    acceptRequest,      () => ({ action: 'acceptRequest', conversationId: ids.alicebob }), ['ack', 'forbidden',             'forbidden',              'forbidden',              'forbidden']),
+  row('acceptRequest {G}, not a direct one',    acceptRequest,      () => ({ action: 'acceptRequest', conversationId: G }), ['bad_request',    'bad_request',            'bad_request',            'bad_request',            'bad_request']),
   ],
 } satisfies Record<RouteKey, readonly Row[] | NotAFrameRoute>;
 
@@ -569,6 +577,26 @@ describe('a non-member learns nothing', () => {
       ...(action === 'report' ? { clientRequestId: 'eve-probe' } : {}),
     });
     for (const answer of answers) expect(answer).toEqual(answers[0]);
+  });
+
+  // acceptRequest is not in the list above: a group id (G's, or one that never existed) is bad_request
+  // on the id's form alone, which tells nothing; direct ones get the one forbidden.
+  it('acceptRequest: the same forbidden for A–B and for direct conversations that do not exist, the same bad_request for any group id', async () => {
+    const ask = (id: string) => call(acceptRequest, { action: 'acceptRequest', conversationId: id }, eve);
+    const direct = [];
+    for (const id of [ids.alicebob, NEVER_TALKED, `dm_${randomUUID()}`]) direct.push(await ask(id));
+    const groups = [];
+    for (const id of [ids.group, NEVER()]) groups.push(await ask(id));
+
+    expect(direct[0]).toEqual({
+      type: 'error',
+      code: 'forbidden',
+      message: 'not a member of this conversation',
+      action: 'acceptRequest',
+    });
+    for (const answer of direct) expect(answer).toEqual(direct[0]);
+    expect(groups[0]).toMatchObject({ type: 'error', code: 'bad_request', action: 'acceptRequest' });
+    for (const answer of groups) expect(answer).toEqual(groups[0]);
   });
 
   it('sees only her own conversations in her list', async () => {

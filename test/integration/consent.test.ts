@@ -10,7 +10,6 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +22,7 @@ import { handler as typing } from '../../functions/routes/typing.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
 import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
-import { messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
+import { connectionInsert, messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());
@@ -63,28 +62,8 @@ async function deliver(...records: DynamoDBRecord[]): Promise<Map<string, Frame[
   return posted;
 }
 
-/** A connection of `userId` opening, as the stream gives it: presence for their contacts. */
-function opened(userId: string): DynamoDBRecord {
-  const key = keys.connection(userId, `${userId}-tablet`);
-  return {
-    eventID: randomUUID(),
-    eventName: 'INSERT',
-    eventSource: 'aws:dynamodb',
-    dynamodb: {
-      Keys: marshall(key) as never,
-      NewImage: marshall({
-        ...key,
-        type: 'connection',
-        userId,
-        connectionId: `${userId}-tablet`,
-        connectedAt: new Date().toISOString(),
-      }) as never,
-      SequenceNumber: `${Date.now()}${Math.floor(Math.random() * 1000)}`,
-      ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
-      StreamViewType: 'NEW_AND_OLD_IMAGES',
-    },
-  };
-}
+/** A tablet of `userId` coming online, as the stream gives it: presence for their contacts. */
+const opened = (userId: string): DynamoDBRecord => connectionInsert(userId, `${userId}-tablet`);
 
 const types = (frames: Frame[] | undefined): unknown[] => (frames ?? []).map((frame) => frame.type);
 

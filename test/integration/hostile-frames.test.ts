@@ -3,11 +3,12 @@
  * 10,000 fast-check frames per route a frame can reach (every route of definitions/routes.ts but
  * $connect and $disconnect: $default, sendMessage, typing, markRead, createConversation,
  * registerDevice, unregisterDevice, ping, sync, editMessage, deleteMessage, react, leaveConversation,
- * requestUpload, report), built by test/support/hostile-frames.ts: not JSON, JSON that is not an object, the
- * wrong action, fields of the wrong type, missing or given twice, numbers like 1e308, 1e999, -0 and
- * 2**53+1, NaN-ish strings, lone surrogates, NUL, zero-width and bidi characters, fields over their
- * limits (4001+ characters of content, 129-character ids, 101 members, emoji over 32 bytes, uploads
- * over 25 MiB), `__proto__` / `constructor` / `prototype` keys, nesting 4,000 deep, arrays of 20,000
+ * requestUpload, block, listBlocks, acceptRequest, report), built by test/support/hostile-frames.ts:
+ * not JSON, JSON that is not an object, the wrong action, fields of the wrong type, missing or given
+ * twice, numbers like 1e308, 1e999, -0 and 2**53+1, NaN-ish strings, lone surrogates, NUL, zero-width
+ * and bidi characters, fields over their limits (4001+ characters of content, 129-character ids, 101
+ * members, emoji over 32 bytes, uploads over 25 MiB), an acceptRequest of an id that is not a direct
+ * conversation's, `__proto__` / `constructor` / `prototype` keys, nesting 4,000 deep, arrays of 20,000
  * elements.
  *
  * Every frame must be answered, never thrown on: status 200, one `error` frame under 128 KiB with the
@@ -15,16 +16,18 @@
  * clientRequestId echoed only as given; or, for the few well-formed frames that need nothing stored,
  * the route's answer (`pong`, the caller's empty conversation list).
  *
- * The numbers, per route (10,000 each, 140,000 in all):
+ * The numbers, per route (10,000 each, 180,000 in all):
  * - sendMessage, typing, markRead, createConversation, sync, editMessage, deleteMessage, react,
- *   leaveConversation, report: 9,800 frames refused before any DynamoDB call (asserted per frame: zero calls),
- *   and 200 valid frames that do read DynamoDB: to conversations of others (existing or not), to a
- *   deactivated user, a group with a deactivated member, the caller's own (empty) conversation list, a
- *   well-formed cursor of no list of theirs. They answer `forbidden`, `bad_request` or the empty list,
+ *   leaveConversation, listBlocks, acceptRequest, report: 9,800 frames refused before any DynamoDB call
+ *   (asserted per frame: zero calls), and 200 valid frames that do read DynamoDB: to conversations of
+ *   others (existing or not), to a deactivated user, a group with a deactivated member, the caller's
+ *   own (empty) conversation list or blocks, a well-formed cursor of no list of theirs, the accept of a
+ *   direct conversation of others. They answer `forbidden`, `bad_request`, the empty list or no blocks,
  *   and write nothing but the caller's rate bucket (asserted per frame).
- * - registerDevice, unregisterDevice, ping, requestUpload, $default: 10,000 frames, all answered without
- *   DynamoDB (the caller's connection has no deviceId, so even a valid device frame is a bad_request; a
- *   valid requestUpload stores its upload, so only refused ones are sent).
+ * - registerDevice, unregisterDevice, ping, requestUpload, block, $default: 10,000 frames, all answered
+ *   without DynamoDB (the caller's connection has no deviceId, so even a valid device frame is a
+ *   bad_request; a valid requestUpload stores its upload and a valid block its block, so only refused
+ *   ones are sent: a block of the caller itself is one).
  * A scan of the whole table before and after each run must find the same items, but for the caller's
  * rate buckets: no message, conversation, member, receipt, device or upload item appears or changes.
  * Nothing is posted to a connection and nothing is sent to SNS. Object.prototype and friends are as
@@ -37,6 +40,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../functions/domain/frame-size.ts';
 import { directConversationId } from '../../functions/domain/identifiers.ts';
+import { handler as acceptRequest } from '../../functions/routes/accept-request.ts';
 import { handler as block } from '../../functions/routes/block.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
 import { handler as defaultRoute } from '../../functions/routes/default.ts';
@@ -99,6 +103,7 @@ const HANDLERS: Record<HostileRoute, Handler> = {
   report,
   block,
   listBlocks,
+  acceptRequest,
 };
 
 const PRIVATE_GROUP = 'grp_hostile-private';

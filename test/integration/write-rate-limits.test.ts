@@ -17,6 +17,8 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LimitedAction, RATE_LIMITED_ACTIONS } from '../../definitions/rate-limits.ts';
+import { handler as acceptRequest } from '../../functions/routes/accept-request.ts';
+import { handler as block } from '../../functions/routes/block.ts';
 import { handler as createConversation } from '../../functions/routes/create-conversation.ts';
 import { handler as deleteMessage } from '../../functions/routes/delete-message.ts';
 import { handler as editMessage } from '../../functions/routes/edit-message.ts';
@@ -179,9 +181,31 @@ const CASES: Record<Exclude<LimitedAction, 'sendMessage' | 'typing' | NotBuilt>,
       }));
     },
   },
+  block: {
+    handler: block,
+    frames: async (userId) => [1, 2, 3].map((n) => ({ userId: `${userId}-pest-${n}`, on: true })),
+  },
+  acceptRequest: {
+    handler: acceptRequest,
+    // Three direct conversations, each made by someone's first message to the user (under the default
+    // `open` policy none is a request: each accept is an ack).
+    frames: async (userId) => {
+      const frames: Frame[] = [];
+      for (const n of [1, 2, 3]) {
+        const ack = await call(
+          sendMessage,
+          { action: 'sendMessage', to: userId, clientMessageId: randomUUID(), content: `hello ${n}` },
+          `${userId}-peer-${n}`,
+        );
+        expect(ack).toMatchObject({ type: 'ack', seq: 1, duplicate: false });
+        frames.push({ conversationId: ack?.conversationId });
+      }
+      return frames;
+    },
+  },
 };
 /** Limited in definitions/rate-limits.ts, for routes other engineers are building. */
-type NotBuilt = 'block' | 'acceptRequest' | 'setNotifications';
+type NotBuilt = 'setNotifications';
 
 describe('the rate limit of every write', () => {
   beforeEach(() => {

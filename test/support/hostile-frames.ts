@@ -889,6 +889,46 @@ const ROUTE_FRAMES = {
       fc.constant({ kind: 'own blocks', body: frameOf(route, []), expected: { type: 'blocks' } as const }),
     ],
   }),
+  // (1.2) Only a direct conversation can be a request: any other id is bad_request on its form alone,
+  // before anything is read or counted. A direct one the caller is not in is forbidden after the reads.
+  acceptRequest: (route, world) => {
+    const direct = fc
+      .oneof(
+        fc.constantFrom(...world.foreignConversations.filter((id) => id.startsWith('dm_'))),
+        fc.stringMatching(/^dm_[A-Za-z0-9_-]{43}$/),
+        conversationIdValue.map((text) => `dm_${text}`).filter((text) => codePoints(text) <= 128),
+      )
+      .map(json);
+    const conversationId = field('conversationId', {
+      required: true,
+      valid: direct,
+      wrong: conversationIdWrong,
+      tooLong: conversationIdTooLong,
+    });
+    // Groups (existing or not), ids of any shape, and near misses of the prefix.
+    const notDirect = fc
+      .oneof(
+        foreignConversation(world),
+        fc
+          .stringMatching(/^dm_[A-Za-z0-9_-]{43}$/)
+          .chain((id) =>
+            fc.constantFrom(id.toUpperCase(), ` ${id}`, `\u200b${id}`, id.replace('dm_', 'dm-'), id.slice(1)),
+          ),
+      )
+      .filter((id) => !id.startsWith('dm_'));
+    return {
+      fields: [conversationId],
+      cheapValid: undefined,
+      domainRefusals: [
+        notDirect.map((id) => ({
+          kind: 'not a direct conversation',
+          body: frameOf(route, [['conversationId', json(id)]]),
+          expected: BAD_REQUEST,
+        })),
+      ],
+      stored: [ofOthers(route, [conversationId])],
+    };
+  },
 } as const satisfies Record<RouteKey, RouteFrames>;
 
 /** The routes a client frame can reach, each with its hostile frames: all but `$connect` and `$disconnect`. */

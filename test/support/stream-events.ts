@@ -2,6 +2,8 @@
  * DynamoDB stream events for the delivery Lambda, built from the real-shaped record fixtures in
  * test/fixtures/ (`stream-*.json`) with the item fields a test needs changed.
  */
+
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -78,4 +80,27 @@ export function readModify(fields: Item = {}, oldFields: Item = {}, sequenceNumb
 /** The delivery Lambda's own unread bookkeeping on bob's member item (the filter should drop it). */
 export function deliveryModify(): DynamoDBRecord {
   return loadFixture<DynamoDBRecord>('stream-member-delivery-modify');
+}
+
+/** A connection of `userId` opening (`$connect` put its item), as the stream gives it: their presence. */
+export function connectionInsert(userId: string, connectionId: string): DynamoDBRecord {
+  const key = keys.connection(userId, connectionId);
+  return {
+    eventID: randomUUID(),
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      Keys: marshall(key) as Image,
+      NewImage: marshall({
+        ...key,
+        type: 'connection',
+        userId,
+        connectionId,
+        connectedAt: new Date().toISOString(),
+      }) as Image,
+      SequenceNumber: `${Date.now()}${Math.floor(Math.random() * 1000)}`,
+      ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
 }

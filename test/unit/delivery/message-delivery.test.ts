@@ -214,7 +214,7 @@ describe('delivery of a committed message', () => {
     const [sender, ...moreSender] = entryUpdates('alice');
     expect(moreSender).toEqual([]);
     expect(sender?.UpdateExpression).toBe(
-      'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, sent = :sent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+      'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, sent = :sent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner, pendingRequest',
     );
     expect(sender?.ExpressionAttributeValues).not.toHaveProperty(':peerDeliveredSeq');
   });
@@ -251,7 +251,7 @@ describe('delivery of a committed message', () => {
         TableName: 'parley-test',
         Key: { PK: 'CONV#d_alice_bob', SK: 'MEMBER#alice' },
         UpdateExpression:
-          'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, peerDeliveredSeq = :peerDeliveredSeq, sent = :sent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner',
+          'SET readSeq = :readSeq, readAt = :readAt, lastMessage = :lastMessage, peerDeliveredSeq = :peerDeliveredSeq, sent = :sent, changedBy = :entryChangedBy, changedAt = :entryChangedAt, listAt = :entryListAt REMOVE unreadOwner, pendingRequest',
         ConditionExpression:
           'attribute_exists(PK) AND (readSeq < :readSeq) AND (lastSeq <= :caughtUpSeq) AND (attribute_not_exists(lastMessage) OR lastMessage.#seq < :lastMessageSeq) AND (attribute_not_exists(peerDeliveredSeq) OR peerDeliveredSeq < :peerDeliveredSeq)',
         ExpressionAttributeValues: {

@@ -220,6 +220,40 @@ describe('records rebuilt from the table', () => {
     });
   });
 
+  it('deliver an accepted request from the acceptor’s item, only once it is no request any more', async () => {
+    const acceptor = {
+      PK: 'CONV#d_alice_bob',
+      SK: 'MEMBER#bob',
+      type: 'member',
+      conversationId: 'd_alice_bob',
+      userId: 'bob',
+      sent: true,
+      peerSent: true,
+      changedBy: 'delivery',
+    };
+    const entry = parseFailureBody(
+      JSON.stringify({
+        ...MESSAGE_ENTRY,
+        kind: 'accepted',
+        acceptorId: 'bob',
+        seq: undefined,
+        messageId: undefined,
+      }),
+    );
+
+    const rebuilt = await recordsFor(entry, table([acceptor]), FIXED);
+
+    expect(describeFailure(entry)).toContain('request d_alice_bob accepted by bob');
+    expect(toDeliveryEvent(('records' in rebuilt ? rebuilt.records[0] : undefined) ?? {})).toEqual({
+      kind: 'accepted',
+      conversationId: 'd_alice_bob',
+      userId: 'bob',
+    });
+    expect(await recordsFor(entry, table([{ ...acceptor, pendingRequest: true }]), FIXED)).toEqual({
+      unavailable: 'bob has no accepted request in d_alice_bob',
+    });
+  });
+
   it('say why when the table or the stream no longer has what the entry names', async () => {
     const entry = parseFailureBody(JSON.stringify(MESSAGE_ENTRY));
     expect(await recordsFor(entry, table([]))).toEqual({

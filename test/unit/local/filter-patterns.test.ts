@@ -31,6 +31,11 @@ describe('stream filter patterns (the delivery stream definition)', () => {
     expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'read' } }))).toBe(true);
   });
 
+  it('lets an accepted request through (the acceptor’s item), and not the other member’s item of it', () => {
+    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'accept' } }))).toBe(true);
+    expect(filter(record('MODIFY', { type: { S: 'member' }, changedBy: { S: 'peer-accept' } }))).toBe(false);
+  });
+
   it('lets a connection appearing or going through (presence), and nothing else of it', () => {
     expect(filter(record('INSERT', { type: { S: 'connection' } }))).toBe(true);
     const removed = { eventName: 'REMOVE', dynamodb: { Keys: {}, OldImage: { type: { S: 'connection' } } } };

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteKey } from '../../../definitions/routes.ts';
 import { directConversationId } from '../../../functions/domain/identifiers.ts';
+import { handler as acceptRequest } from '../../../functions/routes/accept-request.ts';
 import { handler as block } from '../../../functions/routes/block.ts';
 import { handler as connect } from '../../../functions/routes/connect.ts';
 import { handler as createConversation } from '../../../functions/routes/create-conversation.ts';
@@ -312,6 +313,14 @@ const FUZZED_ROUTES = {
     handler: listBlocks,
     answers: ['blocks'],
     valid: fc.constant({ action: 'listBlocks' }),
+  },
+  // alice's direct conversation (no request in it: an ack), bob and carol's, and groups (bad_request).
+  acceptRequest: {
+    handler: acceptRequest,
+    answers: ['ack'],
+    valid: fc
+      .constantFrom(...CONVERSATIONS, directConversationId('bob', 'carol'))
+      .map((id) => ({ action: 'acceptRequest', conversationId: id })),
   },
 } satisfies Record<RouteKey, FuzzedRoute | NotAFrameRoute>;
 

@@ -11,6 +11,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LimitedAction } from '../../../definitions/rate-limits.ts';
+import { directConversationId } from '../../../functions/domain/identifiers.ts';
+import { handler as acceptRequest } from '../../../functions/routes/accept-request.ts';
+import { handler as block } from '../../../functions/routes/block.ts';
 import { handler as createConversation } from '../../../functions/routes/create-conversation.ts';
 import { handler as deleteMessage } from '../../../functions/routes/delete-message.ts';
 import { handler as editMessage } from '../../../functions/routes/edit-message.ts';
@@ -100,6 +103,22 @@ const ROUTES: readonly LimitedRoute[] = [
     frame: { conversationId: GROUP },
     rate: 20,
     burst: 20,
+  },
+  {
+    action: 'block',
+    handler: block,
+    frame: { userId: 'mallory', on: true },
+    rate: 20,
+    burst: 20,
+    locallyRefused: { frame: { userId: 'alice', on: true }, code: 'forbidden' },
+  },
+  {
+    action: 'acceptRequest',
+    handler: acceptRequest,
+    frame: { conversationId: directConversationId('alice', 'bob') },
+    rate: 20,
+    burst: 20,
+    locallyRefused: { frame: { conversationId: GROUP }, code: 'bad_request' },
   },
   {
     action: 'requestUpload',
