@@ -110,7 +110,9 @@ async function admitWith(
       // One more fits once `tat` is back to `latest`, which moves with the clock.
       return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(outcome.tat - latest)) };
     }
-    busy = outcome.tat > now;
+    // Busy when it was at this request's start: judged by the clock read since, a bucket that keeps
+    // moving ahead of it would flip the request between the two cases on every try.
+    busy = outcome.tat > startedAt;
   }
   // Lost every try to concurrent requests of the same user: each of those was let in instead.
   return { allowed: false, retryAfterMs: Math.ceil(interval) };
