@@ -3,10 +3,15 @@
  * local stack, the benchmark and the tests learn it from. Every module exports `handler`.
  */
 import { AUTHORIZER, ROUTES } from './routes.ts';
+import { SERVER_API } from './server-api.ts';
 import { DELIVERY_STREAM } from './stream.ts';
 
 export type RouteHandlerName = (typeof ROUTES)[number]['handler'];
-export type HandlerName = RouteHandlerName | typeof AUTHORIZER.handler | typeof DELIVERY_STREAM.handler;
+export type HandlerName =
+  | RouteHandlerName
+  | typeof AUTHORIZER.handler
+  | typeof DELIVERY_STREAM.handler
+  | typeof SERVER_API.handler;
 
 export const HANDLER_MODULES = {
   ...(Object.fromEntries(
@@ -14,4 +19,6 @@ export const HANDLER_MODULES = {
   ) as Record<RouteHandlerName, string>),
   [AUTHORIZER.handler]: `functions/authorizer/${AUTHORIZER.handler}.ts`,
   [DELIVERY_STREAM.handler]: `functions/stream/${DELIVERY_STREAM.handler}.ts`,
+  // The server API of integration.md: one function behind every route of the HTTP API.
+  [SERVER_API.handler]: `functions/${SERVER_API.handler}/handler.ts`,
 } as const satisfies Record<HandlerName, string>;

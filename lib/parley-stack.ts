@@ -30,6 +30,7 @@ import {
   ROUTES,
 } from '../definitions/routes.ts';
 import type { SendHookSettings } from '../definitions/send-hook.ts';
+import { SERVER_API, SERVER_API_OPERATIONS } from '../definitions/server-api.ts';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import { TABLE } from '../definitions/table.ts';
 import {
@@ -44,6 +45,7 @@ import { ChatTable } from './constructs/chat-table.ts';
 import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
 import { Operations } from './constructs/operations.ts';
 import { DEFAULT_TIMEOUT_SECONDS, ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
+import { ParleyServerApi } from './constructs/server-api.ts';
 import { ParleyWebSocketApi } from './constructs/websocket-api.ts';
 import { FUNCTION_PERMISSIONS, type FunctionName, type FunctionPermissions } from './permissions.ts';
 
@@ -75,6 +77,8 @@ export class ParleyStack extends Stack {
   readonly attachments: AttachmentBucket;
   readonly functions: Readonly<Record<FunctionName, ParleyFunction>>;
   readonly webSocket: ParleyWebSocketApi;
+  /** The server API (integration.md): the app's backend calls Parley over HTTPS, signed with SigV4. */
+  readonly serverApi: ParleyServerApi;
   readonly delivery: DeliveryPipeline;
   readonly operations: Operations;
   /** The HS256 secret, when tokens are verified with one. */
@@ -95,18 +99,19 @@ export class ParleyStack extends Stack {
     this.table = new ChatTable(this, 'Chat', { definition: TABLE });
     this.attachments = new AttachmentBucket(this, 'Attachments');
 
+    // A function that waits for the send hook gets that wait on top: the commit after it keeps its time.
+    const hookTimeout = (permissions: FunctionPermissions) =>
+      permissions.sendHook === true && this.sendHook !== undefined
+        ? { timeout: Duration.seconds(DEFAULT_TIMEOUT_SECONDS + Math.ceil(this.sendHook.timeoutMs / 1000)) }
+        : {};
+
     const routeFunctions: Record<string, ParleyFunction> = {};
     for (const route of ROUTES) {
-      const permissions: FunctionPermissions = FUNCTION_PERMISSIONS[route.handler];
       routeFunctions[route.handler] = new ParleyFunction(this, `route-${route.handler}`, {
         ...common,
         entry: join(PROJECT_ROOT, HANDLER_MODULES[route.handler]),
         description: `Parley WebSocket route ${route.routeKey}`,
-        // A function that waits for the send hook gets that wait on top: the commit after it keeps its time.
-        ...(permissions.sendHook === true &&
-          this.sendHook !== undefined && {
-            timeout: Duration.seconds(DEFAULT_TIMEOUT_SECONDS + Math.ceil(this.sendHook.timeoutMs / 1000)),
-          }),
+        ...hookTimeout(FUNCTION_PERMISSIONS[route.handler]),
       });
     }
     const authorizer = new ParleyFunction(this, AUTHORIZER.handler, {
@@ -135,10 +140,17 @@ export class ParleyStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(60),
     });
+    const serverApi = new ParleyFunction(this, SERVER_API.handler, {
+      ...common,
+      entry: join(PROJECT_ROOT, HANDLER_MODULES[SERVER_API.handler]),
+      description: 'Parley server API: the app backend, over HTTPS signed with SigV4',
+      ...hookTimeout(FUNCTION_PERMISSIONS[SERVER_API.handler]),
+    });
     this.functions = {
       ...routeFunctions,
       [AUTHORIZER.handler]: authorizer,
       [DELIVERY_STREAM.handler]: delivery,
+      [SERVER_API.handler]: serverApi,
     } as Record<FunctionName, ParleyFunction>;
 
     this.webSocket = new ParleyWebSocketApi(this, 'WebSocket', {
@@ -152,6 +164,12 @@ export class ParleyStack extends Stack {
       manageAccountRole: config.manageApiGatewayAccountRole,
     });
 
+    this.serverApi = new ParleyServerApi(this, 'ServerApi', {
+      operations: SERVER_API_OPERATIONS,
+      handler: serverApi,
+      logRetention: common.logRetention,
+    });
+
     this.delivery = new DeliveryPipeline(this, 'Delivery', {
       definition: DELIVERY_STREAM,
       table: this.table,
@@ -162,11 +180,15 @@ export class ParleyStack extends Stack {
       this.grantPermissions(fn, FUNCTION_PERMISSIONS[name as FunctionName]);
     }
     // The function of every rate-limited route gets the limits as configured, read from the one list
-    // (definitions/rate-limits.ts), so a newly limited action cannot run on the defaults unnoticed.
-    for (const route of ROUTES) {
-      if (!(route.routeKey in RATE_LIMITED_ACTIONS)) continue;
+    // (definitions/rate-limits.ts), so a newly limited action cannot run on the defaults unnoticed; so
+    // does the server API, which acts for users under the same limits.
+    const limited: FunctionName[] = [
+      ...ROUTES.filter((route) => route.routeKey in RATE_LIMITED_ACTIONS).map((route) => route.handler),
+      SERVER_API.handler,
+    ];
+    for (const name of limited) {
       for (const [setting, value] of Object.entries(config.rateLimits)) {
-        this.functions[route.handler].addEnvironment(
+        this.functions[name].addEnvironment(
           RATE_LIMIT_SETTINGS[setting as RateLimitSetting].env,
           String(value),
         );
@@ -288,6 +310,16 @@ export class ParleyStack extends Stack {
       'DeliveryFunctionName',
       this.functions[DELIVERY_STREAM.handler].functionName,
       'The delivery function: `npm run admin -- redrive` invokes it with the on-failure queue entries',
+    );
+    output(
+      'ServerApiUrl',
+      this.serverApi.url,
+      'The server API (integration.md): your backend calls {url}/v1/..., signed with SigV4 (service execute-api)',
+    );
+    output(
+      'ServerApiPolicyArn',
+      this.serverApi.invokePolicy.managedPolicyArn,
+      'Managed policy granting execute-api:Invoke on the server API: attach it to your backend role',
     );
     output('AlarmTopicArn', this.operations.alarmTopic.topicArn, 'Subscribe to receive alarms');
     output('DashboardName', this.operations.dashboard.dashboardName, 'CloudWatch dashboard');

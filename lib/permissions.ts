@@ -10,7 +10,13 @@
  * actions (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) of each item instead.
  */
 import type { HandlerName } from '../definitions/handlers.ts';
-import { CHANGES_INDEX, CONTACTS_INDEX, INBOX_INDEX, UNREAD_INDEX } from '../definitions/table.ts';
+import {
+  CHANGES_INDEX,
+  CONTACTS_INDEX,
+  INBOX_INDEX,
+  REPORTS_INDEX,
+  UNREAD_INDEX,
+} from '../definitions/table.ts';
 
 export type DynamoAction =
   | 'BatchGetItem'
@@ -171,5 +177,25 @@ export const FUNCTION_PERMISSIONS = {
     failureQueue: true,
     // Download links in the `message` frames.
     attachments: ['signDownloads'],
+  },
+  // The server API (integration.md, definitions/server-api.ts): the app's backend, signed with SigV4.
+  // Conversations and members as create-conversation and leave-conversation write them (BatchGetItem of
+  // the members' states, transactions of Puts, Updates, Deletes and ConditionChecks), messages as
+  // send-message and delete-message do, blocks, deactivation and revocation as the operator's tools do,
+  // and its idempotency records (PutItem, GetItem). Queries the `reports` index (the report queue) and
+  // the `inbox` index (a user's conversations, for an unmatch, an erasure or an export).
+  'server-api': {
+    table: ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    indexes: [REPORTS_INDEX, INBOX_INDEX],
+    // Deactivating or revoking a user closes their open connections.
+    postToConnections: true,
+    // Download links of the attachments in the message history it answers. The send path it shares with
+    // send-message also claims uploads (attachUploads): the server API's messages take none yet, but the
+    // code is in its bundle, and this table grants what a function's code may call.
+    attachments: ['attachUploads', 'signDownloads'],
+    // The messages it sends go through the send hook, as a client's do.
+    sendHook: true,
+    // A direct conversation it creates follows the deployment's contact policy.
+    contactPolicy: true,
   },
 } as const satisfies Record<FunctionName, FunctionPermissions>;

@@ -1,7 +1,8 @@
 /**
  * The handlers the local stack invokes, loaded from the shared definitions exactly as the CDK stack
- * wires them: one module per route, the `$connect` authorizer and the stream consumer. The local stack
- * imports handlers; handlers never import the local stack. Tests may pass their own `LocalHandlers`.
+ * wires them: one module per route, the `$connect` authorizer, the stream consumer and the server API.
+ * The local stack imports handlers; handlers never import the local stack. Tests may pass their own
+ * `LocalHandlers`.
  */
 import { join } from 'node:path';
 import type {
@@ -12,8 +13,10 @@ import type {
 } from 'aws-lambda';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
 import { AUTHORIZER, ROUTES } from '../definitions/routes.ts';
+import { SERVER_API } from '../definitions/server-api.ts';
 import { DELIVERY_STREAM } from '../definitions/stream.ts';
 import type { WebSocketAuthorizerEvent, WebSocketEvent } from './gateway/events.ts';
+import type { ServerApiHandler } from './server-api/server-api-route.ts';
 
 export interface RouteResult {
   statusCode?: number;
@@ -36,6 +39,8 @@ export interface LocalHandlers {
   /** By API Gateway route key (`$connect`, `sendMessage`, …). */
   readonly routes: ReadonlyMap<string, RouteHandler>;
   readonly delivery: StreamHandler;
+  /** The server API function (`/v1/…`); without it (tests' own handlers) that API answers 503. */
+  readonly serverApi?: ServerApiHandler;
 }
 
 const ROOT = join(import.meta.dirname, '..');
@@ -53,6 +58,7 @@ export async function loadHandlers(): Promise<LocalHandlers> {
     authorizer: await importHandler<AuthorizerHandler>(HANDLER_MODULES[AUTHORIZER.handler]),
     routes,
     delivery: await importHandler<StreamHandler>(HANDLER_MODULES[DELIVERY_STREAM.handler]),
+    serverApi: await importHandler<ServerApiHandler>(HANDLER_MODULES[SERVER_API.handler]),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The whole local stack in one process: DynamoDB Local with the shared table definition, the handlers
  * (configured through the same environment variables Lambda would give them, with local endpoints),
- * the API Gateway WebSocket endpoint and management API, the stream poller and the push recorder,
- * all on one port. `stop()` undoes everything, JVM included.
+ * the API Gateway WebSocket endpoint and management API, the server API (SigV4-signed), the stream
+ * poller and the push recorder, all on one port. `stop()` undoes everything, JVM included.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -44,6 +44,8 @@ import {
   type LocalSendHookOptions,
   loadSendHook,
 } from './send-hook.ts';
+import { ServerApiRoute } from './server-api/server-api-route.ts';
+import { resolveLocalServerCredentials, type ServerApiCredentials } from './server-api/sigv4-verifier.ts';
 import { StreamPoller } from './stream/stream-poller.ts';
 import { addStreamRoute } from './stream/stream-route.ts';
 
@@ -78,6 +80,11 @@ export interface LocalStackOptions {
   readonly faultSeed?: number;
   /** (1.2) A send hook module to run in process (`--send-hook`); none when undefined. */
   readonly sendHook?: LocalSendHookOptions;
+  /**
+   * What the server API's SigV4 signatures are checked against; by default the documented local
+   * credentials, or `PARLEY_LOCAL_ACCESS_KEY_ID` / `PARLEY_LOCAL_SECRET_ACCESS_KEY` when set.
+   */
+  readonly serverApiCredentials?: ServerApiCredentials;
 }
 
 export interface LocalStack {
@@ -92,6 +99,8 @@ export interface LocalStack {
   readonly localRoutes: LocalRoutes;
   /** The fault plan in force (also at `/_local/faults`). */
   readonly faults: FaultPlan;
+  /** What server API requests (`{httpUrl}/v1/…`) must be signed with. */
+  readonly serverApiCredentials: ServerApiCredentials;
   stop(): Promise<void>;
 }
 
@@ -141,12 +150,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sns.subscribeTopic(DELIVERY_FAILURE_TOPIC_ARN, (message) => failureQueue.add(message));
     addFailureQueueRoutes(localRoutes, failureQueue);
     addDropRoutes(localRoutes, registry, lost);
+    const serverApiCredentials = options.serverApiCredentials ?? resolveLocalServerCredentials();
+    // Its handler comes with the others, once the environment is set; until then it answers 503.
+    const serverApi = new ServerApiRoute({ credentials: serverApiCredentials });
     const parts: LocalServerParts = {
       registry,
       localRoutes,
       endpoint: undefined,
       admin: { key: options.adminKey },
       faults,
+      serverApi,
     };
     const server = createLocalServer(parts);
     const sockets = trackSockets(server);
@@ -160,6 +173,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     addDevTokenRoute(localRoutes);
     const loaded = options.handlers ?? (await loadHandlers());
     const handlers = options.wrapHandlers?.(loaded) ?? loaded;
+    serverApi.handler = handlers.serverApi;
     const endpoint = createWebSocketEndpoint({
       api: { ...LOCAL_API, domainName: `localhost:${port}` } satisfies ApiIdentity,
       registry,
@@ -227,6 +241,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName,
       localRoutes,
       faults,
+      serverApiCredentials,
       stop,
     };
   } catch (error) {

@@ -15,6 +15,7 @@ import {
   SEND_HOOK_TIMEOUT_BOUNDS,
   type SendHookFailurePolicy,
 } from '../definitions/send-hook.ts';
+import { LOCAL_SERVER_CREDENTIALS, SERVER_API } from '../definitions/server-api.ts';
 import { runCommandLine, UsageError, wholeNumber } from './cli.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
 import {
@@ -26,6 +27,7 @@ import {
 } from './faults/fault-plan.ts';
 import { ADMIN_KEY_HEADER, generateAdminKey, isLoopbackHost } from './http/admin-access.ts';
 import { localLog } from './log.ts';
+import { resolveLocalServerCredentials } from './server-api/sigv4-verifier.ts';
 import { startLocalStack } from './stack.ts';
 
 const env = process.env;
@@ -110,7 +112,9 @@ ${faultHelp()}
                          (env ${SEND_HOOK_ENV.onFailure}, default ${SEND_HOOK_DEFAULTS.onFailure})
   -h, --help             this text
 
-Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
+Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL, and the server API's SigV4
+credentials ${LOCAL_SERVER_CREDENTIALS.env.accessKeyId} / ${LOCAL_SERVER_CREDENTIALS.env.secretAccessKey} (default ${LOCAL_SERVER_CREDENTIALS.accessKeyId} /
+${LOCAL_SERVER_CREDENTIALS.secretAccessKey}).
 `,
     options: {
       port: { type: 'string' },
@@ -179,8 +183,15 @@ Environment also read: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, LOG_LEVEL.
       if (error instanceof FaultSpecError) throw new UsageError(`--faults (PARLEY_FAULTS): ${error.message}`);
       throw error;
     }
+    let serverApiCredentials: ReturnType<typeof resolveLocalServerCredentials>;
+    try {
+      serverApiCredentials = resolveLocalServerCredentials(env);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
     return {
       faults,
+      serverApiCredentials,
       sendHook: sendHookOptions(flags),
       faultSeed: wholeNumber(
         '--fault-seed (PARLEY_FAULT_SEED)',
@@ -228,7 +239,13 @@ if (exposed) {
   WARNING: listening on ${options.host}: this stack is reachable from your network.
   WebSockets still need a valid JWT. The management API (@connections) and the /_local/ endpoints
   answer other machines only with the admin key: Authorization: Bearer <key> or ${ADMIN_KEY_HEADER}: <key>.
-  Admin key: ${adminKey}${options.givenKey === undefined ? ' (generated for this run; choose one with --admin-key or PARLEY_ADMIN_KEY)' : ''}
+  Admin key: ${adminKey}${options.givenKey === undefined ? ' (generated for this run; choose one with --admin-key or PARLEY_ADMIN_KEY)' : ''}${
+    options.serverApiCredentials.secretAccessKey === LOCAL_SERVER_CREDENTIALS.secretAccessKey
+      ? `
+  The server API (${SERVER_API.basePath}/) checks SigV4 signatures against the documented local credentials, which
+  anyone can use: set ${LOCAL_SERVER_CREDENTIALS.env.accessKeyId} and ${LOCAL_SERVER_CREDENTIALS.env.secretAccessKey} to keep it yours.`
+      : ''
+  }
 
 `);
 }
@@ -248,6 +265,7 @@ try {
     adminKey,
     faults: options.faults,
     faultSeed: options.faultSeed,
+    serverApiCredentials: options.serverApiCredentials,
     ...(options.sendHook !== undefined && { sendHook: options.sendHook }),
   });
 } catch (error) {
@@ -264,6 +282,7 @@ process.stdout.write(`
   Get a token    npm run -s token -- alice [--name "Alice"] [--ttl 3600]
   Pushes         curl ${stack.httpUrl}/_local/pushes
   Management API ${stack.httpUrl}/@connections/{connectionId}
+${serverApiLine()}
   DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.dynamoDbEndpoint ? ', already running' : options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})
 ${sendHookLine()}${contactPolicyLine()}${exposed ? `  Listening on   ${options.host}: from other machines @connections and /_local/ need the admin key\n` : ''}${faultsLine()}
   Ctrl-C stops everything.
@@ -307,6 +326,19 @@ function sendHookOptions(flags: {
     );
   }
   return { modulePath, timeoutMs, onFailure: onFailure as SendHookFailurePolicy };
+}
+
+/**
+ * Where the server API answers and what to sign with (integration.md: the banner prints them). The
+ * secret only when it is the documented default: one set in the environment stays off the screen.
+ */
+function serverApiLine(): string {
+  const { accessKeyId, secretAccessKey } = options.serverApiCredentials;
+  const secret =
+    secretAccessKey === LOCAL_SERVER_CREDENTIALS.secretAccessKey
+      ? `secret ${secretAccessKey}`
+      : `secret from ${LOCAL_SERVER_CREDENTIALS.env.secretAccessKey}`;
+  return `  Server API     ${stack.httpUrl}${SERVER_API.basePath}/ (SigV4: key ${accessKeyId}, ${secret}, region ${SERVER_API.localRegion})`;
 }
 
 function sendHookLine(): string {

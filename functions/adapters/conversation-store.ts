@@ -100,6 +100,8 @@ export async function createDirectConversation(
     creatorBlocks?: boolean;
     /** (1.2) Contact policy `requests`: the conversation is a request for the other user until answered. */
     request?: boolean;
+    /** (1.2) Made by the app's backend: accepted for both, so consent is given from the start. */
+    accepted?: boolean;
   } = {},
 ): Promise<Conversation> {
   const conversation: Conversation = {
@@ -133,6 +135,7 @@ export async function createDirectConversation(
               TableName: TABLE_NAME,
               Item: {
                 ...memberItem(conversation, creatorId, createdAt),
+                ...(options.accepted === true && { sent: true, peerSent: true }),
                 ...(options.creatorBlocks === true && { blocking: true }),
               },
               ConditionExpression: ifNew,
@@ -143,6 +146,7 @@ export async function createDirectConversation(
               TableName: TABLE_NAME,
               Item: {
                 ...memberItem(conversation, otherId, createdAt),
+                ...(options.accepted === true && { sent: true, peerSent: true }),
                 ...(options.creatorBlocks === true && { blockedByPeer: true }),
                 ...(options.request === true && { pendingRequest: true }),
               },
@@ -172,8 +176,11 @@ export interface NewGroup {
   createdAt: string;
   createdBy: string;
   clientRequestId: string;
-  /** The creating connection: it gets the `conversation` frame as its answer, so delivery skips it. */
-  originConnectionId: string;
+  /**
+   * The creating connection: it gets the `conversation` frame as its answer, so delivery skips it. None
+   * when the app's backend created it.
+   */
+  originConnectionId: string | undefined;
 }
 
 export interface GroupCreation {

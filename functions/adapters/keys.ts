@@ -34,7 +34,8 @@ export type ItemType =
   | 'upload'
   | 'report'
   | 'reportCopy'
-  | 'blockedBy';
+  | 'blockedBy'
+  | 'idempotency';
 
 const SEQ_DIGITS = 12;
 
@@ -101,6 +102,8 @@ export const keys = {
   upload: (uploadId: string): ItemKey => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
   /** A user's rate bucket for one limited action (functions/adapters/rate-buckets.ts). */
   rateBucket: (userId: string, action: string): ItemKey => ({ PK: `RATE#${userId}`, SK: action }),
+  /** (1.2) The server API's answer to one `Idempotency-Key` (functions/adapters/idempotency-store.ts). */
+  idempotency: (key: string): ItemKey => ({ PK: `IDEMPOTENCY#${key}`, SK: 'ANSWER' }),
   /** The bytes of uploads a user asked for on one UTC day (`YYYY-MM-DD`), beside their rate buckets. */
   uploadQuota: (userId: string, day: string): ItemKey => ({
     PK: `RATE#${userId}`,

@@ -13,10 +13,12 @@
  * Two single-item puts (1 WRU each) rather than one transaction of both (2 WRU each): a 1:1 message
  * stays within architecture.md's 8 WRU now that sending also moves the sender's read cursor.
  */
+
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { SYSTEM_SENDER } from '../../definitions/server-api.ts';
 import { InternalError } from '../domain/errors.ts';
 import type { StoredAttachment, StoredMessage } from '../domain/model.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
@@ -161,9 +163,19 @@ interface Receipt {
   seq: number;
 }
 
+/**
+ * Among whose messages a clientMessageId is unique: its sender's; for the app backend's notices
+ * (`system`, integration.md), one conversation's, so that a backend may send `welcome` to each.
+ */
+function receiptKeyOf(message: Pick<NewMessage, 'senderId' | 'clientMessageId' | 'conversationId'>) {
+  const owner =
+    message.senderId === SYSTEM_SENDER ? `${SYSTEM_SENDER}@${message.conversationId}` : message.senderId;
+  return keys.sendReceipt(owner, message.clientMessageId);
+}
+
 /** Puts the receipt naming `seq`, or answers the one already there (from the failed condition). */
 async function claimReceipt(message: NewMessage, seq: number): Promise<{ receipt: Receipt }> {
-  const key = keys.sendReceipt(message.senderId, message.clientMessageId);
+  const key = receiptKeyOf(message);
   try {
     await dynamo.send(
       new PutCommand({
@@ -192,7 +204,7 @@ async function claimReceipt(message: NewMessage, seq: number): Promise<{ receipt
  * moved it first; answers the `seq` to try now, whichever moved it.
  */
 async function moveReceipt(message: NewMessage, seq: number, next: number): Promise<number> {
-  const key = keys.sendReceipt(message.senderId, message.clientMessageId);
+  const key = receiptKeyOf(message);
   try {
     await dynamo.send(
       new UpdateCommand({

@@ -10,7 +10,7 @@ import { InternalError } from '../domain/errors.ts';
 import { dynamo, TABLE_NAME } from '../shared/clients/dynamodb.ts';
 import { ACCEPT_BY, PEER_ACCEPT_BY } from './changed-by.ts';
 import { keys } from './keys.ts';
-import { listBucketOf } from './list-entries.ts';
+import { answeredPart, consentPart, listBucketOf, updateEntry } from './list-entries.ts';
 
 /**
  * Accepts the request `userId` has in a direct conversation with `peerId`: consent, as if both had
@@ -81,4 +81,20 @@ async function tryAccept(
     if (codes.includes('TransactionConflict')) return 'conflict';
     throw error;
   }
+}
+
+/**
+ * The app's backend made (or remade) a direct conversation (integration.md: accepted for every member):
+ * consent on both member items and no request. The other item first and `userId`'s last, marked as an
+ * accept, so that its stored change has delivery introduce the two once both hold it.
+ */
+export async function acceptForBoth(
+  conversationId: string,
+  userId: string,
+  peerId: string,
+  at: string,
+): Promise<void> {
+  const parts = [consentPart('sent'), consentPart('peerSent'), answeredPart()];
+  await updateEntry({ conversationId, userId: peerId, parts, movedAt: at, changedBy: PEER_ACCEPT_BY });
+  await updateEntry({ conversationId, userId, parts, movedAt: at, changedBy: ACCEPT_BY });
 }

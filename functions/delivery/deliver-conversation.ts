@@ -4,11 +4,15 @@
  * answer). A direct conversation, created by its first message, has no such connection: both users'
  * connections get it, just before that message (same partition, so the stream keeps them in order).
  */
+
+import { hasConsent } from '../adapters/list-entries.ts';
 import { toConversationFrame } from '../domain/frames.ts';
 import type { Conversation } from '../domain/model.ts';
 import { loadConversationAudience } from './audience.ts';
+import { blocksAround } from './blocks-between.ts';
 import { deliverToMembers } from './deliver-to-members.ts';
 import type { DeliveryReport } from './delivery-report.ts';
+import { introducePresence } from './introduce-presence.ts';
 import { recordMembership } from './list-entry-updates.ts';
 
 /**
@@ -33,5 +37,24 @@ export async function deliverConversation(
     skipConnectionId: originConnectionId,
     waitForConnecting: true,
   });
+  // (1.2) A direct conversation the app's backend made is accepted for both from the start
+  // (integration.md): each learns the other's presence now, as when consent comes later.
+  const [first] = current.conversation.members;
+  if (
+    current.conversation.kind === 'direct' &&
+    first !== undefined &&
+    current.cursors.length === 2 &&
+    current.cursors.every(hasConsent) &&
+    (await blocksAround(current, first)).cutOff.size === 0
+  ) {
+    const introduced = await introducePresence(current.conversation, current.members);
+    return {
+      ...report,
+      sent: report.sent + introduced.sent,
+      gone: report.gone + introduced.gone,
+      connecting: [...report.connecting, ...introduced.connecting],
+      failures: [...report.failures, ...introduced.failures],
+    };
+  }
   return report;
 }

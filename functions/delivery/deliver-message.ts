@@ -3,6 +3,7 @@
  * member but the one that sent it, the recipients' unread bookkeeping and the sender's read cursor, and
  * a push to each recipient who turned out to have no open connection.
  */
+import { SYSTEM_SENDER } from '../../definitions/server-api.ts';
 import { putMemberIfListed } from '../adapters/conversation-store.ts';
 import { presenceFlows } from '../adapters/list-entries.ts';
 import { recordDelivered, recordReached, recordSent } from '../adapters/unread-store.ts';
@@ -37,8 +38,13 @@ export async function deliverMessage(
   const audience = await loadConversationAudience(message.conversationId, { seq: message.seq });
   // Members who block the sender get it hidden, keep no trace of its content in their list and get no
   // push; nor does a `delivered` pass between the sender and anyone cut off from them (protocol.md 1.2).
-  const { blockers, cutOff } = await blocksAround(audience, message.senderId, { writing: true });
-  const direct = audience.conversation.kind === 'direct';
+  // The app backend's notices (`system`) are no user's: nobody blocks them, and none is cut off.
+  const { blockers, cutOff } =
+    message.senderId === SYSTEM_SENDER
+      ? { blockers: new Set<string>(), cutOff: new Set<string>() }
+      : await blocksAround(audience, message.senderId, { writing: true });
+  // A notice of the app's backend is in a direct conversation, but from neither user: no consent.
+  const direct = audience.conversation.kind === 'direct' && message.senderId !== SYSTEM_SENDER;
   const seenBy = (userId: string): StoredMessage => (blockers.has(userId) ? hiddenMessage(message) : message);
   const frame = await messageFrameOf(message, now);
   const hiddenFrame = blockers.size > 0 ? await messageFrameOf(hiddenMessage(message), now) : frame;

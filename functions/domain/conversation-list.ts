@@ -20,7 +20,7 @@ import { unreadCount } from './badge.ts';
 import { BadRequestError } from './errors.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { ConversationSummary, ConversationsFrame, Receipt } from './frames.ts';
-import { hiddenMessage } from './hidden-messages.ts';
+import { fromPeer, hiddenMessage } from './hidden-messages.ts';
 import { decodeCursor, encodeCursor, type ListCursor, MAX_CURSOR_LENGTH } from './list-cursor.ts';
 import { compareListOrder, type ListEntry, type ListPosition } from './list-entry.ts';
 import type { Caller } from './model.ts';
@@ -175,7 +175,7 @@ async function summaryOf(
   const blocked = entry.blocking === true;
   const peer = blocked || entry.consented !== true ? undefined : entry.peer;
   const lastMessage =
-    blocked && entry.lastMessage !== undefined && entry.lastMessage.senderId !== entry.userId
+    blocked && entry.lastMessage !== undefined && fromPeer(entry.lastMessage, entry.userId)
       ? hiddenMessage(entry.lastMessage)
       : entry.lastMessage;
   return {

@@ -4,6 +4,7 @@
  * frames, `sync` pages and the list's `lastMessage` alike. Hidden by who blocks whom when it is read,
  * so that unblocking shows them again.
  */
+import { SYSTEM_SENDER } from '../../definitions/server-api.ts';
 import { readBlocks } from '../adapters/block-store.ts';
 import { DIRECT_ID_PREFIX } from './identifiers.ts';
 import type { MemberCursor, StoredMessage } from './model.ts';
@@ -13,6 +14,13 @@ export function hiddenMessage(message: StoredMessage): StoredMessage {
   const { attachments: _attachments, ...kept } = message;
   return { ...kept, content: '', hidden: true };
 }
+
+/**
+ * In a direct conversation: from the other user, not the reader and not the app's backend (whose
+ * notices, `system`, no block hides).
+ */
+export const fromPeer = (message: StoredMessage, readerId: string): boolean =>
+  message.senderId !== readerId && message.senderId !== SYSTEM_SENDER;
 
 /** `message` as `blocks` (the reader's) lets them see it. */
 export const asSeenWith = (blocks: ReadonlySet<string>, message: StoredMessage): StoredMessage =>
@@ -26,7 +34,7 @@ export const asSeenWith = (blocks: ReadonlySet<string>, message: StoredMessage):
 export async function viewerOf(cursor: MemberCursor): Promise<(message: StoredMessage) => StoredMessage> {
   if (cursor.conversationId.startsWith(DIRECT_ID_PREFIX)) {
     return cursor.blocking === true
-      ? (message) => (message.senderId === cursor.userId ? message : hiddenMessage(message))
+      ? (message) => (fromPeer(message, cursor.userId) ? hiddenMessage(message) : message)
       : (message) => message;
   }
   const blocks = await readBlocks(cursor.userId);

@@ -7,6 +7,7 @@
  * keys.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { SYSTEM_SENDER } from '../../definitions/server-api.ts';
 
 export const USER_ID_CHARS = /^[A-Za-z0-9_.:@-]+$/;
 const DEVICE_ID_CHARS = /^[A-Za-z0-9_.:-]+$/;
@@ -21,7 +22,14 @@ export const MAX_CONVERSATION_ID_LENGTH = 128;
 
 const within = (value: string): boolean => value.length >= 1 && value.length <= MAX_ID_LENGTH;
 
-export const isUserId = (value: string): boolean => within(value) && USER_ID_CHARS.test(value);
+/**
+ * (1.2) Not a person's id: `system` sends the app backend's notices (integration.md). No token may
+ * name it and no frame may address it.
+ */
+export const isReservedUserId = (value: string): boolean => value === SYSTEM_SENDER;
+
+export const isUserId = (value: string): boolean =>
+  within(value) && USER_ID_CHARS.test(value) && !isReservedUserId(value);
 export const isDeviceId = (value: string): boolean => within(value) && DEVICE_ID_CHARS.test(value);
 
 /**

@@ -15,13 +15,13 @@ import { readChangedAfter, readMessagesFrom } from '../adapters/message-history.
 import { messageViewOf } from './attachments.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import { type MessagesFrame, versionOf } from './frames.ts';
-import { viewerOf } from './hidden-messages.ts';
-import { requireMemberCursor } from './membership.ts';
-import type { Caller, StoredMessage } from './model.ts';
+import { type MessageReader, viewFor } from './message-readers.ts';
+import type { StoredMessage } from './model.ts';
 import { messageVersion, seqOfVersion } from './versions.ts';
 
 export interface SyncChangesInput {
-  caller: Caller;
+  /** A member (their blocks hide messages), or the app's backend. */
+  caller: MessageReader;
   conversationId: string;
   afterVersion: number;
   limit: number;
@@ -30,7 +30,7 @@ export interface SyncChangesInput {
 export async function syncChanges(input: SyncChangesInput): Promise<MessagesFrame> {
   const { conversationId, afterVersion, limit } = input;
   // Members only, with the same answer for someone else's conversation and one that does not exist.
-  const seen = await viewerOf(await requireMemberCursor(conversationId, input.caller.userId));
+  const seen = await viewFor(conversationId, input.caller);
   const added = await readMessagesFrom(conversationId, seqOfVersion(afterVersion), limit + 1);
   const changed = await readChangedAfter(conversationId, afterVersion, limit + 1);
 

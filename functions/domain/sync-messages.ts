@@ -9,15 +9,14 @@ import { readMessagesAfter } from '../adapters/message-history.ts';
 import { messageViewOf } from './attachments.ts';
 import { byteLength, MAX_FRAME_BYTES } from './frame-size.ts';
 import type { MessagesFrame } from './frames.ts';
-import { viewerOf } from './hidden-messages.ts';
-import { requireMemberCursor } from './membership.ts';
-import type { Caller } from './model.ts';
+import { type MessageReader, viewFor } from './message-readers.ts';
 
 /** The first read of a page: small, so that a page of very large messages does not read (and bill) many more than it can hold. */
 const FIRST_READ = 10;
 
 export interface SyncMessagesInput {
-  caller: Caller;
+  /** A member (their blocks hide messages), or the app's backend. */
+  caller: MessageReader;
   conversationId: string;
   afterSeq: number;
   limit: number;
@@ -26,7 +25,7 @@ export interface SyncMessagesInput {
 export async function syncMessages(input: SyncMessagesInput): Promise<MessagesFrame> {
   const { conversationId, afterSeq, limit } = input;
   // Members only, with the same answer for someone else's conversation and one that does not exist.
-  const seen = await viewerOf(await requireMemberCursor(conversationId, input.caller.userId));
+  const seen = await viewFor(conversationId, input.caller);
   const frame: MessagesFrame = { type: 'messages', conversationId, messages: [], hasMore: false };
   let bytes = byteLength({ ...frame, hasMore: true });
   let viewBytesRead = 0;

@@ -9,12 +9,12 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import type { RouteKey } from '../../definitions/routes.ts';
-import { BadRequestError, TooLargeError } from '../domain/errors.ts';
 import type { ServerFrame } from '../domain/frames.ts';
 import type { Caller } from '../domain/model.ts';
 import { requireUnexpiredToken } from '../domain/token-expiry.ts';
 import { logger } from './logger.ts';
 import { answerError, parseBody, type RouteHandler, reply, withInvocationLogKeys } from './route-answers.ts';
+import { validate } from './validate.ts';
 import { callerOf, type RouteResponse, type WebSocketEvent } from './websocket-event.ts';
 
 export interface RouteRequest<Frame> {
@@ -31,38 +31,6 @@ type RouteFunction<Frame> = (request: RouteRequest<Frame>) => Promise<ServerFram
 interface Internal extends Record<string, unknown> {
   /** The parsed body, kept even when invalid, so an error can echo clientMessageId. */
   body?: unknown;
-}
-
-function validate<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issues = result.error.issues;
-  const describe = issues
-    .map((issue) => `${issue.path.join('.') || 'frame'}: ${issueText(issue.code, issue.message)}`)
-    .join('; ');
-  // too_large only when every problem is a field over its length limit; a missing or mistyped field,
-  // or a number out of range, is bad_request.
-  const overLength = (issue: (typeof issues)[number]) =>
-    issue.code === 'too_big' && (issue.origin === 'string' || issue.origin === 'array');
-  if (issues.every(overLength)) throw new TooLargeError(describe);
-  throw new BadRequestError(describe);
-}
-
-function issueText(code: string, message: string): string {
-  switch (code) {
-    case 'too_big':
-      return 'too long or too large';
-    case 'too_small':
-      return 'too short or too small';
-    case 'invalid_type':
-      return 'missing or of the wrong type';
-    case 'invalid_format':
-      return 'has characters that are not allowed';
-    case 'invalid_value':
-      return 'not one of the allowed values';
-    default:
-      return message;
-  }
 }
 
 type ParsedEvent<Frame> = WebSocketEvent & { frame?: Frame };

@@ -181,13 +181,16 @@ function toHiddenEvent(item: Item, old: Item | undefined): DeliveryEvent {
 }
 
 /**
- * (1.2) A message request accepted (request-store.ts): only the change that took `pendingRequest` away is one
- * (a later write that leaves `changedBy` as it was is not; a record rebuilt without an old image, by a
- * redrive, counts as one).
+ * (1.2) A message request accepted (request-store.ts), or a direct conversation the app's backend
+ * accepted for both: only the change that took `pendingRequest` away or gave consent is one (a later
+ * write that leaves `changedBy` as it was is not; a record rebuilt without an old image, by a redrive,
+ * counts as one).
  */
 function toAcceptedEvent(item: Item, old: Item | undefined): DeliveryEvent {
-  if (old !== undefined && old.pendingRequest !== true)
-    return skip('member change by accept without a request');
+  // News when it ended a request or gave consent; a later write that kept the marker is neither.
+  if (old !== undefined && old.pendingRequest !== true && old.sent === true && old.peerSent === true) {
+    return skip('member change by accept of a conversation accepted already');
+  }
   const conversationId = text(item.conversationId);
   const userId = text(item.userId);
   if (conversationId === undefined || userId === undefined) return malformed('member item lacks its ids');

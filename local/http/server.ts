@@ -1,6 +1,7 @@
 /**
  * The local stack's one port: WebSocket upgrades go to the API Gateway endpoint, `/@connections/…` to
- * the management API, `/_local/…` to the local-only endpoints, `/` and `/demo/…` to the demo page.
+ * the management API, `/v1/…` to the server API (SigV4-signed, local/server-api/), `/_local/…` to the
+ * local-only endpoints, `/` and `/demo/…` to the demo page.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { serveDemo } from '../demo/serve-demo.ts';
@@ -9,6 +10,7 @@ import type { ConnectionRegistry } from '../gateway/connections.ts';
 import { handleManagementRequest, isManagementPath } from '../gateway/management-api.ts';
 import type { WebSocketEndpoint } from '../gateway/websocket-endpoint.ts';
 import { localLog } from '../log.ts';
+import { isServerApiPath, type ServerApiRoute } from '../server-api/server-api-route.ts';
 import { type AdminSettings, admitAdminRequest } from './admin-access.ts';
 import { json, LOCAL_PREFIX, type LocalRoutes } from './local-routes.ts';
 
@@ -21,6 +23,8 @@ export interface LocalServerParts {
   readonly admin?: AdminSettings;
   /** Fault injection: some `PostToConnection` calls fail (local/faults/). */
   readonly faults?: FaultPlan;
+  /** `/v1/…`: the server API. Its guard is the SigV4 signature, not the admin key. */
+  readonly serverApi?: ServerApiRoute;
 }
 
 export function createLocalServer(parts: LocalServerParts): Server {
@@ -48,6 +52,9 @@ async function handle(
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const method = request.method ?? 'GET';
+  if (parts.serverApi !== undefined && isServerApiPath(url.pathname)) {
+    return parts.serverApi.serve(request, response);
+  }
   const guarded = isManagementPath(url.pathname) || url.pathname.startsWith(LOCAL_PREFIX);
   if (guarded && !admitAdminRequest(parts.admin, request, response)) return;
   if (isManagementPath(url.pathname)) {

@@ -13,7 +13,8 @@ import { FUNCTION_PERMISSIONS, type FunctionName } from '../../lib/permissions.t
 import { environmentOf, type Synthesized, synthesize } from './parley-app.ts';
 
 const NAMES = Object.keys(FUNCTION_PERMISSIONS) as FunctionName[];
-const APPLYING: FunctionName[] = ['send-message', 'create-conversation'];
+// The server API creates conversations and sends messages too (integration.md).
+const APPLYING: FunctionName[] = ['send-message', 'create-conversation', 'server-api'];
 const OTHERS = NAMES.filter((name) => !APPLYING.includes(name));
 
 function withProp(contactPolicy: ContactPolicy, context: Record<string, string> = {}): Synthesized {

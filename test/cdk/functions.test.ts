@@ -179,14 +179,14 @@ describe('IAM, per function', () => {
     );
   });
 
-  it('lets delivery read the unread index (badges) and the contacts index (presence), and sync the inbox index (the list)', () => {
+  it('lets delivery read the unread index (badges) and the contacts index (presence), sync and the server API the inbox index (the list)', () => {
     const readers = (index: string) =>
       NAMES.filter((name) => ((permissionsOf(name).indexes ?? []) as readonly string[]).includes(index));
     expect(readers(UNREAD_INDEX)).toEqual(['delivery']);
     expect(readers(CONTACTS_INDEX)).toEqual(['delivery']);
-    expect(readers(INBOX_INDEX)).toEqual(['sync']);
-    // (1.2) The report queue is the operators': read with their credentials (admin), by no function.
-    expect(readers(REPORTS_INDEX)).toEqual([]);
+    expect(readers(INBOX_INDEX)).toEqual(['sync', 'server-api']);
+    // (1.2) The report queue is the operators': read by the server API (integration.md), which they call.
+    expect(readers(REPORTS_INDEX)).toEqual(['server-api']);
   });
 
   it('grants no Scan, no PartiQL and no action wildcard to anyone', () => {

@@ -16,7 +16,8 @@ import { environmentOf, propertiesOf, type Synthesized, statementsOf, synthesize
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:parley-send-hook';
 const NAMES = Object.keys(FUNCTION_PERMISSIONS) as FunctionName[];
-const ASKING: FunctionName[] = ['send-message', 'edit-message'];
+// The server API sends messages too (integration.md): through the hook like a client's.
+const ASKING: FunctionName[] = ['send-message', 'edit-message', 'server-api'];
 const OTHERS = NAMES.filter((name) => !ASKING.includes(name));
 
 /** The app built with the `sendHook` prop (and context), as a project's own bin/ would. */

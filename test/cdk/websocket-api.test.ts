@@ -20,9 +20,15 @@ describe('WebSocket API', () => {
   // GIVEN the app as `cdk deploy` builds it, with no configuration
   let parley: Synthesized;
   let routes: Record<string, Resource>;
+  let stage: Resource;
   beforeAll(() => {
     parley = synthesize();
-    routes = parley.template.findResources('AWS::ApiGatewayV2::Route') as Record<string, Resource>;
+    // This API's own routes and stage: the server API (server-api.test.ts) has its own.
+    const ofThisApi = { Properties: { ApiId: parley.stack.resolve(parley.stack.webSocket.api.apiId) } };
+    routes = parley.template.findResources('AWS::ApiGatewayV2::Route', ofThisApi) as Record<string, Resource>;
+    const stages = Object.values(parley.template.findResources('AWS::ApiGatewayV2::Stage', ofThisApi));
+    expect(stages).toHaveLength(1);
+    stage = stages[0] as Resource;
   });
 
   const routeResource = (routeKey: string): [string, Resource] => {
@@ -137,14 +143,12 @@ describe('WebSocket API', () => {
   });
 
   it('creates the stage after the routes its settings name', () => {
-    const stage = Object.values(parley.template.findResources('AWS::ApiGatewayV2::Stage'))[0] as Resource;
     for (const route of TABLE_ROUTES.filter((r) => r.throttle !== undefined)) {
       expect(stage.DependsOn).toContain(routeResource(route.routeKey)[0]);
     }
   });
 
   it('writes JSON access logs, without query strings or headers, to a log group with retention', () => {
-    const stage = Object.values(parley.template.findResources('AWS::ApiGatewayV2::Stage'))[0] as Resource;
     const settings = stage.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
 
     const format = JSON.parse(settings.Format) as Record<string, string>;
@@ -170,7 +174,6 @@ describe('WebSocket API', () => {
       Properties: { CloudWatchRoleArn: Match.anyValue() },
       DeletionPolicy: 'Retain',
     });
-    const stage = Object.values(parley.template.findResources('AWS::ApiGatewayV2::Stage'))[0] as Resource;
     const account = Object.keys(parley.template.findResources('AWS::ApiGateway::Account'))[0];
     expect(stage.DependsOn).toContain(account);
   });

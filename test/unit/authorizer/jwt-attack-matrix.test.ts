@@ -326,6 +326,7 @@ const MATRIX: readonly Attack[] = [
       ['65 characters', 'a'.repeat(65)],
       ['a number', 42],
       ['an array', ['alice']],
+      ['system, reserved for the app backend’s notices', 'system'],
     ] as const
   ).map(
     ([what, sub]): Attack => ({

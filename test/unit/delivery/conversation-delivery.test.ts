@@ -144,7 +144,10 @@ describe('delivery of a new conversation', () => {
       title: null,
       originConnectionId: undefined,
     });
-    mockConversation(ddb, 'dm_alice_bob', ['alice', 'bob']);
+    // (no consent yet: only the first message's sender has written; a backend-made one is
+    // test/integration/server-api.test.ts's)
+    const unanswered = { sent: false, peerSent: false };
+    mockConversation(ddb, 'dm_alice_bob', ['alice', 'bob'], 'direct', { alice: unanswered, bob: unanswered });
     mockStoredConversation({
       ...GROUP_FRAME,
       conversationId: 'dm_alice_bob',
