@@ -153,6 +153,8 @@ async function runScenario(
   const { handler: requestUpload } = await import('../functions/routes/request-upload.ts');
   const { handler: block } = await import('../functions/routes/block.ts');
   const { sendMessage: sendWithHook } = await import('../functions/domain/send-message.ts');
+  const { handler: serverApi } = await import('../functions/server-api/handler.ts');
+  const { serverApiEvent } = await import('../local/harness/server-api-events.ts');
   const { connectEvent, disconnectEvent, messageEvent, lambdaContext } = await import(
     '../local/harness/ws-events.ts'
   );
@@ -390,6 +392,18 @@ async function runScenario(
     ),
   );
   if (hooked.duplicate) throw new Error('the hooked send was answered as a duplicate');
+  // (1.2) The app's backend sending as a member through the server API (integration.md), with an
+  // Idempotency-Key: the key's record (claimed, then answered) comes on top of the send itself.
+  const viaApi = await counter.count('sendMessage through the server API (Idempotency-Key)', () =>
+    serverApi(
+      serverApiEvent('POST', `/v1/conversations/${conversationId}/messages`, {
+        body: { senderId: ALICE.userId, clientMessageId: 'server-api-1', content: CONTENT },
+        key: 'bench-server-api-1',
+      }),
+      lambdaContext,
+    ),
+  );
+  if (viaApi.statusCode !== 201) throw new Error(`the server API send failed: ${viaApi.body}`);
   const blocked = await counter.count('block (a user with a direct conversation)', () =>
     route(block, BOB, { action: 'block', userId: ALICE.userId, on: true }),
   );
@@ -468,6 +482,7 @@ async function runScenario(
       duplicateSend: counter.operation('duplicate sendMessage (retry)'),
       rateLimitedSend: counter.operation('sendMessage refused (rate_limited)'),
       hookedSend: counter.operation('sendMessage with a send hook (allow)'),
+      serverApiSend: counter.operation('sendMessage through the server API (Idempotency-Key)'),
       blockWithConversation: counter.operation('block (a user with a direct conversation)'),
       blockWithoutConversation: counter.operation('block (a user with no conversation)'),
       sendRefusedByBlock: counter.operation('sendMessage refused by a block'),

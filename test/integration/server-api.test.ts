@@ -13,7 +13,6 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/keys.ts';
@@ -24,6 +23,7 @@ import { handler as sync } from '../../functions/routes/sync.ts';
 import { handler } from '../../functions/server-api/handler.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
 import { handler as delivery } from '../../functions/stream/delivery.ts';
+import { serverApiEvent } from '../../local/harness/server-api-events.ts';
 import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
 import { connectionInsert, conversationInsert, streamEvent } from '../support/stream-events.ts';
 
@@ -33,59 +33,12 @@ afterAll(() => managementApi.restore());
 
 type Json = Record<string, unknown>;
 
-/** The HTTP API's event for a signed request that IAM let through. */
-function event(
-  method: string,
-  path: string,
-  options: { body?: unknown; key?: string; query?: Record<string, string> } = {},
-): APIGatewayProxyEventV2WithIAMAuthorizer {
-  const query = new URLSearchParams(options.query ?? {});
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: query.toString(),
-    headers: {
-      'content-type': 'application/json',
-      ...(options.key !== undefined && { 'idempotency-key': options.key }),
-    },
-    ...(options.query !== undefined && { queryStringParameters: options.query }),
-    ...(options.body !== undefined && {
-      body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
-    }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example',
-      domainPrefix: 'api',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: randomUUID(),
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-      authorizer: {
-        iam: {
-          accessKey: 'AKIA',
-          accountId: '123456789012',
-          callerId: 'AIDA',
-          cognitoIdentity: null as never,
-          principalOrgId: null as never,
-          userArn: 'arn:aws:iam::123456789012:role/matchmaker',
-          userId: 'AIDA',
-        },
-      },
-    },
-  } as APIGatewayProxyEventV2WithIAMAuthorizer;
-}
-
 async function call(
   method: string,
   path: string,
-  options: Parameters<typeof event>[2] = {},
+  options: Parameters<typeof serverApiEvent>[2] = {},
 ): Promise<{ status: number; body: Json }> {
-  const result = await handler(event(method, path, options), lambdaContext);
+  const result = await handler(serverApiEvent(method, path, options), lambdaContext);
   return { status: result.statusCode ?? 0, body: JSON.parse(result.body ?? '{}') as Json };
 }
 
