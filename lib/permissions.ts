@@ -189,10 +189,8 @@ export const FUNCTION_PERMISSIONS = {
     indexes: [REPORTS_INDEX, INBOX_INDEX],
     // Deactivating or revoking a user closes their open connections.
     postToConnections: true,
-    // Download links of the attachments in the message history it answers. The send path it shares with
-    // send-message also claims uploads (attachUploads): the server API's messages take none yet, but the
-    // code is in its bundle, and this table grants what a function's code may call.
-    attachments: ['attachUploads', 'signDownloads'],
+    // Download links of the attachments in the message history it answers (its messages take none).
+    attachments: ['signDownloads'],
     // The messages it sends go through the send hook, as a client's do.
     sendHook: true,
     // A direct conversation it creates follows the deployment's contact policy.

@@ -1,7 +1,8 @@
 import type { SendHookEvent } from '../../definitions/send-hook.ts';
 import { type CommitResult, commitMessage, committedSend } from '../adapters/message-store.ts';
-import { attachUploads } from './attachments.ts';
+import type { attachUploads } from './attachments.ts';
 import { normalizeContent } from './content.ts';
+import { BadRequestError } from './errors.ts';
 import type { SendAckFrame } from './frames.ts';
 import { newMessageId } from './identifiers.ts';
 import {
@@ -28,7 +29,17 @@ export interface SendMessageInput extends ConversationTarget {
  * Within the sender's rate limit, commits the message exactly once with the conversation's next `seq` and answers the `ack`. It never
  * posts the message: the table's stream delivers what is stored (architecture.md).
  */
-export async function sendMessage(input: SendMessageInput, hook?: SendHook): Promise<SendAckFrame> {
+/**
+ * Claims a message's uploads (attachments.ts). Passed in by the WebSocket route, the one path that
+ * takes attachments: the server API's messages have none, and its bundle stays without the upload code.
+ */
+export type AttachUploads = typeof attachUploads;
+
+export async function sendMessage(
+  input: SendMessageInput,
+  hook?: SendHook,
+  attach?: AttachUploads,
+): Promise<SendAckFrame> {
   const uploadIds = (input.attachments ?? []).map((attachment) => attachment.uploadId);
   const content = normalizeContent(input.content, { allowEmpty: uploadIds.length > 0 });
   // Before anything that writes (a first message creates the direct conversation).
@@ -39,14 +50,20 @@ export async function sendMessage(input: SendMessageInput, hook?: SendHook): Pro
   // clientMessageId before the commit, so a retry of it (after a failed commit, or answered as the
   // duplicate) passes, and any other message is refused it. Before a first message creates its direct
   // conversation: a refused upload leaves no conversation behind.
-  const attachments = await attachUploads(
-    {
-      senderId: input.caller.userId,
-      clientMessageId: input.clientMessageId,
-      conversationId: target.conversationId,
-    },
-    uploadIds,
-  );
+  if (uploadIds.length > 0 && attach === undefined) {
+    throw new BadRequestError('attachments: this path takes none');
+  }
+  const attachments =
+    attach === undefined || uploadIds.length === 0
+      ? []
+      : await attach(
+          {
+            senderId: input.caller.userId,
+            clientMessageId: input.clientMessageId,
+            conversationId: target.conversationId,
+          },
+          uploadIds,
+        );
   // The operator's send hook (integration.md), once every other check passed and before anything is
   // created or stored: a refused first message leaves no conversation. A retry of a committed
   // clientMessageId is answered from that commit without asking the hook again; without a hook, the

@@ -18,7 +18,7 @@ import { syncChanges } from '../domain/sync-changes.ts';
 import { syncMessages } from '../domain/sync-messages.ts';
 import { sendSystemMessage } from '../domain/system-messages.ts';
 import { messageVersion } from '../domain/versions.ts';
-import { clientMessageId, conversationId, SYNC_LIMITS, userId } from '../shared/frame-schemas.ts';
+import { clientMessageId, conversationId, SYNC_LIMITS, userId } from '../shared/id-schemas.ts';
 import { validate } from '../shared/validate.ts';
 
 export interface ApiRequest {

@@ -8,25 +8,8 @@ import { PUSH_PLATFORM_NAMES } from '../../definitions/push-platforms.ts';
 import { REPORT_REASONS } from '../../definitions/reports.ts';
 import { ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENTS } from '../domain/attachment-rules.ts';
 import { MAX_GROUP_MEMBERS } from '../domain/group-rules.ts';
-import {
-  CLIENT_MESSAGE_ID_CHARS,
-  isReservedUserId,
-  MAX_CLIENT_MESSAGE_ID_LENGTH,
-  MAX_CONVERSATION_ID_LENGTH,
-  MAX_ID_LENGTH,
-  USER_ID_CHARS,
-} from '../domain/identifiers.ts';
+import { clientMessageId, conversationId, SYNC_LIMITS, userId } from './id-schemas.ts';
 
-export const userId = z.string().check(
-  z.minLength(1),
-  z.maxLength(MAX_ID_LENGTH),
-  z.regex(USER_ID_CHARS),
-  z.refine((id) => !isReservedUserId(id), { message: 'names no user: the id is reserved' }),
-);
-export const conversationId = z.string().check(z.minLength(1), z.maxLength(MAX_CONVERSATION_ID_LENGTH));
-export const clientMessageId = z
-  .string()
-  .check(z.minLength(1), z.maxLength(MAX_CLIENT_MESSAGE_ID_LENGTH), z.regex(CLIENT_MESSAGE_ID_CHARS));
 /** Content rules (trimmed length) are the domain's: see functions/domain/content.ts. */
 const content = z.string();
 const seq = z.int().check(z.minimum(1));
@@ -91,7 +74,6 @@ export const createConversationFrame = z.object({
 });
 
 /** Page sizes of `sync` (protocol.md): 1–100 messages, 50 when not given. */
-export const SYNC_LIMITS = { min: 1, max: 100, default: 50 } as const;
 
 /**
  * `sync`: with `conversationId`, a page of that conversation's messages after `afterSeq`; without, the
