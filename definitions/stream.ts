@@ -1,30 +1,38 @@
 /**
- * How the table's stream drives the delivery Lambda. The CDK event source mapping and the local
- * stream poller are both configured from this object.
+ * How the table's stream drives one consumer Lambda through its own event source mapping: delivery
+ * (below) and the events publisher (definitions/events.ts). The CDK event source mapping and the local
+ * stream poller are both configured from such an object.
  */
-export interface StreamConsumerDefinition {
-  /** Module under functions/stream/ exporting `handler`. */
+export interface StreamMappingDefinition {
+  /** The handler's name (definitions/handlers.ts has its module), exporting `handler`. */
   readonly handler: string;
   readonly batchSize: number;
-  /** Seconds to gather a batch; 0 keeps local and deployed delivery immediate. */
+  /** Seconds to gather a batch; 0 keeps local and deployed consumers immediate. */
   readonly maxBatchingWindowSeconds: number;
   readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
   readonly reportBatchItemFailures: true;
   readonly bisectBatchOnError: boolean;
   /**
    * Retries of a failing record before the event source mapping sends a stream pointer to the
-   * on-failure queue. Above `deliveryAttempts`, so that this only happens when the handler itself
-   * keeps crashing or timing out: otherwise the handler gives up first and records the message.
+   * on-failure queue. Delivery's is above its `deliveryAttempts`, so that this only happens when the
+   * handler itself keeps crashing or timing out: otherwise the handler gives up first and records the
+   * message.
    */
   readonly retryAttempts: number;
+  /** Records older than this go to the on-failure queue instead of being retried. */
+  readonly maxRecordAgeSeconds: number;
+  readonly parallelizationFactor: number;
+  /** Lambda event filter patterns (OR-ed): only records that match one invoke the consumer. */
+  readonly filterPatterns: readonly Record<string, unknown>[];
+}
+
+/** How the table's stream drives the delivery Lambda (lib/constructs/delivery-pipeline.ts, local/stack.ts). */
+export interface StreamConsumerDefinition extends StreamMappingDefinition {
   /**
    * Failed attempts after which the delivery handler stops retrying a record and puts what identifies
    * its message (conversation, seq, recipients not reached) in the on-failure queue.
    */
   readonly deliveryAttempts: number;
-  /** Records older than this go to the on-failure queue instead of being retried. */
-  readonly maxRecordAgeSeconds: number;
-  readonly parallelizationFactor: number;
   /**
    * Lambda event filter patterns (OR-ed). Only these records invoke the delivery Lambda: committed
    * messages and their changes, new conversations (groups from createConversation, direct ones from their first

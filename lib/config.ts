@@ -12,6 +12,7 @@ import {
   type ContactPolicy,
   isContactPolicy,
 } from '../definitions/contact-policy.ts';
+import { EVENT_CONTENT_SETTING, parseEventContent } from '../definitions/events.ts';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { PUSH_PLATFORM_NAMES, PUSH_PLATFORMS, type PushPlatform } from '../definitions/push-platforms.ts';
 import { RATE_LIMIT_SETTINGS, type RateLimitSetting, settingRange } from '../definitions/rate-limits.ts';
@@ -64,6 +65,11 @@ export interface ParleyConfig {
    * `contactPolicy` prop may give it instead. Absent: neither gave it (`open`).
    */
   readonly contactPolicy?: ContactPolicy;
+  /**
+   * Whether the events on the stack's bus carry message content (definitions/events.ts), from context
+   * `eventContent` ("true" or "false"); off by default.
+   */
+  readonly eventContent: boolean;
 }
 
 /** The context keys this module reads; the push platforms' are in definitions/push-platforms.ts. */
@@ -137,7 +143,21 @@ export function readConfig(node: Node): ParleyConfig {
     rateLimits: readRateLimits(text),
     ...readSendHook(text),
     ...readContactPolicy(text),
+    eventContent: readEventContent(text),
   };
+}
+
+/** Context `eventContent`: "true" or "false", off when not given. */
+function readEventContent(text: (key: string) => string | undefined): boolean {
+  const raw = text(EVENT_CONTENT_SETTING.context);
+  if (raw === undefined) return EVENT_CONTENT_SETTING.default;
+  const value = parseEventContent(raw);
+  if (value === undefined) {
+    throw new ConfigError(
+      `Context "${EVENT_CONTENT_SETTING.context}" must be "true" or "false", got "${raw}"`,
+    );
+  }
+  return value;
 }
 
 /** The send hook as the CDK stack's `sendHook` prop gives it (lib/parley-stack.ts). */

@@ -1,6 +1,7 @@
 /**
- * Parley in one stack: the table, one Lambda per route plus the authorizer and the stream consumer,
- * the WebSocket API, delivery from the table's stream, mobile push permissions and operations.
+ * Parley in one stack: the table, one Lambda per route plus the authorizer and the two stream consumers,
+ * the WebSocket API, delivery from the table's stream, events from it to the app backend's EventBridge
+ * bus, mobile push permissions and operations.
  * Environment-agnostic (no lookups), so `cdk synth` runs offline; configuration comes from context
  * (lib/config.ts). Routes, table and stream settings are the shared objects from definitions/.
  */
@@ -16,6 +17,7 @@ import {
   type ContactPolicy,
   isContactPolicy,
 } from '../definitions/contact-policy.ts';
+import { EVENTS_STREAM } from '../definitions/events.ts';
 import { FANOUT_SETTINGS, type FanoutSetting } from '../definitions/fanout.ts';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
 import {
@@ -43,6 +45,7 @@ import {
 import { AttachmentBucket } from './constructs/attachment-bucket.ts';
 import { ChatTable } from './constructs/chat-table.ts';
 import { DeliveryPipeline } from './constructs/delivery-pipeline.ts';
+import { EventsPipeline } from './constructs/events-pipeline.ts';
 import { Operations } from './constructs/operations.ts';
 import { DEFAULT_TIMEOUT_SECONDS, ParleyFunction, PROJECT_ROOT } from './constructs/parley-function.ts';
 import { ParleyServerApi } from './constructs/server-api.ts';
@@ -80,6 +83,8 @@ export class ParleyStack extends Stack {
   /** The server API (integration.md): the app's backend calls Parley over HTTPS, signed with SigV4. */
   readonly serverApi: ParleyServerApi;
   readonly delivery: DeliveryPipeline;
+  /** Events to the app's backend (integration.md): the bus, and the stream's second consumer feeding it. */
+  readonly events: EventsPipeline;
   readonly operations: Operations;
   /** The HS256 secret, when tokens are verified with one. */
   readonly jwtSecret?: secretsmanager.ISecret;
@@ -140,6 +145,13 @@ export class ParleyStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(60),
     });
+    const eventsPublisher = new ParleyFunction(this, EVENTS_STREAM.handler, {
+      ...common,
+      entry: join(PROJECT_ROOT, HANDLER_MODULES[EVENTS_STREAM.handler]),
+      description: 'Parley events: table stream to the EventBridge bus of the app backend',
+      // Room for a batch's PutEvents calls and the retries of failed entries (functions/events/handler.ts).
+      timeout: Duration.seconds(60),
+    });
     const serverApi = new ParleyFunction(this, SERVER_API.handler, {
       ...common,
       entry: join(PROJECT_ROOT, HANDLER_MODULES[SERVER_API.handler]),
@@ -150,6 +162,7 @@ export class ParleyStack extends Stack {
       ...routeFunctions,
       [AUTHORIZER.handler]: authorizer,
       [DELIVERY_STREAM.handler]: delivery,
+      [EVENTS_STREAM.handler]: eventsPublisher,
       [SERVER_API.handler]: serverApi,
     } as Record<FunctionName, ParleyFunction>;
 
@@ -174,6 +187,11 @@ export class ParleyStack extends Stack {
       definition: DELIVERY_STREAM,
       table: this.table,
       consumer: delivery,
+    });
+    this.events = new EventsPipeline(this, 'Events', {
+      definition: EVENTS_STREAM,
+      table: this.table,
+      consumer: eventsPublisher,
     });
 
     for (const [name, fn] of Object.entries(this.functions)) {
@@ -224,6 +242,7 @@ export class ParleyStack extends Stack {
     if (permissions.attachments) this.attachments.grantAccess(fn, permissions.attachments);
     if (permissions.sendHook && this.sendHook !== undefined) fn.invokeSendHook(this.sendHook);
     if (permissions.contactPolicy) fn.addEnvironment(CONTACT_POLICY_SETTING.env, this.contactPolicy);
+    if (permissions.events) fn.publishEvents(this.events.bus, this.config.eventContent);
   }
 
   private resolveContactPolicy(
@@ -320,6 +339,16 @@ export class ParleyStack extends Stack {
       'ServerApiPolicyArn',
       this.serverApi.invokePolicy.managedPolicyArn,
       'Managed policy granting execute-api:Invoke on the server API: attach it to your backend role',
+    );
+    output(
+      'EventBusName',
+      this.events.bus.eventBusName,
+      'The EventBridge bus of Parley events (source "parley"): your backend adds its rules here',
+    );
+    output(
+      'EventsOnFailureQueueUrl',
+      this.events.onFailureQueue.queueUrl,
+      'Stream pointers of records whose events could not be put on the bus after all retries',
     );
     output('AlarmTopicArn', this.operations.alarmTopic.topicArn, 'Subscribe to receive alarms');
     output('DashboardName', this.operations.dashboard.dashboardName, 'CloudWatch dashboard');

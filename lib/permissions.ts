@@ -63,6 +63,11 @@ export interface FunctionPermissions {
   readonly sendHook?: boolean;
   /** (1.2) Applies the deployment's contact policy: `CONTACT_POLICY` (definitions/contact-policy.ts). */
   readonly contactPolicy?: boolean;
+  /**
+   * Publishes to the stack's event bus (definitions/events.ts): `events:PutEvents` on that bus only,
+   * `EVENT_BUS_NAME`, and `EVENT_CONTENT` as the deployment sets it.
+   */
+  readonly events?: boolean;
 }
 
 export type FunctionName = HandlerName;
@@ -178,6 +183,9 @@ export const FUNCTION_PERMISSIONS = {
     // Download links in the `message` frames.
     attachments: ['signDownloads'],
   },
+  // The table's stream to the EventBridge bus (definitions/events.ts): everything it needs is in the
+  // stream records, so it reads nothing from the table.
+  events: { table: [], events: true },
   // The server API (integration.md, definitions/server-api.ts): the app's backend, signed with SigV4.
   // Conversations and members as create-conversation and leave-conversation write them (BatchGetItem of
   // the members' states, transactions of Puts, Updates, Deletes and ConditionChecks), messages as

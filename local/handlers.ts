@@ -1,6 +1,7 @@
 /**
  * The handlers the local stack invokes, loaded from the shared definitions exactly as the CDK stack
- * wires them: one module per route, the `$connect` authorizer, the stream consumer and the server API.
+ * wires them: one module per route, the `$connect` authorizer, the two stream consumers (delivery,
+ * events) and the server API.
  * The local stack imports handlers; handlers never import the local stack. Tests may pass their own
  * `LocalHandlers`.
  */
@@ -11,6 +12,7 @@ import type {
   DynamoDBBatchResponse,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
+import { EVENTS_STREAM } from '../definitions/events.ts';
 import { HANDLER_MODULES } from '../definitions/handlers.ts';
 import { AUTHORIZER, ROUTES } from '../definitions/routes.ts';
 import { SERVER_API } from '../definitions/server-api.ts';
@@ -41,6 +43,11 @@ export interface LocalHandlers {
   readonly delivery: StreamHandler;
   /** The server API function (`/v1/…`); without it (tests' own handlers) that API answers 503. */
   readonly serverApi?: ServerApiHandler;
+  /**
+   * The events function, the stream's second consumer (definitions/events.ts); without it (tests' own
+   * handlers) nothing is published and no second poller runs.
+   */
+  readonly eventsConsumer?: StreamHandler;
 }
 
 const ROOT = join(import.meta.dirname, '..');
@@ -59,6 +66,7 @@ export async function loadHandlers(): Promise<LocalHandlers> {
     routes,
     delivery: await importHandler<StreamHandler>(HANDLER_MODULES[DELIVERY_STREAM.handler]),
     serverApi: await importHandler<ServerApiHandler>(HANDLER_MODULES[SERVER_API.handler]),
+    eventsConsumer: await importHandler<StreamHandler>(HANDLER_MODULES[EVENTS_STREAM.handler]),
   };
 }
 

@@ -2,12 +2,14 @@
  * The whole local stack in one process: DynamoDB Local with the shared table definition, the handlers
  * (configured through the same environment variables Lambda would give them, with local endpoints),
  * the API Gateway WebSocket endpoint and management API, the server API (SigV4-signed), the stream
- * poller and the push recorder, all on one port. `stop()` undoes everything, JVM included.
+ * poller (running delivery and the events consumer, each with its own place in the stream), the push
+ * recorder and the event recorder (a local EventBridge), all on one port. `stop()` undoes everything, JVM included.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { EVENT_BUS_ENV, EVENT_CONTENT_SETTING, EVENTS_STREAM } from '../definitions/events.ts';
 import { PUSH_PLATFORMS } from '../definitions/push-platforms.ts';
 import { ROUTE_SELECTION_EXPRESSION, ROUTES } from '../definitions/routes.ts';
 import { SEND_HOOK_ENV } from '../definitions/send-hook.ts';
@@ -16,6 +18,8 @@ import { TABLE } from '../definitions/table.ts';
 import { createTable } from './create-table.ts';
 import { addDevTokenRoute } from './dev-token-route.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
+import { addEventRoutes, EVENTBRIDGE_PATH } from './events/event-routes.ts';
+import { FakeEventBridge } from './events/fake-eventbridge.ts';
 import { CutInvocations, withDeliveryFaults } from './faults/delivery-faults.ts';
 import { startDynamoDbProxy } from './faults/dynamodb-proxy.ts';
 import { FaultPlan, type FaultSpec } from './faults/fault-plan.ts';
@@ -85,6 +89,8 @@ export interface LocalStackOptions {
    * credentials, or `PARLEY_LOCAL_ACCESS_KEY_ID` / `PARLEY_LOCAL_SECRET_ACCESS_KEY` when set.
    */
   readonly serverApiCredentials?: ServerApiCredentials;
+  /** Events carry message content (`--event-content`, definitions/events.ts); off when undefined. */
+  readonly eventContent?: boolean;
 }
 
 export interface LocalStack {
@@ -115,6 +121,10 @@ export const LOCAL_API = {
 const DELIVERY_FAILURE_TOPIC_ARN = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_API.accountId}:parley-delivery-failures`;
 /** Lambda's timeout for the delivery function in the stack. */
 const DELIVERY_TIMEOUT_MS = 60_000;
+/** The local event bus (the stack's is `{stackName}-events`); `GET /_local/events` shows what it got. */
+export const LOCAL_EVENT_BUS_NAME = 'parley-local-events';
+/** Lambda's timeout for the events function in the stack. */
+const EVENTS_TIMEOUT_MS = 60_000;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const cleanup: (() => Promise<void>)[] = [];
@@ -146,6 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     addFaultRoutes(localRoutes, faults);
     const sns = new FakeSns(faults);
     addPushRoutes(localRoutes, sns);
+    addEventRoutes(localRoutes, new FakeEventBridge(LOCAL_EVENT_BUS_NAME));
     const failureQueue = new LocalFailureQueue();
     sns.subscribeTopic(DELIVERY_FAILURE_TOPIC_ARN, (message) => failureQueue.add(message));
     addFailureQueueRoutes(localRoutes, failureQueue);
@@ -168,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const httpUrl = `http://localhost:${port}`;
 
     configureHandlerEnvironment(dynamoProxy.endpoint, tableName, `http://127.0.0.1:${port}`, s3);
+    process.env[EVENT_CONTENT_SETTING.env] = String(options.eventContent ?? EVENT_CONTENT_SETTING.default);
     await configureSendHook(localRoutes, `http://127.0.0.1:${port}`, options.sendHook);
     addOperationsRoutes(localRoutes);
     addDevTokenRoute(localRoutes);
@@ -219,7 +231,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onFailure: (record) => failureQueue.add(JSON.stringify(record)),
     });
     await poller.start();
-    addStreamRoute(localRoutes, poller, cutInvocations);
+    // The events consumer (definitions/events.ts), as the stack's second event source mapping: its own
+    // shard iterators, filters, lanes and retries, so that it neither waits for delivery nor repeats
+    // delivery's retries. What it gives up is logged loudly (the stack sends it to its own queue).
+    const eventsHandler = handlers.eventsConsumer;
+    const eventsPoller =
+      eventsHandler === undefined
+        ? undefined
+        : new StreamPoller({
+            consumer: EVENTS_STREAM.handler,
+            client: streams,
+            streamArn,
+            region: LOCAL_REGION,
+            partitionKey: TABLE.partitionKey.name,
+            settings: EVENTS_STREAM,
+            invoke: async (records) => {
+              const response = await eventsHandler(
+                { Records: records },
+                lambdaContext(EVENTS_STREAM.handler, EVENTS_TIMEOUT_MS),
+              );
+              const failed = response?.batchItemFailures?.length ?? 0;
+              if (failed > 0) localLog.warn(`events: batch of ${records.length}, ${failed} to retry`);
+              return response;
+            },
+          });
+    await eventsPoller?.start();
+    addStreamRoute(localRoutes, poller, cutInvocations, eventsPoller);
     // `npm run admin -- redrive --local`: the queue's entries through the same delivery handler.
     addRedriveRoute(localRoutes, {
       queue: failureQueue,
@@ -229,7 +266,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     // Registered before the gateway's shutdown step, so it runs after it: $disconnect writes still stream.
     cleanup.splice(cleanup.length - 1, 0, async () => {
-      await poller.stop();
+      await Promise.all([poller.stop(), eventsPoller?.stop()]);
       streams.destroy();
     });
 
@@ -288,6 +325,8 @@ function configureHandlerEnvironment(
   env.WS_CALLBACK_URL = callbackUrl;
   env.SNS_ENDPOINT = `${callbackUrl}${SNS_PATH}`;
   env.DELIVERY_FAILURE_TOPIC_ARN = DELIVERY_FAILURE_TOPIC_ARN;
+  env.EVENTBRIDGE_ENDPOINT = `${callbackUrl}${EVENTBRIDGE_PATH}`;
+  env[EVENT_BUS_ENV] = LOCAL_EVENT_BUS_NAME;
   env.AWS_REGION = LOCAL_REGION;
   env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
   env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CONTACT_POLICIES, CONTACT_POLICY_SETTING, isContactPolicy } from '../definitions/contact-policy.ts';
+import { EVENT_CONTENT_SETTING, parseEventContent } from '../definitions/events.ts';
 import { RATE_LIMIT_SETTINGS, type RateLimitSetting, settingRange } from '../definitions/rate-limits.ts';
 import {
   SEND_HOOK_DEFAULTS,
@@ -101,6 +102,8 @@ const options = runCommandLine(
   --max-connection-ms N  close every connection after N ms (env MAX_CONNECTION_MS, default 7200000 as in AWS)
   --contact-policy P     who may start a conversation: open (anyone) or requests (a first message is a
                          request until answered or accepted; env ${CONTACT_POLICY_SETTING.env}, default ${CONTACT_POLICY_SETTING.default})
+  --event-content        events on the local bus (GET /_local/events) carry message content
+                         (env ${EVENT_CONTENT_SETTING.env}=true|false, default false; docs/server-api.md "Events")
 ${rateLimitHelp()}
 ${faultHelp()}
   --fault-seed N         seed of the fault draws, to repeat a run (env PARLEY_FAULT_SEED, default random)
@@ -132,6 +135,7 @@ ${LOCAL_SERVER_CREDENTIALS.secretAccessKey}).
       'send-hook-timeout-ms': { type: 'string' },
       'send-hook-on-failure': { type: 'string' },
       'contact-policy': { type: 'string' },
+      'event-content': { type: 'boolean' },
       ...Object.fromEntries(Object.values(RATE_LIMIT_SETTINGS).map(({ flag }) => [flag, { type: 'string' }])),
     },
   },
@@ -189,9 +193,17 @@ ${LOCAL_SERVER_CREDENTIALS.secretAccessKey}).
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+    const eventContentEnv = env[EVENT_CONTENT_SETTING.env] || undefined;
+    const eventContent =
+      flags['event-content'] === true ||
+      (eventContentEnv === undefined ? EVENT_CONTENT_SETTING.default : parseEventContent(eventContentEnv));
+    if (eventContent === undefined) {
+      throw new UsageError(`${EVENT_CONTENT_SETTING.env} must be true or false, got "${eventContentEnv}"`);
+    }
     return {
       faults,
       serverApiCredentials,
+      eventContent,
       sendHook: sendHookOptions(flags),
       faultSeed: wholeNumber(
         '--fault-seed (PARLEY_FAULT_SEED)',
@@ -266,6 +278,7 @@ try {
     faults: options.faults,
     faultSeed: options.faultSeed,
     serverApiCredentials: options.serverApiCredentials,
+    eventContent: options.eventContent,
     ...(options.sendHook !== undefined && { sendHook: options.sendHook }),
   });
 } catch (error) {
@@ -281,6 +294,7 @@ process.stdout.write(`
   WebSocket      ${stack.url}/?token=<JWT>[&deviceId=<id>]
   Get a token    npm run -s token -- alice [--name "Alice"] [--ttl 3600]
   Pushes         curl ${stack.httpUrl}/_local/pushes
+  Events         curl ${stack.httpUrl}/_local/events (${options.eventContent ? 'with' : 'without'} message content)
   Management API ${stack.httpUrl}/@connections/{connectionId}
 ${serverApiLine()}
   DynamoDB Local ${stack.dynamoDbEndpoint} (table ${stack.tableName}${options.dynamoDbEndpoint ? ', already running' : options.persistDir ? `, data in ${options.persistDir}` : ', in memory'})

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -15,6 +16,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { EVENT_BUS_ENV, EVENT_CONTENT_SETTING } from '../../definitions/events.ts';
 import { SEND_HOOK_ENV, type SendHookSettings } from '../../definitions/send-hook.ts';
 import { HANDLER_BUNDLING } from '../bundling.ts';
 import { endpointArnPattern, type PushApplication } from '../config.ts';
@@ -123,6 +125,16 @@ export class ParleyFunction extends NodejsFunction {
   recordFailures(topic: sns.ITopic): void {
     this.addEnvironment('DELIVERY_FAILURE_TOPIC_ARN', topic.topicArn);
     topic.grantPublish(this);
+  }
+
+  /**
+   * `EVENT_BUS_NAME` and `EVENT_CONTENT` (definitions/events.ts), and `events:PutEvents` on that bus
+   * only.
+   */
+  publishEvents(bus: events.IEventBus, content: boolean): void {
+    this.addEnvironment(EVENT_BUS_ENV, bus.eventBusName);
+    this.addEnvironment(EVENT_CONTENT_SETTING.env, String(content));
+    bus.grantPutEventsTo(this);
   }
 
   /**

@@ -28,6 +28,8 @@ export interface StreamConsumerSettings extends BatchSettings {
 }
 
 export interface StreamPollerOptions {
+  /** The consumer function's name, in log lines and on-failure records (default `delivery`). */
+  readonly consumer?: string;
   readonly client: DynamoDBStreamsClient;
   readonly streamArn: string;
   readonly region: string;
@@ -190,6 +192,10 @@ export class StreamPoller {
     });
   }
 
+  get #consumer(): string {
+    return this.#options.consumer ?? 'delivery';
+  }
+
   get #signal(): AbortSignal {
     return this.#abort.signal;
   }
@@ -307,14 +313,14 @@ export class StreamPoller {
         failed:
           events?.failed ??
           ((records, error) =>
-            localLog.warn(`delivery: batch of ${records.length} on ${shardId} failed: ${error}`)),
+            localLog.warn(`${this.#consumer}: batch of ${records.length} on ${shardId} failed: ${error}`)),
         discarded:
           events?.discarded ??
           ((records, why) => {
             // Where AWS would send the batch to the on-failure queue: make it impossible to miss.
             for (const record of records) {
               localLog.error(
-                `delivery: DISCARDED record ${record.dynamodb?.SequenceNumber} keys ${JSON.stringify(record.dynamodb?.Keys)} (${why})`,
+                `${this.#consumer}: DISCARDED record ${record.dynamodb?.SequenceNumber} keys ${JSON.stringify(record.dynamodb?.Keys)} (${why})`,
               );
             }
             this.#options.onFailure?.(onFailureRecord(records, why, shardId, this.#options));
@@ -398,7 +404,7 @@ function onFailureRecord(
   records: readonly DynamoDBRecord[],
   why: string,
   shardId: string,
-  options: Pick<StreamPollerOptions, 'streamArn' | 'region'>,
+  options: Pick<StreamPollerOptions, 'streamArn' | 'region' | 'consumer'>,
 ): OnFailureRecord {
   const arrival = (record: DynamoDBRecord | undefined) =>
     new Date((record?.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000).toISOString();
@@ -406,7 +412,7 @@ function onFailureRecord(
   return {
     requestContext: {
       requestId: randomUUID(),
-      functionArn: `arn:aws:lambda:${options.region}:${account}:function:delivery`,
+      functionArn: `arn:aws:lambda:${options.region}:${account}:function:${options.consumer ?? 'delivery'}`,
       condition: why.startsWith('older') ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted',
       approximateInvokeCount: 1,
     },

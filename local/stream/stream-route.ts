@@ -6,7 +6,9 @@
  * `{ idle, shards: [{ shardId, status, lastSequenceNumber, caughtUp, queuedRecords, invoking,
  * retrying, attempts, discardedBatches }], undiscoveredShards, cutInvocations }`.
  * `idle` is true when no shard is behind, nothing read is undelivered, no batch is being handled or
- * waiting for a retry, and no timed-out invocation (fault injection) is still running.
+ * waiting for a retry, and no timed-out invocation (fault injection) is still running; and the same
+ * holds for the events consumer (definitions/events.ts), whose own status is under `events` (its own
+ * poller: a second event source mapping, with its own place in each shard).
  */
 import type { CutInvocations } from '../faults/delivery-faults.ts';
 import { json, type LocalRoutes } from '../http/local-routes.ts';
@@ -15,15 +17,31 @@ import type { StreamPoller, StreamStatus } from './stream-poller.ts';
 export interface PipelineStatus extends StreamStatus {
   /** Invocations cut by an injected timeout whose handler still runs in the background. */
   readonly cutInvocations: number;
+  /** The events consumer's poller, when the stack runs one (its handlers include `eventsConsumer`). */
+  readonly events?: StreamStatus;
 }
 
-export async function pipelineStatus(poller: StreamPoller, cut: CutInvocations): Promise<PipelineStatus> {
-  const stream = await poller.status();
-  return { ...stream, idle: stream.idle && cut.running === 0, cutInvocations: cut.running };
+export async function pipelineStatus(
+  poller: StreamPoller,
+  cut: CutInvocations,
+  eventsPoller?: StreamPoller,
+): Promise<PipelineStatus> {
+  const [stream, events] = await Promise.all([poller.status(), eventsPoller?.status()]);
+  return {
+    ...stream,
+    idle: stream.idle && cut.running === 0 && (events?.idle ?? true),
+    cutInvocations: cut.running,
+    ...(events !== undefined && { events }),
+  };
 }
 
-export function addStreamRoute(routes: LocalRoutes, poller: StreamPoller, cut: CutInvocations): void {
-  routes.add('GET', '/_local/stream', async () => json(200, await pipelineStatus(poller, cut)));
+export function addStreamRoute(
+  routes: LocalRoutes,
+  poller: StreamPoller,
+  cut: CutInvocations,
+  eventsPoller?: StreamPoller,
+): void {
+  routes.add('GET', '/_local/stream', async () => json(200, await pipelineStatus(poller, cut, eventsPoller)));
 }
 
 /** One line for people: idle, or what keeps the pipeline busy (`npm run admin -- failures|redrive --local`). */
@@ -41,5 +59,6 @@ export function describePipeline(status: PipelineStatus): string {
   if (behind > 0) parts.push(`${behind} shard(s) not read to the end`);
   if (status.undiscoveredShards > 0) parts.push(`${status.undiscoveredShards} shard(s) not picked up yet`);
   if (status.cutInvocations > 0) parts.push(`${status.cutInvocations} timed-out invocation(s) still running`);
+  if (status.events !== undefined && !status.events.idle) parts.push('events not yet published');
   return `stream: busy: ${parts.join(', ')}; more entries may still arrive (run this again once it is idle)`;
 }

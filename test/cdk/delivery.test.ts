@@ -13,7 +13,13 @@ describe('delivery from the table stream', () => {
   let mapping: Record<string, unknown>;
   beforeAll(() => {
     parley = synthesize();
-    const mappings = Object.values(parley.template.findResources('AWS::Lambda::EventSourceMapping'));
+    // Delivery's mapping; the events consumer has its own (test/cdk/events.test.ts).
+    const deliveryName = JSON.stringify(parley.stack.resolve(parley.stack.functions.delivery.functionName));
+    const mappings = Object.values(parley.template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+      (resource) =>
+        JSON.stringify((resource as { Properties: { FunctionName: unknown } }).Properties.FunctionName) ===
+        deliveryName,
+    );
     expect(mappings).toHaveLength(1);
     mapping = (mappings[0] as { Properties: Record<string, unknown> }).Properties;
   });

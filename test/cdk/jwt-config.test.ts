@@ -149,6 +149,7 @@ describe('configuration validation', () => {
         deviceBurst: 10,
         uploadMiBPerDay: 1024,
       },
+      eventContent: false,
     });
   });
 

@@ -43,6 +43,8 @@ const TRANSACT_ITEMS: Record<string, string> = {
 const MANAGEMENT_API = ['PostToConnection', 'DeleteConnection', 'GetConnection'];
 /** Lambda's Invoke: only the send hook's (functions/adapters/send-hook.ts). */
 const LAMBDA = ['Invoke'];
+/** EventBridge's PutEvents: only the events function's (functions/adapters/event-bus.ts). */
+const EVENTBRIDGE = ['PutEvents'];
 const SNS = [
   'CreatePlatformEndpoint',
   'SetEndpointAttributes',
@@ -61,6 +63,8 @@ interface Used {
   sendsToQueue: boolean;
   /** Invokes a Lambda function: the send hook. */
   invokesSendHook: boolean;
+  /** Puts events on the stack's bus. */
+  putsEvents: boolean;
   /** Requests to the attachments bucket, by the presigning helpers of functions/shared/clients/s3.ts. */
   attachments: string[];
   unknown: string[];
@@ -98,6 +102,7 @@ async function usedBy(entry: string): Promise<Used> {
   const requiredEnv = new Set<string>();
   let postToConnections = false;
   let invokesSendHook = false;
+  let putsEvents = false;
   let queriesIndex = false;
   const attachments = new Set<string>();
   for (const section of ours) {
@@ -113,6 +118,7 @@ async function usedBy(entry: string): Promise<Used> {
       else if (MANAGEMENT_API.includes(name)) postToConnections = true;
       else if (SNS.includes(name)) push.add(name);
       else if (LAMBDA.includes(name)) invokesSendHook = true;
+      else if (EVENTBRIDGE.includes(name)) putsEvents = true;
       else unknown.add(name);
     }
     if (/IndexName\s*:/.test(section)) queriesIndex = true;
@@ -129,6 +135,7 @@ async function usedBy(entry: string): Promise<Used> {
     // SNS Publish serves pushes and the failure topic alike: the topic's variable tells them apart.
     sendsToQueue: requiredEnv.has('DELIVERY_FAILURE_TOPIC_ARN'),
     invokesSendHook,
+    putsEvents,
     attachments: [...attachments].sort(),
     unknown: [...unknown],
   };
@@ -176,6 +183,7 @@ describe('permissions match what each handler sends', () => {
     );
     expect(actual?.attachments, 'attachment bucket access').toEqual([...(granted.attachments ?? [])].sort());
     expect(actual?.invokesSendHook, 'invokes the send hook').toBe(granted.sendHook === true);
+    expect(actual?.putsEvents, 'puts events on the bus').toBe(granted.events === true);
   });
 
   it.each(

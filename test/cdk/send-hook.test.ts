@@ -78,7 +78,7 @@ describe('a send hook given as context', () => {
   it.each(OTHERS)('%s gets neither the variables nor the grant, and keeps its timeout', (name) => {
     expect(hookVariables(parley, name)).toEqual({});
     expect(lambdaStatements(parley, name)).toEqual([]);
-    expect(timeoutOf(parley, name)).toBe(name === 'delivery' ? 60 : 10);
+    expect(timeoutOf(parley, name)).toBe(name === 'delivery' || name === 'events' ? 60 : 10);
   });
 
   it('alarms when the hook fails 5 times in 5 minutes, whatever the reason', () => {
@@ -186,7 +186,7 @@ describe('without a send hook', () => {
   it.each(NAMES)('%s gets no SEND_HOOK_* variable, no Lambda permission and its usual timeout', (name) => {
     expect(hookVariables(parley, name)).toEqual({});
     expect(lambdaStatements(parley, name)).toEqual([]);
-    expect(timeoutOf(parley, name)).toBe(name === 'delivery' ? 60 : 10);
+    expect(timeoutOf(parley, name)).toBe(name === 'delivery' || name === 'events' ? 60 : 10);
   });
 
   it('has no hook alarm and no hook graph', () => {

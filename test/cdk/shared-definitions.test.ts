@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as eventsModule from '../../definitions/events.ts';
 import * as routesModule from '../../definitions/routes.ts';
 import * as streamModule from '../../definitions/stream.ts';
 import * as tableModule from '../../definitions/table.ts';
@@ -21,6 +22,7 @@ const DEFINITIONS = {
   AUTHORIZER: resolve(ROOT, 'definitions/routes.ts'),
   TABLE: resolve(ROOT, 'definitions/table.ts'),
   DELIVERY_STREAM: resolve(ROOT, 'definitions/stream.ts'),
+  EVENTS_STREAM: resolve(ROOT, 'definitions/events.ts'),
 } as const;
 
 /** `{ name → absolute module path }` of the named imports of a TypeScript source file. */
@@ -48,6 +50,7 @@ describe('shared definitions', () => {
     expect(parley.stack.webSocket.routes).toBe(routesModule.ROUTES);
     expect(parley.stack.table.definition).toBe(tableModule.TABLE);
     expect(parley.stack.delivery.definition).toBe(streamModule.DELIVERY_STREAM);
+    expect(parley.stack.events.definition).toBe(eventsModule.EVENTS_STREAM);
   });
 
   it('the local stack imports the same definition modules for the same objects', () => {
@@ -63,6 +66,7 @@ describe('shared definitions', () => {
       expect.arrayContaining([
         'local/stack.ts:ROUTES',
         'local/stack.ts:DELIVERY_STREAM',
+        'local/stack.ts:EVENTS_STREAM',
         'local/create-table.ts:TABLE',
       ]),
     );

@@ -5,12 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dynamo } from '../../../functions/shared/clients/dynamodb.ts';
+import { eventBridge } from '../../../functions/shared/clients/eventbridge.ts';
 import { managementApi } from '../../../functions/shared/clients/management-api.ts';
 import { sns } from '../../../functions/shared/clients/sns.ts';
 
 const ROUTE_LAMBDA_TIMEOUT_MS = 10_000;
 
-const clients = { dynamo, managementApi, sns };
+const clients = { dynamo, managementApi, sns, eventBridge };
 
 describe.each(Object.entries(clients))('the %s client', (_name, client) => {
   it('gives up on a connection after 3 s and on a request after 2 s, and really throws', async () => {
