@@ -10,7 +10,7 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -28,9 +28,15 @@ import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { handler as typing } from '../../functions/routes/typing.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
-import { handler as delivery } from '../../functions/stream/delivery.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
-import { messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
+import { connectEvent, lambdaContext } from '../../local/harness/ws-events.ts';
+import {
+  callAs as call,
+  deliverRecords,
+  type Frame,
+  readItem,
+  uniqueUsers as users,
+} from '../support/route-calls.ts';
+import { messageInsert, readModify } from '../support/stream-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());
@@ -38,22 +44,6 @@ beforeEach(() => {
   managementApi.reset();
   managementApi.on(PostToConnectionCommand).resolves({});
 });
-
-type Frame = Record<string, unknown>;
-type Route = typeof sendMessage;
-
-async function call(route: Route, frame: Frame, userId: string): Promise<Frame | undefined> {
-  const response = await route(
-    messageEvent(frame, { userId, connectionId: `${userId}-phone` }),
-    lambdaContext,
-  );
-  return response.body === undefined ? undefined : (JSON.parse(response.body) as Frame);
-}
-
-const users = <Names extends string[]>(...names: Names): { [K in keyof Names]: string } => {
-  const suffix = randomUUID().slice(0, 8);
-  return names.map((name) => `${name}-${suffix}`) as { [K in keyof Names]: string };
-};
 
 async function online(...userIds: string[]): Promise<void> {
   for (const userId of userIds) {
@@ -66,25 +56,9 @@ const send = (from: string, target: Frame, content = 'hello') =>
 const blockUser = (blocker: string, userId: string, on = true) =>
   call(block, { action: 'block', userId, on }, blocker);
 
-async function stored(key: { PK: string; SK: string }): Promise<Frame | undefined> {
-  const { Item } = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: key, ConsistentRead: true }),
-  );
-  return Item;
-}
+const stored = readItem;
 
-/** Runs delivery on records as the stream would, and answers the frames posted to each user's phone. */
-async function deliver(...records: DynamoDBRecord[]): Promise<Map<string, Frame[]>> {
-  managementApi.resetHistory();
-  expect(await delivery(streamEvent(...records))).toEqual({ batchItemFailures: [] });
-  const posted = new Map<string, Frame[]>();
-  for (const { args } of managementApi.commandCalls(PostToConnectionCommand)) {
-    const { ConnectionId, Data } = args[0].input;
-    const user = String(ConnectionId).replace(/-phone$/, '');
-    posted.set(user, [...(posted.get(user) ?? []), JSON.parse(new TextDecoder().decode(Data as Uint8Array))]);
-  }
-  return posted;
-}
+const deliver = (...records: DynamoDBRecord[]) => deliverRecords(managementApi, ...records);
 
 const messageRecord = async (conversationId: string, seq: number) =>
   messageInsert((await stored(keys.message(conversationId, seq))) ?? {});

@@ -1,15 +1,7 @@
-/**
- * Consent in a direct conversation against DynamoDB Local with the real handlers (protocol.md 1.2,
- * "Presence, typing and receipts need consent"; architecture.md guarantee 12): a stranger who writes
- * first learns nothing of the recipient (no presence, typing, `read` or `delivered`, nothing in the
- * list) until the recipient answers; the answer introduces each to the other's presence, once.
- */
-import { randomUUID } from 'node:crypto';
 import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,10 +11,15 @@ import { handler as markRead } from '../../functions/routes/mark-read.ts';
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { handler as typing } from '../../functions/routes/typing.ts';
-import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
-import { handler as delivery } from '../../functions/stream/delivery.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
-import { connectionInsert, messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
+import { connectEvent, lambdaContext } from '../../local/harness/ws-events.ts';
+import {
+  callAs as call,
+  deliverRecords,
+  type Frame,
+  readItem,
+  uniqueUsers as users,
+} from '../support/route-calls.ts';
+import { connectionInsert, messageInsert, readModify } from '../support/stream-events.ts';
 
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 afterAll(() => managementApi.restore());
@@ -31,36 +28,9 @@ beforeEach(() => {
   managementApi.on(PostToConnectionCommand).resolves({});
 });
 
-type Frame = Record<string, unknown>;
+const item = async (key: { PK: string; SK: string }): Promise<Frame> => (await readItem(key)) ?? {};
 
-async function call(route: typeof sendMessage, frame: Frame, userId: string): Promise<Frame | undefined> {
-  const response = await route(
-    messageEvent(frame, { userId, connectionId: `${userId}-phone` }),
-    lambdaContext,
-  );
-  return response.body === undefined ? undefined : (JSON.parse(response.body) as Frame);
-}
-
-const users = <Names extends string[]>(...names: Names): { [K in keyof Names]: string } => {
-  const suffix = randomUUID().slice(0, 8);
-  return names.map((name) => `${name}-${suffix}`) as { [K in keyof Names]: string };
-};
-
-const item = async (key: { PK: string; SK: string }): Promise<Frame> =>
-  (await dynamo.send(new GetCommand({ TableName: TABLE_NAME, Key: key, ConsistentRead: true }))).Item ?? {};
-
-/** Runs delivery on records as the stream would; answers the frames posted to each user's phone. */
-async function deliver(...records: DynamoDBRecord[]): Promise<Map<string, Frame[]>> {
-  managementApi.resetHistory();
-  expect(await delivery(streamEvent(...records))).toEqual({ batchItemFailures: [] });
-  const posted = new Map<string, Frame[]>();
-  for (const { args } of managementApi.commandCalls(PostToConnectionCommand)) {
-    const { ConnectionId, Data } = args[0].input;
-    const user = String(ConnectionId).replace(/-phone$/, '');
-    posted.set(user, [...(posted.get(user) ?? []), JSON.parse(new TextDecoder().decode(Data as Uint8Array))]);
-  }
-  return posted;
-}
+const deliver = (...records: DynamoDBRecord[]) => deliverRecords(managementApi, ...records);
 
 /** A tablet of `userId` coming online, as the stream gives it: presence for their contacts. */
 const opened = (userId: string): DynamoDBRecord => connectionInsert(userId, `${userId}-tablet`);

@@ -11,7 +11,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -24,9 +24,15 @@ import { handler as leaveConversation } from '../../functions/routes/leave-conve
 import { handler as sendMessage } from '../../functions/routes/send-message.ts';
 import { handler as sync } from '../../functions/routes/sync.ts';
 import { dynamo, TABLE_NAME } from '../../functions/shared/clients/dynamodb.ts';
-import { handler as delivery } from '../../functions/stream/delivery.ts';
-import { connectEvent, lambdaContext, messageEvent } from '../../local/harness/ws-events.ts';
-import { connectionInsert, messageInsert, readModify, streamEvent } from '../support/stream-events.ts';
+import { connectEvent, lambdaContext } from '../../local/harness/ws-events.ts';
+import {
+  callAs as call,
+  deliverRecords,
+  type Frame,
+  readItem,
+  uniqueUsers as users,
+} from '../support/route-calls.ts';
+import { connectionInsert, messageInsert, readModify } from '../support/stream-events.ts';
 
 // Read by the handlers when they load (functions/shared/config.ts).
 vi.hoisted(() => {
@@ -46,37 +52,9 @@ beforeEach(() => {
   sns.on(PublishCommand).resolves({ MessageId: 'p' });
 });
 
-type Frame = Record<string, unknown>;
-type Route = typeof sendMessage;
+const item = async (key: { PK: string; SK: string }): Promise<Frame> => (await readItem(key)) ?? {};
 
-async function call(route: Route, frame: Frame, userId: string): Promise<Frame | undefined> {
-  const response = await route(
-    messageEvent(frame, { userId, connectionId: `${userId}-phone` }),
-    lambdaContext,
-  );
-  return response.body === undefined ? undefined : (JSON.parse(response.body) as Frame);
-}
-
-const users = <Names extends string[]>(...names: Names): { [K in keyof Names]: string } => {
-  const suffix = randomUUID().slice(0, 8);
-  return names.map((name) => `${name}-${suffix}`) as { [K in keyof Names]: string };
-};
-
-const item = async (key: { PK: string; SK: string }): Promise<Frame> =>
-  (await dynamo.send(new GetCommand({ TableName: TABLE_NAME, Key: key, ConsistentRead: true }))).Item ?? {};
-
-/** Runs delivery on records as the stream would; answers the frames posted to each user's phone. */
-async function deliver(...records: DynamoDBRecord[]): Promise<Map<string, Frame[]>> {
-  managementApi.resetHistory();
-  expect(await delivery(streamEvent(...records))).toEqual({ batchItemFailures: [] });
-  const posted = new Map<string, Frame[]>();
-  for (const { args } of managementApi.commandCalls(PostToConnectionCommand)) {
-    const { ConnectionId, Data } = args[0].input;
-    const user = String(ConnectionId).replace(/-phone$/, '');
-    posted.set(user, [...(posted.get(user) ?? []), JSON.parse(new TextDecoder().decode(Data as Uint8Array))]);
-  }
-  return posted;
-}
+const deliver = (...records: DynamoDBRecord[]) => deliverRecords(managementApi, ...records);
 
 /** `from` writes to `to` (a first message creates their direct conversation), delivered. */
 async function write(from: string, to: string, content: string): Promise<{ direct: string; seq: number }> {
